@@ -1,0 +1,58 @@
+// GET /api/wallet and GET /api/wallet/transactions — the caller's own wallet only.
+import { Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors';
+import type { Services } from '../../shared/process/services';
+import { dashboardCaller, requireDashboard } from '../middleware/dashboard-auth';
+import { parseQuery } from '../middleware/validate';
+
+export const TRANSACTIONS_MAX_LIMIT = 200;
+
+const cursor = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,24}$/, 'is not a cursor from this API')
+  .transform((c, ctx) => {
+    const id = Number(Buffer.from(c, 'base64url').toString('utf8'));
+    if (!Number.isSafeInteger(id) || id < 1) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor from this API' });
+      return z.NEVER;
+    }
+    return id;
+  });
+
+const query = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(TRANSACTIONS_MAX_LIMIT))
+    .default(50),
+  cursor: cursor.optional(),
+});
+
+export const encodeCursor = (id: number) => Buffer.from(String(id), 'utf8').toString('base64url');
+
+export function walletRoutes({ config, wallet, store, holds }: Services): Router {
+  const r = Router();
+  r.use(requireDashboard(config.auth.jwt));
+
+  r.get('/', async (req, res) => {
+    const { orgId } = dashboardCaller(req);
+    const w = await wallet.snapshot(orgId);
+    if (!w) throw new AppError('not_found', 'This organisation has no wallet.');
+    const held = await holds.totalHeld(orgId);
+    res.json({ orgId, currency: w.currency, balance: w.balance, available: w.balance - held, updatedAt: w.updatedAt });
+  });
+
+  r.get('/transactions', async (req, res) => {
+    const { orgId } = dashboardCaller(req);
+    const q = parseQuery(query, req);
+    // One extra row tells whether another page exists without a count query.
+    const rows = await store.listEntries({ orgId, beforeId: q.cursor, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    res.json({ items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null });
+  });
+
+  return r;
+}

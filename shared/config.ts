@@ -1,0 +1,191 @@
+// The only reader of process.env. Every limit the service keeps is a named setting here, with
+// its unit in the name; a missing or malformed one stops the process with one line naming it.
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Development secrets used only in sandbox mode (no TWILIO_ACCOUNT_SID); printed at start. */
+export const SANDBOX_SECRETS = {
+  ADMIN_TOKEN: 'sandbox-admin-token',
+  SUPABASE_JWT_SECRET: 'sandbox-jwt-secret-change-me-0123456789abcdef',
+  VAPI_WEBHOOK_SECRET: 'sandbox-vapi-secret',
+  VAPI_API_KEY: 'sandbox-vapi-key',
+  TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+  TWILIO_AUTH_TOKEN: 'sandbox-twilio-token',
+} as const;
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const url = z.string().url('must be a URL');
+const secret = z.string().min(8, 'must be at least 8 characters');
+
+const envSchema = z.object({
+  PORT: int(1, 65535).default(3000),
+  DATABASE_URL: url.optional(),
+  REDIS_URL: url.default('redis://127.0.0.1:6379'),
+  SUPABASE_URL: url.optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_JWT_SECRET: secret.optional(),
+  SUPABASE_JWKS_URL: url.optional(),
+  VAPI_WEBHOOK_SECRET: secret.optional(),
+  VAPI_WEBHOOK_HMAC_SECRET: secret.optional(),
+  VAPI_WEBHOOK_MAX_SKEW_SECONDS: int(1, 3600).default(300),
+  VAPI_API_KEY: z.string().min(1).optional(),
+  VAPI_API_BASE_URL: url.optional(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC + 32 hex').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_API_BASE_URL: url.optional(),
+  PUBLIC_BASE_URL: url.optional(),
+  ADMIN_TOKEN: secret.optional(),
+  PHONE_NUMBER_PRICE: int(1, 100_000_000).default(1000),
+  CALL_MIN_BALANCE: int(0, 100_000_000).default(79),
+  CALL_RATE_PER_MINUTE: int(1, 1_000_000).default(56),
+  CALL_SAFETY_MARGIN_SECONDS: int(0, 600).default(5),
+  CALL_HOLD_GRACE_SECONDS: int(0, 86_400).default(300),
+  CALL_GATE_REDIS_TIMEOUT_MS: int(1, 5000).default(150),
+  CALL_GATE_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+  CURRENCY: z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO currency code').default('gbp'),
+  PROVISION_MAX_ATTEMPTS: int(1, 50).default(5),
+  PROVISION_BACKOFF_MS: int(1, 3_600_000).default(2000),
+  SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  STUCK_REQUEST_AFTER_SECONDS: int(1, 86_400).default(120),
+  BALANCE_CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
+  HTTP_BODY_LIMIT_BYTES: int(1024, 10_000_000).default(1_000_000),
+  SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
+  SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
+  SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 of [A-Za-z0-9_.-]').default('bg'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number };
+  /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
+  data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
+  redis: { url: string; keyPrefix: string };
+  auth: {
+    jwt: { kind: 'secret'; secret: string } | { kind: 'jwks'; url: string };
+    adminToken: string;
+    vapiWebhookSecret: string;
+    vapiWebhookHmacSecret: string | undefined;
+    vapiWebhookMaxSkewSeconds: number;
+  };
+  twilio: { accountSid: string; authToken: string; apiBaseUrl: string | undefined };
+  vapi: { apiKey: string; apiBaseUrl: string };
+  publicBaseUrl: string;
+  /** The one source of every price and rate (failure mode 5). Integers, minor units. */
+  pricing: { currency: string; phoneNumberPrice: number; callMinBalance: number; callRatePerMinute: number };
+  callGate: {
+    failMode: 'closed' | 'open';
+    redisTimeoutMs: number;
+    safetyMarginSeconds: number;
+    holdGraceSeconds: number;
+  };
+  provisioning: { maxAttempts: number; backoffMs: number };
+  sweep: { intervalMs: number; stuckAfterSeconds: number };
+  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number };
+  logLevel: string;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/billing_gates';
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid configuration';
+  const name = issue.path.join('.');
+  return `${name} ${issue.message}`;
+}
+
+function need(value: string | undefined, name: string, why: string): string {
+  if (value === undefined || value === '') throw new ConfigError(`${name} is required ${why}`);
+  return value;
+}
+
+/** Reads the configuration from an environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(firstIssue(parsed.error));
+  const e = parsed.data;
+
+  const sandbox = e.TWILIO_ACCOUNT_SID === undefined;
+  const outside = 'outside sandbox mode (TWILIO_ACCOUNT_SID is set)';
+  const orSandbox = <K extends keyof typeof SANDBOX_SECRETS>(k: K, v: string | undefined) =>
+    sandbox ? (v ?? SANDBOX_SECRETS[k]) : need(v, k, outside);
+
+  let data: Config['data'];
+  if (e.DATABASE_URL === undefined && e.SUPABASE_URL !== undefined) {
+    data = {
+      kind: 'supabase',
+      url: e.SUPABASE_URL,
+      serviceRoleKey: need(e.SUPABASE_SERVICE_ROLE_KEY, 'SUPABASE_SERVICE_ROLE_KEY', 'when SUPABASE_URL is set'),
+    };
+  } else {
+    data = { kind: 'postgres', databaseUrl: e.DATABASE_URL ?? DEFAULT_DATABASE_URL };
+  }
+
+  let jwt: Config['auth']['jwt'];
+  if (e.SUPABASE_JWKS_URL !== undefined && e.SUPABASE_JWT_SECRET === undefined) {
+    jwt = { kind: 'jwks', url: e.SUPABASE_JWKS_URL };
+  } else {
+    jwt = { kind: 'secret', secret: orSandbox('SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET) };
+  }
+
+  const port = e.PORT;
+  return {
+    port,
+    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT },
+    data,
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    auth: {
+      jwt,
+      adminToken: orSandbox('ADMIN_TOKEN', e.ADMIN_TOKEN),
+      vapiWebhookSecret: orSandbox('VAPI_WEBHOOK_SECRET', e.VAPI_WEBHOOK_SECRET),
+      vapiWebhookHmacSecret: e.VAPI_WEBHOOK_HMAC_SECRET,
+      vapiWebhookMaxSkewSeconds: e.VAPI_WEBHOOK_MAX_SKEW_SECONDS,
+    },
+    twilio: {
+      accountSid: e.TWILIO_ACCOUNT_SID ?? SANDBOX_SECRETS.TWILIO_ACCOUNT_SID,
+      authToken: orSandbox('TWILIO_AUTH_TOKEN', e.TWILIO_AUTH_TOKEN),
+      apiBaseUrl: e.TWILIO_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_TWILIO_PORT}` : undefined),
+    },
+    vapi: {
+      apiKey: orSandbox('VAPI_API_KEY', e.VAPI_API_KEY),
+      apiBaseUrl: e.VAPI_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_VAPI_PORT}` : 'https://api.vapi.ai'),
+    },
+    publicBaseUrl: sandbox
+      ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`)
+      : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside),
+    pricing: {
+      currency: e.CURRENCY,
+      phoneNumberPrice: e.PHONE_NUMBER_PRICE,
+      callMinBalance: e.CALL_MIN_BALANCE,
+      callRatePerMinute: e.CALL_RATE_PER_MINUTE,
+    },
+    callGate: {
+      failMode: e.CALL_GATE_FAIL_MODE,
+      redisTimeoutMs: e.CALL_GATE_REDIS_TIMEOUT_MS,
+      safetyMarginSeconds: e.CALL_SAFETY_MARGIN_SECONDS,
+      holdGraceSeconds: e.CALL_HOLD_GRACE_SECONDS,
+    },
+    provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
+    sweep: { intervalMs: e.SWEEP_INTERVAL_MS, stuckAfterSeconds: e.STUCK_REQUEST_AFTER_SECONDS },
+    limits: {
+      httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
+      balanceCacheTtlSeconds: e.BALANCE_CACHE_TTL_SECONDS,
+      shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

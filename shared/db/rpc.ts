@@ -1,0 +1,83 @@
+// The two data adapters. Every read and write is a SQL function (supabase/migrations), so an
+// adapter only has to call a function by name with named arguments and hand back its jsonb:
+// node-postgres with DATABASE_URL, supabase-js RPC (PostgREST) with SUPABASE_URL.
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { Pool } from 'pg';
+
+/** The SQL functions the service calls; nothing else can be named. */
+export type RpcFunction =
+  | 'org_create'
+  | 'wallet_get'
+  | 'wallet_credit'
+  | 'wallet_debit_for_purchase'
+  | 'wallet_refund'
+  | 'wallet_charge_call'
+  | 'ledger_list'
+  | 'phone_number_register'
+  | (string & { readonly __extension?: never });
+
+export type RpcArgs = Record<string, string | number | boolean | null>;
+
+/** The database could not be reached or answered with an error we did not expect. */
+export class DataUnavailableError extends Error {
+  override name = 'DataUnavailableError';
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}
+
+export interface Rpc {
+  readonly kind: 'postgres' | 'supabase';
+  call(fn: RpcFunction, args: RpcArgs): Promise<unknown>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+export function pgRpc(pool: Pool, options: { ownsPool?: boolean } = {}): Rpc {
+  return {
+    kind: 'postgres',
+    async call(fn, args) {
+      if (!NAME.test(fn)) throw new Error(`bad function name ${fn}`);
+      const names = Object.keys(args);
+      for (const n of names) if (!NAME.test(n)) throw new Error(`bad argument name ${n}`);
+      const params = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
+      try {
+        const res = await pool.query<{ result: unknown }>(`select public.${fn}(${params}) as result`, names.map((n) => args[n]));
+        return res.rows[0]?.result;
+      } catch (err) {
+        throw new DataUnavailableError(`${fn} failed: ${(err as Error).message}`, err);
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('select 1');
+      } catch (err) {
+        throw new DataUnavailableError(`postgres ping failed: ${(err as Error).message}`, err);
+      }
+    },
+    async close() {
+      if (options.ownsPool !== false) await pool.end();
+    },
+  };
+}
+
+export function supabaseRpc(url: string, serviceRoleKey: string, client?: SupabaseClient): Rpc {
+  const supabase = client ?? createClient(url, serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false } });
+  return {
+    kind: 'supabase',
+    async call(fn, args) {
+      const { data, error } = await supabase.rpc(fn, args);
+      if (error) throw new DataUnavailableError(`${fn} failed: ${error.message}`, error);
+      return data;
+    },
+    async ping() {
+      const { error } = await supabase.rpc('wallet_get', { p_org_id: '00000000-0000-0000-0000-000000000000' });
+      if (error) throw new DataUnavailableError(`supabase ping failed: ${error.message}`, error);
+    },
+    async close() {
+      await supabase.removeAllChannels();
+    },
+  };
+}

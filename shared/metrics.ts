@@ -1,0 +1,124 @@
+// Prometheus metrics for every gate decision, money movement, refund, retry, fallback and repair.
+// One registry per process (per app in tests), so parallel test apps never share counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'billing_gates_' });
+  const registers = [registry];
+  const m = {
+    registry,
+    httpDuration: new Histogram({
+      name: 'billing_gates_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    /** gate: provision | call; outcome: allowed | refused_* ; path: database | cache | database_fallback | fail_mode */
+    gateDecisions: new Counter({
+      name: 'billing_gates_gate_decisions_total',
+      help: 'Gate decisions by gate, outcome and the path that decided',
+      labelNames: ['gate', 'outcome', 'path'] as const,
+      registers,
+    }),
+    /** kind: topup | phone_number | phone_number_refund | call; outcome: posted | replayed | refused */
+    walletMovements: new Counter({
+      name: 'billing_gates_wallet_movements_total',
+      help: 'Wallet movements by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    walletMovementAmount: new Counter({
+      name: 'billing_gates_wallet_movement_amount_total',
+      help: 'Absolute amount moved, in minor units, by kind and currency',
+      labelNames: ['kind', 'currency'] as const,
+      registers,
+    }),
+    walletFailures: new Counter({
+      name: 'billing_gates_wallet_failures_total',
+      help: 'Money operations that failed with an error (not a refusal) and must be retried',
+      labelNames: ['operation'] as const,
+      registers,
+    }),
+    callsBeyondDebtLimit: new Counter({
+      name: 'billing_gates_calls_beyond_debt_limit_total',
+      help: 'Call charges recorded although they took the balance beyond the debt limit',
+      registers,
+    }),
+    provisioningOutcomes: new Counter({
+      name: 'billing_gates_provisioning_outcomes_total',
+      help: 'Provisioning requests reaching a state: completed, failed, refunded',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    provisioningAttempts: new Counter({
+      name: 'billing_gates_provisioning_attempts_total',
+      help: 'Provisioning attempts by result: succeeded, retrying, permanent, exhausted',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    refunds: new Counter({
+      name: 'billing_gates_refunds_total',
+      help: 'Refunds by outcome: refunded, replayed, failed',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    jobRetries: new Counter({
+      name: 'billing_gates_job_retries_total',
+      help: 'Job attempts that failed and will be retried, by queue',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'billing_gates_queue_jobs',
+      help: 'Jobs per queue and state',
+      labelNames: ['queue', 'state'] as const,
+      registers,
+    }),
+    queueOldestWaitingSeconds: new Gauge({
+      name: 'billing_gates_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest waiting job per queue',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    sweeperRepairs: new Counter({
+      name: 'billing_gates_sweeper_repairs_total',
+      help: 'Repairs made by the sweepers, by sweeper and kind of repair',
+      labelNames: ['sweeper', 'repair'] as const,
+      registers,
+    }),
+    stuckRequests: new Gauge({
+      name: 'billing_gates_stuck_requests',
+      help: 'Provisioning requests in a non-final state for longer than STUCK_REQUEST_AFTER_SECONDS',
+      registers,
+    }),
+    /** result: hit | miss | error | write | write_error | stale */
+    balanceCache: new Counter({
+      name: 'billing_gates_balance_cache_total',
+      help: 'Balance cache reads and writes by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    fallbacks: new Counter({
+      name: 'billing_gates_fallbacks_total',
+      help: 'Times a gate fell back from Redis to Postgres, or to its fail mode, by reason',
+      labelNames: ['gate', 'to', 'reason'] as const,
+      registers,
+    }),
+    callsSettled: new Counter({
+      name: 'billing_gates_calls_settled_total',
+      help: 'Calls charged, by source: report or sweeper',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    callReportsMissing: new Counter({
+      name: 'billing_gates_call_reports_missing_total',
+      help: 'Calls whose end-of-call report never came and were settled from the Vapi API',
+      registers,
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,37 @@
+// Every price and rate is read from Config.pricing and computed here, nowhere else (failure
+// mode 5). SQL functions receive amounts; they never hold a price of their own.
+import type { Config } from './config';
+import { assert } from './errors';
+
+export type Pricing = Config['pricing'];
+
+/** Vapi's bounds for assistantOverrides.maxDurationSeconds. */
+export const VAPI_MIN_DURATION_SECONDS = 10;
+export const VAPI_MAX_DURATION_SECONDS = 43_200;
+
+/** ceil(seconds × rate ÷ 60) in integer arithmetic; zero seconds cost nothing. */
+export function callCharge(pricing: Pricing, seconds: number): number {
+  assert(Number.isSafeInteger(seconds) && seconds >= 0, `call seconds must be a whole number >= 0, got ${seconds}`);
+  const pence = Math.ceil((seconds * pricing.callRatePerMinute) / 60);
+  assert(Number.isSafeInteger(pence), 'call charge overflow');
+  return pence;
+}
+
+/** Whole seconds a call may last on `available` minor units, less a safety margin, within Vapi's bounds. */
+export function maxDurationSeconds(pricing: Pricing, available: number, safetyMarginSeconds: number): number {
+  assert(Number.isSafeInteger(available), 'available must be an integer');
+  const affordable = Math.floor((Math.max(available, 0) * 60) / pricing.callRatePerMinute) - safetyMarginSeconds;
+  return Math.min(VAPI_MAX_DURATION_SECONDS, Math.max(VAPI_MIN_DURATION_SECONDS, affordable));
+}
+
+/** Call seconds from Vapi's timestamps, falling back to durationSeconds; rounded up to whole seconds. */
+export function callSeconds(startedAt: string | undefined, endedAt: string | undefined, durationSeconds: number | undefined): number | undefined {
+  if (startedAt !== undefined && endedAt !== undefined) {
+    const ms = Date.parse(endedAt) - Date.parse(startedAt);
+    if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
+  }
+  if (durationSeconds !== undefined && Number.isFinite(durationSeconds) && durationSeconds >= 0) {
+    return Math.ceil(durationSeconds);
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+// Entry point for npm start / start:api / start:workers / sandbox / migrate.
+// A bad setting stops the process here with one line naming it, never a stack trace.
+import { createApp } from '../../api/app';
+import { startServer, type RunningServer } from '../../api/server';
+import { startWorkers, type RunningWorkers } from '../../workers/main';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { migrate } from '../db/migrate';
+import { createServices, type Services } from './services';
+
+type Role = 'all' | 'api' | 'workers' | 'sandbox' | 'migrate';
+const ROLES: readonly Role[] = ['all', 'api', 'workers', 'sandbox', 'migrate'];
+
+function fail(message: string): never {
+  process.stderr.write(`billing-gates: ${message}\n`);
+  process.exit(1);
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`configuration error: ${err.message}`);
+    throw err;
+  }
+}
+
+async function applyMigrations(config: Config, services?: Services): Promise<void> {
+  if (config.data.kind !== 'postgres') {
+    services?.log.info('SUPABASE_URL mode: migrations are applied with the Supabase CLI, not at start');
+    return;
+  }
+  try {
+    const applied = await migrate(config.data.databaseUrl);
+    if (applied.length > 0) process.stdout.write(`billing-gates: applied migrations ${applied.join(', ')}\n`);
+  } catch (err) {
+    fail(`cannot migrate the database: ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2] as Role;
+  if (!ROLES.includes(role)) fail(`usage: launch.ts ${ROLES.join('|')}`);
+  const config = readConfig();
+
+  if (role === 'migrate') {
+    await applyMigrations(config);
+    return;
+  }
+  if (role !== 'sandbox') await applyMigrations(config);
+
+  const services = createServices(config);
+  let server: RunningServer | undefined;
+  let workers: RunningWorkers | undefined;
+  if (role === 'all' || role === 'workers') workers = await startWorkers(services);
+  if (role === 'all' || role === 'api') {
+    server = await startServer(createApp(services), config.port);
+    services.log.info({ port: server.port }, `API listening on http://127.0.0.1:${server.port}`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    services.log.info({ signal }, 'shutting down');
+    const deadline = config.limits.shutdownDeadlineMs;
+    const hardStop = setTimeout(() => {
+      services.log.error({ deadline }, 'shutdown deadline passed; exiting');
+      process.exit(1);
+    }, deadline * 2);
+    hardStop.unref();
+    // Order: stop HTTP, then workers, then connections.
+    await server?.close(deadline);
+    await workers?.close(deadline);
+    await services.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => fail((err as Error).message));

@@ -1,0 +1,74 @@
+// Builds the long-lived parts every process shares (data adapter, Redis, cache, wallet service,
+// metrics, logger) from a Config, and closes them in order. Tests build the same thing against
+// their own database and key prefix (test/support/context.ts).
+import type { Redis } from 'ioredis';
+import { BalanceCache } from '../cache/balance-cache';
+import type { Config } from '../config';
+import { createPool } from '../db/pool';
+import { pgRpc, supabaseRpc, type Rpc } from '../db/rpc';
+import { createLedgerStore, type LedgerStore } from '../ledger/ledger-store';
+import { createLogger, type Logger } from '../logger';
+import { createMetrics, type Metrics } from '../metrics';
+import { createRedis, redisKeys, type RedisKeys } from '../redis';
+import { WalletService } from '../wallet/wallet-service';
+import { createHoldsReader, type HoldsReader } from '../calls/holds';
+import { createQueues, type Queues } from '../../workers/queues';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  rpc: Rpc;
+  store: LedgerStore;
+  /** Fail-fast connection for request handlers. */
+  redis: Redis;
+  keys: RedisKeys;
+  cache: BalanceCache;
+  wallet: WalletService;
+  holds: HoldsReader;
+  /** Producers, on the fail-fast connection: an outage is a quick error, never a hung request. */
+  queues: Queues;
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  log?: Logger;
+  metrics?: Metrics;
+  rpc?: Rpc;
+  redis?: Redis;
+}
+
+export function createRpc(config: Config): Rpc {
+  return config.data.kind === 'postgres'
+    ? pgRpc(createPool(config.data.databaseUrl))
+    : supabaseRpc(config.data.url, config.data.serviceRoleKey);
+}
+
+export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const metrics = overrides.metrics ?? createMetrics({ defaultMetrics: true });
+  const rpc = overrides.rpc ?? createRpc(config);
+  const redis = overrides.redis ?? createRedis(config.redis.url, 'fail-fast', 'api');
+  const keys = redisKeys(config.redis.keyPrefix);
+  const store = createLedgerStore(rpc);
+  const cache = new BalanceCache(redis, keys, config.limits.balanceCacheTtlSeconds, metrics);
+  const wallet = new WalletService(store, cache, metrics, log);
+  const queues = createQueues(redis, keys.bullPrefix);
+  return {
+    config,
+    log,
+    metrics,
+    rpc,
+    store,
+    redis,
+    keys,
+    cache,
+    wallet,
+    holds: createHoldsReader(redis, keys),
+    queues,
+    async close() {
+      await queues.close();
+      await Promise.allSettled([rpc.close(), redis.quit()]);
+    },
+  };
+}

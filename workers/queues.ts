@@ -1,0 +1,82 @@
+// Queue names, typed payloads and job options: the one place producers (API) and consumers
+// (workers) agree on what a job is. Every queue lives under the process's Redis key prefix, so a
+// test file (or a second deployment on one Redis) never shares a queue with another.
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Config } from '../shared/config';
+
+export const QUEUE_NAMES = {
+  provisioning: 'provisioning',
+  refunds: 'refunds',
+  callBilling: 'call-billing',
+  maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** Job data is stored in clear text in Redis: ids only, never secrets or personal data. */
+export interface ProvisioningJob {
+  requestId: string;
+}
+export interface RefundJob {
+  requestId: string;
+}
+export interface CallBillingJob {
+  callId: string;
+}
+export interface MaintenanceJob {
+  task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues';
+}
+
+/** BullMQ job ids may not contain ':' nor be all digits. */
+export const jobIds = {
+  provisioning: (requestId: string) => `provision-${requestId}`,
+  refund: (requestId: string) => `refund-${requestId}`,
+  callBilling: (callId: string) => `call-${callId.replace(/:/g, '_')}`,
+};
+
+/** Limits on what Redis keeps: enough history for Bull Board, bounded so Redis cannot fill up. */
+export const KEEP_COMPLETED = { age: 24 * 3600, count: 1000 };
+export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
+
+export function provisioningJobOptions(config: Config, requestId: string): JobsOptions {
+  return {
+    jobId: jobIds.provisioning(requestId),
+    attempts: config.provisioning.maxAttempts,
+    backoff: { type: 'exponential', delay: config.provisioning.backoffMs, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+/** Refunds and call charges must eventually succeed: many attempts, capped backoff. */
+export const MONEY_JOB_ATTEMPTS = 20;
+export function moneyJobOptions(jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: MONEY_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+export interface Queues {
+  provisioning: Queue<ProvisioningJob>;
+  refunds: Queue<RefundJob>;
+  callBilling: Queue<CallBillingJob>;
+  maintenance: Queue<MaintenanceJob>;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const opts = { connection, prefix };
+  const q = {
+    provisioning: new Queue<ProvisioningJob>(QUEUE_NAMES.provisioning, opts),
+    refunds: new Queue<RefundJob>(QUEUE_NAMES.refunds, opts),
+    callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts),
+    maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts),
+  };
+  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance] as Queue[];
+  for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
+  return { ...q, all, close: async () => void (await Promise.allSettled(all().map((x) => x.close()))) };
+}
