@@ -33,7 +33,8 @@ export interface TestRedisServer {
 async function waitForPing(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null });
+    // disconnectTimeout: ioredis otherwise keeps a 2 s timer per refused probe alive after the test.
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null, disconnectTimeout: 10 });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
