@@ -2,6 +2,7 @@
 // billing. Idempotency is per call id AND message type (failure mode 8): the report has its own
 // table keyed on the call id, so an earlier status-update of the call can never make it a duplicate.
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import type { Queues } from '../../workers/queues';
 import { jobIds, moneyJobOptions } from '../../workers/queues';
 import type { CallStore } from './call-store';
@@ -13,6 +14,7 @@ export interface CallReportDeps {
   queues: Queues;
   hot: RedisHolds;
   log: Logger;
+  metrics: Metrics;
   holdGraceSeconds: number;
 }
 
@@ -33,7 +35,15 @@ export async function recordEndOfCallReport(d: CallReportDeps, m: VapiMessage): 
     endedReason: m.endedReason ?? m.call?.endedReason ?? null,
     source: 'webhook',
   });
-  if (!r.billed && r.org_id !== null) await enqueueBilling(d.queues, callId);
+  if (!r.billed && r.org_id !== null) {
+    try {
+      await enqueueBilling(d.queues, callId);
+    } catch (err) {
+      // The report is safe in Postgres; the sweeper re-enqueues unbilled reports after the grace.
+      d.metrics.walletFailures.inc({ operation: 'call_billing_enqueue' });
+      d.log.error({ callId, err: (err as Error).message }, 'could not queue the billing of a recorded report; the sweeper will');
+    }
+  }
   return r.outcome;
 }
 

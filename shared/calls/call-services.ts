@@ -55,7 +55,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     store,
     hot,
     gate,
-    reports: { store, queues: p.queues, hot, log, holdGraceSeconds },
+    reports: { store, queues: p.queues, hot, log, metrics, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: createVapiCallsClient({ baseUrl: config.vapi.apiBaseUrl, apiKey: config.vapi.apiKey, timeoutMs: config.callGate.vapiApiTimeoutMs }),
   };

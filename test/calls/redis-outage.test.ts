@@ -1,11 +1,15 @@
 // Proves the gate keeps deciding correctly while Redis is down: a test-owned redis-server is
 // stopped, assistant-requests are answered from Postgres (holds included, path
 // database_fallback), and once Redis is back (empty) the cache decides again, refilled from
-// Postgres with the holds placed meanwhile (path cache).
+// Postgres with the holds placed meanwhile (path cache). An end-of-call report arriving while
+// Redis is down is kept in Postgres and billed once Redis is back (re-enqueued by the sweeper).
+import { waitForRedis } from '../../shared/redis';
+import { startCallBillingWorker } from '../../workers/call-billing-worker';
+import { callSweepDeps, sweepCalls } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { createRedisServer, type TestRedisServer } from '../support/redis-server';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber } from '../support/vapi';
+import { assistantRequest, endOfCallReport, eventually, gateCount, postWebhook, registerNumber } from '../support/vapi';
 
 describe('Redis outage', () => {
   let redis: TestRedisServer;
@@ -13,7 +17,8 @@ describe('Redis outage', () => {
   beforeAll(async () => {
     redis = await createRedisServer();
     await redis.start();
-    ctx = await createTestContext({ REDIS_URL: redis.url });
+    // No Vapi API here: the sweep below only re-enqueues; its GET /call attempts fail fast and are retried later.
+    ctx = await createTestContext({ REDIS_URL: redis.url, VAPI_API_BASE_URL: 'http://127.0.0.1:9' });
   });
   afterEach(async () => expectLedgerConsistent(ctx.pool));
   afterAll(async () => {
@@ -56,5 +61,28 @@ describe('Redis outage', () => {
     });
     expect(again.body.error).toMatch(/credit/); // out-3 still holds 995 of the 1000
     expect(Object.keys(await ctx.services.redis.hgetall(ctx.services.keys.holds(big)))).toContain('out-3');
+  });
+
+  it('keeps a report that arrives while Redis is down and bills it once Redis is back', async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    await redis.stop();
+    const res = await postWebhook(ctx.app(), endOfCallReport('out-report', { orgId, seconds: 60, num }));
+    expect([res.status, res.body]).toEqual([200, { received: true }]);
+    const row = await ctx.pool.query('select org_id, billed_at from call_reports where call_id = $1', ['out-report']);
+    expect(row.rows).toEqual([{ org_id: orgId, billed_at: null }]);
+
+    await redis.start();
+    await waitForRedis(ctx.services.redis, 10_000);
+    const swept = await sweepCalls(callSweepDeps(ctx.services), new Date(Date.now() + 3600_000));
+    expect(swept.reenqueued).toBe(1);
+    const worker = startCallBillingWorker(ctx.services);
+    try {
+      await eventually(async () => ((await ctx.pool.query('select 1 from call_reports where call_id = $1 and billed_at is not null', ['out-report'])).rowCount === 1 ? true : undefined));
+    } finally {
+      await worker.close(5000);
+    }
+    const charges = await ctx.pool.query("select amount from ledger_entries where org_id = $1 and kind = 'call'", [orgId]);
+    expect(charges.rows.map((r) => Number(r.amount))).toEqual([-56]);
   });
 });
