@@ -55,6 +55,7 @@ const envSchema = z.object({
   CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS: int(10, 43_200).default(60),
   CALL_NUMBER_CACHE_TTL_SECONDS: int(1, 86_400).default(300),
   CALL_GATE_DATABASE_TIMEOUT_MS: int(10, 5000).default(2000),
+  CALL_GATE_DECISION_DEADLINE_MS: int(100, 7000).default(5000),
   CALL_SWEEP_BATCH_SIZE: int(1, 1000).default(100),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
@@ -102,6 +103,8 @@ export interface Config {
     numberCacheTtlSeconds: number;
     /** How long the Postgres fallback may take before the fail mode answers (Vapi allows ~7.5 s). */
     databaseTimeoutMs: number;
+    /** Bound on a whole assistant-request decision; past it the fail mode answers (Vapi: ~7.5 s). */
+    decisionDeadlineMs: number;
     sweepBatchSize: number;
     webhookBodyBytes: number;
     vapiApiTimeoutMs: number;
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       failOpenMaxDurationSeconds: e.CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS,
       numberCacheTtlSeconds: e.CALL_NUMBER_CACHE_TTL_SECONDS,
       databaseTimeoutMs: e.CALL_GATE_DATABASE_TIMEOUT_MS,
+      decisionDeadlineMs: e.CALL_GATE_DECISION_DEADLINE_MS,
       sweepBatchSize: e.CALL_SWEEP_BATCH_SIZE,
       webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,

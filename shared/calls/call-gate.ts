@@ -1,7 +1,8 @@
 // The call gate: decides one assistant-request. Hot path = one number lookup and one or two
 // atomic Redis steps (probe, then hold), pure checks in between, then the answer. Redis erring
 // or slower than CALL_GATE_REDIS_TIMEOUT_MS → the same steps against Postgres. Both unavailable
-// → CALL_GATE_FAIL_MODE. Every decision is counted (gate 'call', outcome, path).
+// → CALL_GATE_FAIL_MODE, as when the whole decision outlasts CALL_GATE_DECISION_DEADLINE_MS.
+// Every decision is counted (gate 'call', outcome, path).
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -116,8 +117,8 @@ export function createCallGate(d: CallGateDeps) {
     return decision;
   }
 
-  function failMode(callId: string, orgId: string | undefined, assistantId: string | undefined, err: unknown): GateDecision {
-    d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason: 'stores_unavailable' });
+  function failMode(callId: string, orgId: string | undefined, assistantId: string | undefined, err: unknown, reason: 'stores_unavailable' | 'deadline' = 'stores_unavailable'): GateDecision {
+    d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason });
     d.log.error({ callId, orgId, failMode: callGate.failMode, err: (err as Error)?.message }, 'call gate: neither Redis nor Postgres answered');
     if (callGate.failMode === 'open' && orgId !== undefined && assistantId !== undefined) {
       return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false };
@@ -127,45 +128,56 @@ export function createCallGate(d: CallGateDeps) {
 
   const refuse = (reason: RefusalReason, path: GatePath): GateDecision => ({ kind: 'refused', reason, message: REFUSAL_MESSAGES[reason], path });
 
-  return {
-    async decide(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
-      if (callId === undefined || (lookup.vapiPhoneNumberId === null && lookup.e164 === null)) return count(refuse('invalid_request', 'cache'));
-      const resolution = await d.numbers.resolve(lookup);
-      if (resolution.kind === 'unavailable') return count(failMode(callId, undefined, undefined, resolution.databaseError));
-      const redisFailed = resolution.redisFailed;
-      const numberPath: GatePath = redisFailed ? 'database_fallback' : 'cache';
-      if (resolution.kind === 'not_found') return count(refuse('unknown_number', numberPath));
-      const { orgId, assistantId } = resolution.number;
-      if (assistantId === null) return count(refuse('no_assistant', numberPath));
+  async function decideWithin(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+    if (callId === undefined || (lookup.vapiPhoneNumberId === null && lookup.e164 === null)) return refuse('invalid_request', 'cache');
+    const resolution = await d.numbers.resolve(lookup);
+    if (resolution.kind === 'unavailable') return failMode(callId, undefined, undefined, resolution.databaseError);
+    const redisFailed = resolution.redisFailed;
+    const numberPath: GatePath = redisFailed ? 'database_fallback' : 'cache';
+    if (resolution.kind === 'not_found') return refuse('unknown_number', numberPath);
+    const { orgId, assistantId } = resolution.number;
+    if (assistantId === null) return refuse('no_assistant', numberPath);
 
-      const allowed = (a: Extract<Admission, { kind: 'allowed' }>, path: GatePath): GateDecision => ({
-        kind: 'allowed',
-        callId,
-        orgId,
-        assistantId,
-        maxDurationSeconds: a.maxDurationSeconds,
-        holdAmount: a.holdAmount,
-        path,
-        recordHold: path === 'cache' && a.placed,
-      });
+    const allowed = (a: Extract<Admission, { kind: 'allowed' }>, path: GatePath): GateDecision => ({
+      kind: 'allowed',
+      callId,
+      orgId,
+      assistantId,
+      maxDurationSeconds: a.maxDurationSeconds,
+      holdAmount: a.holdAmount,
+      path,
+      recordHold: path === 'cache' && a.placed,
+    });
 
-      if (!redisFailed) {
-        try {
-          const a = await admitWith(redisAttempt(orgId, callId));
-          return count(a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache'));
-        } catch (err) {
-          // Postgres failing during a cache fill: Redis is up but cannot decide alone.
-          if (!(err instanceof RedisUnavailable)) return count(failMode(callId, orgId, assistantId, err));
-          d.metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err.reason });
-          d.log.warn({ callId, orgId, err: err.message }, 'call gate: deciding from Postgres');
-        }
-      }
+    if (!redisFailed) {
       try {
-        const a = await admitWith(databaseAttempt(orgId, callId));
-        return count(a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback'));
+        const a = await admitWith(redisAttempt(orgId, callId));
+        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
       } catch (err) {
-        return count(failMode(callId, orgId, assistantId, err));
+        // Postgres failing during a cache fill: Redis is up but cannot decide alone.
+        if (!(err instanceof RedisUnavailable)) return failMode(callId, orgId, assistantId, err);
+        d.metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err.reason });
+        d.log.warn({ callId, orgId, err: err.message }, 'call gate: deciding from Postgres');
       }
+    }
+    try {
+      const a = await admitWith(databaseAttempt(orgId, callId));
+      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
+    } catch (err) {
+      return failMode(callId, orgId, assistantId, err);
+    }
+  }
+
+  return {
+    /** The decision, counted; past CALL_GATE_DECISION_DEADLINE_MS the fail mode answers (no organisation known then). */
+    async decide(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+      let decision: GateDecision;
+      try {
+        decision = await withTimeout(decideWithin(callId, lookup), callGate.decisionDeadlineMs, 'postgres');
+      } catch (err) {
+        decision = failMode(callId ?? 'unknown', undefined, undefined, err, 'deadline');
+      }
+      return count(decision);
     },
 
     /** After answering: make a Redis-only hold durable, so the fallback and the sweeper see it. */
