@@ -12,6 +12,7 @@ export function withTimeout<T>(work: Promise<T>, timeoutMs: number, store: 'redi
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StoreTimeoutError(store, timeoutMs)), timeoutMs);
+    timer.unref(); // a bound on waiting must never be what keeps a process alive
   });
   // The losing promise may still reject later; it must not become an unhandled rejection.
   work.catch(() => undefined);
