@@ -26,7 +26,9 @@ local function sum_from_scratch()
     local state, amount = string.match(entries[i], '^([hr])|(%d+)|')
     if state == 'h' then held = held + tonumber(amount) end
   end
-  redis.call('SET', KEYS[4], string.format('%.0f', held))
+  -- Stored only beside an existing hash, and no longer than it lives (no key per idle org).
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then redis.call('SET', KEYS[4], string.format('%.0f', held), 'PX', ttl) end
   return held
 end
 local function purge(now)

@@ -55,4 +55,12 @@ describe('Redis hold scripts', () => {
     ] }, T);
     expect(await hot().held(orgId, T)).toBe(500);
   });
+
+  it('leaves no keys behind for an organisation that never held anything', async () => {
+    const orgId = await org(0);
+    expect(await hot().step(orgId, 'none', null, 10, 0, 79, T)).toEqual({ outcome: 'available', available: 0 });
+    expect(await hot().held(orgId, T)).toBe(0);
+    const holds = ctx.services.keys.holds(orgId);
+    expect(await ctx.services.redis.exists(holds, `${holds}:expiry`, `${holds}:sum`)).toBe(0);
+  });
 });
