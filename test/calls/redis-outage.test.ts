@@ -3,6 +3,7 @@
 // database_fallback), and once Redis is back (empty) the cache decides again, refilled from
 // Postgres with the holds placed meanwhile (path cache). An end-of-call report arriving while
 // Redis is down is kept in Postgres and billed once Redis is back (re-enqueued by the sweeper).
+// Simultaneous calls on the fallback path are serialised by the wallet row lock (failure mode 17).
 import { waitForRedis } from '../../shared/redis';
 import { startCallBillingWorker } from '../../workers/call-billing-worker';
 import { callSweepDeps, sweepCalls } from '../../workers/call-sweeper';
@@ -84,5 +85,21 @@ describe('Redis outage', () => {
     }
     const charges = await ctx.pool.query("select amount from ledger_entries where org_id = $1 and kind = 'call'", [orgId]);
     expect(charges.rows.map((r) => Number(r.amount))).toEqual([-56]);
+  });
+
+  it('allows one of ten simultaneous calls on a balance that covers one while Redis is down', async () => {
+    const orgId = await createFundedOrg(ctx.services, 150);
+    const num = await registerNumber(ctx.services, orgId);
+    await redis.stop();
+    try {
+      const all = await Promise.all(Array.from({ length: 10 }, (_, i) => postWebhook(ctx.app(), assistantRequest(num, `out-ten-${i}`))));
+      for (const r of all) expect(r.status).toBe(200);
+      expect(all.filter((r) => 'assistantId' in r.body)).toHaveLength(1);
+      const held = await ctx.pool.query("select count(*)::int as n from calls where org_id = $1 and admitted_path = 'database_fallback'", [orgId]);
+      expect(held.rows[0].n).toBe(1);
+    } finally {
+      await redis.start();
+      await waitForRedis(ctx.services.redis, 10_000);
+    }
   });
 });
