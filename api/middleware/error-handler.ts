@@ -24,8 +24,21 @@ function fromBodyParser(err: BodyParserError): AppError | undefined {
     case 'stream.encoding.set':
       return new AppError('invalid_request', 'The request body could not be read.');
     default:
-      return undefined;
+      return fromClientError(err);
   }
+}
+
+/**
+ * Other errors express's router and body-parser raise about the request itself carry an
+ * http-errors 4xx status: a path parameter that is not valid percent-encoding (`/orgs/%ZZ/...`),
+ * a corrupt gzip body. Still the client's fault, still a 4xx JSON body (found by test/fuzz).
+ */
+function fromClientError(err: BodyParserError): AppError | undefined {
+  const status = err?.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (status === 413) return new AppError('payload_too_large', 'The request body is too large.');
+  if (status === 415) return new AppError('unsupported_media_type', 'The request body encoding is not supported.');
+  return new AppError('invalid_request', 'The request could not be read.');
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
