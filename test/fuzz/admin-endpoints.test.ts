@@ -128,7 +128,7 @@ describe('fuzzing the operators’ endpoints', () => {
     await unchanged(() =>
       fc.assert(
         fc.asyncProperty(authorization.filter((a) => a.trim() !== `Bearer ${TEST_ADMIN_TOKEN}`), fc.uuid(), async (auth, key) => {
-          const headers = auth === '' ? {} : { Authorization: auth };
+          const headers: Record<string, string> = auth === '' ? {} : { Authorization: auth };
           const c = await credit(`/api/admin/orgs/${orgId}/credits`, key, JSON.stringify({ amount: 100, reason: 'forged' }), headers);
           expectClientError(c, `credit with ${auth.slice(0, 40)}`);
           expect(c.status).toBe(401);

@@ -32,7 +32,7 @@ export async function listen(ctx: TestContext): Promise<FuzzServer> {
   return {
     url,
     async send(method, path, options = {}) {
-      const res = await fetch(url + path, { method, headers: options.headers, body: options.body as BodyInit | undefined });
+      const res = await fetch(url + path, { method, headers: options.headers, body: options.body });
       const text = await res.text();
       let json: unknown;
       try {
