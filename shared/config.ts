@@ -67,6 +67,9 @@ const envSchema = z.object({
   BALANCE_CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
   HTTP_BODY_LIMIT_BYTES: int(1024, 10_000_000).default(1_000_000),
   SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
+  // Failed authentication attempts one source address may make per minute, per surface, across
+  // all API processes (api/middleware/rate-limit.ts). Authenticated requests are never counted.
+  AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(100),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -111,7 +114,7 @@ export interface Config {
   };
   provisioning: { maxAttempts: number; backoffMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
-  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number };
+  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number };
   logLevel: string;
 }
 
@@ -210,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
       balanceCacheTtlSeconds: e.BALANCE_CACHE_TTL_SECONDS,
       shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -34,7 +34,9 @@ describe('fuzzing the operators’ endpoints', () => {
   let orgId: string;
 
   beforeAll(async () => {
-    ctx = await createTestContext();
+    // This file sends hundreds of failed authentications from one address on purpose; the
+    // limiter that would throttle them has its own tests (test/security/rate-limit.test.ts).
+    ctx = await createTestContext({ AUTH_FAILURES_PER_MINUTE: '100000' });
     server = await listen(ctx);
     orgId = await createFundedOrg(ctx.services, 5000);
   });

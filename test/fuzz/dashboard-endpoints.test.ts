@@ -19,7 +19,9 @@ describe('fuzzing the dashboard endpoints', () => {
   const orgs: Array<{ id: string; balance: number }> = [];
 
   beforeAll(async () => {
-    ctx = await createTestContext();
+    // This file sends hundreds of failed authentications from one address on purpose; the
+    // limiter that would throttle them has its own tests (test/security/rate-limit.test.ts).
+    ctx = await createTestContext({ AUTH_FAILURES_PER_MINUTE: '100000' });
     server = await listen(ctx);
     for (const balance of [0, 1234, 98765]) orgs.push({ id: await createFundedOrg(ctx.services, balance), balance });
   });
