@@ -5,21 +5,25 @@
 //
 // Counts live in Redis under the service's key prefix (rate-limit-redis), so every API process
 // shares one window per source. Only answers of 401/403 are counted (skipSuccessfulRequests with
-// requestWasSuccessful); everything else is handed back. A Redis error lets the request through
-// (passOnStoreError): authentication still decides, the limiter is only a brake.
+// requestWasSuccessful); everything else is handed back. A Redis error lets the request through:
+// authentication still decides, the limiter is only a brake (logged at most once a minute).
 import type { Request, RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
 import type { Services } from '../../shared/process/services';
 import { operatorTokenFrom, safeEqual } from './operator-auth';
 import { hasSharedSecret } from './vapi-auth';
 
 export const AUTH_FAILURE_WINDOW_MS = 60_000;
+/** At most one warning per this interval while the limiter's Redis fails. */
+export const STORE_ERROR_LOG_INTERVAL_MS = 60_000;
 
 export interface AuthFailureLimitOptions {
   redis: Redis;
+  log: Logger;
   /** Redis key prefix for this surface's counters, e.g. `bg:rl:webhook:`. */
   prefix: string;
   /** Failed attempts allowed per source address per window. */
@@ -41,12 +45,50 @@ function redisStore(redis: Redis, prefix: string): RedisStore {
   return store;
 }
 
+/** The Redis store, where a Redis error means "not limited" and one warning a minute (express-rate-limit would print every error to the console). */
+class BrakeStore implements Store {
+  private lastWarningMs = 0;
+  private windowMs = AUTH_FAILURE_WINDOW_MS;
+  constructor(
+    private readonly inner: RedisStore,
+    private readonly log: Logger,
+  ) {}
+  get prefix(): string {
+    return this.inner.prefix;
+  }
+  init(options: Options): void {
+    this.windowMs = options.windowMs;
+    this.inner.init(options);
+  }
+  async increment(key: string): Promise<IncrementResponse> {
+    try {
+      return await this.inner.increment(key);
+    } catch (err) {
+      this.warn(err);
+      // As if this were the source's first attempt in a fresh window: never over the limit.
+      return { totalHits: 1, resetTime: new Date(Date.now() + this.windowMs) };
+    }
+  }
+  async decrement(key: string): Promise<void> {
+    await this.inner.decrement(key).catch((err: unknown) => this.warn(err));
+  }
+  async resetKey(key: string): Promise<void> {
+    await this.inner.resetKey(key).catch((err: unknown) => this.warn(err));
+  }
+  private warn(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarningMs < STORE_ERROR_LOG_INTERVAL_MS) return;
+    this.lastWarningMs = now;
+    this.log.warn({ prefix: this.inner.prefix, err: (err as Error).message }, 'auth-failure limiter: Redis unavailable; not limiting');
+  }
+}
+
 export function limitAuthFailures(options: AuthFailureLimitOptions): RequestHandler {
   const isAuthenticated = options.isAuthenticated;
   return rateLimit({
     windowMs: options.windowMs ?? AUTH_FAILURE_WINDOW_MS,
     limit: options.limit,
-    store: redisStore(options.redis, options.prefix),
+    store: new BrakeStore(redisStore(options.redis, options.prefix), options.log),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     skip: isAuthenticated ? (req) => isAuthenticated(req) : undefined,
@@ -60,16 +102,17 @@ export function limitAuthFailures(options: AuthFailureLimitOptions): RequestHand
 }
 
 /** One limiter per authenticated surface, each with its own counters. */
-export function authFailureLimiters({ config, redis, keys }: Services) {
+export function authFailureLimiters({ config, redis, keys, log }: Services) {
   const limit = config.limits.authFailuresPerMinute;
   const prefix = (surface: string) => `${keys.prefix}:rl:${surface}:`;
   const vapi = { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds };
   return {
     /** Mount in front of the Vapi webhook router: `app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes(...))`. */
-    webhook: limitAuthFailures({ redis, prefix: prefix('webhook'), limit, isAuthenticated: (req) => hasSharedSecret(req, vapi) }),
+    webhook: limitAuthFailures({ redis, log, prefix: prefix('webhook'), limit, isAuthenticated: (req) => hasSharedSecret(req, vapi) }),
     /** /api/admin, /metrics and /admin/queues (bearer, or basic for Bull Board). */
     operator: limitAuthFailures({
       redis,
+      log,
       prefix: prefix('operator'),
       limit,
       isAuthenticated: (req) => {
@@ -78,6 +121,6 @@ export function authFailureLimiters({ config, redis, keys }: Services) {
       },
     }),
     /** /api/wallet and /api/managed-telephony: JWTs are verified later, so only failures count. */
-    dashboard: limitAuthFailures({ redis, prefix: prefix('dashboard'), limit }),
+    dashboard: limitAuthFailures({ redis, log, prefix: prefix('dashboard'), limit }),
   };
 }

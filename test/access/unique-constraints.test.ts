@@ -1,8 +1,9 @@
 // Proves failure modes 10 and 11 at the constraints themselves, not through the functions' row
 // lock: no unique constraint in `public` is DEFERRABLE (pg_constraint), so ON CONFLICT and
-// concurrent inserts arbitrate on them; two transactions inserting one ledger key at once end with
-// one row and a unique violation (or a quiet ON CONFLICT skip); and two code paths refunding one
-// debit under different keys cannot both succeed — the second fails on one_refund_per_debit and
+// concurrent inserts arbitrate on them; no function takes a session-level advisory lock; two
+// transactions inserting one ledger key at once end with one row and a unique violation (or a
+// quiet ON CONFLICT skip); and two code paths refunding one debit under different keys cannot
+// both succeed — the second fails on one_refund_per_debit and
 // its balance update is rolled back with it (failure mode 2).
 import { Client } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
@@ -58,6 +59,14 @@ describe('unique constraints on the ledger', () => {
         where n.nspname = 'public' and i.indisunique and not i.indimmediate`,
     );
     expect(lateIndexes.rows).toEqual([]);
+  });
+
+  it('takes no session-level advisory lock inside a function (it would outlive or miss the transaction it guards)', async () => {
+    const res = await ctx.pool.query<{ name: string }>(
+      `select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'public' and p.prosrc ~* 'pg_(try_)?advisory_(lock|unlock)(_shared)?\\s*\\(' order by 1`,
+    );
+    expect(res.rows.map((r) => r.name)).toEqual([]);
   });
 
   it('lets one of two concurrent inserts of one ledger key win; the other gets a unique violation', async () => {
