@@ -41,11 +41,29 @@ function fromClientError(err: BodyParserError): AppError | undefined {
   return new AppError('invalid_request', 'The request could not be read.');
 }
 
+/**
+ * SQLSTATE class 22 (data exception) is caused by a value in the request that the database cannot
+ * take — a NUL character in a name (22021 / 22P05), a malformed value (22P02) — not by the database
+ * being away: the function's transaction rolled back, nothing changed, and retrying cannot help.
+ * Found by test/fuzz; both adapters carry the SQLSTATE in the cause's `code`.
+ */
+function fromDataException(err: DataUnavailableError): AppError | undefined {
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('22')) return undefined;
+  return new AppError('invalid_request', 'A value in the request cannot be stored (for example, text containing a NUL character).');
+}
+
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = err instanceof AppError ? err : fromBodyParser(err as BodyParserError);
     if (known) {
       res.status(known.status).json(known.toBody());
+      return;
+    }
+    const dataException = err instanceof DataUnavailableError ? fromDataException(err) : undefined;
+    if (dataException) {
+      log.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'request value refused by the database');
+      res.status(dataException.status).json(dataException.toBody());
       return;
     }
     if (err instanceof DataUnavailableError) {

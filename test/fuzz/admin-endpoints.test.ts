@@ -143,6 +143,18 @@ describe('fuzzing the operators’ endpoints', () => {
     );
   });
 
+  // Found by this file with FUZZ_RUNS=1200 FUZZ_SEED=777: Postgres refuses NUL in text (22021),
+  // which was answered 503 "database unavailable". Kept as fixed examples.
+  it('refuses text containing a NUL character with 400 and stores nothing', async () => {
+    await unchanged(async () => {
+      const org = await server.send('POST', '/api/admin/orgs', { headers: { ...admin, ...json }, body: JSON.stringify({ name: 'evil\u0000org' }) });
+      expect([org.status, (org.json as { error: string }).error]).toEqual([400, 'invalid_request']);
+      const c = await credit(`/api/admin/orgs/${orgId}/credits`, 'nul-reason', JSON.stringify({ amount: 100, reason: 'top\u0000up' }));
+      expect([c.status, (c.json as { error: string }).error]).toEqual([400, 'invalid_request']);
+    });
+    expect((await ctx.pool.query("select count(*)::int as n from organizations where name like 'evil%'")).rows[0].n).toBe(0);
+  });
+
   it('never answers 5xx to generated organisation and phone-number registrations', async () => {
     await unchanged(() =>
       fc.assert(

@@ -63,6 +63,12 @@ describe('the app in supabase mode', () => {
     expect(n.rows[0].n).toBe(0);
   });
 
+  it('answers a value the database refuses (a NUL character) with 400 through the Data API too', async () => {
+    const res = await request(ctx.app()).post('/api/admin/orgs').set(admin).set('Content-Type', 'application/json').send('{"name": "nul\\u0000org"}');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
   it('reports ready when the Data API and Redis answer', async () => {
     const res = await request(ctx.app()).get('/readyz');
     expect(res.status).toBe(200);

@@ -8,11 +8,17 @@ import { startServer, type RunningServer } from '../../api/server';
 import type { TestContext } from './context';
 
 /** Bounded so that the whole suite stays fast on two cores; a fixed seed makes failures replayable. */
+const DEFAULT_RUNS = 120;
 export const FUZZ = {
   seed: Number(process.env.FUZZ_SEED ?? 20261123),
-  numRuns: Number(process.env.FUZZ_RUNS ?? 120),
+  /** FUZZ_RUNS scales every property's run count in proportion (e.g. 1200 = ten times as many). */
+  numRuns: Number(process.env.FUZZ_RUNS ?? DEFAULT_RUNS),
 } as const;
-export const fuzzParams = (numRuns: number = FUZZ.numRuns) => ({ seed: FUZZ.seed, numRuns, endOnFailure: true });
+export const fuzzParams = (numRuns: number = DEFAULT_RUNS) => ({
+  seed: FUZZ.seed,
+  numRuns: Math.max(1, Math.round((numRuns * FUZZ.numRuns) / DEFAULT_RUNS)),
+  endOnFailure: true,
+});
 
 export interface Reply {
   status: number;
