@@ -13,6 +13,9 @@ import { createRedis, redisKeys, type RedisKeys } from '../redis';
 import { WalletService } from '../wallet/wallet-service';
 import { createHoldsReader, type HoldsReader } from '../calls/holds';
 import { createQueues, type Queues } from '../../workers/queues';
+import { createTwilioClient, type TwilioClient } from '../clients/twilio-client';
+import { createVapiClient, type VapiClient } from '../clients/vapi-client';
+import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 
 export interface Services {
   config: Config;
@@ -28,6 +31,10 @@ export interface Services {
   holds: HoldsReader;
   /** Producers, on the fail-fast connection: an outage is a quick error, never a hung request. */
   queues: Queues;
+  /** Provisioning: the request state machine (SQL) and the two third parties it calls. */
+  provisioning: ProvisioningStore;
+  twilio: TwilioClient;
+  vapi: VapiClient;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     wallet,
     holds: createHoldsReader(redis, keys),
     queues,
+    provisioning: createProvisioningStore(rpc),
+    twilio: createTwilioClient(config.twilio),
+    vapi: createVapiClient(config.vapi),
     async close() {
       await queues.close();
       await Promise.allSettled([rpc.close(), redis.quit()]);

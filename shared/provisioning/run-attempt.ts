@@ -1,0 +1,114 @@
+// One provisioning attempt. Every step is safe to run twice (a job runs again after a stall):
+//   (a) adopt a number already bought for this request (Twilio list by FriendlyName = request id),
+//   (b) else search the area code and buy a candidate, named after the request,
+//   (c) import it into Vapi as a bare number, looking it up first,
+//   (d) record the managed number and complete the request in one SQL transaction.
+// The database decides the state; this returns what the job should do next as a value.
+import { classifyError } from './classify-error';
+import type { ProvisioningDeps } from './provisioning-deps';
+import type { ProvisioningRequest, ProvisioningStatus, PurchaseStep } from './provisioning-store';
+import { releasePurchase } from './release-purchase';
+import type { TwilioNumber } from '../clients/twilio-client';
+
+/** Candidates asked for per search: enough to survive a few 21422 races, small to stay cheap. */
+export const SEARCH_CANDIDATES = 5;
+
+export type AttemptOutcome =
+  | { kind: 'completed'; phoneNumber: string; attempts: number }
+  | { kind: 'final'; status: ProvisioningStatus | 'not_found' }
+  | { kind: 'retry'; error: string; attempts: number }
+  | { kind: 'give_up'; reason: 'permanent' | 'exhausted'; error: string; attempts: number };
+
+/** A step's own verdict, for failures that are not a Twilio/Vapi error. */
+class StepError extends Error {
+  constructor(
+    readonly kind: 'permanent' | 'retryable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request left `provisioning` under us (e.g. the sweeper failed it): stop, buy nothing more. */
+class LeftProvisioning extends Error {}
+
+export async function runAttempt(deps: ProvisioningDeps, requestId: string): Promise<AttemptOutcome> {
+  const started = await deps.provisioning.startAttempt(requestId);
+  if (started.outcome === 'not_found') return { kind: 'final', status: 'not_found' };
+  if (started.outcome === 'final') return { kind: 'final', status: started.request.status };
+  const req = started.request;
+  try {
+    const bought = await acquireNumber(deps, req);
+    const vapiPhoneNumberId = await importIntoVapi(deps, req, bought);
+    const done = await deps.provisioning.complete(req.id, { phoneNumber: bought.phoneNumber, twilioSid: bought.sid, vapiPhoneNumberId });
+    if (done.outcome === 'completed') return { kind: 'completed', phoneNumber: bought.phoneNumber, attempts: req.attempts };
+    throw new LeftProvisioning(done.outcome);
+  } catch (err) {
+    if (err instanceof LeftProvisioning) return stopped(deps, req);
+    const c = err instanceof StepError ? { kind: err.kind, message: err.message } : classifyError(err);
+    if (c.kind === 'permanent' || c.kind === 'next_candidate') return { kind: 'give_up', reason: 'permanent', error: c.message, attempts: req.attempts };
+    if (req.attempts >= req.maxAttempts) return { kind: 'give_up', reason: 'exhausted', error: c.message, attempts: req.attempts };
+    const r = await deps.provisioning.markRetrying(req.id, c.message);
+    if (r.outcome === 'retrying') return { kind: 'retry', error: c.message, attempts: req.attempts };
+    return stopped(deps, req);
+  }
+}
+
+/** Another path finished the request while this attempt ran: never leave a number live for it. */
+async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest): Promise<AttemptOutcome> {
+  const now = await deps.provisioning.load(req.id);
+  if (now.outcome !== 'found') return { kind: 'final', status: 'not_found' };
+  // A purchase may have been in flight when the request ended: look for it by name regardless.
+  if (now.request.status !== 'completed') {
+    await releasePurchase(deps, { ...now.request, purchaseAttempted: true, vapiImportAttempted: true }).catch((err: unknown) =>
+      deps.log.error({ requestId: req.id, err: (err as Error).message }, 'could not release a number bought for a request that already ended'),
+    );
+  }
+  return { kind: 'final', status: now.request.status };
+}
+
+async function note(deps: ProvisioningDeps, requestId: string, step: PurchaseStep): Promise<void> {
+  const r = await deps.provisioning.noteStep(requestId, step);
+  if (r.outcome !== 'noted') throw new LeftProvisioning(r.outcome);
+}
+
+async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest): Promise<TwilioNumber> {
+  // (a) Bought by an earlier attempt whose answer we never saw (failure mode 13)?
+  const owned = await deps.twilio.findByFriendlyName(req.id);
+  const first = owned[0];
+  if (first !== undefined) {
+    for (const extra of owned.slice(1)) await deps.twilio.release(extra.sid);
+    await note(deps, req.id, { step: 'purchased', phoneNumber: first.phoneNumber, twilioSid: first.sid });
+    return first;
+  }
+  // (b) Search and buy.
+  const candidates = await deps.twilio.searchLocal(req.country, req.areaCode, SEARCH_CANDIDATES);
+  if (candidates.length === 0) throw new StepError('permanent', `no numbers available in area code ${req.areaCode}`);
+  await note(deps, req.id, { step: 'purchase' });
+  for (const candidate of candidates) {
+    try {
+      const n = await deps.twilio.buy(candidate, req.id);
+      await note(deps, req.id, { step: 'purchased', phoneNumber: n.phoneNumber, twilioSid: n.sid });
+      return n;
+    } catch (err) {
+      if (err instanceof LeftProvisioning || classifyError(err).kind !== 'next_candidate') throw err;
+    }
+  }
+  throw new StepError('retryable', `all ${candidates.length} candidate numbers in area code ${req.areaCode} were taken`);
+}
+
+async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber): Promise<string> {
+  await note(deps, req.id, { step: 'vapi_import' });
+  const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.number === n.phoneNumber);
+  if (existing) return existing.id;
+  const { config } = deps;
+  const created = await deps.vapi.importTwilioNumber({
+    number: n.phoneNumber,
+    name: req.id,
+    twilioAccountSid: config.twilio.accountSid,
+    twilioAuthToken: config.twilio.authToken,
+    serverUrl: `${config.publicBaseUrl.replace(/\/+$/, '')}/api/vapi/webhook`,
+    serverSecret: config.auth.vapiWebhookSecret,
+  });
+  return created.id;
+}
