@@ -157,7 +157,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
   });
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
 
-  const account = express.Router<{ accountSid: string }>({ mergeParams: true });
+  const account = express.Router({ mergeParams: true });
   app.use(`${API}/Accounts/:accountSid`, (req, res, next) => {
     if (!/^AC[0-9a-fA-F]{32}$/.test(String(req.params.accountSid))) return sendError(res, new TwilioError(404, 20404, 'The requested resource was not found'));
     next();
@@ -185,7 +185,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     const number = str(req.query.PhoneNumber);
     const size = pageSize(req, MAX_LIST_PAGE);
     const items = [...state.owned.values()]
-      .filter((n) => n.accountSid === req.params.accountSid)
+      .filter((n) => n.accountSid === (req.params as { accountSid?: string }).accountSid)
       .filter((n) => name === undefined || n.friendlyName === name)
       .filter((n) => number === undefined || n.phoneNumber === number)
       .slice(0, size)
@@ -210,7 +210,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     if (isOwned(phone)) return sendError(res, new TwilioError(400, 21422, `PhoneNumber ${phone} is not available`));
     const n: OwnedNumber = {
       sid: `PN${randomBytes(16).toString('hex')}`,
-      accountSid: String(req.params.accountSid),
+      accountSid: String((req.params as { accountSid?: string }).accountSid),
       phoneNumber: phone,
       friendlyName,
       voiceUrl: str(body.VoiceUrl) ?? null,
