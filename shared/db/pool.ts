@@ -15,7 +15,7 @@ export interface PoolLimits {
 }
 
 export function createPool(databaseUrl: string, limits: PoolLimits = {}): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: databaseUrl,
     max: limits.max ?? 10,
     connectionTimeoutMillis: limits.connectionTimeoutMs ?? 5000,
@@ -23,4 +23,9 @@ export function createPool(databaseUrl: string, limits: PoolLimits = {}): Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'billing-gates',
   });
+  // An idle client's connection can be ended by the server (restart, failover, a forced drop in
+  // tests). Without a listener that 'error' event kills the process; the pool discards the
+  // client and the next query opens a new connection or fails where it can be handled.
+  pool.on('error', () => undefined);
+  return pool;
 }
