@@ -71,10 +71,14 @@ describe('provisioning failure modes', () => {
       await sweepProvisioning(w.ctx.services);
       expect((await waitForRequest(w.ctx, orgId, id)).status).toBe('refunded');
       expect(await balanceOf(w.ctx, orgId)).toBe(1000);
-      await w.ctx.pool.query(`update provisioning_requests set updated_at = now() - interval '1 hour' where id = $1`, [await requestWithoutJob(w, await createFundedOrg(w.ctx.services, 1000), 'old-one')]);
+      const oldOrg = await createFundedOrg(w.ctx.services, 1000);
+      const oldId = await requestWithoutJob(w, oldOrg, 'old-one');
+      await w.ctx.pool.query(`update provisioning_requests set updated_at = now() - interval '1 hour' where id = $1`, [oldId]);
       const report = await sweepProvisioning(w.ctx.services);
       expect(report.stuck).toBeGreaterThanOrEqual(1);
       expect(await counter(w.ctx, 'billing_gates_stuck_requests', {})).toBe(report.stuck);
+      // The sweep also re-queued it: let it finish so it does not overlap the next test.
+      expect((await waitForRequest(w.ctx, oldOrg, oldId)).status).toBe('completed');
     });
   });
 
