@@ -15,6 +15,17 @@ const API = '/2010-04-01';
 const MAX_SEARCH_PAGE = 50;
 const MAX_LIST_PAGE = 1000;
 const BODY_LIMIT = '64kb';
+/** Requests remembered for inspection (tests check them against Twilio's OpenAPI spec). */
+const MAX_RECORDED_REQUESTS = 1000;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
+  form: Record<string, unknown>;
+  status?: number;
+  response?: unknown;
+}
 
 export interface OwnedNumber {
   sid: string;
@@ -33,6 +44,8 @@ export interface TwilioSimulator {
   owned: Map<string, OwnedNumber>;
   /** Purchase requests received per FriendlyName (successful or not), for fault sequencing. */
   purchaseRequests: Map<string, number>;
+  /** The most recent requests, oldest first, bounded by MAX_RECORDED_REQUESTS. */
+  requests: RecordedRequest[];
   close(): Promise<void>;
 }
 
@@ -156,6 +169,18 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     next();
   });
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  app.use((req, res, next) => {
+    const record: RecordedRequest = { method: req.method, path: req.path, query: { ...req.query }, form: { ...((req.body as Record<string, unknown> | undefined) ?? {}) } };
+    state.requests.push(record);
+    if (state.requests.length > MAX_RECORDED_REQUESTS) state.requests.shift();
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      record.status = res.statusCode;
+      record.response = body;
+      return json(body);
+    };
+    next();
+  });
 
   const account = express.Router({ mergeParams: true });
   app.use(`${API}/Accounts/:accountSid`, (req, res, next) => {
@@ -238,7 +263,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
 }
 
 export async function startTwilioSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults> } = {}): Promise<TwilioSimulator> {
-  const state = { faults: { ...NO_FAULTS, ...options.faults }, owned: new Map<string, OwnedNumber>(), purchaseRequests: new Map<string, number>() };
+  const state = { faults: { ...NO_FAULTS, ...options.faults }, owned: new Map<string, OwnedNumber>(), purchaseRequests: new Map<string, number>(), requests: [] as RecordedRequest[] };
   const app = createTwilioSimulatorApp(state);
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
