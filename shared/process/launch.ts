@@ -8,6 +8,10 @@ import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
 import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
 import { createServices, type Services } from './services';
+import { waitForRedis } from '../redis';
+
+/** How long start waits for Redis before going on degraded (/readyz says 503 until it answers). */
+const REDIS_START_WAIT_MS = 5000;
 
 type Role = 'all' | 'api' | 'workers' | 'sandbox' | 'migrate';
 const ROLES: readonly Role[] = ['all', 'api', 'workers', 'sandbox', 'migrate'];
@@ -59,6 +63,9 @@ async function main(): Promise<void> {
   await applyMigrations(config);
 
   const services = createServices(config);
+  await waitForRedis(services.redis, REDIS_START_WAIT_MS).catch(() =>
+    services.log.warn({ redis: config.redis.url }, 'Redis is not answering yet; starting degraded'),
+  );
   let server: RunningServer | undefined;
   let workers: RunningWorkers | undefined;
   let sandbox: RunningSandbox | undefined;
