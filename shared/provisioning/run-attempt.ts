@@ -41,7 +41,12 @@ export async function runAttempt(deps: ProvisioningDeps, requestId: string): Pro
     const bought = await acquireNumber(deps, req);
     const vapiPhoneNumberId = await importIntoVapi(deps, req, bought);
     const done = await deps.provisioning.complete(req.id, { phoneNumber: bought.phoneNumber, twilioSid: bought.sid, vapiPhoneNumberId });
-    if (done.outcome === 'completed') return { kind: 'completed', phoneNumber: bought.phoneNumber, attempts: req.attempts };
+    if (done.outcome === 'completed') {
+      // A twin run (a stalled job whose first worker lived on) completed with another number:
+      // release ours rather than leave it live and unbilled (failure mode 14).
+      if (done.request.twilioSid !== bought.sid) await releaseTwin(deps, bought, vapiPhoneNumberId, done.request.vapiPhoneNumberId);
+      return { kind: 'completed', phoneNumber: done.request.phoneNumber ?? bought.phoneNumber, attempts: req.attempts };
+    }
     throw new LeftProvisioning(done.outcome);
   } catch (err) {
     if (err instanceof LeftProvisioning) return stopped(deps, req);
@@ -65,6 +70,12 @@ async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest): Promis
     );
   }
   return { kind: 'final', status: now.request.status };
+}
+
+async function releaseTwin(deps: ProvisioningDeps, n: TwilioNumber, vapiId: string, keptVapiId: string | null): Promise<void> {
+  deps.log.warn({ sid: n.sid }, 'a concurrent run completed this request with another number; releasing ours');
+  if (vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
+  await deps.twilio.release(n.sid);
 }
 
 async function note(deps: ProvisioningDeps, requestId: string, step: PurchaseStep): Promise<void> {
