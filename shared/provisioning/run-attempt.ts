@@ -37,9 +37,11 @@ export async function runAttempt(deps: ProvisioningDeps, requestId: string): Pro
   if (started.outcome === 'not_found') return { kind: 'final', status: 'not_found' };
   if (started.outcome === 'final') return { kind: 'final', status: started.request.status };
   const req = started.request;
+  // What this run holds, as soon as it holds it, so that stopping early can release it.
+  const held: Held = {};
   try {
-    const bought = await acquireNumber(deps, req);
-    const vapiPhoneNumberId = await importIntoVapi(deps, req, bought);
+    const bought = await acquireNumber(deps, req, held);
+    const vapiPhoneNumberId = await importIntoVapi(deps, req, bought, held);
     const done = await deps.provisioning.complete(req.id, { phoneNumber: bought.phoneNumber, twilioSid: bought.sid, vapiPhoneNumberId });
     if (done.outcome === 'completed') {
       // A twin run (a stalled job whose first worker lived on) completed with another number:
@@ -49,20 +51,28 @@ export async function runAttempt(deps: ProvisioningDeps, requestId: string): Pro
     }
     throw new LeftProvisioning(done.outcome);
   } catch (err) {
-    if (err instanceof LeftProvisioning) return stopped(deps, req);
+    if (err instanceof LeftProvisioning) return stopped(deps, req, held);
     const c = err instanceof StepError ? { kind: err.kind, message: err.message } : classifyError(err);
     if (c.kind === 'permanent' || c.kind === 'next_candidate') return { kind: 'give_up', reason: 'permanent', error: c.message, attempts: req.attempts };
     if (req.attempts >= req.maxAttempts) return { kind: 'give_up', reason: 'exhausted', error: c.message, attempts: req.attempts };
     const r = await deps.provisioning.markRetrying(req.id, c.message);
     if (r.outcome === 'retrying') return { kind: 'retry', error: c.message, attempts: req.attempts };
-    return stopped(deps, req);
+    return stopped(deps, req, held);
   }
 }
 
+interface Held {
+  number?: TwilioNumber;
+  vapiPhoneNumberId?: string;
+}
+
 /** Another path finished the request while this attempt ran: never leave a number live for it. */
-async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest): Promise<AttemptOutcome> {
+async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest, held: Held): Promise<AttemptOutcome> {
   const now = await deps.provisioning.load(req.id);
   if (now.outcome !== 'found') return { kind: 'final', status: 'not_found' };
+  if (now.request.status === 'completed' && held.number !== undefined && held.number.sid !== now.request.twilioSid) {
+    await releaseTwin(deps, held.number, held.vapiPhoneNumberId, now.request.vapiPhoneNumberId);
+  }
   // A purchase may have been in flight when the request ended: look for it by name regardless.
   if (now.request.status !== 'completed') {
     await releasePurchase(deps, { ...now.request, purchaseAttempted: true, vapiImportAttempted: true }).catch((err: unknown) =>
@@ -72,9 +82,9 @@ async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest): Promis
   return { kind: 'final', status: now.request.status };
 }
 
-async function releaseTwin(deps: ProvisioningDeps, n: TwilioNumber, vapiId: string, keptVapiId: string | null): Promise<void> {
+async function releaseTwin(deps: ProvisioningDeps, n: TwilioNumber, vapiId: string | undefined, keptVapiId: string | null): Promise<void> {
   deps.log.warn({ sid: n.sid }, 'a concurrent run completed this request with another number; releasing ours');
-  if (vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
+  if (vapiId !== undefined && vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
   await deps.twilio.release(n.sid);
 }
 
@@ -83,11 +93,12 @@ async function note(deps: ProvisioningDeps, requestId: string, step: PurchaseSte
   if (r.outcome !== 'noted') throw new LeftProvisioning(r.outcome);
 }
 
-async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest): Promise<TwilioNumber> {
+async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest, held: Held): Promise<TwilioNumber> {
   // (a) Bought by an earlier attempt whose answer we never saw (failure mode 13)?
   const owned = await deps.twilio.findByFriendlyName(req.id);
   const first = owned[0];
   if (first !== undefined) {
+    held.number = first;
     for (const extra of owned.slice(1)) await deps.twilio.release(extra.sid);
     await note(deps, req.id, { step: 'purchased', phoneNumber: first.phoneNumber, twilioSid: first.sid });
     return first;
@@ -99,6 +110,7 @@ async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest): 
   for (const candidate of candidates) {
     try {
       const n = await deps.twilio.buy(candidate, req.id);
+      held.number = n;
       await note(deps, req.id, { step: 'purchased', phoneNumber: n.phoneNumber, twilioSid: n.sid });
       return n;
     } catch (err) {
@@ -108,10 +120,13 @@ async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest): 
   throw new StepError('retryable', `all ${candidates.length} candidate numbers in area code ${req.areaCode} were taken`);
 }
 
-async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber): Promise<string> {
+async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber, held: Held): Promise<string> {
   await note(deps, req.id, { step: 'vapi_import' });
   const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.number === n.phoneNumber);
-  if (existing) return existing.id;
+  if (existing) {
+    held.vapiPhoneNumberId = existing.id;
+    return existing.id;
+  }
   const { config } = deps;
   const created = await deps.vapi.importTwilioNumber({
     number: n.phoneNumber,
@@ -121,5 +136,6 @@ async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, 
     serverUrl: `${config.publicBaseUrl.replace(/\/+$/, '')}/api/vapi/webhook`,
     serverSecret: config.auth.vapiWebhookSecret,
   });
+  held.vapiPhoneNumberId = created.id;
   return created.id;
 }

@@ -9,6 +9,7 @@ import { balanceOf, createProvisioningWorld, numbersNamed, provision, vapiNumber
 import { sweepProvisioning } from '../../workers/provisioning-sweeper';
 import { jobIds, QUEUE_NAMES } from '../../workers/queues';
 import { refundRequest } from '../../shared/provisioning/settle-request';
+import { runAttempt } from '../../shared/provisioning/run-attempt';
 import { createRedis } from '../../shared/redis';
 
 async function counter(ctx: TestContext, name: string, labels: Record<string, string>): Promise<number> {
@@ -96,6 +97,26 @@ describe('provisioning failure modes', () => {
       expect(final).toMatchObject({ status: 'completed', attempts: 2, phoneNumber: bought[0]?.phone_number });
       expect(await numbersNamed(w.twilio, id)).toHaveLength(1);
       expect(w.twilio.purchaseRequests.get(id)).toBe(1);
+    });
+
+    it('leaves one live number when two runs of one request overlap (a stalled job whose worker lived on)', async () => {
+      w.twilio.faults.purchaseLatencyMs = 100;
+      try {
+        const orgId = await createFundedOrg(w.ctx.services, 1000);
+        const id = await requestWithoutJob(w, orgId, 'twin-runs', '303');
+        const [a, b] = await Promise.all([runAttempt(w.ctx.services, id), runAttempt(w.ctx.services, id)]);
+        // One run completes; the other completes too (seeing the first's number) or stops.
+        expect([a.kind, b.kind]).toContain('completed');
+        expect([a.kind, b.kind].every((k) => k === 'completed' || k === 'final')).toBe(true);
+        const final = await waitForRequest(w.ctx, orgId, id);
+        const live = await numbersNamed(w.twilio, id);
+        expect(live.map((n) => n.phone_number)).toEqual([final.phoneNumber]);
+        expect((await vapiNumbers(w.vapi)).filter((p) => p.name === id).map((p) => p.number)).toEqual([final.phoneNumber]);
+        const rows = await w.ctx.pool.query('select e164 from phone_numbers where org_id = $1', [orgId]);
+        expect(rows.rows).toEqual([{ e164: final.phoneNumber }]);
+      } finally {
+        w.twilio.faults.purchaseLatencyMs = 0;
+      }
     });
   });
 
