@@ -20,8 +20,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
   const vapi = await startVapiSimulator({ port: config.sandbox.vapiPort, routers: vapiRouters });
   const banner = [
     '*****************************************************************************',
-    '*  SANDBOX MODE: Twilio and Vapi are local simulators. NO REAL NUMBER IS     *',
-    '*  BOUGHT and no real call is placed. Set TWILIO_ACCOUNT_SID to go live.     *',
+    '*  SANDBOX MODE: Twilio and Vapi are local simulators in this process.      *',
+    '*  NO REAL NUMBER IS BOUGHT and no real call is placed.                      *',
+    '*  Set TWILIO_ACCOUNT_SID (and the other secrets) to go live.                *',
     `*  Twilio simulator: ${twilio.url.padEnd(55)}*`,
     `*  Vapi simulator:   ${vapi.url.padEnd(55)}*`,
     '*****************************************************************************',
