@@ -5,6 +5,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
+import { phoneNumberPrice } from '../../shared/pricing';
 import type { Services } from '../../shared/process/services';
 import { jobIds, provisioningJobOptions } from '../../workers/queues';
 import { dashboardCaller } from '../middleware/dashboard-auth';
@@ -37,7 +38,7 @@ export function provisionNumber(services: Services): RequestHandler {
     const { orgId } = dashboardCaller(req);
     const key = requireIdempotencyKey(req);
     const input = parseBody(body, req);
-    const price = config.pricing.phoneNumberPrice;
+    const price = phoneNumberPrice(config.pricing);
     const r = await provisioning.create({
       orgId,
       price,

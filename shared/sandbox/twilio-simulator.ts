@@ -159,8 +159,20 @@ function pageSize(req: Request, max: number): number {
 export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'port' | 'close'>) {
   const app = express();
   app.disable('x-powered-by');
-  /** The next candidate suffix per area code; bought numbers are never offered again. */
-  const nextSuffix = new Map<string, number>();
+  /**
+   * Where candidates start per area code: random per simulator start, so that a restarted
+   * sandbox (whose memory is empty) does not offer the numbers an earlier run already recorded
+   * as live in the database. Bought numbers are never offered again.
+   */
+  const firstSuffix = new Map<string, number>();
+  const startOf = (code: string) => {
+    let start = firstSuffix.get(code);
+    if (start === undefined) {
+      start = Math.floor(Math.random() * 9000);
+      firstSuffix.set(code, start);
+    }
+    return start;
+  };
   const isOwned = (e164: string) => [...state.owned.values()].some((n) => n.phoneNumber === e164);
 
   app.use(async (_req, res, next) => {
@@ -198,7 +210,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     const size = pageSize(req, MAX_SEARCH_PAGE);
     const code = area ?? '415';
     const items: string[] = [];
-    for (let suffix = nextSuffix.get(code) ?? 0; items.length < size && suffix < 10_000; suffix++) {
+    for (let suffix = startOf(code); items.length < size && suffix < 10_000; suffix++) {
       const e164 = `+1${code}555${String(suffix).padStart(4, '0')}`;
       if (!isOwned(e164)) items.push(e164);
     }
