@@ -2,10 +2,21 @@
 // the database are two stores, so any hand-off between them can be lost (crash between commit
 // and enqueue, Redis down at request time, a job removed, a job failed by stalling, a refund job
 // lost); the sweeper compares them and repairs from the database, which is the state machine.
-import type { JobState } from 'bullmq';
+import type { JobState, Queue } from 'bullmq';
 import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps';
 import { enqueueRefund, failRequest } from '../shared/provisioning/settle-request';
-import { jobIds, provisioningJobOptions } from './queues';
+import { jobIds, KEEP_COMPLETED, KEEP_FAILED, provisioningJobOptions, type MaintenanceJob } from './queues';
+
+export const PROVISIONING_SWEEP_SCHEDULER_ID = 'sweep-provisioning';
+
+/** One schedule however many worker processes start (upsert by id). */
+export async function scheduleProvisioningSweep(maintenance: Queue<MaintenanceJob>, intervalMs: number): Promise<void> {
+  await maintenance.upsertJobScheduler(
+    PROVISIONING_SWEEP_SCHEDULER_ID,
+    { every: intervalMs },
+    { name: PROVISIONING_SWEEP_SCHEDULER_ID, data: { task: 'sweep-provisioning' }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } },
+  );
+}
 
 /** Requests looked at per sweep, oldest first; the rest wait for the next sweep. */
 export const SWEEP_BATCH = 200;

@@ -23,9 +23,10 @@ export function createPool(databaseUrl: string, limits: PoolLimits = {}): Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'billing-gates',
   });
-  // An idle client's connection can be ended by the server (restart, failover, a forced drop in
-  // tests). Without a listener that 'error' event kills the process; the pool discards the
-  // client and the next query opens a new connection or fails where it can be handled.
+  // An idle client whose connection dies (Postgres restarted, connection terminated) is emitted
+  // as a pool 'error'; with no listener that would crash the process, and with it the call
+  // gate's fallback and fail mode. The next query simply opens a new connection and fails or
+  // succeeds on its own, which is where errors are handled.
   pool.on('error', () => undefined);
   return pool;
 }

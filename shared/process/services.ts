@@ -16,6 +16,7 @@ import { createQueues, type Queues } from '../../workers/queues';
 import { createTwilioClient, type TwilioClient } from '../clients/twilio-client';
 import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
+import { createCallServices, type CallServices } from '../calls/call-services';
 
 export interface Services {
   config: Config;
@@ -35,6 +36,8 @@ export interface Services {
   provisioning: ProvisioningStore;
   twilio: TwilioClient;
   vapi: VapiClient;
+  /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
+  calls: CallServices;
   close(): Promise<void>;
 }
 
@@ -71,11 +74,12 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     keys,
     cache,
     wallet,
-    holds: createHoldsReader(redis, keys),
+    holds: createHoldsReader(redis, keys, rpc, config.callGate.redisTimeoutMs),
     queues,
     provisioning: createProvisioningStore(rpc),
     twilio: createTwilioClient(config.twilio),
     vapi: createVapiClient(config.vapi),
+    calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log }),
     async close() {
       await queues.close();
       await Promise.allSettled([rpc.close(), redis.quit()]);

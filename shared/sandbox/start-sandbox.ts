@@ -3,6 +3,7 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { createVapiCallRoutes } from './vapi-call-routes';
 import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
 import { startVapiSimulator, type VapiSimulator } from './vapi-simulator';
 
@@ -14,7 +15,8 @@ export interface RunningSandbox {
 
 export async function startSandbox(config: Config, log: Logger): Promise<RunningSandbox> {
   const vapiRouters: Router[] = [
-    // The call gate's Vapi `GET /call/:id` simulator (shared/sandbox/vapi-call-routes.ts) goes here.
+    // The call gate's Vapi `GET /call/:id` simulator.
+    createVapiCallRoutes(),
   ];
   const twilio = await startTwilioSimulator({ port: config.sandbox.twilioPort });
   const vapi = await startVapiSimulator({ port: config.sandbox.vapiPort, routers: vapiRouters });
