@@ -1,7 +1,7 @@
 // Starts both simulators on the sandbox ports (CONTRACT §6) and says loudly that nothing real is
 // bought. Used by `npm run sandbox` and by `npm start` in sandbox mode.
 import type { Router } from 'express';
-import type { Config } from '../config';
+import { SANDBOX_SECRETS, type Config } from '../config';
 import type { Logger } from '../logger';
 import { createVapiCallRoutes } from './vapi-call-routes';
 import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
@@ -30,6 +30,15 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
     '*****************************************************************************',
   ].join('\n');
   process.stdout.write(`${banner}\n`);
+  // The built-in development secrets in use (CONTRACT §6), so a developer can call the API.
+  const inUse: Array<[string, string | undefined]> = [
+    ['ADMIN_TOKEN', config.auth.adminToken],
+    ['SUPABASE_JWT_SECRET', config.auth.jwt.kind === 'secret' ? config.auth.jwt.secret : undefined],
+    ['VAPI_WEBHOOK_SECRET', config.auth.vapiWebhookSecret],
+  ];
+  for (const [name, value] of inUse) {
+    if (value !== undefined && value === SANDBOX_SECRETS[name as keyof typeof SANDBOX_SECRETS]) process.stdout.write(`sandbox development secret ${name}=${value}\n`);
+  }
   log.warn({ twilio: twilio.url, vapi: vapi.url }, 'sandbox mode: no real number is bought');
   return {
     twilio,
