@@ -135,7 +135,7 @@ describe('npm start in sandbox mode (launch.ts all, no TWILIO_ACCOUNT_SID)', () 
       child.kill('SIGTERM');
       await exited;
       await dropTestDatabase(db);
-      const redis = createRedis(TEST_REDIS_URL, 'fail-fast', 'cleanup');
+      const redis = createRedis(TEST_REDIS_URL, 'blocking', 'cleanup');
       await deleteByPrefix(redis, prefix).finally(() => redis.quit());
     }
     expect(await exited).toBe(0);
