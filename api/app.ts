@@ -6,6 +6,7 @@ import { httpMetrics } from './middleware/http-metrics';
 import { authFailureLimiters } from './middleware/rate-limit';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
+import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes } from './routes/vapi-webhook';
@@ -26,6 +27,7 @@ export function createApp(services: Services): Express {
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', limiters.operator, adminRoutes(services));
   app.use('/api/wallet', limiters.dashboard, walletRoutes(services));
+  app.use('/api/managed-telephony', limiters.dashboard, managedTelephonyRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

@@ -70,6 +70,8 @@ const envSchema = z.object({
   // Failed authentication attempts one source address may make per minute, per surface, across
   // all API processes (api/middleware/rate-limit.ts). Authenticated requests are never counted.
   AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(100),
+  // How long a worker's job lock lasts before the job counts as stalled and runs elsewhere.
+  JOB_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,7 +116,7 @@ export interface Config {
   };
   provisioning: { maxAttempts: number; backoffMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
-  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number };
+  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number; jobLockMs: number };
   logLevel: string;
 }
 
@@ -214,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       balanceCacheTtlSeconds: e.BALANCE_CACHE_TTL_SECONDS,
       shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
       authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+      jobLockMs: e.JOB_LOCK_DURATION_MS,
     },
     logLevel: e.LOG_LEVEL,
   };
