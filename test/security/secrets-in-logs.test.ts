@@ -59,6 +59,8 @@ describe('secrets in logs', () => {
     await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${user}`);
     await request(ctx.app()).get('/api/wallet/transactions').set('Authorization', `Bearer ${user}`);
     await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${forged}`);
+    await request(ctx.app()).post('/api/managed-telephony/provision').set('Authorization', `Bearer ${user}`).set('Idempotency-Key', `p-${forged.length}`).send({ areaCode: '415' });
+    await request(ctx.app()).post('/api/managed-telephony/provision').set('Authorization', `Bearer ${forged}`).set('Idempotency-Key', 'p-forged').send({ areaCode: '415' });
 
     const body = JSON.stringify(assistantRequest({ vapiPhoneNumberId: 'pn-unknown', e164: '+14155550199' }));
     const ts = String(Math.floor(Date.now() / 1000));
