@@ -4,8 +4,10 @@ import type { Services } from '../shared/process/services';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { adminRoutes } from './routes/admin';
+import { bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
+import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
 
 export function createApp(services: Services): Express {
@@ -15,6 +17,9 @@ export function createApp(services: Services): Express {
   app.use(httpMetrics(services.metrics));
   app.use(healthRoutes(services));
   app.use(metricsRoutes(services));
+  // Operations (operations branch): the API description and Bull Board, before the JSON parser.
+  app.use(openApiRoutes());
+  app.use(bullBoardRoutes(services));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', adminRoutes(services));
