@@ -68,7 +68,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     queues,
     async close() {
       await queues.close();
-      await Promise.allSettled([rpc.close(), redis.quit()]);
+      // quit() fails when Redis is unreachable; disconnect() then stops the reconnect loop.
+      await Promise.allSettled([rpc.close(), redis.quit().catch(() => redis.disconnect())]);
     },
   };
 }

@@ -1,0 +1,88 @@
+// Proves /metrics over real Redis queues and real HTTP traffic: it needs the operator token, it
+// reports queue depth per state and the age of the oldest waiting job for every queue (sampled on
+// scrape), and it records HTTP latency per route template (never per raw path).
+import request from 'supertest';
+import { createTestContext, TEST_ADMIN_TOKEN, type TestContext } from '../support/context';
+import { sampleQueues } from '../../workers/queue-sampler';
+import { createMetrics } from '../../shared/metrics';
+import { expectLedgerConsistent } from '../support/invariants';
+
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/** The value of one sample line, e.g. metric{a="b"} 3 → 3; undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.indexOf('}'));
+    const parts = body.split(',');
+    if (want.every((w) => parts.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('/metrics', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterEach(async () => expectLedgerConsistent(ctx.pool));
+  afterAll(async () => {
+    await Promise.all(ctx.services.queues.all().map((q) => q.obliterate({ force: true }).catch(() => undefined)));
+    await ctx.close();
+  });
+
+  it('refuses a scrape without the operator token', async () => {
+    expect((await request(ctx.app()).get('/metrics')).status).toBe(401);
+    expect((await request(ctx.app()).get('/metrics').set('Authorization', 'Bearer wrong-token-123')).status).toBe(401);
+  });
+
+  it('reports jobs per state and the age of the oldest waiting job for every queue', async () => {
+    const { provisioning, refunds } = ctx.services.queues;
+    // Nothing consumes these queues in this test, so the jobs stay where they are put.
+    await provisioning.add('provision', { requestId: 'old' }, { jobId: 'provision-old', timestamp: Date.now() - 90_000 });
+    await provisioning.add('provision', { requestId: 'new' }, { jobId: 'provision-new' });
+    await refunds.add('refund', { requestId: 'later' }, { jobId: 'refund-later', delay: 60_000 });
+
+    const res = await request(ctx.app()).get('/metrics').set(admin);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(sample(res.text, 'billing_gates_queue_jobs', { queue: 'provisioning', state: 'waiting' })).toBe(2);
+    expect(sample(res.text, 'billing_gates_queue_jobs', { queue: 'refunds', state: 'delayed' })).toBe(1);
+    expect(sample(res.text, 'billing_gates_queue_jobs', { queue: 'refunds', state: 'waiting' })).toBe(0);
+    const age = sample(res.text, 'billing_gates_queue_oldest_waiting_seconds', { queue: 'provisioning' });
+    expect(age).toBeGreaterThanOrEqual(90);
+    expect(age).toBeLessThan(90 + 60);
+    expect(sample(res.text, 'billing_gates_queue_oldest_waiting_seconds', { queue: 'refunds' })).toBe(0);
+    for (const q of ['provisioning', 'refunds', 'call-billing', 'maintenance']) {
+      expect(sample(res.text, 'billing_gates_queue_jobs', { queue: q, state: 'failed' })).toBe(0);
+    }
+  });
+
+  it('records latency per route template with method and status', async () => {
+    const created = await request(ctx.app()).post('/api/admin/orgs').set(admin).send({ name: 'Metrics Ltd' });
+    expect(created.status).toBe(201);
+    const orgId = created.body.orgId as string;
+    for (const key of ['m1', 'm2']) {
+      expect((await request(ctx.app()).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', key).send({ amount: 5, reason: 'r' })).status).toBe(201);
+    }
+    await request(ctx.app()).get('/no/such/path/123');
+    const res = await request(ctx.app()).get('/metrics').set(admin);
+    const count = 'billing_gates_http_request_duration_seconds_count';
+    expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs', status: '201' })).toBe(1);
+    expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs/:orgId/credits', status: '201' })).toBe(2);
+    expect(sample(res.text, count, { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
+    // The raw path (with the org id) never becomes a label.
+    expect(res.text).not.toContain(orgId);
+    expect(sample(res.text, 'billing_gates_http_request_duration_seconds_bucket', { route: '/api/admin/orgs', le: '+Inf' })).toBe(1);
+  });
+
+  it('keeps the last values and answers when Redis cannot be sampled in time', async () => {
+    const metrics = createMetrics();
+    const never = { name: 'stalled', getJobCounts: () => new Promise(() => undefined), getJobs: () => new Promise(() => undefined) };
+    metrics.queueDepth.set({ queue: 'stalled', state: 'waiting' }, 7);
+    const ok = await sampleQueues([never as never], metrics, 50);
+    expect(ok).toBe(false);
+    expect((await metrics.queueDepth.get()).values.find((v) => v.labels.queue === 'stalled')?.value).toBe(7);
+  });
+});
