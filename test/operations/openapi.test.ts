@@ -1,0 +1,121 @@
+// Proves the OpenAPI document served at /openapi.json describes what the service really does:
+// real responses of every implemented endpoint (happy, error and security outcomes) are checked
+// against it — status documented, content type and JSON body valid against the schema — and the
+// document names every endpoint of CONTRACT.md.
+import request from 'supertest';
+import { openApiDocument } from '../../api/openapi';
+import { createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestContext } from '../support/context';
+import { expectLedgerConsistent } from '../support/invariants';
+import { dashboardToken, unsignedToken } from '../support/jwt';
+import { checked, conformance, expectConforms } from '../support/openapi';
+
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+describe('OpenAPI document', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterEach(async () => expectLedgerConsistent(ctx.pool));
+  afterAll(async () => ctx.close());
+
+  it('is served at /openapi.json without credentials, as OpenAPI 3.1', async () => {
+    const res = expectConforms('get', '/openapi.json', await request(ctx.app()).get('/openapi.json'));
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
+  });
+
+  it('names every endpoint of the contract', () => {
+    const ops = Object.entries(openApiDocument.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(ops.sort()).toEqual(
+      [
+        'POST /api/managed-telephony/provision',
+        'GET /api/managed-telephony/provisioning/{requestId}',
+        'GET /api/wallet',
+        'GET /api/wallet/transactions',
+        'POST /api/vapi/webhook',
+        'POST /api/admin/orgs',
+        'POST /api/admin/orgs/{orgId}/credits',
+        'POST /api/admin/phone-numbers',
+        'GET /admin/queues',
+        'GET /metrics',
+        'GET /healthz',
+        'GET /readyz',
+        'GET /openapi.json',
+      ].sort(),
+    );
+  });
+
+  it('catches an undocumented status and a body that breaks its schema', () => {
+    const fake = (status: number, body: unknown) => ({ status, body, headers: { 'content-type': 'application/json; charset=utf-8' } }) as never;
+    expect(conformance('get', '/api/wallet', fake(418, {}))).toEqual([expect.stringContaining('not documented')]);
+    expect(conformance('get', '/api/wallet', fake(200, { orgId: 'x', currency: 'gbp', balance: 1.5, available: 0, updatedAt: 'now' })).length).toBeGreaterThan(0);
+  });
+
+  it('matches health, readiness and metrics', async () => {
+    expectConforms('get', '/healthz', await request(ctx.app()).get('/healthz'));
+    expectConforms('get', '/readyz', await request(ctx.app()).get('/readyz'));
+    expectConforms('get', '/metrics', await request(ctx.app()).get('/metrics').set(admin));
+    expectConforms('get', '/metrics', await request(ctx.app()).get('/metrics'));
+    expectConforms('get', '/admin/queues', await request(ctx.app()).get('/admin/queues').set(admin));
+    expectConforms('get', '/admin/queues', await request(ctx.app()).get('/admin/queues'));
+  });
+
+  it('matches the operators\' endpoints in every outcome', async () => {
+    const app = ctx.app();
+    const created = expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Spec Ltd' }));
+    expect(created.status).toBe(201);
+    const orgId = created.body.orgId as string;
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Again', orgId }));
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: '' }));
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').send({ name: 'x' }));
+
+    const credits = '/api/admin/orgs/{orgId}/credits';
+    const credit = (id: string, key: string | undefined, body: object) => {
+      const r = request(app).post(`/api/admin/orgs/${id}/credits`).set(admin);
+      if (key) r.set('Idempotency-Key', key);
+      return r.send(body);
+    };
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 1000, reason: 'spec' })).status).toBe(201);
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 1000, reason: 'spec' })).status).toBe(201);
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 999, reason: 'spec' })).status).toBe(409);
+    expect(expectConforms('post', credits, await credit(orgId, undefined, { amount: 1, reason: 'spec' })).status).toBe(400);
+    expect(expectConforms('post', credits, await credit(orgId, 'k2', { amount: 1.5, reason: 'spec' })).status).toBe(400);
+    expect(expectConforms('post', credits, await credit('7d0c6f2e-0000-4000-8000-000000000000', 'k3', { amount: 1, reason: 'spec' })).status).toBe(404);
+
+    const numbers = '/api/admin/phone-numbers';
+    const number = { orgId, phoneNumber: '+14155550199', vapiPhoneNumberId: 'pn-spec-1', assistantId: 'asst-spec' };
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(number)).status).toBe(201);
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(number)).status).toBe(409);
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send({ ...number, phoneNumber: '555' })).status).toBe(400);
+    const stranger = { ...number, orgId: '7d0c6f2e-0000-4000-8000-000000000001', phoneNumber: '+14155550198', vapiPhoneNumberId: 'pn-spec-2' };
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(stranger)).status).toBe(404);
+  });
+
+  it('matches the dashboard wallet endpoints in every outcome', async () => {
+    const app = ctx.app();
+    const orgId = (await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Wallet Spec' })).body.orgId as string;
+    await request(app).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', 'w1').send({ amount: 300, reason: 'a' });
+    await request(app).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', 'w2').send({ amount: 200, reason: 'b' });
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set(auth)).status).toBe(200);
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet')).status).toBe(401);
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set('Authorization', `Bearer ${unsignedToken(orgId)}`)).status).toBe(401);
+    const noOrg = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, undefined)}` };
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set(noOrg)).status).toBe(403);
+
+    const tx = '/api/wallet/transactions';
+    const page = expectConforms('get', tx, await request(app).get(`${tx}?limit=1`).set(auth));
+    expect(page.status).toBe(200);
+    expect(page.body.nextCursor).toEqual(expect.any(String));
+    expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=1&cursor=${page.body.nextCursor}`).set(auth)).body.nextCursor).toBeNull();
+    expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=0`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', tx, await request(app).get(tx)).status).toBe(401);
+  });
+
+  it('exercised the outcomes above (runs last)', () => {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200']) {
+      expect(checked).toContain(must);
+    }
+  });
+});
