@@ -66,6 +66,8 @@ const envSchema = z.object({
 });
 
 export type Env = z.input<typeof envSchema>;
+/** Every environment variable the service reads (docs/operations.md documents each; a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof Env>;
 
 export interface Config {
   port: number;
