@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
+import { vapiWebhookRoutes } from './routes/vapi-webhook';
 
 export function createApp(services: Services): Express {
   const app = express();
@@ -20,6 +21,8 @@ export function createApp(services: Services): Express {
   // Operations (operations branch): the API description and Bull Board, before the JSON parser.
   app.use(openApiRoutes());
   app.use(bullBoardRoutes(services));
+  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
+  app.use('/api/vapi', vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', adminRoutes(services));
