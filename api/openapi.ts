@@ -188,7 +188,13 @@ const schemas: Record<string, Schema> = {
     properties: { error: { type: 'string', minLength: 1, description: 'A sentence Vapi speaks to the caller.' } },
     not: { required: ['assistantId'] },
   },
-  Received: { type: 'object', description: 'Acknowledgement of any other message type.' },
+  Received: {
+    type: 'object',
+    required: ['received'],
+    properties: { received: { const: true } },
+    additionalProperties: false,
+    description: 'Acknowledgement of status-update, end-of-call-report and any other message type.',
+  },
   Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
   Ready: {
     type: 'object',

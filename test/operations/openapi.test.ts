@@ -4,7 +4,7 @@
 // document names every endpoint of CONTRACT.md.
 import request from 'supertest';
 import { openApiDocument } from '../../api/openapi';
-import { createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestContext } from '../support/context';
+import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken, unsignedToken } from '../support/jwt';
 import { checked, conformance, expectConforms } from '../support/openapi';
@@ -113,8 +113,29 @@ describe('OpenAPI document', () => {
     expect(expectConforms('get', tx, await request(app).get(tx)).status).toBe(401);
   });
 
+  it('matches the Vapi webhook: 401, allowed, refused, and acknowledged', async () => {
+    const app = ctx.app();
+    const hook = '/api/vapi/webhook';
+    const vapi = { 'x-vapi-secret': TEST_VAPI_SECRET };
+    const orgId = await createFundedOrg(ctx.services, 5000, 'Webhook Spec');
+    const number = { orgId, phoneNumber: '+14155550177', vapiPhoneNumberId: 'pn-spec-hook', assistantId: 'asst-hook' };
+    expect((await request(app).post('/api/admin/phone-numbers').set(admin).send(number)).status).toBe(201);
+    const ask = (callId: string, e164: string) => ({ message: { type: 'assistant-request', call: { id: callId }, phoneNumber: { number: e164 } } });
+
+    expect(expectConforms('post', hook, await request(app).post(hook).send(ask('c0', number.phoneNumber))).status).toBe(401);
+    const allowed = expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ask('spec-call-1', number.phoneNumber)));
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.assistantId).toBe('asst-hook');
+    const refused = expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ask('spec-call-2', '+14155550000')));
+    expect(refused.status).toBe(200);
+    expect(refused.body.error).toEqual(expect.any(String));
+    const ended = { message: { type: 'end-of-call-report', call: { id: 'spec-call-1' }, phoneNumber: { number: number.phoneNumber }, startedAt: '2026-01-01T10:00:00.000Z', endedAt: '2026-01-01T10:00:10.000Z' } };
+    expect(expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ended)).status).toBe(200);
+    expect(expectConforms('post', hook, await request(app).post(hook).set(vapi).send({ message: { type: 'transcript' } })).body).toEqual({ received: true });
+  });
+
   it('exercised the outcomes above (runs last)', () => {
-    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200']) {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401']) {
       expect(checked).toContain(must);
     }
   });
