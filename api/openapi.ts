@@ -223,6 +223,7 @@ const idempotencyKey = {
 const unauthorized = error('Missing or invalid credentials: `{"error":"unauthorized"}`.');
 const badRequest = error('Invalid input or a missing Idempotency-Key; nothing changed.');
 const notFound = error('Unknown, malformed, or another organisation\'s id: `{"error":"not_found"}`.');
+const unavailable = error('The database is not available; nothing changed. Retry (with the same Idempotency-Key where there is one).');
 const dashboard = [{ dashboardJwt: [] }];
 const operator = [{ operatorToken: [] }];
 
@@ -271,14 +272,14 @@ export const openApiDocument = {
         summary: 'Status of one provisioning request of the caller\'s organisation.',
         security: dashboard,
         parameters: [{ name: 'requestId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': json(ref('ProvisioningStatus'), 'The request.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound },
+        responses: { '200': json(ref('ProvisioningStatus'), 'The request.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet': {
       get: {
         operationId: 'getWallet',
         security: dashboard,
-        responses: { '200': json(ref('Wallet'), 'The caller\'s wallet.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound },
+        responses: { '200': json(ref('Wallet'), 'The caller\'s wallet.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet/transactions': {
@@ -290,7 +291,7 @@ export const openApiDocument = {
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
           { name: 'cursor', in: 'query', schema: { type: 'string' } },
         ],
-        responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.') },
+        responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
       },
     },
     '/api/vapi/webhook': {
@@ -310,7 +311,7 @@ export const openApiDocument = {
         operationId: 'createOrg',
         security: operator,
         requestBody: { required: true, content: { 'application/json': { schema: ref('CreateOrgRequest') } } },
-        responses: { '201': json(ref('OrgCreated'), 'Organisation and wallet created.'), '400': badRequest, '401': unauthorized, '409': error('That orgId exists already.') },
+        responses: { '201': json(ref('OrgCreated'), 'Organisation and wallet created.'), '400': badRequest, '401': unauthorized, '409': error('That orgId exists already.'), '503': unavailable },
       },
     },
     '/api/admin/orgs/{orgId}/credits': {
@@ -326,6 +327,7 @@ export const openApiDocument = {
           '401': unauthorized,
           '404': notFound,
           '409': error('The Idempotency-Key was used with a different body.'),
+          '503': unavailable,
         },
       },
     },
@@ -341,6 +343,7 @@ export const openApiDocument = {
           '401': unauthorized,
           '404': notFound,
           '409': error('The number or Vapi phone number id is registered already.'),
+          '503': unavailable,
         },
       },
     },
