@@ -67,11 +67,17 @@ describe('/metrics', () => {
       expect((await request(ctx.app()).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', key).send({ amount: 5, reason: 'r' })).status).toBe(201);
     }
     await request(ctx.app()).get('/no/such/path/123');
+    // Error answers thrown from a handler keep the full template too.
+    await request(ctx.app()).post('/api/admin/orgs/7d0c6f2e-0000-4000-8000-000000000000/credits').set(admin).set('Idempotency-Key', 'm3').send({ amount: 1, reason: 'r' });
+    await request(ctx.app()).post('/api/admin/orgs').set(admin).send({ name: '' });
     const res = await request(ctx.app()).get('/metrics').set(admin);
     const count = 'billing_gates_http_request_duration_seconds_count';
     expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs', status: '201' })).toBe(1);
     expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs/:orgId/credits', status: '201' })).toBe(2);
     expect(sample(res.text, count, { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
+    expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs/:orgId/credits', status: '404' })).toBe(1);
+    expect(sample(res.text, count, { method: 'POST', route: '/api/admin/orgs', status: '400' })).toBe(1);
+    expect(res.text).not.toMatch(/route="\/orgs/);
     // The raw path (with the org id) never becomes a label.
     expect(res.text).not.toContain(orgId);
     expect(sample(res.text, 'billing_gates_http_request_duration_seconds_bucket', { route: '/api/admin/orgs', le: '+Inf' })).toBe(1);
