@@ -6,6 +6,7 @@ import { httpMetrics } from './middleware/http-metrics';
 import { adminRoutes } from './routes/admin';
 import { bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
+import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
@@ -27,6 +28,7 @@ export function createApp(services: Services): Express {
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', adminRoutes(services));
   app.use('/api/wallet', walletRoutes(services));
+  app.use('/api/managed-telephony', managedTelephonyRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;
