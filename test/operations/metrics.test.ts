@@ -2,7 +2,8 @@
 // reports queue depth per state and the age of the oldest waiting job for every queue (sampled on
 // scrape), and it records HTTP latency per route template (never per raw path).
 import request from 'supertest';
-import { createTestContext, TEST_ADMIN_TOKEN, type TestContext } from '../support/context';
+import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestContext } from '../support/context';
+import { dashboardToken } from '../support/jwt';
 import { sampleQueues } from '../../workers/queue-sampler';
 import { createMetrics } from '../../shared/metrics';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -13,6 +14,7 @@ const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
+    if (want.length === 0 && line.startsWith(`${name} `)) return Number(line.slice(name.length + 1));
     if (!line.startsWith(`${name}{`)) continue;
     const body = line.slice(name.length + 1, line.indexOf('}'));
     const parts = body.split(',');
@@ -81,6 +83,23 @@ describe('/metrics', () => {
     // The raw path (with the org id) never becomes a label.
     expect(res.text).not.toContain(orgId);
     expect(sample(res.text, 'billing_gates_http_request_duration_seconds_bucket', { route: '/api/admin/orgs', le: '+Inf' })).toBe(1);
+  });
+
+  it('reports provisioning requests stuck in a non-final state past STUCK_REQUEST_AFTER_SECONDS', async () => {
+    const orgId = await createFundedOrg(ctx.services, 3000, 'Stuck Ltd');
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    const ids: string[] = [];
+    for (const key of ['s1', 's2']) {
+      const r = await request(ctx.app()).post('/api/managed-telephony/provision').set(auth).set('Idempotency-Key', key).send({ areaCode: '415' });
+      expect(r.status).toBe(202);
+      ids.push(r.body.requestId as string);
+    }
+    const scrape = async () => sample((await request(ctx.app()).get('/metrics').set(admin)).text, 'billing_gates_stuck_requests', {});
+    // No worker runs here, so both stay queued; only one is old enough to count as stuck.
+    expect(await scrape()).toBe(0);
+    const stuckAfter = ctx.config.sweep.stuckAfterSeconds;
+    await ctx.pool.query(`update provisioning_requests set updated_at = now() - make_interval(secs => $1) where id = $2`, [stuckAfter + 60, ids[0]]);
+    expect(await scrape()).toBe(1);
   });
 
   it('keeps the last values and answers when Redis cannot be sampled in time', async () => {

@@ -134,8 +134,42 @@ describe('OpenAPI document', () => {
     expect(expectConforms('post', hook, await request(app).post(hook).set(vapi).send({ message: { type: 'transcript' } })).body).toEqual({ received: true });
   });
 
+  it('matches the provisioning endpoints: 202, replay, 402, 400, 409, 401, 403, status 200 and 404', async () => {
+    const app = ctx.app();
+    const provision = '/api/managed-telephony/provision';
+    const status = '/api/managed-telephony/provisioning/{requestId}';
+    const poor = await createFundedOrg(ctx.services, 0, 'Poor Spec');
+    const rich = await createFundedOrg(ctx.services, 5000, 'Rich Spec');
+    const as = async (orgId: string) => ({ Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` });
+    const body = { areaCode: '415', assistantId: 'asst-spec' };
+    const post = async (orgId: string | undefined, key: string | undefined, b: object) => {
+      const r = request(app).post(provision);
+      if (orgId !== undefined) r.set(await as(orgId));
+      if (key !== undefined) r.set('Idempotency-Key', key);
+      return r.send(b);
+    };
+    expect(expectConforms('post', provision, await post(poor, 'p-402', body)).status).toBe(402);
+    const accepted = expectConforms('post', provision, await post(rich, 'p-1', body));
+    expect(accepted.status).toBe(202);
+    expect(expectConforms('post', provision, await post(rich, 'p-1', body)).body).toEqual(accepted.body);
+    expect(expectConforms('post', provision, await post(rich, 'p-1', { ...body, areaCode: '212' })).status).toBe(409);
+    expect(expectConforms('post', provision, await post(rich, undefined, body)).status).toBe(400);
+    expect(expectConforms('post', provision, await post(rich, 'p-2', { areaCode: '41' })).status).toBe(400);
+    expect(expectConforms('post', provision, await post(undefined, 'p-3', body)).status).toBe(401);
+    const noOrg = await request(app).post(provision).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, undefined)}`).set('Idempotency-Key', 'p-4').send(body);
+    expect(expectConforms('post', provision, noOrg).status).toBe(403);
+
+    const id = accepted.body.requestId as string;
+    const got = expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`).set(await as(rich)));
+    expect(got.status).toBe(200);
+    expect(got.body.requestId).toBe(id);
+    expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`).set(await as(poor))).status).toBe(404);
+    expect(expectConforms('get', status, await request(app).get('/api/managed-telephony/provisioning/not-a-uuid').set(await as(rich))).status).toBe(404);
+    expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`)).status).toBe(401);
+  });
+
   it('exercised the outcomes above (runs last)', () => {
-    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401']) {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404']) {
       expect(checked).toContain(must);
     }
   });
