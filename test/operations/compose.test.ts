@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { parse } from 'yaml';
+import { ENV_VARIABLES } from '../../shared/config';
 
 interface Service {
   image?: string;
@@ -71,6 +72,10 @@ describe('docker-compose.yml', () => {
     expect(api.SUPABASE_URL).toBe('http://gateway:8000');
     const { payload } = await jwtVerify(defaulted(api.SUPABASE_SERVICE_ROLE_KEY), new TextEncoder().encode(secret), { algorithms: ['HS256'] });
     expect(payload.role).toBe('service_role');
+    // The simulators must listen beyond loopback for the api and worker containers to reach them.
+    expect(services.sandbox?.environment?.SANDBOX_HOST).toBe('0.0.0.0');
+    expect(ENV_VARIABLES).toContain('SANDBOX_HOST');
+    expect(api.TWILIO_API_BASE_URL).toBe('http://sandbox:4010');
     expect(readFileSync(join(root, 'deploy/gateway/nginx.conf'), 'utf8')).toMatch(/location \/rest\/v1\/ \{\s*proxy_pass http:\/\/postgrest:3000\/;/);
   });
 
