@@ -248,6 +248,22 @@ const phases: Phase[] = [
     },
   },
   {
+    name: 'operator surfaces answer (/metrics, /admin/queues, /openapi.json) and refuse strangers',
+    run: async () => {
+      for (const path of ['/metrics', '/admin/queues', '/admin/queues/api/queues']) {
+        const res = await fetch(`${BASE}${path}`, { headers: admin, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        check(res.status === 200, `${path} with the operator token: ${res.status}`);
+        const text = await res.text();
+        if (path === '/metrics') check(text.includes('billing_gates_queue_jobs{'), '/metrics has no queue gauges');
+        const anonymous = await fetch(`${BASE}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        check(anonymous.status === 401, `${path} without credentials: ${anonymous.status}`);
+        await anonymous.arrayBuffer();
+      }
+      const spec = await call('GET', '/openapi.json', {});
+      check(spec.status === 200 && spec.body.openapi === '3.1.0', `/openapi.json: ${show(spec)}`);
+    },
+  },
+  {
     name: 'the ledger adds up (balance == sum of entries, each entry chains)',
     run: async (w) => {
       const entries = await allEntries(w.dash);
