@@ -79,6 +79,14 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(root, 'deploy/gateway/nginx.conf'), 'utf8')).toMatch(/location \/rest\/v1\/ \{\s*proxy_pass http:\/\/postgrest:3000\/;/);
   });
 
+  it('sets only variables the service reads on its own containers (no misspelt setting)', () => {
+    for (const name of ['api', 'worker', 'sandbox', 'migrate']) {
+      for (const key of Object.keys(services[name]?.environment ?? {})) {
+        expect([name, key, (ENV_VARIABLES as readonly string[]).includes(key)]).toEqual([name, key, true]);
+      }
+    }
+  });
+
   it('starts each process with a launch.ts role that exists', () => {
     const launch = readFileSync(join(root, 'shared/process/launch.ts'), 'utf8');
     const expected: Record<string, string> = { api: 'api', worker: 'workers', migrate: 'migrate', sandbox: 'sandbox' };
