@@ -5,9 +5,11 @@ import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { authFailureLimiters } from './middleware/rate-limit';
 import { adminRoutes } from './routes/admin';
+import { bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
+import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes } from './routes/vapi-webhook';
 
@@ -21,6 +23,9 @@ export function createApp(services: Services): Express {
   const limiters = authFailureLimiters(services);
   app.use('/metrics', limiters.operator);
   app.use(metricsRoutes(services));
+  // Operations (operations branch): the API description and Bull Board, before the JSON parser.
+  app.use(openApiRoutes());
+  app.use(bullBoardRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
   app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.

@@ -74,15 +74,19 @@ const envSchema = z.object({
   JOB_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
+  /** Interface the simulators listen on; 0.0.0.0 when other containers must reach them (docker-compose). */
+  SANDBOX_HOST: z.string().regex(/^[0-9A-Za-z.:-]{1,100}$/, 'must be a host name or address').default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 of [A-Za-z0-9_.-]').default('bg'),
 });
 
 export type Env = z.input<typeof envSchema>;
+/** Every environment variable the service reads (docs/operations.md documents each; a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof Env>;
 
 export interface Config {
   port: number;
-  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number };
+  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; host: string };
   /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
   data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   redis: { url: string; keyPrefix: string };
@@ -168,7 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const port = e.PORT;
   return {
     port,
-    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT },
+    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, host: e.SANDBOX_HOST },
     data,
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
