@@ -97,7 +97,7 @@ describe('loadConfig', () => {
   describe('sandbox mode (no TWILIO_ACCOUNT_SID)', () => {
     it('applies the documented defaults and the development secrets', () => {
       const c = loadConfig({});
-      expect(c.sandbox).toEqual({ enabled: true, twilioPort: 4010, vapiPort: 4020 });
+      expect(c.sandbox).toEqual({ enabled: true, host: '127.0.0.1', twilioPort: 4010, vapiPort: 4020 });
       expect(c.port).toBe(3000);
       expect(c.data).toEqual({ kind: 'postgres', databaseUrl: DEFAULT_DATABASE_URL });
       expect(c.redis.url).toBe('redis://127.0.0.1:6379');
