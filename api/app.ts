@@ -5,7 +5,7 @@ import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { authFailureLimiters } from './middleware/rate-limit';
 import { adminRoutes } from './routes/admin';
-import { bullBoardRoutes } from './routes/bull-board';
+import { BULL_BOARD_PATH, bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
@@ -25,6 +25,7 @@ export function createApp(services: Services): Express {
   app.use(metricsRoutes(services));
   // Operations (operations branch): the API description and Bull Board, before the JSON parser.
   app.use(openApiRoutes());
+  app.use(BULL_BOARD_PATH, limiters.operator);
   app.use(bullBoardRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
   app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));

@@ -3,8 +3,8 @@
 // moves money: malformed, truncated, deeply nested and huge bodies; negative, fractional, huge and
 // non-numeric amounts (failure mode 3); missing, empty, over-long and non-ASCII Idempotency-Keys
 // (failure mode 7); unicode and broken percent-encoding in the organisation id; forged operator
-// tokens on /api/admin and /metrics. The ledger (entry count, sum and versions of all balances)
-// is compared before and after each property.
+// tokens on /api/admin, /metrics and Bull Board. The ledger (entry count, sum and versions of all
+// balances) is compared before and after each property.
 import fc from 'fast-check';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, type TestContext } from '../support/context';
 import { anyText, badAmount, badIdempotencyKey, expectClientError, expectHandled, fuzzParams, headerText, hostileBody, ledgerState, listen, type FuzzServer } from '../support/fuzz';
@@ -121,11 +121,11 @@ describe('fuzzing the operators’ endpoints', () => {
     );
   });
 
-  it('refuses forged operator credentials on /api/admin and /metrics', async () => {
+  it('refuses forged operator credentials on /api/admin, /metrics and Bull Board', async () => {
     const authorization = fc.oneof(
       headerText().map((t) => `Bearer ${t}`),
       headerText(),
-      fc.constantFrom(`Bearer ${TEST_ADMIN_TOKEN} `, `bearer ${TEST_ADMIN_TOKEN}`, `Bearer ${TEST_ADMIN_TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`, TEST_ADMIN_TOKEN),
+      fc.constantFrom(`bearer ${TEST_ADMIN_TOKEN}`, `Bearer ${TEST_ADMIN_TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`root:${TEST_ADMIN_TOKEN}`).toString('base64')}`, `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}x`).toString('base64')}`, TEST_ADMIN_TOKEN),
     );
     await unchanged(() =>
       fc.assert(
@@ -137,6 +137,9 @@ describe('fuzzing the operators’ endpoints', () => {
           const m = await server.send('GET', '/metrics', { headers });
           expectClientError(m, `metrics with ${auth.slice(0, 40)}`);
           expect(m.status).toBe(401);
+          const board = await server.send('GET', '/admin/queues/api/queues', { headers });
+          expectClientError(board, `Bull Board with ${auth.slice(0, 40)}`);
+          expect(board.status).toBe(401);
         }),
         fuzzParams(80),
       ),

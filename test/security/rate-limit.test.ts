@@ -57,7 +57,7 @@ describe('throttling failed authentication', () => {
     expect(burst.filter((r) => r.status !== 200).map((r) => r.status)).toEqual([]);
   });
 
-  it('throttles guessed operator tokens but never the right one', async () => {
+  it('throttles guessed operator tokens on /api/admin, /metrics and Bull Board, but never the right one', async () => {
     const guesses = await Promise.all(Array.from({ length: LIMIT + 10 }, (_, i) => post(`${url}/api/admin/orgs`, { Authorization: `Bearer guess-${i}` }, JSON.stringify({ name: 'x' }))));
     expect(guesses.filter((r) => r.status === 401)).toHaveLength(LIMIT);
     expect(guesses.filter((r) => r.status === 429)).toHaveLength(10);
@@ -66,6 +66,10 @@ describe('throttling failed authentication', () => {
     const ok = await post(`${url}/api/admin/orgs`, { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, JSON.stringify({ name: 'Operator Org' }));
     expect(ok.status).toBe(201);
     expect((await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status).toBe(200);
+    // Bull Board shares the operators' count, and its basic-auth login is never throttled.
+    const basic = (password: string) => ({ Authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` });
+    expect((await fetch(`${url}/admin/queues/api/queues`, { headers: basic('guess') })).status).toBe(429);
+    expect((await fetch(`${url}/admin/queues/api/queues`, { headers: basic(TEST_ADMIN_TOKEN) })).status).toBe(200);
   });
 
   it('keeps one count per address across API processes sharing Redis', async () => {

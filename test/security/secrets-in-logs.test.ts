@@ -51,6 +51,8 @@ describe('secrets in logs', () => {
     await admin(`Bearer ${TEST_ADMIN_TOKEN}`).set('Content-Type', 'application/json').send(`{"name": "${TEST_ADMIN_TOKEN}",`);
     await request(ctx.app()).get('/metrics').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`);
     await request(ctx.app()).get('/metrics').set('Authorization', `Bearer ${WRONG_ADMIN}`);
+    await request(ctx.app()).get('/admin/queues/api/queues').set('Authorization', basic);
+    await request(ctx.app()).get('/admin/queues/api/queues').set('Authorization', `Basic ${Buffer.from(`admin:${WRONG_ADMIN}`).toString('base64')}`);
 
     const user = await dashboardToken(TEST_JWT_SECRET, orgId ?? '00000000-0000-4000-8000-000000000000');
     const forged = await dashboardToken('forged-secret-0123456789abcdef0123', orgId ?? '00000000-0000-4000-8000-000000000000');
