@@ -1,7 +1,10 @@
 // A redis-server owned by one test file or bench run, on its own port, that can be stopped and
 // started again on the same port (clients reconnect): for proving behaviour while Redis is down.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 export const REDIS_START_LIMIT_MS = 10_000;
@@ -15,6 +18,16 @@ export interface OwnedRedisServer {
   start(): Promise<void>;
   /** SIGKILL: as abrupt as a crash. Resolves once the process has exited. */
   stop(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  dispose(): Promise<void>;
+}
+
+export interface OwnedRedisOptions {
+  /**
+   * Keep an append-only file (fsync every second, as production runs it), so a restart keeps
+   * what was written up to about a second before the kill. Without it a restart loses everything.
+   */
+  appendOnly?: boolean;
 }
 
 /** A port the OS just handed out and released; good enough for a child that binds at once. */
@@ -49,8 +62,10 @@ async function waitForPing(url: string, limitMs: number): Promise<void> {
   }
 }
 
-export async function startOwnedRedisServer(): Promise<OwnedRedisServer> {
+export async function startOwnedRedisServer(options: OwnedRedisOptions = {}): Promise<OwnedRedisServer> {
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bg-redis-'));
+  const persistence = options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -59,7 +74,7 @@ export async function startOwnedRedisServer(): Promise<OwnedRedisServer> {
     if (child) return;
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
       { stdio: 'ignore' },
     );
     child = proc;
@@ -79,5 +94,15 @@ export async function startOwnedRedisServer(): Promise<OwnedRedisServer> {
   };
 
   await start();
-  return { url, port, running: () => child !== undefined, start, stop };
+  return {
+    url,
+    port,
+    running: () => child !== undefined,
+    start,
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
