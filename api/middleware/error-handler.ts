@@ -1,6 +1,7 @@
 // The one place errors become HTTP responses: typed AppErrors by their code, body-parser's
 // errors as 4xx, anything else as a logged 500 (which is a bug by definition).
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { DataUnavailableError } from '../../shared/db/rpc';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 
@@ -32,6 +33,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const known = err instanceof AppError ? err : fromBodyParser(err as BodyParserError);
     if (known) {
       res.status(known.status).json(known.toBody());
+      return;
+    }
+    if (err instanceof DataUnavailableError) {
+      // The database refused or could not be reached; the SQL function's transaction rolled back,
+      // so nothing changed and the client may retry with the same Idempotency-Key.
+      log.error({ err: err.message, method: req.method, path: req.path }, 'database unavailable');
+      res.status(503).json({ error: 'service_unavailable', message: 'The database is not available; nothing was changed. Retry with the same Idempotency-Key.' });
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'unhandled error');

@@ -9,6 +9,7 @@ import { Client } from 'pg';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../supabase/migrations');
 const LOCK_KEY = 72_410_733; // arbitrary, fixed: "billing-gates migrations"
+const CREATE_DB_LOCK_KEY = 72_410_735;
 
 export interface Migration {
   name: string;
@@ -35,17 +36,13 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const admin = new Client({ connectionString: url.toString() });
   await admin.connect();
   try {
+    // Serialise check-and-create across processes: CREATE DATABASE has no IF NOT EXISTS, and two
+    // concurrent creates collide on the catalogue's unique index rather than with 42P04.
+    await admin.query('select pg_advisory_lock($1)', [CREATE_DB_LOCK_KEY]);
     const found = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (found.rowCount === 0) {
-      try {
-        await admin.query(`create database "${name}"`);
-      } catch (err) {
-        // Another process created it between our check and our create.
-        if ((err as { code?: string }).code !== '42P04') throw err;
-      }
-    }
+    if (found.rowCount === 0) await admin.query(`create database "${name}"`);
   } finally {
-    await admin.end();
+    await admin.end(); // ends the session, and with it the advisory lock
   }
 }
 

@@ -6,6 +6,10 @@ import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { createServices, type Services } from './services';
+import { waitForRedis } from '../redis';
+
+/** How long start waits for Redis before going on degraded (/readyz says 503 until it answers). */
+const REDIS_START_WAIT_MS = 5000;
 
 type Role = 'all' | 'api' | 'workers' | 'sandbox' | 'migrate';
 const ROLES: readonly Role[] = ['all', 'api', 'workers', 'sandbox', 'migrate'];
@@ -49,6 +53,9 @@ async function main(): Promise<void> {
   if (role !== 'sandbox') await applyMigrations(config);
 
   const services = createServices(config);
+  await waitForRedis(services.redis, REDIS_START_WAIT_MS).catch(() =>
+    services.log.warn({ redis: config.redis.url }, 'Redis is not answering yet; starting degraded'),
+  );
   let server: RunningServer | undefined;
   let workers: RunningWorkers | undefined;
   if (role === 'all' || role === 'workers') workers = await startWorkers(services);

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
 import { createLogger } from '../../shared/logger';
 import { createMetrics } from '../../shared/metrics';
-import { createRedis } from '../../shared/redis';
+import { createRedis, waitForRedis } from '../../shared/redis';
 import { createServices, type Services } from '../../shared/process/services';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from './databases';
 import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
@@ -50,6 +50,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     metrics: createMetrics(),
     redis: createRedis(config.redis.url, 'fail-fast', 'test'),
   });
+  await waitForRedis(services.redis, 5000);
   const pool = createPool(url, { max: 4 });
   let app: Express | undefined;
   return {
