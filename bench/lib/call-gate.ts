@@ -13,11 +13,10 @@ export interface GateNumber {
 
 /**
  * Real traffic spreads over many organisations, each with a handful of calls at once; one org
- * taking every call of the run would measure a hold list nobody has. Requests cycle over these.
+ * taking every call of the run would measure a hold list nobody has. Requests cycle over
+ * `count` organisations (BENCH_GATE_ORGS), one number each.
  */
-export const GATE_ORGS = 50;
-
-export async function gateNumbers(services: Services, count = GATE_ORGS): Promise<GateNumber[]> {
+export async function gateNumbers(services: Services, count: number): Promise<GateNumber[]> {
   const out: GateNumber[] = [];
   for (let i = 0; i < count; i++) {
     const orgId = await fundedOrg(services, 1, `Bench Gate ${i}`);

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   process.once('SIGTERM', () => {
     void (async () => {
-      await server?.close(2000);
+      await server?.close(10_000);
       await workers?.close(5000);
       await close();
       process.exit(0);

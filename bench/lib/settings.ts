@@ -12,6 +12,8 @@ const schema = z.object({
   BENCH_JOBS: int(10, 100_000).default(400),
   /** Concurrency of the non-HTTP scenarios (direct SQL, service calls). */
   BENCH_CONCURRENCY: int(1, 500).default(16),
+  /** Organisations (one number each) the call-gate scenarios spread calls over. */
+  BENCH_GATE_ORGS: int(1, 5000).default(200),
   /** Comma-separated scenario names to run; empty = all. */
   BENCH_ONLY: z.string().default(''),
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),

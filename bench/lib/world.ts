@@ -70,8 +70,11 @@ const CHILD = join(__dirname, 'child-process.ts');
  * ready.
  */
 export async function startChild(role: 'app' | 'bare' | 'workers', env: Record<string, string>): Promise<ChildHandle> {
+  // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when it exits (for finding
+  // where a missed target's time goes; open in Chrome DevTools or summarise with bench/profile.ts).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child: ChildProcess = fork(CHILD, [role], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profile],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -19,7 +19,7 @@ export const scenario: Scenario = {
       throw err;
     });
     try {
-      const numbers = await gateNumbers(world.services);
+      const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
       for (const n of numbers) await expectAdmitted(app.url, n); // warms the cache for every number
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
       const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
