@@ -14,6 +14,8 @@ const schema = z.object({
   BENCH_CONCURRENCY: int(1, 500).default(16),
   /** Organisations (one number each) the call-gate scenarios spread calls over. */
   BENCH_GATE_ORGS: int(1, 5000).default(200),
+  /** Area codes the end-to-end provisioning requests rotate over (1 = all in one area code). */
+  BENCH_E2E_AREA_CODES: int(1, 40).default(40),
   /** Comma-separated scenario names to run; empty = all. */
   BENCH_ONLY: z.string().default(''),
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),

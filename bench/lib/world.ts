@@ -5,7 +5,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import type { Pool } from 'pg';
 import { loadConfig } from '../../shared/config';
+import { createPool } from '../../shared/db/pool';
 import { createLogger } from '../../shared/logger';
 import { createMetrics } from '../../shared/metrics';
 import { createServices, type Services } from '../../shared/process/services';
@@ -23,6 +25,10 @@ export interface BenchWorld {
   databaseUrl: string;
   /** In-process services on the same database and prefix (fixtures, direct calls, checks). */
   services: Services;
+  /** A small pool for the scenario's own counts and checks in SQL. */
+  pool: Pool;
+  /** The first column of the first row of a query, as a number. */
+  count(sql: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -43,13 +49,21 @@ export async function createWorld(options: { redisUrl?: string; logLevel: string
   };
   const config = loadConfig(env);
   const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics() });
+  const pool = createPool(url, { max: 2 });
   return {
     env,
     databaseUrl: url,
     services,
+    pool,
+    async count(sql, params = []) {
+      const r = await pool.query<Record<string, unknown>>(sql, params);
+      const row = r.rows[0];
+      return row ? Number(Object.values(row)[0]) : 0;
+    },
     async close() {
       await deleteByPrefix(services.redis, prefix).catch(() => undefined);
       await services.close();
+      await pool.end();
       await dropTestDatabase(dbName);
     },
   };
