@@ -7,6 +7,7 @@ import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { walletRoutes } from './routes/wallet';
+import { vapiWebhookRoutes } from './routes/vapi-webhook';
 
 export function createApp(services: Services): Express {
   const app = express();
@@ -15,6 +16,8 @@ export function createApp(services: Services): Express {
   app.use(httpMetrics(services.metrics));
   app.use(healthRoutes(services));
   app.use(metricsRoutes(services));
+  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
+  app.use('/api/vapi', vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', adminRoutes(services));

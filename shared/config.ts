@@ -51,6 +51,14 @@ const envSchema = z.object({
   CALL_HOLD_GRACE_SECONDS: int(0, 86_400).default(300),
   CALL_GATE_REDIS_TIMEOUT_MS: int(1, 5000).default(150),
   CALL_GATE_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+  // Call gate (issue 4): limits of the webhook, the number cache, fail-open and the call sweeper.
+  CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS: int(10, 43_200).default(60),
+  CALL_NUMBER_CACHE_TTL_SECONDS: int(1, 86_400).default(300),
+  CALL_GATE_DATABASE_TIMEOUT_MS: int(10, 5000).default(2000),
+  CALL_GATE_DECISION_DEADLINE_MS: int(100, 7000).default(5000),
+  CALL_SWEEP_BATCH_SIZE: int(1, 1000).default(100),
+  VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
+  VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
   CURRENCY: z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO currency code').default('gbp'),
   PROVISION_MAX_ATTEMPTS: int(1, 50).default(5),
   PROVISION_BACKOFF_MS: int(1, 3_600_000).default(2000),
@@ -90,6 +98,16 @@ export interface Config {
     redisTimeoutMs: number;
     safetyMarginSeconds: number;
     holdGraceSeconds: number;
+    /** maxDurationSeconds granted when CALL_GATE_FAIL_MODE=open and neither store answers. */
+    failOpenMaxDurationSeconds: number;
+    numberCacheTtlSeconds: number;
+    /** How long the Postgres fallback may take before the fail mode answers (Vapi allows ~7.5 s). */
+    databaseTimeoutMs: number;
+    /** Bound on a whole assistant-request decision; past it the fail mode answers (Vapi: ~7.5 s). */
+    decisionDeadlineMs: number;
+    sweepBatchSize: number;
+    webhookBodyBytes: number;
+    vapiApiTimeoutMs: number;
   };
   provisioning: { maxAttempts: number; backoffMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
@@ -178,6 +196,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       redisTimeoutMs: e.CALL_GATE_REDIS_TIMEOUT_MS,
       safetyMarginSeconds: e.CALL_SAFETY_MARGIN_SECONDS,
       holdGraceSeconds: e.CALL_HOLD_GRACE_SECONDS,
+      failOpenMaxDurationSeconds: e.CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS,
+      numberCacheTtlSeconds: e.CALL_NUMBER_CACHE_TTL_SECONDS,
+      databaseTimeoutMs: e.CALL_GATE_DATABASE_TIMEOUT_MS,
+      decisionDeadlineMs: e.CALL_GATE_DECISION_DEADLINE_MS,
+      sweepBatchSize: e.CALL_SWEEP_BATCH_SIZE,
+      webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
+      vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
     provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
     sweep: { intervalMs: e.SWEEP_INTERVAL_MS, stuckAfterSeconds: e.STUCK_REQUEST_AFTER_SECONDS },

@@ -15,7 +15,7 @@ export interface PoolLimits {
 }
 
 export function createPool(databaseUrl: string, limits: PoolLimits = {}): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: databaseUrl,
     max: limits.max ?? 10,
     connectionTimeoutMillis: limits.connectionTimeoutMs ?? 5000,
@@ -23,4 +23,10 @@ export function createPool(databaseUrl: string, limits: PoolLimits = {}): Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'billing-gates',
   });
+  // An idle client whose connection dies (Postgres restarted, connection terminated) is emitted
+  // as a pool 'error'; with no listener that would crash the process, and with it the call
+  // gate's fallback and fail mode. The next query simply opens a new connection and fails or
+  // succeeds on its own, which is where errors are handled.
+  pool.on('error', () => undefined);
+  return pool;
 }

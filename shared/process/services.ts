@@ -13,6 +13,7 @@ import { createRedis, redisKeys, type RedisKeys } from '../redis';
 import { WalletService } from '../wallet/wallet-service';
 import { createHoldsReader, type HoldsReader } from '../calls/holds';
 import { createQueues, type Queues } from '../../workers/queues';
+import { createCallServices, type CallServices } from '../calls/call-services';
 
 export interface Services {
   config: Config;
@@ -28,6 +29,8 @@ export interface Services {
   holds: HoldsReader;
   /** Producers, on the fail-fast connection: an outage is a quick error, never a hung request. */
   queues: Queues;
+  /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
+  calls: CallServices;
   close(): Promise<void>;
 }
 
@@ -64,8 +67,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     keys,
     cache,
     wallet,
-    holds: createHoldsReader(redis, keys),
+    holds: createHoldsReader(redis, keys, rpc, config.callGate.redisTimeoutMs),
     queues,
+    calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log }),
     async close() {
       await queues.close();
       await Promise.allSettled([rpc.close(), redis.quit()]);

@@ -1,0 +1,113 @@
+// POST /api/vapi/webhook — Vapi's server URL. Authenticates (401 otherwise), then answers 200
+// to EVERY message, whatever its shape: a non-2xx makes Vapi fail the call with a technical
+// error (failure mode 16). Dispatch by message.type; assistant-request is the call gate.
+// Mounted before the app's JSON parser: it reads the raw body itself (HMAC needs the bytes).
+import express, { Router, type Request, type Response } from 'express';
+import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
+import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
+import { recordEndOfCallReport, releaseEndedCall, type CallReportDeps } from '../../shared/calls/call-reports';
+import { vapiEnvelope, type VapiMessage } from '../../shared/calls/vapi-messages';
+import type { Services } from '../../shared/process/services';
+import { hasSharedSecret, hasValidSignature } from '../middleware/vapi-auth';
+
+const RECEIVED = { received: true } as const;
+
+function answerFor(decision: GateDecision) {
+  if (decision.kind === 'refused') return { error: decision.message };
+  return {
+    assistantId: decision.assistantId,
+    assistantOverrides: { maxDurationSeconds: decision.maxDurationSeconds, metadata: { orgId: decision.orgId } },
+  };
+}
+
+export interface VapiWebhookDeps {
+  services: Services;
+  gate: CallGate;
+  reports: CallReportDeps;
+}
+
+export function vapiWebhookRoutes({ services, gate, reports }: VapiWebhookDeps): Router {
+  const { config, log } = services;
+  const auth = {
+    secret: config.auth.vapiWebhookSecret,
+    hmacSecret: config.auth.vapiWebhookHmacSecret,
+    maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds,
+  };
+  const r = Router();
+  const raw = express.raw({ type: () => true, limit: config.callGate.webhookBodyBytes });
+
+  r.post('/webhook', (req: Request, res: Response, next) => {
+    const bySecret = hasSharedSecret(req, auth);
+    if (!bySecret && (auth.hmacSecret === undefined || req.get('x-signature') === undefined)) {
+      res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
+      return;
+    }
+    raw(req, res, (err?: unknown) => {
+      if (err !== undefined) {
+        // An unreadable or oversized body: only a caller with the secret gets the 200 Vapi needs.
+        if (!bySecret) {
+          res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
+          return;
+        }
+        log.warn({ err: (err as Error).message }, 'vapi webhook: unreadable body');
+        res.status(200).json(RECEIVED);
+        return;
+      }
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!bySecret && !hasValidSignature(req, body, auth)) {
+        res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
+        return;
+      }
+      dispatch(body, res).catch(next);
+    });
+  });
+
+  async function dispatch(body: Buffer, res: Response): Promise<void> {
+    let message: VapiMessage | undefined;
+    try {
+      const parsed = vapiEnvelope.safeParse(JSON.parse(body.toString('utf8')));
+      if (parsed.success) message = parsed.data.message;
+    } catch {
+      message = undefined;
+    }
+    if (message === undefined) {
+      log.warn({ bytes: body.length }, 'vapi webhook: not a Vapi message');
+      res.status(200).json(RECEIVED);
+      return;
+    }
+    try {
+      switch (message.type) {
+        case 'assistant-request':
+          return await assistantRequest(message, res);
+        case 'status-update':
+          await releaseEndedCall(reports, message);
+          res.status(200).json(RECEIVED);
+          return;
+        case 'end-of-call-report': {
+          const outcome = await recordEndOfCallReport(reports, message);
+          if (outcome === 'invalid') log.warn('vapi webhook: end-of-call report without a call id');
+          res.status(200).json(RECEIVED);
+          return;
+        }
+        default:
+          res.status(200).json(RECEIVED);
+      }
+    } catch (err) {
+      // Still 200: a failed report is recovered by the sweeper (hold expiry, GET /call/{id}).
+      log.error({ type: message.type, callId: message.call?.id, err: (err as Error).message }, 'vapi webhook: handling failed');
+      if (res.headersSent) return;
+      res.status(200).json(message.type === 'assistant-request' ? { error: REFUSAL_MESSAGES.unavailable } : RECEIVED);
+    }
+  }
+
+  async function assistantRequest(m: VapiMessage, res: Response): Promise<void> {
+    const decision = await gate.decide(m.call?.id, {
+      vapiPhoneNumberId: m.call?.phoneNumberId ?? m.phoneNumber?.id ?? null,
+      e164: m.phoneNumber?.number ?? null,
+    });
+    res.status(200).json(answerFor(decision));
+    if (decision.kind === 'allowed') await gate.recordHold(decision);
+  }
+
+  return r;
+}

@@ -1,0 +1,207 @@
+// The call gate: decides one assistant-request. Hot path = one number lookup and one or two
+// atomic Redis steps (probe, then hold), pure checks in between, then the answer. Redis erring
+// or slower than CALL_GATE_REDIS_TIMEOUT_MS → the same steps against Postgres. Both unavailable
+// → CALL_GATE_FAIL_MODE, as when the whole decision outlasts CALL_GATE_DECISION_DEADLINE_MS.
+// Every decision is counted (gate 'call', outcome, path).
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { CallStore, HoldStep } from './call-store';
+import { holdLifetimeSeconds, planHold } from './hold-policy';
+import type { NumberLookup, NumberResolver } from './number-resolver';
+import type { RedisHolds } from './redis-holds';
+import { StoreTimeoutError, withTimeout } from './timeout';
+
+export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
+export type RefusalReason = 'insufficient_funds' | 'unknown_number' | 'no_assistant' | 'unavailable' | 'invalid_request';
+
+export type GateDecision =
+  | {
+      kind: 'allowed';
+      callId: string;
+      orgId: string;
+      assistantId: string;
+      maxDurationSeconds: number;
+      holdAmount: number;
+      path: GatePath;
+      /** A new hold placed in Redis only: record it in Postgres after answering. */
+      recordHold: boolean;
+    }
+  | { kind: 'refused'; reason: RefusalReason; message: string; path: GatePath };
+
+/** Sentences Vapi speaks to the caller (never empty: Vapi would say "Unknown Error"). */
+export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
+  insufficient_funds: 'Sorry, this line cannot take calls right now because the account is out of credit. Please try again later.',
+  unknown_number: 'Sorry, the number you have called is not in service. Goodbye.',
+  no_assistant: 'Sorry, this number is not set up to take calls yet. Please try again later.',
+  unavailable: 'Sorry, we cannot take your call right now. Please try again in a few minutes.',
+  invalid_request: 'Sorry, we could not connect your call. Please try again.',
+};
+
+/** Admission steps per decision before giving up under contention (each re-plans on fresher numbers). */
+export const MAX_HOLD_ATTEMPTS = 4;
+
+class RedisUnavailable extends Error {
+  constructor(readonly reason: 'redis_timeout' | 'redis_error', cause: unknown) {
+    super(`redis unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export interface CallGateDeps {
+  config: Config;
+  metrics: Metrics;
+  log: Logger;
+  store: CallStore;
+  numbers: NumberResolver;
+  hot: RedisHolds;
+}
+
+type Attempt = (amount: number | null, maxDurationSeconds: number) => Promise<HoldStep>;
+type Admission = { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: boolean } | { kind: 'refused' };
+
+export function createCallGate(d: CallGateDeps) {
+  const { pricing, callGate } = d.config;
+
+  async function admitWith(attempt: Attempt): Promise<Admission> {
+    let step = await attempt(null, 10);
+    for (let i = 0; ; i++) {
+      if (step.outcome === 'existing') return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: false };
+      if (step.outcome === 'held') return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: true };
+      if (step.outcome === 'not_found') return { kind: 'refused' };
+      const plan = planHold(pricing, callGate.safetyMarginSeconds, step.available);
+      if (!plan || i >= MAX_HOLD_ATTEMPTS) return { kind: 'refused' };
+      step = await attempt(plan.amount, plan.maxDurationSeconds);
+    }
+  }
+
+  const redis = <T>(work: Promise<T>): Promise<T> =>
+    withTimeout(work, callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
+      throw new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
+    });
+  const postgres = <T>(work: Promise<T>): Promise<T> => withTimeout(work, callGate.databaseTimeoutMs, 'postgres');
+
+  function redisAttempt(orgId: string, callId: string): Attempt {
+    return async (amount, maxDuration) => {
+      const expiresAtMs = Date.now() + holdLifetimeSeconds(maxDuration, callGate.holdGraceSeconds) * 1000;
+      const step = () => redis(d.hot.step(orgId, callId, amount, maxDuration, expiresAtMs, pricing.callMinBalance));
+      let s = await step();
+      if (s.outcome !== 'miss') return s;
+      // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
+      const snap = await postgres(d.store.gateSnapshot(orgId));
+      if (snap.outcome === 'not_found') return { outcome: 'not_found' };
+      await redis(d.hot.fill(orgId, snap));
+      s = await step();
+      return s.outcome === 'miss' ? { outcome: 'not_found' } : s;
+    };
+  }
+
+  function databaseAttempt(orgId: string, callId: string): Attempt {
+    return (amount, maxDuration) =>
+      postgres(
+        d.store.hold({
+          orgId,
+          callId,
+          amount,
+          maxDurationSeconds: maxDuration,
+          holdSeconds: holdLifetimeSeconds(maxDuration, callGate.holdGraceSeconds),
+          minBalance: pricing.callMinBalance,
+          path: 'database_fallback',
+          recordOnly: false,
+        }),
+      );
+  }
+
+  function count(decision: GateDecision): GateDecision {
+    const outcome = decision.kind === 'allowed' ? 'allowed' : `refused_${decision.reason}`;
+    d.metrics.gateDecisions.inc({ gate: 'call', outcome, path: decision.path });
+    return decision;
+  }
+
+  function failMode(callId: string, orgId: string | undefined, assistantId: string | undefined, err: unknown, reason: 'stores_unavailable' | 'deadline' = 'stores_unavailable'): GateDecision {
+    d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason });
+    d.log.error({ callId, orgId, failMode: callGate.failMode, err: (err as Error)?.message }, 'call gate: neither Redis nor Postgres answered');
+    if (callGate.failMode === 'open' && orgId !== undefined && assistantId !== undefined) {
+      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false };
+    }
+    return { kind: 'refused', reason: 'unavailable', message: REFUSAL_MESSAGES.unavailable, path: 'fail_mode' };
+  }
+
+  const refuse = (reason: RefusalReason, path: GatePath): GateDecision => ({ kind: 'refused', reason, message: REFUSAL_MESSAGES[reason], path });
+
+  async function decideWithin(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+    if (callId === undefined || (lookup.vapiPhoneNumberId === null && lookup.e164 === null)) return refuse('invalid_request', 'cache');
+    const resolution = await d.numbers.resolve(lookup);
+    if (resolution.kind === 'unavailable') return failMode(callId, undefined, undefined, resolution.databaseError);
+    const redisFailed = resolution.redisFailed;
+    const numberPath: GatePath = redisFailed ? 'database_fallback' : 'cache';
+    if (resolution.kind === 'not_found') return refuse('unknown_number', numberPath);
+    const { orgId, assistantId } = resolution.number;
+    if (assistantId === null) return refuse('no_assistant', numberPath);
+
+    const allowed = (a: Extract<Admission, { kind: 'allowed' }>, path: GatePath): GateDecision => ({
+      kind: 'allowed',
+      callId,
+      orgId,
+      assistantId,
+      maxDurationSeconds: a.maxDurationSeconds,
+      holdAmount: a.holdAmount,
+      path,
+      recordHold: path === 'cache' && a.placed,
+    });
+
+    if (!redisFailed) {
+      try {
+        const a = await admitWith(redisAttempt(orgId, callId));
+        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
+      } catch (err) {
+        // Postgres failing during a cache fill: Redis is up but cannot decide alone.
+        if (!(err instanceof RedisUnavailable)) return failMode(callId, orgId, assistantId, err);
+        d.metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err.reason });
+        d.log.warn({ callId, orgId, err: err.message }, 'call gate: deciding from Postgres');
+      }
+    }
+    try {
+      const a = await admitWith(databaseAttempt(orgId, callId));
+      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
+    } catch (err) {
+      return failMode(callId, orgId, assistantId, err);
+    }
+  }
+
+  return {
+    /** The decision, counted; past CALL_GATE_DECISION_DEADLINE_MS the fail mode answers (no organisation known then). */
+    async decide(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+      let decision: GateDecision;
+      try {
+        decision = await withTimeout(decideWithin(callId, lookup), callGate.decisionDeadlineMs, 'postgres');
+      } catch (err) {
+        decision = failMode(callId ?? 'unknown', undefined, undefined, err, 'deadline');
+      }
+      return count(decision);
+    },
+
+    /** After answering: make a Redis-only hold durable, so the fallback and the sweeper see it. */
+    async recordHold(decision: Extract<GateDecision, { kind: 'allowed' }>): Promise<void> {
+      if (!decision.recordHold) return;
+      try {
+        await d.store.hold({
+          orgId: decision.orgId,
+          callId: decision.callId,
+          amount: decision.holdAmount,
+          maxDurationSeconds: decision.maxDurationSeconds,
+          holdSeconds: holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds),
+          minBalance: pricing.callMinBalance,
+          path: 'cache',
+          recordOnly: true,
+        });
+      } catch (err) {
+        // The Redis hold still limits admission; only a lost report of this call would now go
+        // unnoticed by the sweeper. Visible in metrics and logs.
+        d.metrics.walletFailures.inc({ operation: 'call_hold_record' });
+        d.log.error({ callId: decision.callId, orgId: decision.orgId, err: (err as Error).message }, 'call gate: could not record a hold in Postgres');
+      }
+    },
+  };
+}
+
+export type CallGate = ReturnType<typeof createCallGate>;

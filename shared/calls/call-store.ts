@@ -1,0 +1,154 @@
+// Typed wrappers over the call SQL functions (supabase/migrations/20261123000300_calls.sql).
+// Expected outcomes come back as discriminated unions; only an unreachable database throws.
+import { z } from 'zod';
+import type { Rpc } from '../db/rpc';
+
+const int = z.number().int();
+
+const numberFound = z.object({
+  outcome: z.literal('found'),
+  org_id: z.string(),
+  assistant_id: z.string().nullable(),
+  e164: z.string(),
+  vapi_phone_number_id: z.string().nullable(),
+});
+const numberResolution = z.union([numberFound, z.object({ outcome: z.literal('not_found') })]);
+export type NumberResolution = z.output<typeof numberResolution>;
+
+const holdRow = z.object({ call_id: z.string(), amount: int, max_duration_seconds: int, expires_at_ms: int });
+export type StoredHold = z.output<typeof holdRow>;
+const gateSnapshot = z.union([
+  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), holds: z.array(holdRow) }),
+  z.object({ outcome: z.literal('not_found') }),
+]);
+export type GateSnapshot = z.output<typeof gateSnapshot>;
+
+/** One step of admission against a store: what the store says about this call and this org. */
+export const holdStep = z.union([
+  z.object({ outcome: z.literal('existing'), hold_amount: int, max_duration_seconds: int, hold_state: z.enum(['held', 'released']) }),
+  z.object({ outcome: z.literal('available'), available: int }),
+  z.object({ outcome: z.literal('held'), hold_amount: int, max_duration_seconds: int, available: int }),
+  z.object({ outcome: z.literal('not_found') }),
+]);
+export type HoldStep = z.output<typeof holdStep>;
+
+const release = z.union([
+  z.object({ outcome: z.enum(['released', 'already_released']), org_id: z.string() }),
+  z.object({ outcome: z.literal('not_found') }),
+]);
+export type ReleaseResult = z.output<typeof release>;
+
+const reportRecorded = z.object({ outcome: z.enum(['recorded', 'duplicate']), org_id: z.string().nullable(), billed: z.boolean() });
+export type ReportRecorded = z.output<typeof reportRecorded>;
+
+const reportFound = z.object({
+  outcome: z.literal('found'),
+  call_id: z.string(),
+  org_id: z.string().nullable(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  duration_seconds: z.number().nullable(),
+  source: z.enum(['webhook', 'vapi_api']),
+  billed: z.boolean(),
+});
+const reportGet = z.union([reportFound, z.object({ outcome: z.literal('not_found') })]);
+export type StoredReport = z.output<typeof reportFound>;
+
+const dueForSweep = z.object({
+  missing: z.array(z.object({ call_id: z.string(), org_id: z.string() })),
+  unbilled: z.array(z.string()),
+});
+export type DueForSweep = z.output<typeof dueForSweep>;
+
+export interface ReportInput {
+  callId: string;
+  orgId: string | null;
+  vapiPhoneNumberId: string | null;
+  e164: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  endedReason: string | null;
+  source: 'webhook' | 'vapi_api';
+}
+
+export interface HoldInput {
+  orgId: string;
+  callId: string;
+  /** null: only report what is available. */
+  amount: number | null;
+  maxDurationSeconds: number;
+  holdSeconds: number;
+  minBalance: number;
+  path: 'cache' | 'database_fallback';
+  /** true: record a hold the Redis path already decided, without a funds check. */
+  recordOnly: boolean;
+}
+
+function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
+  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
+  return r.data;
+}
+
+export function createCallStore(rpc: Rpc) {
+  return {
+    async resolveNumber(vapiPhoneNumberId: string | null, e164: string | null): Promise<NumberResolution> {
+      const raw = await rpc.call('phone_number_resolve', { p_vapi_phone_number_id: vapiPhoneNumberId, p_e164: e164 });
+      return parse(numberResolution, 'phone_number_resolve', raw);
+    },
+    async gateSnapshot(orgId: string): Promise<GateSnapshot> {
+      return parse(gateSnapshot, 'call_gate_snapshot', await rpc.call('call_gate_snapshot', { p_org_id: orgId }));
+    },
+    async hold(h: HoldInput): Promise<HoldStep> {
+      const raw = await rpc.call('call_gate_hold', {
+        p_org_id: h.orgId,
+        p_call_id: h.callId,
+        p_amount: h.amount,
+        p_max_duration_seconds: h.maxDurationSeconds,
+        p_hold_seconds: h.holdSeconds,
+        p_min_balance: h.minBalance,
+        p_path: h.path,
+        p_record_only: h.recordOnly,
+      });
+      return parse(holdStep, 'call_gate_hold', raw);
+    },
+    async releaseHold(callId: string, cause: string): Promise<ReleaseResult> {
+      return parse(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));
+    },
+    async holdsTotal(orgId: string): Promise<number> {
+      return parse(z.object({ held: int }), 'call_holds_total', await rpc.call('call_holds_total', { p_org_id: orgId })).held;
+    },
+    async recordReport(r: ReportInput): Promise<ReportRecorded> {
+      const raw = await rpc.call('call_report_record', {
+        p_call_id: r.callId,
+        p_org_id: r.orgId,
+        p_vapi_phone_number_id: r.vapiPhoneNumberId,
+        p_e164: r.e164,
+        p_started_at: r.startedAt,
+        p_ended_at: r.endedAt,
+        p_duration_seconds: r.durationSeconds,
+        p_ended_reason: r.endedReason,
+        p_source: r.source,
+      });
+      return parse(reportRecorded, 'call_report_record', raw);
+    },
+    async getReport(callId: string): Promise<StoredReport | undefined> {
+      const r = parse(reportGet, 'call_report_get', await rpc.call('call_report_get', { p_call_id: callId }));
+      return r.outcome === 'found' ? r : undefined;
+    },
+    async markBilled(callId: string, entryId: number, settledBy: 'report' | 'sweeper'): Promise<void> {
+      await rpc.call('call_mark_billed', { p_call_id: callId, p_entry_id: entryId, p_settled_by: settledBy });
+    },
+    async settleNotFound(callId: string): Promise<void> {
+      await rpc.call('call_settle_not_found', { p_call_id: callId });
+    },
+    async dueForSweep(now: Date, graceSeconds: number, limit: number): Promise<DueForSweep> {
+      const raw = await rpc.call('calls_due_for_sweep', { p_now: now.toISOString(), p_grace_seconds: graceSeconds, p_limit: limit });
+      return parse(dueForSweep, 'calls_due_for_sweep', raw);
+    },
+  };
+}
+
+export type CallStore = ReturnType<typeof createCallStore>;

@@ -1,0 +1,89 @@
+// Which organisation (and assistant) a called number belongs to: by Vapi's phone-number id,
+// else by the E.164 number (failure mode 15: never by assistant id). Redis caches found numbers
+// for CALL_NUMBER_CACHE_TTL_SECONDS; unknown numbers are not cached at all, so a number
+// provisioned a second ago resolves on its first call. The last answers are also kept in
+// process memory, used only when neither Redis nor Postgres can answer (fail-open mode).
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { RedisKeys } from '../redis';
+import type { CallStore } from './call-store';
+import { withTimeout } from './timeout';
+
+export interface NumberLookup {
+  vapiPhoneNumberId: string | null;
+  e164: string | null;
+}
+
+export interface ResolvedNumber {
+  orgId: string;
+  assistantId: string | null;
+}
+
+export type Resolution =
+  | { kind: 'found'; number: ResolvedNumber; source: 'cache' | 'database' | 'memory'; redisFailed: boolean }
+  | { kind: 'not_found'; source: 'database'; redisFailed: boolean }
+  | { kind: 'unavailable'; redisError: unknown; databaseError: unknown };
+
+/** Bound on the in-process copy (entries), oldest evicted first. */
+export const NUMBER_MEMORY_MAX_ENTRIES = 10_000;
+
+const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable() });
+
+export interface NumberResolverOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  store: CallStore;
+  ttlSeconds: number;
+  redisTimeoutMs: number;
+  databaseTimeoutMs: number;
+  /** Called when Redis could not answer and Postgres was asked instead. */
+  onRedisFailure(err: unknown): void;
+}
+
+export function createNumberResolver(o: NumberResolverOptions) {
+  const memory = new Map<string, ResolvedNumber>();
+  const remember = (key: string, n: ResolvedNumber) => {
+    memory.delete(key);
+    memory.set(key, n);
+    if (memory.size > NUMBER_MEMORY_MAX_ENTRIES) {
+      const oldest = memory.keys().next().value;
+      if (oldest !== undefined) memory.delete(oldest);
+    }
+  };
+
+  return {
+    async resolve(lookup: NumberLookup): Promise<Resolution> {
+      const key = lookup.vapiPhoneNumberId !== null ? o.keys.number(`id:${lookup.vapiPhoneNumberId}`) : o.keys.number(`e164:${lookup.e164 ?? ''}`);
+      let redisError: unknown;
+      let redisUp = false;
+      try {
+        const raw = await withTimeout(o.redis.get(key), o.redisTimeoutMs, 'redis');
+        redisUp = true;
+        const hit = raw === null ? undefined : cached.safeParse(JSON.parse(raw));
+        if (hit?.success) {
+          remember(key, hit.data);
+          return { kind: 'found', number: hit.data, source: 'cache', redisFailed: false };
+        }
+      } catch (err) {
+        redisError = err;
+        o.onRedisFailure(err);
+      }
+      let found;
+      try {
+        found = await withTimeout(o.store.resolveNumber(lookup.vapiPhoneNumberId, lookup.e164), o.databaseTimeoutMs, 'postgres');
+      } catch (databaseError) {
+        const known = memory.get(key);
+        if (known) return { kind: 'found', number: known, source: 'memory', redisFailed: !redisUp };
+        return { kind: 'unavailable', redisError, databaseError };
+      }
+      if (found.outcome === 'not_found') return { kind: 'not_found', source: 'database', redisFailed: !redisUp };
+      const number = { orgId: found.org_id, assistantId: found.assistant_id };
+      remember(key, number);
+      // Cache only found numbers, and only when Redis just answered (no waiting on a sick Redis).
+      if (redisUp) await withTimeout(o.redis.set(key, JSON.stringify(number), 'EX', o.ttlSeconds), o.redisTimeoutMs, 'redis').catch(() => undefined);
+      return { kind: 'found', number, source: 'database', redisFailed: !redisUp };
+    },
+  };
+}
+
+export type NumberResolver = ReturnType<typeof createNumberResolver>;

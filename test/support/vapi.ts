@@ -1,0 +1,112 @@
+// Helpers for the call-gate tests: Vapi webhook bodies in Vapi's shape, a number registered for
+// an organisation, and a small HTTP server running the Vapi call simulator.
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../shared/sandbox/vapi-call-routes';
+import type { Services } from '../../shared/process/services';
+import { TEST_VAPI_SECRET } from './context';
+
+let numberSeq = 0;
+
+export interface TestNumber {
+  orgId: string;
+  vapiPhoneNumberId: string;
+  e164: string;
+  assistantId: string;
+}
+
+/** Registers a fresh number for the org (through the same SQL function operators use). */
+export async function registerNumber(services: Services, orgId: string, assistantId = `asst-${randomUUID()}`): Promise<TestNumber> {
+  numberSeq++;
+  const e164 = `+1415${String(process.pid % 1000).padStart(3, '0')}${String(numberSeq).padStart(4, '0')}`;
+  const vapiPhoneNumberId = `pn-${randomUUID()}`;
+  const r = await services.store.registerPhoneNumber({ orgId, e164, vapiPhoneNumberId, assistantId });
+  if (r.outcome !== 'registered') throw new Error(`fixture number not registered: ${r.outcome}`);
+  return { orgId, vapiPhoneNumberId, e164, assistantId };
+}
+
+export function assistantRequest(num: Pick<TestNumber, 'vapiPhoneNumberId' | 'e164'>, callId = `call-${randomUUID()}`) {
+  return {
+    message: {
+      type: 'assistant-request',
+      timestamp: Date.now(),
+      call: { id: callId, orgId: 'vapi-org-1', type: 'inboundPhoneCall', phoneNumberId: num.vapiPhoneNumberId, customer: { number: '+14155550100' } },
+      phoneNumber: { id: num.vapiPhoneNumberId, number: num.e164 },
+      customer: { number: '+14155550100' },
+    },
+  };
+}
+
+export function statusUpdate(callId: string, status: string, orgId?: string) {
+  return {
+    message: {
+      type: 'status-update',
+      status,
+      endedReason: status === 'ended' ? 'customer-ended-call' : undefined,
+      call: { id: callId, ...(orgId ? { assistantOverrides: { metadata: { orgId } } } : {}) },
+    },
+  };
+}
+
+export function endOfCallReport(callId: string, o: { orgId?: string; seconds: number; num?: Pick<TestNumber, 'vapiPhoneNumberId' | 'e164'> }) {
+  const startedAt = new Date(Date.UTC(2026, 10, 23, 12, 0, 0));
+  const endedAt = new Date(startedAt.getTime() + o.seconds * 1000);
+  return {
+    message: {
+      type: 'end-of-call-report',
+      endedReason: 'customer-ended-call',
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationSeconds: o.seconds,
+      cost: 0.12,
+      costs: [{ type: 'transport', cost: 0.01 }],
+      artifact: { transcript: 'AI: Hello.\nUser: Hi.', messages: [] },
+      analysis: { summary: 'short call' },
+      call: {
+        id: callId,
+        phoneNumberId: o.num?.vapiPhoneNumberId,
+        ...(o.orgId ? { metadata: { orgId: o.orgId } } : {}),
+      },
+      phoneNumber: o.num ? { id: o.num.vapiPhoneNumberId, number: o.num.e164 } : undefined,
+    },
+  };
+}
+
+export const postWebhook = (app: Express, body: unknown) =>
+  request(app).post('/api/vapi/webhook').set('x-vapi-secret', TEST_VAPI_SECRET).set('Content-Type', 'application/json').send(JSON.stringify(body));
+
+/** The Vapi call simulator on an ephemeral port, as the sandbox would mount it. */
+export async function startVapiCallSimulator(): Promise<{ url: string; calls: SandboxCallStore; close(): Promise<void> }> {
+  const calls = createSandboxCallStore();
+  const app = express();
+  app.use(createVapiCallRoutes(calls));
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Polls until check() returns a value (not undefined), or fails after timeoutMs. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The gate-decision counter's value for one label set. */
+export async function gateCount(services: Services, outcome: string, path: string): Promise<number> {
+  const m = await services.metrics.gateDecisions.get();
+  return m.values.find((v) => v.labels.gate === 'call' && v.labels.outcome === outcome && v.labels.path === path)?.value ?? 0;
+}

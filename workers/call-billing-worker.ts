@@ -1,0 +1,38 @@
+// Consumes the call-billing queue: one job per call id (jobIds.callBilling), each charging the
+// call's recorded report once (shared/calls/call-billing.ts). Safe to run twice: the charge is
+// keyed on the call id in the ledger, and the report is stamped billed afterwards.
+import { Worker } from 'bullmq';
+import { billCall } from '../shared/calls/call-billing';
+import type { Services } from '../shared/process/services';
+import { createRedis } from '../shared/redis';
+import { QUEUE_NAMES, type CallBillingJob } from './queues';
+
+/** Calls billed in parallel per process: each is a couple of short SQL calls. */
+export const CALL_BILLING_CONCURRENCY = 8;
+
+export function startCallBillingWorker(services: Services) {
+  const connection = createRedis(services.config.redis.url, 'blocking', 'call-billing-worker');
+  const worker = new Worker<CallBillingJob>(
+    QUEUE_NAMES.callBilling,
+    async (job) => {
+      const r = await billCall(services.calls.billing, job.data.callId, 'report');
+      // The report is written before its job is queued; not seeing it means a retry will.
+      if (r.outcome === 'no_report') throw new Error(`no recorded report for call ${job.data.callId}`);
+      return r;
+    },
+    { connection, prefix: services.keys.bullPrefix, concurrency: CALL_BILLING_CONCURRENCY },
+  );
+  worker.on('failed', (job, err) => {
+    services.metrics.jobRetries.inc({ queue: QUEUE_NAMES.callBilling });
+    services.log.warn({ callId: job?.data.callId, attempts: job?.attemptsMade, err: err.message }, 'call billing attempt failed');
+  });
+  worker.on('error', (err) => services.log.error({ err: err.message }, 'call billing worker error'));
+  return {
+    worker,
+    async close(deadlineMs: number) {
+      const timer = setTimeout(() => void worker.close(true), deadlineMs);
+      await worker.close().finally(() => clearTimeout(timer));
+      await connection.quit().catch(() => undefined);
+    },
+  };
+}

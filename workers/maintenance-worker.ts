@@ -1,0 +1,31 @@
+// One worker for the maintenance queue, dispatching by task: a queue has one kind of consumer,
+// so every periodic task (call sweep, provisioning sweep, queue sampling) registers a handler
+// here rather than starting a competing Worker on the same queue.
+import { Worker } from 'bullmq';
+import type { Services } from '../shared/process/services';
+import { createRedis } from '../shared/redis';
+import { QUEUE_NAMES, type MaintenanceJob } from './queues';
+
+export type MaintenanceHandlers = Partial<Record<MaintenanceJob['task'], () => Promise<unknown>>>;
+
+export function startMaintenanceWorker(services: Services, handlers: MaintenanceHandlers) {
+  const connection = createRedis(services.config.redis.url, 'blocking', 'maintenance-worker');
+  const worker = new Worker<MaintenanceJob>(
+    QUEUE_NAMES.maintenance,
+    async (job) => {
+      const handler = handlers[job.data.task];
+      if (!handler) throw new Error(`no handler for maintenance task ${job.data.task}`);
+      return handler();
+    },
+    { connection, prefix: services.keys.bullPrefix, concurrency: 1 },
+  );
+  worker.on('failed', (job, err) => services.log.error({ task: job?.data.task, err: err.message }, 'maintenance task failed'));
+  worker.on('error', (err) => services.log.error({ err: err.message }, 'maintenance worker error'));
+  return {
+    async close(deadlineMs: number) {
+      const timer = setTimeout(() => void worker.close(true), deadlineMs);
+      await worker.close().finally(() => clearTimeout(timer));
+      await connection.quit().catch(() => undefined);
+    },
+  };
+}
