@@ -1,11 +1,15 @@
-// A redis-server owned by one test file or bench run, on its own port, that can be stopped and
-// started again on the same port (clients reconnect): for proving behaviour while Redis is down.
+// A redis-server owned by one test file or bench run, on its own port, that can be crashed
+// (SIGKILL) and started again on the same port (clients reconnect), optionally with an
+// append-only file so a restart keeps what was written. test/support/redis-server.ts is the
+// simpler variant (SIGTERM, never persistent); this one serves the chaos test and the bench.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './redis-server';
+
+export { freePort };
 
 export const REDIS_START_LIMIT_MS = 10_000;
 export const REDIS_STOP_LIMIT_MS = 5_000;
@@ -28,20 +32,6 @@ export interface OwnedRedisOptions {
    * what was written up to about a second before the kill. Without it a restart loses everything.
    */
   appendOnly?: boolean;
-}
-
-/** A port the OS just handed out and released; good enough for a child that binds at once. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPing(url: string, limitMs: number): Promise<void> {
