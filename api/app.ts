@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
+import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes } from './routes/vapi-webhook';
@@ -22,6 +23,7 @@ export function createApp(services: Services): Express {
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', adminRoutes(services));
   app.use('/api/wallet', walletRoutes(services));
+  app.use('/api/managed-telephony', managedTelephonyRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

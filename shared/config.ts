@@ -67,6 +67,8 @@ const envSchema = z.object({
   BALANCE_CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
   HTTP_BODY_LIMIT_BYTES: int(1024, 10_000_000).default(1_000_000),
   SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
+  // How long a worker's job lock lasts before the job counts as stalled and runs elsewhere.
+  JOB_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -111,7 +113,7 @@ export interface Config {
   };
   provisioning: { maxAttempts: number; backoffMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
-  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number };
+  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; jobLockMs: number };
   logLevel: string;
 }
 
@@ -210,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
       balanceCacheTtlSeconds: e.BALANCE_CACHE_TTL_SECONDS,
       shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+      jobLockMs: e.JOB_LOCK_DURATION_MS,
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -35,3 +35,9 @@ export function callSeconds(startedAt: string | undefined, endedAt: string | und
   }
   return undefined;
 }
+
+/** The price of one provisioned phone number, in minor units (PHONE_NUMBER_PRICE). */
+export function phoneNumberPrice(pricing: Pricing): number {
+  assert(Number.isSafeInteger(pricing.phoneNumberPrice) && pricing.phoneNumberPrice > 0, 'phone number price must be a positive integer');
+  return pricing.phoneNumberPrice;
+}

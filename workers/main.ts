@@ -3,6 +3,9 @@ import type { Services } from '../shared/process/services';
 import { startCallBillingWorker } from './call-billing-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
 import { startMaintenanceWorker } from './maintenance-worker';
+import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
+import { startProvisioningWorker } from './provisioning-worker';
+import { startRefundWorker } from './refund-worker';
 
 export interface RunningWorkers {
   close(deadlineMs: number): Promise<void>;
@@ -10,11 +13,21 @@ export interface RunningWorkers {
 
 export async function startWorkers(services: Services): Promise<RunningWorkers> {
   const closers: Array<(deadlineMs: number) => Promise<void>> = [];
-  // Call gate (issue 4): billing of end-of-call reports, and the periodic call sweep.
+  // Provisioning (issue 3): attempts, and refunds after a final failure.
+  closers.push(startProvisioningWorker(services).close);
+  closers.push(startRefundWorker(services).close);
+  // Call gate (issue 4): billing of end-of-call reports.
   closers.push(startCallBillingWorker(services).close);
+  // One maintenance worker for every periodic task; each task has one schedule.
   const sweepDeps = callSweepDeps(services);
-  closers.push(startMaintenanceWorker(services, { 'sweep-calls': () => sweepCalls(sweepDeps) }).close);
+  closers.push(
+    startMaintenanceWorker(services, {
+      'sweep-calls': () => sweepCalls(sweepDeps),
+      'sweep-provisioning': () => sweepProvisioning(services),
+    }).close,
+  );
   await scheduleCallSweep(services.queues.maintenance, services.config.sweep.intervalMs);
+  await scheduleProvisioningSweep(services.queues.maintenance, services.config.sweep.intervalMs);
   services.log.info({ workers: closers.length }, 'workers started');
   return {
     async close(deadlineMs) {

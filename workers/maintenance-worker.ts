@@ -4,6 +4,7 @@
 import { Worker } from 'bullmq';
 import type { Services } from '../shared/process/services';
 import { createRedis } from '../shared/redis';
+import { closeWorker } from './close-worker';
 import { QUEUE_NAMES, type MaintenanceJob } from './queues';
 
 export type MaintenanceHandlers = Partial<Record<MaintenanceJob['task'], () => Promise<unknown>>>;
@@ -21,11 +22,6 @@ export function startMaintenanceWorker(services: Services, handlers: Maintenance
   );
   worker.on('failed', (job, err) => services.log.error({ task: job?.data.task, err: err.message }, 'maintenance task failed'));
   worker.on('error', (err) => services.log.error({ err: err.message }, 'maintenance worker error'));
-  return {
-    async close(deadlineMs: number) {
-      const timer = setTimeout(() => void worker.close(true), deadlineMs);
-      await worker.close().finally(() => clearTimeout(timer));
-      await connection.quit().catch(() => undefined);
-    },
-  };
+  // Bounded: a later close(true) cannot pre-empt a close in progress (see close-worker.ts).
+  return { close: (deadlineMs: number) => closeWorker(worker, connection, deadlineMs, services.log) };
 }

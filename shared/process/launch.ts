@@ -5,6 +5,8 @@ import { startServer, type RunningServer } from '../../api/server';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
+import { createLogger } from '../logger';
+import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
 import { createServices, type Services } from './services';
 import { waitForRedis } from '../redis';
 
@@ -50,7 +52,15 @@ async function main(): Promise<void> {
     await applyMigrations(config);
     return;
   }
-  if (role !== 'sandbox') await applyMigrations(config);
+  // The simulators alone, for API and workers running as separate processes (CONTRACT §6).
+  if (role === 'sandbox') {
+    const sandbox = await startSandbox(config, createLogger(config.logLevel));
+    const stopSandbox = () => void sandbox.close().then(() => process.exit(0));
+    process.on('SIGTERM', stopSandbox);
+    process.on('SIGINT', stopSandbox);
+    return;
+  }
+  await applyMigrations(config);
 
   const services = createServices(config);
   await waitForRedis(services.redis, REDIS_START_WAIT_MS).catch(() =>
@@ -58,6 +68,9 @@ async function main(): Promise<void> {
   );
   let server: RunningServer | undefined;
   let workers: RunningWorkers | undefined;
+  let sandbox: RunningSandbox | undefined;
+  // npm start with no TWILIO_ACCOUNT_SID: simulators in-process, announced loudly.
+  if (role === 'all' && config.sandbox.enabled) sandbox = await startSandbox(config, services.log);
   if (role === 'all' || role === 'workers') workers = await startWorkers(services);
   if (role === 'all' || role === 'api') {
     server = await startServer(createApp(services), config.port);
@@ -79,6 +92,7 @@ async function main(): Promise<void> {
     await server?.close(deadline);
     await workers?.close(deadline);
     await services.close();
+    await sandbox?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -13,6 +13,9 @@ import { createRedis, redisKeys, type RedisKeys } from '../redis';
 import { WalletService } from '../wallet/wallet-service';
 import { createHoldsReader, type HoldsReader } from '../calls/holds';
 import { createQueues, type Queues } from '../../workers/queues';
+import { createTwilioClient, type TwilioClient } from '../clients/twilio-client';
+import { createVapiClient, type VapiClient } from '../clients/vapi-client';
+import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 import { createCallServices, type CallServices } from '../calls/call-services';
 
 export interface Services {
@@ -29,6 +32,10 @@ export interface Services {
   holds: HoldsReader;
   /** Producers, on the fail-fast connection: an outage is a quick error, never a hung request. */
   queues: Queues;
+  /** Provisioning: the request state machine (SQL) and the two third parties it calls. */
+  provisioning: ProvisioningStore;
+  twilio: TwilioClient;
+  vapi: VapiClient;
   /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
   calls: CallServices;
   close(): Promise<void>;
@@ -69,6 +76,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     wallet,
     holds: createHoldsReader(redis, keys, rpc, config.callGate.redisTimeoutMs),
     queues,
+    provisioning: createProvisioningStore(rpc),
+    twilio: createTwilioClient(config.twilio),
+    vapi: createVapiClient(config.vapi),
     calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log }),
     async close() {
       await queues.close();

@@ -1,0 +1,141 @@
+// One provisioning attempt. Every step is safe to run twice (a job runs again after a stall):
+//   (a) adopt a number already bought for this request (Twilio list by FriendlyName = request id),
+//   (b) else search the area code and buy a candidate, named after the request,
+//   (c) import it into Vapi as a bare number, looking it up first,
+//   (d) record the managed number and complete the request in one SQL transaction.
+// The database decides the state; this returns what the job should do next as a value.
+import { classifyError } from './classify-error';
+import type { ProvisioningDeps } from './provisioning-deps';
+import type { ProvisioningRequest, ProvisioningStatus, PurchaseStep } from './provisioning-store';
+import { releasePurchase } from './release-purchase';
+import type { TwilioNumber } from '../clients/twilio-client';
+
+/** Candidates asked for per search: enough to survive a few 21422 races, small to stay cheap. */
+export const SEARCH_CANDIDATES = 5;
+
+export type AttemptOutcome =
+  | { kind: 'completed'; phoneNumber: string; attempts: number }
+  | { kind: 'final'; status: ProvisioningStatus | 'not_found' }
+  | { kind: 'retry'; error: string; attempts: number }
+  | { kind: 'give_up'; reason: 'permanent' | 'exhausted'; error: string; attempts: number };
+
+/** A step's own verdict, for failures that are not a Twilio/Vapi error. */
+class StepError extends Error {
+  constructor(
+    readonly kind: 'permanent' | 'retryable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request left `provisioning` under us (e.g. the sweeper failed it): stop, buy nothing more. */
+class LeftProvisioning extends Error {}
+
+export async function runAttempt(deps: ProvisioningDeps, requestId: string): Promise<AttemptOutcome> {
+  const started = await deps.provisioning.startAttempt(requestId);
+  if (started.outcome === 'not_found') return { kind: 'final', status: 'not_found' };
+  if (started.outcome === 'final') return { kind: 'final', status: started.request.status };
+  const req = started.request;
+  // What this run holds, as soon as it holds it, so that stopping early can release it.
+  const held: Held = {};
+  try {
+    const bought = await acquireNumber(deps, req, held);
+    const vapiPhoneNumberId = await importIntoVapi(deps, req, bought, held);
+    const done = await deps.provisioning.complete(req.id, { phoneNumber: bought.phoneNumber, twilioSid: bought.sid, vapiPhoneNumberId });
+    if (done.outcome === 'completed') {
+      // A twin run (a stalled job whose first worker lived on) completed with another number:
+      // release ours rather than leave it live and unbilled (failure mode 14).
+      if (done.request.twilioSid !== bought.sid) await releaseTwin(deps, bought, vapiPhoneNumberId, done.request.vapiPhoneNumberId);
+      return { kind: 'completed', phoneNumber: done.request.phoneNumber ?? bought.phoneNumber, attempts: req.attempts };
+    }
+    throw new LeftProvisioning(done.outcome);
+  } catch (err) {
+    if (err instanceof LeftProvisioning) return stopped(deps, req, held);
+    const c = err instanceof StepError ? { kind: err.kind, message: err.message } : classifyError(err);
+    if (c.kind === 'permanent' || c.kind === 'next_candidate') return { kind: 'give_up', reason: 'permanent', error: c.message, attempts: req.attempts };
+    if (req.attempts >= req.maxAttempts) return { kind: 'give_up', reason: 'exhausted', error: c.message, attempts: req.attempts };
+    const r = await deps.provisioning.markRetrying(req.id, c.message);
+    if (r.outcome === 'retrying') return { kind: 'retry', error: c.message, attempts: req.attempts };
+    return stopped(deps, req, held);
+  }
+}
+
+interface Held {
+  number?: TwilioNumber;
+  vapiPhoneNumberId?: string;
+}
+
+/** Another path finished the request while this attempt ran: never leave a number live for it. */
+async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest, held: Held): Promise<AttemptOutcome> {
+  const now = await deps.provisioning.load(req.id);
+  if (now.outcome !== 'found') return { kind: 'final', status: 'not_found' };
+  if (now.request.status === 'completed' && held.number !== undefined && held.number.sid !== now.request.twilioSid) {
+    await releaseTwin(deps, held.number, held.vapiPhoneNumberId, now.request.vapiPhoneNumberId);
+  }
+  // A purchase may have been in flight when the request ended: look for it by name regardless.
+  if (now.request.status !== 'completed') {
+    await releasePurchase(deps, { ...now.request, purchaseAttempted: true, vapiImportAttempted: true }).catch((err: unknown) =>
+      deps.log.error({ requestId: req.id, err: (err as Error).message }, 'could not release a number bought for a request that already ended'),
+    );
+  }
+  return { kind: 'final', status: now.request.status };
+}
+
+async function releaseTwin(deps: ProvisioningDeps, n: TwilioNumber, vapiId: string | undefined, keptVapiId: string | null): Promise<void> {
+  deps.log.warn({ sid: n.sid }, 'a concurrent run completed this request with another number; releasing ours');
+  if (vapiId !== undefined && vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
+  await deps.twilio.release(n.sid);
+}
+
+async function note(deps: ProvisioningDeps, requestId: string, step: PurchaseStep): Promise<void> {
+  const r = await deps.provisioning.noteStep(requestId, step);
+  if (r.outcome !== 'noted') throw new LeftProvisioning(r.outcome);
+}
+
+async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest, held: Held): Promise<TwilioNumber> {
+  // (a) Bought by an earlier attempt whose answer we never saw (failure mode 13)?
+  const owned = await deps.twilio.findByFriendlyName(req.id);
+  const first = owned[0];
+  if (first !== undefined) {
+    held.number = first;
+    for (const extra of owned.slice(1)) await deps.twilio.release(extra.sid);
+    await note(deps, req.id, { step: 'purchased', phoneNumber: first.phoneNumber, twilioSid: first.sid });
+    return first;
+  }
+  // (b) Search and buy.
+  const candidates = await deps.twilio.searchLocal(req.country, req.areaCode, SEARCH_CANDIDATES);
+  if (candidates.length === 0) throw new StepError('permanent', `no numbers available in area code ${req.areaCode}`);
+  await note(deps, req.id, { step: 'purchase' });
+  for (const candidate of candidates) {
+    try {
+      const n = await deps.twilio.buy(candidate, req.id);
+      held.number = n;
+      await note(deps, req.id, { step: 'purchased', phoneNumber: n.phoneNumber, twilioSid: n.sid });
+      return n;
+    } catch (err) {
+      if (err instanceof LeftProvisioning || classifyError(err).kind !== 'next_candidate') throw err;
+    }
+  }
+  throw new StepError('retryable', `all ${candidates.length} candidate numbers in area code ${req.areaCode} were taken`);
+}
+
+async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber, held: Held): Promise<string> {
+  await note(deps, req.id, { step: 'vapi_import' });
+  const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.number === n.phoneNumber);
+  if (existing) {
+    held.vapiPhoneNumberId = existing.id;
+    return existing.id;
+  }
+  const { config } = deps;
+  const created = await deps.vapi.importTwilioNumber({
+    number: n.phoneNumber,
+    name: req.id,
+    twilioAccountSid: config.twilio.accountSid,
+    twilioAuthToken: config.twilio.authToken,
+    serverUrl: `${config.publicBaseUrl.replace(/\/+$/, '')}/api/vapi/webhook`,
+    serverSecret: config.auth.vapiWebhookSecret,
+  });
+  held.vapiPhoneNumberId = created.id;
+  return created.id;
+}

@@ -1,0 +1,50 @@
+// Starts both simulators on the sandbox ports (CONTRACT §6) and says loudly that nothing real is
+// bought. Used by `npm run sandbox` and by `npm start` in sandbox mode.
+import type { Router } from 'express';
+import { SANDBOX_SECRETS, type Config } from '../config';
+import type { Logger } from '../logger';
+import { createVapiCallRoutes } from './vapi-call-routes';
+import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
+import { startVapiSimulator, type VapiSimulator } from './vapi-simulator';
+
+export interface RunningSandbox {
+  twilio: TwilioSimulator;
+  vapi: VapiSimulator;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(config: Config, log: Logger): Promise<RunningSandbox> {
+  const vapiRouters: Router[] = [
+    // The call gate's Vapi `GET /call/:id` simulator.
+    createVapiCallRoutes(),
+  ];
+  const twilio = await startTwilioSimulator({ port: config.sandbox.twilioPort });
+  const vapi = await startVapiSimulator({ port: config.sandbox.vapiPort, routers: vapiRouters });
+  const banner = [
+    '*****************************************************************************',
+    '*  SANDBOX MODE: Twilio and Vapi are local simulators in this process.      *',
+    '*  NO REAL NUMBER IS BOUGHT and no real call is placed.                      *',
+    '*  Set TWILIO_ACCOUNT_SID (and the other secrets) to go live.                *',
+    `*  Twilio simulator: ${twilio.url.padEnd(55)}*`,
+    `*  Vapi simulator:   ${vapi.url.padEnd(55)}*`,
+    '*****************************************************************************',
+  ].join('\n');
+  process.stdout.write(`${banner}\n`);
+  // The built-in development secrets in use (CONTRACT §6), so a developer can call the API.
+  const inUse: Array<[string, string | undefined]> = [
+    ['ADMIN_TOKEN', config.auth.adminToken],
+    ['SUPABASE_JWT_SECRET', config.auth.jwt.kind === 'secret' ? config.auth.jwt.secret : undefined],
+    ['VAPI_WEBHOOK_SECRET', config.auth.vapiWebhookSecret],
+  ];
+  for (const [name, value] of inUse) {
+    if (value !== undefined && value === SANDBOX_SECRETS[name as keyof typeof SANDBOX_SECRETS]) process.stdout.write(`sandbox development secret ${name}=${value}\n`);
+  }
+  log.warn({ twilio: twilio.url, vapi: vapi.url }, 'sandbox mode: no real number is bought');
+  return {
+    twilio,
+    vapi,
+    async close() {
+      await Promise.allSettled([twilio.close(), vapi.close()]);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// A stateful stand-in for the part of Vapi's REST API that provisioning uses: import a Twilio
+// number (POST /phone-number), list (GET /phone-number), fetch and delete one. Shapes follow
+// Vapi's phone-number object and its NestJS-style error body {message, error, statusCode}.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Response, type Router } from 'express';
+import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
+
+const BODY_LIMIT = '64kb';
+const MAX_LIST = 1000;
+/** Vapi's own organisation id for the sandbox account (not ours). */
+const SANDBOX_VAPI_ORG = '00000000-0000-4000-8000-00000000a91a';
+
+export interface VapiPhoneNumber {
+  id: string;
+  orgId: string;
+  provider: 'twilio';
+  number: string;
+  name: string | null;
+  assistantId: string | null;
+  twilioAccountSid: string;
+  server: { url: string; secret?: string } | null;
+  status: 'active';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VapiSimulator {
+  url: string;
+  port: number;
+  faults: SandboxFaults;
+  phoneNumbers: Map<string, VapiPhoneNumber>;
+  close(): Promise<void>;
+}
+
+function sendError(res: Response, status: number, message: string): void {
+  const error = status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 503 ? 'Service Unavailable' : 'Bad Request';
+  res.status(status).json({ message, error, statusCode: status });
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export interface VapiSimulatorState {
+  faults: SandboxFaults;
+  phoneNumbers: Map<string, VapiPhoneNumber>;
+}
+
+export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Router[] = []) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(async (req, res, next) => {
+    await delay(state.faults.latencyMs);
+    if (!/^Bearer \S+$/.test(req.get('authorization') ?? '')) return sendError(res, 401, 'Invalid Key. Hot tip, make sure you are using the private key.');
+    if (rollFailure(state.faults)) return sendError(res, 503, 'Service Unavailable');
+    next();
+  });
+  app.use(express.json({ limit: BODY_LIMIT }));
+
+  app.post('/phone-number', (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const number = str(b.number);
+    const accountSid = str(b.twilioAccountSid);
+    if (b.provider !== 'twilio') return sendError(res, 400, 'provider must be one of the following values: twilio, vonage, vapi, telnyx, byo-phone-number');
+    if (number === undefined || !/^\+[1-9]\d{6,14}$/.test(number)) return sendError(res, 400, 'number must be a valid phone number in the E.164 format');
+    if (accountSid === undefined || str(b.twilioAuthToken) === undefined) return sendError(res, 400, 'twilioAccountSid and twilioAuthToken are required');
+    if ([...state.phoneNumbers.values()].some((p) => p.number === number)) return sendError(res, 400, `Number ${number} already exists`);
+    const server = b.server as { url?: unknown; secret?: unknown } | undefined;
+    const now = new Date().toISOString();
+    const p: VapiPhoneNumber = {
+      id: randomUUID(),
+      orgId: SANDBOX_VAPI_ORG,
+      provider: 'twilio',
+      number,
+      name: str(b.name) ?? null,
+      assistantId: str(b.assistantId) ?? null,
+      twilioAccountSid: accountSid,
+      server: server && typeof server.url === 'string' ? { url: server.url, ...(typeof server.secret === 'string' ? { secret: server.secret } : {}) } : null,
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+    };
+    state.phoneNumbers.set(p.id, p);
+    res.status(201).json(p);
+  });
+
+  app.get('/phone-number', (req, res) => {
+    const limit = Math.min(Number(str(req.query.limit) ?? 100) || 100, MAX_LIST);
+    res.json([...state.phoneNumbers.values()].slice(0, limit));
+  });
+  app.get('/phone-number/:id', (req, res) => {
+    const p = state.phoneNumbers.get(String(req.params.id));
+    if (!p) return sendError(res, 404, 'Phone Number not found');
+    res.json(p);
+  });
+  app.delete('/phone-number/:id', (req, res) => {
+    const p = state.phoneNumbers.get(String(req.params.id));
+    if (!p) return sendError(res, 404, 'Phone Number not found');
+    state.phoneNumbers.delete(p.id);
+    res.json(p);
+  });
+
+  // Further Vapi resources (e.g. GET /call/:id from shared/sandbox/vapi-call-routes.ts) mount here.
+  for (const r of routers) app.use(r);
+
+  app.use((_req, res) => sendError(res, 404, 'Cannot find the requested resource'));
+  return app;
+}
+
+export async function startVapiSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults>; routers?: Router[] } = {}): Promise<VapiSimulator> {
+  const state: VapiSimulatorState = { faults: { ...NO_FAULTS, ...options.faults }, phoneNumbers: new Map() };
+  const app = createVapiSimulatorApp(state, options.routers);
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(options.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    ...state,
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,113 @@
+// A provisioning world for tests: real Postgres and Redis (createTestContext), the Twilio and
+// Vapi simulators on ephemeral ports, the real workers in-process when asked, and helpers that
+// go through the HTTP API like the dashboard does.
+import request from 'supertest';
+import { startWorkers, type RunningWorkers } from '../../workers/main';
+import { startTwilioSimulator, type TwilioSimulator } from '../../shared/sandbox/twilio-simulator';
+import { startVapiSimulator, type VapiSimulator } from '../../shared/sandbox/vapi-simulator';
+import { SANDBOX_SECRETS } from '../../shared/config';
+import { createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
+import { dashboardToken } from './jwt';
+
+export interface ProvisioningWorld {
+  ctx: TestContext;
+  twilio: TwilioSimulator;
+  vapi: VapiSimulator;
+  workers: RunningWorkers | undefined;
+  startWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Small retry delays so that five attempts take well under a second. */
+export const TEST_BACKOFF_MS = '20';
+
+export function simulatorEnv(twilio: TwilioSimulator, vapi: VapiSimulator): Record<string, string> {
+  return { TWILIO_API_BASE_URL: twilio.url, VAPI_API_BASE_URL: vapi.url };
+}
+
+export async function createProvisioningWorld(env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<ProvisioningWorld> {
+  const twilio = await startTwilioSimulator();
+  const vapi = await startVapiSimulator();
+  const ctx = await createTestContext({
+    ...simulatorEnv(twilio, vapi),
+    PROVISION_BACKOFF_MS: TEST_BACKOFF_MS,
+    PROVISION_MAX_ATTEMPTS: '5',
+    SWEEP_INTERVAL_MS: '3600000',
+    ...env,
+  });
+  const world: ProvisioningWorld = {
+    ctx,
+    twilio,
+    vapi,
+    workers: undefined,
+    async startWorkers() {
+      world.workers ??= await startWorkers(ctx.services);
+    },
+    async close() {
+      await world.workers?.close(5000);
+      await ctx.close();
+      await twilio.close();
+      await vapi.close();
+    },
+  };
+  if (options.workers !== false) await world.startWorkers();
+  return world;
+}
+
+export async function authHeader(orgId: string): Promise<{ Authorization: string }> {
+  return { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+}
+
+export async function provision(ctx: TestContext, orgId: string, key: string, body: Record<string, unknown>) {
+  return request(ctx.app())
+    .post('/api/managed-telephony/provision')
+    .set(await authHeader(orgId))
+    .set('Idempotency-Key', key)
+    .send(body);
+}
+
+export async function status(ctx: TestContext, orgId: string, requestId: string) {
+  return request(ctx.app()).get(`/api/managed-telephony/provisioning/${requestId}`).set(await authHeader(orgId));
+}
+
+const FINAL = new Set(['completed', 'refunded']);
+
+/** Polls the status endpoint until the request is final (or the predicate holds), recording every status seen. */
+export async function waitForRequest(
+  ctx: TestContext,
+  orgId: string,
+  requestId: string,
+  options: { until?: (body: Record<string, unknown>) => boolean; timeoutMs?: number; seen?: string[] } = {},
+): Promise<Record<string, unknown>> {
+  const until = options.until ?? ((b) => FINAL.has(String(b.status)));
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const res = await status(ctx, orgId, requestId);
+    if (res.status !== 200) throw new Error(`status endpoint answered ${res.status}`);
+    const body = res.body as Record<string, unknown>;
+    const s = String(body.status);
+    if (options.seen && options.seen[options.seen.length - 1] !== s) options.seen.push(s);
+    if (until(body)) return body;
+    if (Date.now() > deadline) throw new Error(`request ${requestId} still ${s} after the wait: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** Numbers bought for a request, counted through the simulator's list endpoint as a client would. */
+export async function numbersNamed(twilio: TwilioSimulator, friendlyName: string): Promise<Array<{ sid: string; phone_number: string }>> {
+  const res = await fetch(`${twilio.url}/2010-04-01/Accounts/${SANDBOX_SECRETS.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers.json?FriendlyName=${encodeURIComponent(friendlyName)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${SANDBOX_SECRETS.TWILIO_ACCOUNT_SID}:x`).toString('base64')}` },
+  });
+  const body = (await res.json()) as { incoming_phone_numbers: Array<{ sid: string; phone_number: string }> };
+  return body.incoming_phone_numbers;
+}
+
+export async function vapiNumbers(vapi: VapiSimulator): Promise<Array<{ id: string; number: string; name: string | null; assistantId: string | null; server: { url: string } | null }>> {
+  const res = await fetch(`${vapi.url}/phone-number`, { headers: { authorization: 'Bearer test' } });
+  return (await res.json()) as Array<{ id: string; number: string; name: string | null; assistantId: string | null; server: { url: string } | null }>;
+}
+
+export async function balanceOf(ctx: TestContext, orgId: string): Promise<number> {
+  const r = await ctx.pool.query<{ balance: string }>('select balance from wallets where org_id = $1', [orgId]);
+  return Number(r.rows[0]?.balance);
+}
