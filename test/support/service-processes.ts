@@ -15,7 +15,7 @@ export const OUTPUT_TAIL_BYTES = 16_384;
 const ROOT = join(__dirname, '..', '..');
 
 export interface ServiceProcess {
-  role: ServiceRole;
+  role: string;
   pid: number;
   alive(): boolean;
   /** SIGKILL to the whole process group: a crash, no shutdown hooks. */
@@ -31,9 +31,14 @@ export interface ServiceProcess {
 }
 
 export function launchService(role: ServiceRole, env: Record<string, string>): ServiceProcess {
+  return launchScript(role, 'shared/process/launch.ts', [role], env);
+}
+
+/** Runs a TypeScript file of this repository (path from the root) as its own process group. */
+export function launchScript(role: string, script: string, args: string[], env: Record<string, string>): ServiceProcess {
   // Only what node needs from the parent; everything the service reads comes from `env`.
   const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'shared/process/launch.ts', role], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...base, ...env },
     detached: true,

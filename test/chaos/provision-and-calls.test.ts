@@ -9,7 +9,7 @@
 // in the simulator; every ended call is charged exactly once at the contract's rate; each
 // organisation's balance equals what the client credited minus what it was charged plus what it
 // was refunded; balance == sum(entries) everywhere. Size and seed: CHAOS_REQUESTS, CHAOS_CALLS,
-// CHAOS_SEED (printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS.
+// CHAOS_SEED (a number, or 'random'; printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS.
 import { Pool } from 'pg';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET } from '../support/context';
@@ -17,7 +17,7 @@ import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/da
 import { ledgerViolations } from '../support/invariants';
 import { freePort, startOwnedRedisServer, type OwnedRedisServer } from '../support/owned-redis-server';
 import { uniquePrefix } from '../support/redis';
-import { answers, launchService, waitUntil, type ServiceProcess } from '../support/service-processes';
+import { answers, launchScript, launchService, waitUntil, type ServiceProcess } from '../support/service-processes';
 import { ChaosClient, seededRandom, sleep } from './chaos-client';
 
 const envInt = (name: string, fallback: number) => {
@@ -26,8 +26,9 @@ const envInt = (name: string, fallback: number) => {
   if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number`);
   return Number(v);
 };
-const SEED = envInt('CHAOS_SEED', Math.floor(Math.random() * 1_000_000));
-const REQUESTS = envInt('CHAOS_REQUESTS', 40);
+/** npm test runs a fixed seed and a small size (~20 s); npm run test:chaos a random seed, bigger. */
+const SEED = process.env.CHAOS_SEED === 'random' ? Math.floor(Math.random() * 1_000_000) : envInt('CHAOS_SEED', 20261123);
+const REQUESTS = envInt('CHAOS_REQUESTS', 30);
 const CALLS = envInt('CHAOS_CALLS', REQUESTS);
 const SETTLE_SECONDS = envInt('CHAOS_SETTLE_SECONDS', 90);
 /** The load is spread over this long; the chaos events happen inside it. */
@@ -37,6 +38,11 @@ const PRICE = 1000;
 const RATE_PER_MINUTE = 56;
 const MAX_ATTEMPTS = 6;
 const ORGS = 4;
+/** Random faults of the simulators on top of the area-code ones: a 503 per request, latency. */
+const SIM_FAILURE_RATE = 0.05;
+const SIM_LATENCY_MS = 15;
+/** Each purchase takes this long, so kills land between "bought" and "recorded" (failure modes 13, 14). */
+const SIM_PURCHASE_LATENCY_MS = 250;
 const CALL_NUMBERS_PER_ORG = 2;
 
 /** Settings the processes run with: quick retries and sweeps so the settle period stays short. */
@@ -59,7 +65,10 @@ function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twili
     STUCK_REQUEST_AFTER_SECONDS: '3',
     CALL_HOLD_GRACE_SECONDS: '5',
     SHUTDOWN_DEADLINE_MS: '2000',
-    LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'info',
+    // A SIGKILLed worker's jobs run elsewhere once their lock lapses: keep that short here.
+    JOB_LOCK_DURATION_MS: '5000',
+    // info: readiness is read from the processes' own log lines ("workers started").
+    LOG_LEVEL: 'info',
   };
 }
 
@@ -113,7 +122,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
   let twilioBase: string;
   let passed = false;
 
-  const launch = (role: 'api' | 'workers' | 'sandbox') => {
+  const launch = (role: 'api' | 'workers') => {
     const p = launchService(role, env);
     spawned.push(p);
     return p;
@@ -132,8 +141,15 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     env = serviceEnv(databaseUrl(dbName), redis.url, ports);
     twilioBase = `http://127.0.0.1:${ports.twilio}/2010-04-01/Accounts/${SANDBOX_SECRETS.TWILIO_ACCOUNT_SID}`;
 
-    sandbox = launch('sandbox');
-    await waitUntil('sandbox simulators listening', () => twilioAnswers(), 30_000);
+    sandbox = launchScript('simulators', 'test/chaos/simulators-process.ts', [], {
+      ...env,
+      CHAOS_SIM_FAILURE_RATE: String(SIM_FAILURE_RATE),
+      CHAOS_SIM_LATENCY_MS: String(SIM_LATENCY_MS),
+      CHAOS_SIM_PURCHASE_LATENCY_MS: String(SIM_PURCHASE_LATENCY_MS),
+    });
+    spawned.push(sandbox);
+    await sandbox.waitForOutput('simulators ready');
+    await waitUntil('simulators answering', () => twilioAnswers(), 30_000);
     api = launch('api');
     await waitUntil('API ready', () => answers(`http://127.0.0.1:${ports.api}/readyz`), 30_000);
     workers.push(await startWorker(), await startWorker());
@@ -240,8 +256,9 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           const liveCall = { ...call, assistantOverrides: overrides, metadata: overrides?.metadata };
           rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'in-progress', call: liveCall, phoneNumber })).status);
           await sleep(talkMs);
-          const startedAt = new Date(Date.now() - seconds * 1000).toISOString();
-          const endedAt = new Date().toISOString();
+          const end = Date.now();
+          const startedAt = new Date(end - seconds * 1000).toISOString();
+          const endedAt = new Date(end).toISOString();
           if (endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
           const report = { type: 'end-of-call-report', endedReason: 'customer-ended-call', startedAt, endedAt, durationSeconds: seconds, call: liveCall, phoneNumber };
           const reports = await Promise.all([client.webhook(report), duplicateReport ? client.webhook(report) : Promise.resolve(undefined)]);
@@ -250,47 +267,53 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         })();
       });
 
-      // --- the chaos, on a seeded schedule inside the load window.
-      const jitter = () => 0.9 + rand() * 0.2;
-      const chaos = (async () => {
-        await sleep(LOAD_MS * 0.15 * jitter());
-        log(`SIGKILL worker pid ${workers[0]!.pid}`);
-        await workers[0]!.kill();
-        await sleep(500);
-        workers[0] = await startWorker();
-        log(`worker restarted (pid ${workers[0].pid})`);
+      // --- the chaos: each fault starts at a seeded moment inside the load window (they may overlap).
+      const when = (fraction: number) => sleep(LOAD_MS * fraction * (0.9 + rand() * 0.2));
+      const chaos = [
+        (async () => {
+          await when(0.12);
+          log(`SIGKILL worker pid ${workers[0]!.pid}`);
+          await workers[0]!.kill();
+          await sleep(500);
+          workers[0] = await startWorker();
+          log(`worker restarted (pid ${workers[0].pid})`);
+        })(),
+        (async () => {
+          await when(0.3);
+          log('SIGKILL redis-server');
+          await redis.stop();
+          await sleep(1500);
+          await redis.start();
+          log('redis-server restarted (append-only file kept)');
+        })(),
+        (async () => {
+          await when(0.45);
+          log('SIGSTOP simulators (stall)');
+          sandbox.pause();
+          await sleep(3000);
+          sandbox.resume();
+          log('SIGCONT simulators');
+        })(),
+        (async () => {
+          await when(0.6);
+          log(`SIGKILL API pid ${api.pid} (clients retry with the same keys)`);
+          await api.kill();
+          api = launch('api');
+          await waitUntil('API ready again', () => answers(`${client.baseUrl}/readyz`), 30_000);
+          log(`API restarted (pid ${api.pid})`);
+        })(),
+        (async () => {
+          await when(0.8);
+          log('SIGKILL both workers');
+          await Promise.all(workers.map((w) => w.kill()));
+          await sleep(700);
+          workers[0] = await startWorker();
+          workers[1] = await startWorker();
+          log(`workers restarted (pids ${workers[0].pid}, ${workers[1].pid})`);
+        })(),
+      ];
 
-        await sleep(LOAD_MS * 0.15 * jitter());
-        log('SIGKILL redis-server');
-        await redis.stop();
-        await sleep(1500);
-        await redis.start();
-        log('redis-server restarted (append-only file kept)');
-
-        await sleep(LOAD_MS * 0.15 * jitter());
-        log('SIGSTOP sandbox simulators (stall)');
-        sandbox.pause();
-        await sleep(3000);
-        sandbox.resume();
-        log('SIGCONT sandbox simulators');
-
-        await sleep(LOAD_MS * 0.1 * jitter());
-        log(`SIGKILL API pid ${api.pid} (clients retry with the same keys)`);
-        await api.kill();
-        api = launch('api');
-        await waitUntil('API ready again', () => answers(`${client.baseUrl}/readyz`), 30_000);
-        log(`API restarted (pid ${api.pid})`);
-
-        await sleep(LOAD_MS * 0.1 * jitter());
-        log('SIGKILL both workers');
-        await Promise.all(workers.map((w) => w.kill()));
-        await sleep(700);
-        workers[0] = await startWorker();
-        workers[1] = await startWorker();
-        log(`workers restarted (pids ${workers[0].pid}, ${workers[1].pid})`);
-      })();
-
-      await Promise.all([...provisionTasks, ...callTasks, chaos]);
+      await Promise.all([...provisionTasks, ...callTasks, ...chaos]);
       log('load finished; settling');
 
       // --- settle: every accepted request final, every admitted call charged, within the limit.
