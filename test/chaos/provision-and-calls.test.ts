@@ -3,7 +3,8 @@
 // a test-owned redis-server and its own key prefix; N provisions over a mix of area codes
 // (including the faulty 999/998/997/000) and concurrent calls (assistant-request, status-update,
 // end-of-call-report, some duplicated) while a seeded schedule SIGKILLs and restarts workers and
-// the API, kills and restarts Redis, and stalls the simulators (SIGSTOP). After a bounded settle period
+// the API, kills and restarts Redis (once keeping its append-only file, once empty), and stalls
+// the simulators (SIGSTOP). After a bounded settle period
 // (sweepers on a short interval) it checks, from the outside and from the ledger: every accepted
 // request is completed with exactly one number or refunded exactly once; no number is orphaned
 // in the simulator; every ended call is charged exactly once at the contract's rate; each
@@ -31,6 +32,15 @@ const SEED = process.env.CHAOS_SEED === 'random' ? Math.floor(Math.random() * 1_
 const REQUESTS = envInt('CHAOS_REQUESTS', 30);
 const CALLS = envInt('CHAOS_CALLS', REQUESTS);
 const SETTLE_SECONDS = envInt('CHAOS_SETTLE_SECONDS', 90);
+/**
+ * When Redis loses everything: 'before-worker-restart' (default: between killing both workers
+ * and starting the second again) or 'under-running-workers' (after they are back). The latter
+ * fails today: the sweepers run from BullMQ job schedulers kept in Redis and created only when a
+ * workers process starts, so after the wipe nothing re-drives stuck requests or unbilled calls
+ * until a workers process restarts (see docs/chaos.md).
+ */
+const REDIS_WIPE = (process.env.CHAOS_REDIS_WIPE ?? 'before-worker-restart') as 'before-worker-restart' | 'under-running-workers';
+if (REDIS_WIPE !== 'before-worker-restart' && REDIS_WIPE !== 'under-running-workers') throw new Error('CHAOS_REDIS_WIPE must be before-worker-restart or under-running-workers');
 /** The load is spread over this long; the chaos events happen inside it. */
 const LOAD_MS = Math.max(8000, Math.min(60_000, REQUESTS * 150));
 
@@ -267,6 +277,16 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         })();
       });
 
+      // A Redis that comes back with nothing: queued jobs, job schedules, holds and the cache
+      // are gone; only the database and the sweepers can finish what was under way.
+      const wipeRedis = async () => {
+        log('SIGKILL redis-server, restart it EMPTY');
+        await redis.stop();
+        await sleep(500);
+        await redis.start({ empty: true });
+        log('redis-server restarted empty');
+      };
+
       // --- the chaos: each fault starts at a seeded moment inside the load window (they may overlap).
       const when = (fraction: number) => sleep(LOAD_MS * fraction * (0.9 + rand() * 0.2));
       const chaos = [
@@ -308,8 +328,13 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           await Promise.all(workers.map((w) => w.kill()));
           await sleep(700);
           workers[0] = await startWorker();
+          if (REDIS_WIPE === 'before-worker-restart') await wipeRedis();
           workers[1] = await startWorker();
           log(`workers restarted (pids ${workers[0].pid}, ${workers[1].pid})`);
+          if (REDIS_WIPE === 'under-running-workers') {
+            await sleep(300);
+            await wipeRedis();
+          }
         })(),
       ];
 
@@ -322,6 +347,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       const admitted = calls.filter((c) => c.admitted);
       const chargedCalls = async () =>
         (await pool.query<{ key: string; n: number }>("select idempotency_key as key, count(*)::int as n from ledger_entries where kind = 'call' group by 1")).rows;
+      let settleError: string | undefined;
       try {
         await waitUntil(
           'every accepted request completed or refunded, every admitted call charged',
@@ -337,15 +363,22 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           SETTLE_SECONDS * 1000,
           500,
         );
-      } finally {
-        log(`settled ${finalStatus.size}/${accepted.length} requests`);
+      } catch (err) {
+        // Report what is stuck rather than stopping here.
+        settleError = (err as Error).message;
       }
+      log(`settled ${finalStatus.size}/${accepted.length} requests`);
 
       // --- checks.
-      const problems: string[] = [];
+      const problems: string[] = settleError ? [settleError] : [];
       // Provisioning: final, one number per completed request, refunded exactly the price.
       for (const p of accepted) {
-        const s = finalStatus.get(p.requestId!)!;
+        const s = finalStatus.get(p.requestId!);
+        if (!s) {
+          const now = await client.provisionStatus(p.orgId, p.requestId!);
+          problems.push(`request ${p.requestId} (${p.areaCode}) never finished: ${JSON.stringify(now.body)}`);
+          continue;
+        }
         if (s.status === 'completed') {
           if (typeof s.phoneNumber !== 'string' || s.refunded !== 0) problems.push(`request ${p.requestId} completed with ${JSON.stringify(s)}`);
         } else if (s.refunded !== PRICE || s.phoneNumber !== null) {
@@ -404,7 +437,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       // --- the printed report.
       const count = (pred: (p: ProvisionRecord) => boolean) => provisions.filter(pred).length;
       const lines = [
-        `chaos report — seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls, load ${LOAD_MS} ms, total ${at()}`,
+        `chaos report — seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls, load ${LOAD_MS} ms, Redis wiped ${REDIS_WIPE}, total ${at()}`,
         `events:\n  ${events.join('\n  ')}`,
         `provisions: ${count((p) => p.status === 202)} accepted, ${count((p) => p.status === 402)} refused (402), ${count((p) => p.status !== 202 && p.status !== 402)} other`,
         ...AREA_CODES.map(([code]) => {

@@ -3,7 +3,7 @@
 // append-only file so a restart keeps what was written. test/support/redis-server.ts is the
 // simpler variant (SIGTERM, never persistent); this one serves the chaos test and the bench.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,8 +18,11 @@ export interface OwnedRedisServer {
   url: string;
   port: number;
   running(): boolean;
-  /** Starts it again on the same port (no data: the server keeps nothing on disk). */
-  start(): Promise<void>;
+  /**
+   * Starts it again on the same port. With an append-only file it reloads what was written;
+   * `{ empty: true }` deletes the data first (a Redis that lost everything).
+   */
+  start(options?: { empty?: boolean }): Promise<void>;
   /** SIGKILL: as abrupt as a crash. Resolves once the process has exited. */
   stop(): Promise<void>;
   /** Stops it and removes its data directory. */
@@ -60,8 +63,12 @@ export async function startOwnedRedisServer(options: OwnedRedisOptions = {}): Pr
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
-  const start = async () => {
+  const start = async (startOptions: { empty?: boolean } = {}) => {
     if (child) return;
+    if (startOptions.empty) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
     const proc = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
