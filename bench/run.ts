@@ -52,7 +52,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+void main().then(
+  // Everything is written: leave now, so that a handle a scenario failed to close can never keep
+  // the run alive past its results.
+  () => process.exit(),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -63,6 +63,9 @@ export async function createWorld(options: { redisUrl?: string; logLevel: string
     async close() {
       await deleteByPrefix(services.redis, prefix).catch(() => undefined);
       await services.close();
+      // quit() does not stop a client that is between reconnect attempts (scenario b kills its
+      // Redis); disconnect() does, so no retry timer outlives the world.
+      services.redis.disconnect();
       await pool.end();
       await dropTestDatabase(dbName);
     },
