@@ -3,10 +3,13 @@ import express, { type Express } from 'express';
 import type { Services } from '../shared/process/services';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
+import { authFailureLimiters } from './middleware/rate-limit';
 import { adminRoutes } from './routes/admin';
+import { bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
+import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes } from './routes/vapi-webhook';
 
@@ -16,14 +19,20 @@ export function createApp(services: Services): Express {
   app.set('trust proxy', false);
   app.use(httpMetrics(services.metrics));
   app.use(healthRoutes(services));
+  // Failed authentication is throttled per source address; callers that authenticate never are.
+  const limiters = authFailureLimiters(services);
+  app.use('/metrics', limiters.operator);
   app.use(metricsRoutes(services));
+  // Operations (operations branch): the API description and Bull Board, before the JSON parser.
+  app.use(openApiRoutes());
+  app.use(bullBoardRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
-  app.use('/api/vapi', vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
+  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
-  app.use('/api/admin', adminRoutes(services));
-  app.use('/api/wallet', walletRoutes(services));
-  app.use('/api/managed-telephony', managedTelephonyRoutes(services));
+  app.use('/api/admin', limiters.operator, adminRoutes(services));
+  app.use('/api/wallet', limiters.dashboard, walletRoutes(services));
+  app.use('/api/managed-telephony', limiters.dashboard, managedTelephonyRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

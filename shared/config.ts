@@ -67,19 +67,26 @@ const envSchema = z.object({
   BALANCE_CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
   HTTP_BODY_LIMIT_BYTES: int(1024, 10_000_000).default(1_000_000),
   SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
+  // Failed authentication attempts one source address may make per minute, per surface, across
+  // all API processes (api/middleware/rate-limit.ts). Authenticated requests are never counted.
+  AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(100),
   // How long a worker's job lock lasts before the job counts as stalled and runs elsewhere.
   JOB_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
+  /** Interface the simulators listen on; 0.0.0.0 when other containers must reach them (docker-compose). */
+  SANDBOX_HOST: z.string().regex(/^[0-9A-Za-z.:-]{1,100}$/, 'must be a host name or address').default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 of [A-Za-z0-9_.-]').default('bg'),
 });
 
 export type Env = z.input<typeof envSchema>;
+/** Every environment variable the service reads (docs/operations.md documents each; a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof Env>;
 
 export interface Config {
   port: number;
-  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number };
+  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; host: string };
   /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
   data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   redis: { url: string; keyPrefix: string };
@@ -113,7 +120,7 @@ export interface Config {
   };
   provisioning: { maxAttempts: number; backoffMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
-  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; jobLockMs: number };
+  limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number; jobLockMs: number };
   logLevel: string;
 }
 
@@ -165,7 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const port = e.PORT;
   return {
     port,
-    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT },
+    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, host: e.SANDBOX_HOST },
     data,
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
@@ -212,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,
       balanceCacheTtlSeconds: e.BALANCE_CACHE_TTL_SECONDS,
       shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
       jobLockMs: e.JOB_LOCK_DURATION_MS,
     },
     logLevel: e.LOG_LEVEL,

@@ -1,7 +1,7 @@
 // The two data adapters. Every read and write is a SQL function (supabase/migrations), so an
 // adapter only has to call a function by name with named arguments and hand back its jsonb:
 // node-postgres with DATABASE_URL, supabase-js RPC (PostgREST) with SUPABASE_URL.
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import type { Pool } from 'pg';
 
 /** The SQL functions the service calls; nothing else can be named. */
@@ -63,8 +63,25 @@ export function pgRpc(pool: Pool, options: { ownsPool?: boolean } = {}): Rpc {
   };
 }
 
+/**
+ * supabase-js builds a Realtime client in createClient, and on Node 20 (no global WebSocket) that
+ * throws before any RPC is made. This service never subscribes to Realtime, so it gets a transport
+ * that refuses to open: the client can be built, and any accidental subscription fails loudly.
+ */
+class NoRealtimeTransport {
+  constructor() {
+    throw new Error('invariant violated: billing-gates does not use Supabase Realtime');
+  }
+}
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
+
 export function supabaseRpc(url: string, serviceRoleKey: string, client?: SupabaseClient): Rpc {
-  const supabase = client ?? createClient(url, serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false } });
+  const supabase =
+    client ??
+    createClient(url, serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      realtime: { transport: NoRealtimeTransport as unknown as RealtimeTransport },
+    });
   return {
     kind: 'supabase',
     async call(fn, args) {
@@ -77,7 +94,8 @@ export function supabaseRpc(url: string, serviceRoleKey: string, client?: Supaba
       if (error) throw new DataUnavailableError(`supabase ping failed: ${error.message}`, error);
     },
     async close() {
-      await supabase.removeAllChannels();
+      // Nothing to release: RPCs are plain HTTP requests and Realtime is never opened. (Calling
+      // removeAllChannels() here would leave a 10 s disconnect timer running on a closed client.)
     },
   };
 }

@@ -5,6 +5,7 @@ import { startServer, type RunningServer } from '../../api/server';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
+import { renderBanner } from './banner';
 import { createLogger } from '../logger';
 import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
 import { createServices, type Services } from './services';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   if (role === 'all' || role === 'api') {
     server = await startServer(createApp(services), config.port);
     services.log.info({ port: server.port }, `API listening on http://127.0.0.1:${server.port}`);
+    process.stdout.write(await renderBanner(config, { apiPort: server.port, simulators: role === 'all' && config.sandbox.enabled }));
   }
 
   let stopping = false;

@@ -82,7 +82,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log }),
     async close() {
       await queues.close();
-      await Promise.allSettled([rpc.close(), redis.quit()]);
+      // quit() fails when Redis is unreachable; disconnect() then stops the reconnect loop.
+      await Promise.allSettled([rpc.close(), redis.quit().catch(() => redis.disconnect())]);
     },
   };
 }

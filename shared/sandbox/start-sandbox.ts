@@ -18,8 +18,8 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
     // The call gate's Vapi `GET /call/:id` simulator.
     createVapiCallRoutes(),
   ];
-  const twilio = await startTwilioSimulator({ port: config.sandbox.twilioPort });
-  const vapi = await startVapiSimulator({ port: config.sandbox.vapiPort, routers: vapiRouters });
+  const twilio = await startTwilioSimulator({ host: config.sandbox.host, port: config.sandbox.twilioPort });
+  const vapi = await startVapiSimulator({ host: config.sandbox.host, port: config.sandbox.vapiPort, routers: vapiRouters });
   const banner = [
     '*****************************************************************************',
     '*  SANDBOX MODE: Twilio and Vapi are local simulators in this process.      *',

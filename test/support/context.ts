@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
-import { createLogger } from '../../shared/logger';
+import { createLogger, type Logger } from '../../shared/logger';
 import { createMetrics } from '../../shared/metrics';
 import { createRedis, waitForRedis } from '../../shared/redis';
 import { createServices, type Services } from '../../shared/process/services';
@@ -40,13 +40,14 @@ export function testEnv(dbUrl: string, prefix: string, extra: Record<string, str
   };
 }
 
-export async function createTestContext(env: Record<string, string> = {}): Promise<TestContext> {
+/** `overrides.log` lets a test capture the service's own log lines (test/security). */
+export async function createTestContext(env: Record<string, string> = {}, overrides: { log?: Logger } = {}): Promise<TestContext> {
   const dbName = await createTestDatabase();
   const url = databaseUrl(dbName);
   const prefix = uniquePrefix();
   const config = loadConfig(testEnv(url, prefix, env));
   const services = createServices(config, {
-    log: createLogger(config.logLevel),
+    log: overrides.log ?? createLogger(config.logLevel),
     metrics: createMetrics(),
     redis: createRedis(config.redis.url, 'fail-fast', 'test'),
   });

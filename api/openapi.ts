@@ -1,0 +1,377 @@
+// The OpenAPI 3.1 description of the whole HTTP API (/work/shared/CONTRACT.md), served at
+// GET /openapi.json. Response schemas are JSON Schema 2020-12; test/operations/openapi.test.ts
+// validates real responses against them, so this document cannot drift from the code unnoticed.
+// Where the contract fixes a shape, the schema is closed (additionalProperties: false).
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string, name = 'Error') => json(ref(name), description);
+const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
+
+const money: Schema = { type: 'integer', description: 'Minor units of the currency (pence for gbp). Never a float.' };
+const currency: Schema = { type: 'string', pattern: '^[a-z]{3}$', example: 'gbp' };
+const uuid: Schema = { type: 'string', format: 'uuid' };
+const timestamp: Schema = { type: 'string', format: 'date-time' };
+
+const schemas: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error', 'message'],
+    properties: { error: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' }, message: { type: 'string', minLength: 1 } },
+    additionalProperties: true,
+  },
+  InsufficientFunds: {
+    type: 'object',
+    required: ['error', 'message', 'currency', 'balance', 'required', 'shortfall'],
+    properties: {
+      error: { const: 'insufficient_funds' },
+      message: { type: 'string', minLength: 1 },
+      currency,
+      balance: money,
+      required: { ...money, minimum: 1 },
+      shortfall: { ...money, minimum: 1 },
+    },
+    additionalProperties: false,
+  },
+  ProvisionRequest: {
+    type: 'object',
+    required: ['areaCode'],
+    properties: {
+      areaCode: { type: 'string', pattern: '^[0-9]{3}$' },
+      country: { type: 'string', default: 'US' },
+      assistantId: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+    additionalProperties: false,
+  },
+  ProvisionAccepted: {
+    type: 'object',
+    required: ['requestId', 'status', 'statusUrl', 'charged', 'currency', 'balance'],
+    properties: {
+      requestId: { type: 'string', minLength: 1 },
+      status: { const: 'queued' },
+      statusUrl: { type: 'string', minLength: 1 },
+      charged: { ...money, minimum: 1 },
+      currency,
+      balance: { ...money, description: 'The balance after the debit.' },
+    },
+    additionalProperties: false,
+  },
+  ProvisioningStatus: {
+    type: 'object',
+    required: ['requestId', 'status', 'attempts', 'maxAttempts', 'areaCode', 'phoneNumber', 'error', 'charged', 'refunded', 'currency', 'createdAt', 'updatedAt'],
+    properties: {
+      requestId: { type: 'string', minLength: 1 },
+      status: {
+        enum: ['queued', 'provisioning', 'retrying', 'completed', 'failed', 'refunded'],
+        description: '`completed` and `refunded` are final; `failed` means final failure, refund under way.',
+      },
+      attempts: { type: 'integer', minimum: 0 },
+      maxAttempts: { type: 'integer', minimum: 1 },
+      areaCode: { type: 'string', pattern: '^[0-9]{3}$' },
+      phoneNumber: nullable('string', { pattern: '^\\+[1-9][0-9]{6,14}$' }),
+      error: nullable('string'),
+      charged: money,
+      refunded: { ...money, minimum: 0 },
+      currency,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+    },
+    additionalProperties: false,
+  },
+  Wallet: {
+    type: 'object',
+    required: ['orgId', 'currency', 'balance', 'available', 'updatedAt'],
+    properties: { orgId: uuid, currency, balance: money, available: { ...money, description: 'balance minus holds of calls in progress' }, updatedAt: timestamp },
+    additionalProperties: false,
+  },
+  LedgerEntry: {
+    type: 'object',
+    required: ['id', 'kind', 'amount', 'balanceBefore', 'balanceAfter', 'reference', 'createdAt'],
+    properties: {
+      id: { type: 'integer', minimum: 1 },
+      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'call'] },
+      amount: { ...money, description: 'Signed: debits are negative.' },
+      balanceBefore: money,
+      balanceAfter: money,
+      reference: nullable('string'),
+      createdAt: timestamp,
+    },
+    additionalProperties: false,
+  },
+  Transactions: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: { items: { type: 'array', items: ref('LedgerEntry') }, nextCursor: nullable('string') },
+    additionalProperties: false,
+  },
+  CreateOrgRequest: {
+    type: 'object',
+    required: ['name'],
+    properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, orgId: uuid, currency },
+    additionalProperties: false,
+  },
+  OrgCreated: { type: 'object', required: ['orgId'], properties: { orgId: uuid }, additionalProperties: false },
+  CreditRequest: {
+    type: 'object',
+    required: ['amount', 'reason'],
+    properties: { amount: { type: 'integer', minimum: 1, maximum: 100000000 }, reason: { type: 'string', minLength: 1, maxLength: 500 } },
+    additionalProperties: false,
+  },
+  Credited: {
+    type: 'object',
+    required: ['entryId', 'balance', 'currency'],
+    properties: { entryId: { type: 'integer', minimum: 1 }, balance: money, currency },
+    additionalProperties: false,
+  },
+  RegisterPhoneNumberRequest: {
+    type: 'object',
+    required: ['orgId', 'phoneNumber', 'vapiPhoneNumberId', 'assistantId'],
+    properties: {
+      orgId: uuid,
+      phoneNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
+      vapiPhoneNumberId: { type: 'string', minLength: 1, maxLength: 200 },
+      assistantId: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+    additionalProperties: false,
+  },
+  PhoneNumberRegistered: {
+    type: 'object',
+    required: ['id', 'orgId', 'phoneNumber', 'vapiPhoneNumberId', 'assistantId'],
+    properties: {
+      id: { type: 'string', minLength: 1 },
+      orgId: uuid,
+      phoneNumber: { type: 'string' },
+      vapiPhoneNumberId: { type: 'string' },
+      assistantId: { type: 'string' },
+    },
+    additionalProperties: false,
+  },
+  VapiMessage: {
+    type: 'object',
+    required: ['message'],
+    properties: {
+      message: {
+        type: 'object',
+        required: ['type'],
+        properties: {
+          type: { type: 'string', examples: ['assistant-request', 'status-update', 'end-of-call-report'] },
+          call: { type: 'object', properties: { id: { type: 'string' }, phoneNumberId: { type: 'string' } } },
+          phoneNumber: { type: 'object', properties: { id: { type: 'string' }, number: { type: 'string' } } },
+          status: { type: 'string' },
+          startedAt: { type: 'string' },
+          endedAt: { type: 'string' },
+          durationSeconds: { type: 'number' },
+        },
+      },
+    },
+  },
+  CallAllowed: {
+    type: 'object',
+    required: ['assistantId', 'assistantOverrides'],
+    properties: {
+      assistantId: { type: 'string', minLength: 1 },
+      assistantOverrides: {
+        type: 'object',
+        required: ['maxDurationSeconds', 'metadata'],
+        properties: {
+          maxDurationSeconds: { type: 'integer', minimum: 10, maximum: 43200 },
+          metadata: { type: 'object', required: ['orgId'], properties: { orgId: { type: 'string' } } },
+        },
+      },
+    },
+  },
+  CallRefused: {
+    type: 'object',
+    required: ['error'],
+    properties: { error: { type: 'string', minLength: 1, description: 'A sentence Vapi speaks to the caller.' } },
+    not: { required: ['assistantId'] },
+  },
+  Received: {
+    type: 'object',
+    required: ['received'],
+    properties: { received: { const: true } },
+    additionalProperties: false,
+    description: 'Acknowledgement of status-update, end-of-call-report and any other message type.',
+  },
+  Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+  Ready: {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: { status: { const: 'ready' }, checks: ref('ReadyChecks') },
+  },
+  NotReady: {
+    type: 'object',
+    required: ['error', 'message', 'checks'],
+    properties: { error: { const: 'service_unavailable' }, message: { type: 'string' }, checks: ref('ReadyChecks') },
+  },
+  ReadyChecks: {
+    type: 'object',
+    required: ['postgres', 'redis'],
+    properties: { postgres: { enum: ['ok', 'down'] }, redis: { enum: ['ok', 'down'] } },
+  },
+};
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: true,
+  description: 'Chosen by the client, 1-255 visible ASCII characters. A replay returns the first response; the same key with another body is a 409.',
+  schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+};
+const unauthorized = error('Missing or invalid credentials: `{"error":"unauthorized"}`.');
+const badRequest = error('Invalid input or a missing Idempotency-Key; nothing changed.');
+const notFound = error('Unknown, malformed, or another organisation\'s id: `{"error":"not_found"}`.');
+const unavailable = error('The database is not available; nothing changed. Retry (with the same Idempotency-Key where there is one).');
+const dashboard = [{ dashboardJwt: [] }];
+const operator = [{ operatorToken: [] }];
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'billing-gates',
+    version: '0.1.0',
+    description:
+      'Prepaid-wallet gates for a voice-AI telephony platform. Money is an integer count of the currency\'s minor unit; every money-bearing body carries `currency`. Errors are `{"error":"<snake_case>","message":"..."}`; a 5xx is a bug.',
+  },
+  servers: [{ url: '/' }],
+  components: {
+    securitySchemes: {
+      dashboardJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Supabase JWT (HS256 with SUPABASE_JWT_SECRET, or JWKS); the organisation is `app_metadata.org_id`.' },
+      operatorToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN.' },
+      operatorBasic: { type: 'http', scheme: 'basic', description: 'User `admin`, password ADMIN_TOKEN (Bull Board in a browser).' },
+      vapiSecret: { type: 'apiKey', in: 'header', name: 'x-vapi-secret', description: 'VAPI_WEBHOOK_SECRET (or `Authorization: Bearer <secret>`; optionally an HMAC `x-signature` over `{x-timestamp}.{raw body}`).' },
+    },
+    schemas,
+  },
+  paths: {
+    '/api/managed-telephony/provision': {
+      post: {
+        operationId: 'provisionPhoneNumber',
+        summary: 'Debit the price of a phone number and queue its purchase (the provisioning gate).',
+        security: dashboard,
+        parameters: [idempotencyKey],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ProvisionRequest') } } },
+        responses: {
+          '202': json(ref('ProvisionAccepted'), 'Accepted: debited and queued (also the replay of an accepted request).'),
+          '400': badRequest,
+          '401': unauthorized,
+          '402': error('Balance below the price: nothing debited, nothing queued.', 'InsufficientFunds'),
+          '403': error('A valid token without an organisation.'),
+          '404': notFound,
+          '409': error('The Idempotency-Key was used with a different body: `idempotency_key_reused`.'),
+          '413': error('Body too large.'),
+          '503': error('The database is not available: nothing was debited; retry with the same Idempotency-Key.'),
+        },
+      },
+    },
+    '/api/managed-telephony/provisioning/{requestId}': {
+      get: {
+        operationId: 'getProvisioningRequest',
+        summary: 'Status of one provisioning request of the caller\'s organisation.',
+        security: dashboard,
+        parameters: [{ name: 'requestId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': json(ref('ProvisioningStatus'), 'The request.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet': {
+      get: {
+        operationId: 'getWallet',
+        security: dashboard,
+        responses: { '200': json(ref('Wallet'), 'The caller\'s wallet.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet/transactions': {
+      get: {
+        operationId: 'listTransactions',
+        summary: 'Ledger entries, newest first; balance == sum(amount) at every moment.',
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
+    },
+    '/api/vapi/webhook': {
+      post: {
+        operationId: 'vapiWebhook',
+        summary: 'Vapi server messages: assistant-request (the call gate), status-update, end-of-call-report. Every authenticated message gets 200.',
+        security: [{ vapiSecret: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('VapiMessage') } } },
+        responses: {
+          '200': json({ anyOf: [ref('CallAllowed'), ref('CallRefused'), ref('Received')] }, 'assistant-request: allowed or refused (with a spoken error); other types: acknowledged.'),
+          '401': unauthorized,
+        },
+      },
+    },
+    '/api/admin/orgs': {
+      post: {
+        operationId: 'createOrg',
+        security: operator,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('CreateOrgRequest') } } },
+        responses: { '201': json(ref('OrgCreated'), 'Organisation and wallet created.'), '400': badRequest, '401': unauthorized, '409': error('That orgId exists already.'), '503': unavailable },
+      },
+    },
+    '/api/admin/orgs/{orgId}/credits': {
+      post: {
+        operationId: 'creditWallet',
+        summary: 'Top up a wallet.',
+        security: operator,
+        parameters: [{ name: 'orgId', in: 'path', required: true, schema: uuid }, idempotencyKey],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('CreditRequest') } } },
+        responses: {
+          '201': json(ref('Credited'), 'Credited (also the replay of a credit).'),
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound,
+          '409': error('The Idempotency-Key was used with a different body.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/admin/phone-numbers': {
+      post: {
+        operationId: 'registerPhoneNumber',
+        summary: 'Register an existing number so that its calls are gated.',
+        security: operator,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('RegisterPhoneNumberRequest') } } },
+        responses: {
+          '201': json(ref('PhoneNumberRegistered'), 'Registered.'),
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound,
+          '409': error('The number or Vapi phone number id is registered already.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/admin/queues': {
+      get: {
+        operationId: 'bullBoard',
+        summary: 'Bull Board over every queue (read-only; job data redacted to ids).',
+        security: [{ operatorToken: [] }, { operatorBasic: [] }],
+        responses: { '200': { description: 'The board.', content: { 'text/html': { schema: { type: 'string' } } } }, '401': unauthorized },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        security: operator,
+        responses: { '200': { description: 'Prometheus text exposition.', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': unauthorized },
+      },
+    },
+    '/healthz': { get: { operationId: 'liveness', security: [], responses: { '200': json(ref('Health'), 'The process runs.') } } },
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        security: [],
+        responses: { '200': json(ref('Ready'), 'Postgres and Redis answer.'), '503': json(ref('NotReady'), 'A dependency does not answer.') },
+      },
+    },
+    '/openapi.json': {
+      get: { operationId: 'openApi', security: [], responses: { '200': json({ type: 'object', required: ['openapi', 'paths'] }, 'This document.') } },
+    },
+  },
+} as const;

@@ -1,0 +1,54 @@
+// Proves what an operator sees when a setting is wrong: the real entry point
+// (`tsx shared/process/launch.ts api`, as `npm run start:api` runs it) exits non-zero before
+// touching Postgres or Redis, with exactly one line on stderr that names the variable, and no
+// stack trace. tsx is run through node directly rather than npx, so that npm's own warnings about
+// the machine's npmrc cannot be mistaken for (or hide) the service's output.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+const START_LIMIT_MS = 20_000;
+const SID = 'AC0123456789abcdef0123456789abcdef';
+
+function launch(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // Only PATH and HOME from the test runner: no DATABASE_URL or secrets leak in.
+    const child = spawn(process.execPath, [TSX, 'shared/process/launch.ts', 'api'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`launch.ts did not exit within ${START_LIMIT_MS} ms; stderr: ${stderr}`));
+    }, START_LIMIT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('starting the API with a bad setting', () => {
+  it.each([
+    ['PHONE_NUMBER_PRICE', { PHONE_NUMBER_PRICE: 'abc' }],
+    ['CALL_GATE_FAIL_MODE', { CALL_GATE_FAIL_MODE: 'maybe' }],
+    ['PORT', { PORT: '0' }],
+    ['ADMIN_TOKEN', { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'twilio-token', SUPABASE_JWT_SECRET: 'jwt-secret-0123456789', VAPI_WEBHOOK_SECRET: 'vapi-secret-123', VAPI_API_KEY: 'vapi-key', PUBLIC_BASE_URL: 'https://x.example.com' }],
+  ])('exits non-zero with one line naming %s', async (name, env) => {
+    const { code, stdout, stderr } = await launch(env);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(name);
+    expect(lines[0]).toMatch(/^billing-gates: configuration error: /);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toBe('');
+  });
+});

@@ -1,0 +1,108 @@
+// Proves docker-compose.yml and the Dockerfile hang together, as far as can be checked without a
+// Docker engine (none on this machine: the stack has NOT been run here): the YAML parses, every
+// service the stack needs is there with a healthcheck, every depends_on condition can be met
+// (service_healthy only on services that have a healthcheck), Redis keeps jobs (noeviction, AOF),
+// PostgREST and the app share one JWT secret, the service-role key really is a service_role JWT
+// for that secret, and every command runs a launch.ts role that exists.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jwtVerify } from 'jose';
+import { parse } from 'yaml';
+import { ENV_VARIABLES } from '../../shared/config';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+}
+const root = join(__dirname, '../..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
+/** Resolves ${VAR:-default} to its default, as compose does with VAR unset. */
+const defaulted = (v: string | undefined) => (v ?? '').replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+describe('docker-compose.yml', () => {
+  it('has postgres 15, redis, migrate, postgrest, gateway, sandbox, api and worker', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'gateway', 'migrate', 'postgres', 'postgrest', 'redis', 'sandbox', 'worker']);
+    expect(services.postgres?.image).toBe('postgres:15');
+    for (const name of ['api', 'worker', 'migrate', 'sandbox']) expect(services[name]?.build).toBe('.');
+  });
+
+  it('checks health the right way for each service', () => {
+    expect(services.postgres?.healthcheck?.test.join(' ')).toContain('pg_isready');
+    expect(services.redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(services.api?.healthcheck?.test.join(' ')).toContain('/readyz');
+    for (const name of ['postgrest', 'gateway', 'sandbox']) expect(services[name]?.healthcheck?.test.length).toBeGreaterThan(1);
+  });
+
+  it('has depends_on conditions that can be met', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
+        expect([name, dep, Boolean(services[dep])]).toEqual([name, dep, true]);
+        if (condition === 'service_healthy') expect([name, dep, Boolean(services[dep]?.healthcheck)]).toEqual([name, dep, true]);
+        else expect([name, dep, condition]).toEqual([name, dep, 'service_completed_successfully']);
+      }
+    }
+    expect(services.postgrest?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    expect(services.api?.depends_on?.redis?.condition).toBe('service_healthy');
+    expect(services.worker?.depends_on?.redis?.condition).toBe('service_healthy');
+  });
+
+  it('runs Redis with noeviction and AOF', () => {
+    const cmd = services.redis?.command?.join(' ') ?? '';
+    expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+    expect(cmd).toMatch(/--appendonly yes/);
+  });
+
+  it('configures PostgREST as the supabase-js path expects, with the app\'s JWT secret', async () => {
+    const env = services.postgrest?.environment ?? {};
+    expect(env.PGRST_DB_ANON_ROLE).toBe('anon');
+    expect(env.PGRST_DB_SCHEMAS).toBe('public');
+    const secret = defaulted(env.PGRST_JWT_SECRET);
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    const api = services.api?.environment ?? {};
+    expect(defaulted(api.SUPABASE_JWT_SECRET)).toBe(secret);
+    expect(api.DATABASE_URL).toBeUndefined();
+    expect(api.SUPABASE_URL).toBe('http://gateway:8000');
+    const { payload } = await jwtVerify(defaulted(api.SUPABASE_SERVICE_ROLE_KEY), new TextEncoder().encode(secret), { algorithms: ['HS256'] });
+    expect(payload.role).toBe('service_role');
+    // The simulators must listen beyond loopback for the api and worker containers to reach them.
+    expect(services.sandbox?.environment?.SANDBOX_HOST).toBe('0.0.0.0');
+    expect(ENV_VARIABLES).toContain('SANDBOX_HOST');
+    expect(api.TWILIO_API_BASE_URL).toBe('http://sandbox:4010');
+    expect(readFileSync(join(root, 'deploy/gateway/nginx.conf'), 'utf8')).toMatch(/location \/rest\/v1\/ \{\s*proxy_pass http:\/\/postgrest:3000\/;/);
+  });
+
+  it('sets only variables the service reads on its own containers (no misspelt setting)', () => {
+    for (const name of ['api', 'worker', 'sandbox', 'migrate']) {
+      for (const key of Object.keys(services[name]?.environment ?? {})) {
+        expect([name, key, (ENV_VARIABLES as readonly string[]).includes(key)]).toEqual([name, key, true]);
+      }
+    }
+  });
+
+  it('starts each process with a launch.ts role that exists', () => {
+    const launch = readFileSync(join(root, 'shared/process/launch.ts'), 'utf8');
+    const expected: Record<string, string> = { api: 'api', worker: 'workers', migrate: 'migrate', sandbox: 'sandbox' };
+    for (const [name, role] of Object.entries(expected)) {
+      expect(services[name]?.command?.slice(-2)).toEqual(['shared/process/launch.ts', role]);
+      expect(launch).toContain(`'${role}'`);
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds on Node 20 from the lock file and copies the code every role needs', () => {
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toMatch(/^RUN npm ci /m);
+    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json/m);
+    for (const dir of ['api', 'shared', 'workers', 'supabase']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+});

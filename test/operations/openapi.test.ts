@@ -1,0 +1,176 @@
+// Proves the OpenAPI document served at /openapi.json describes what the service really does:
+// real responses of every implemented endpoint (happy, error and security outcomes) are checked
+// against it — status documented, content type and JSON body valid against the schema — and the
+// document names every endpoint of CONTRACT.md.
+import request from 'supertest';
+import { openApiDocument } from '../../api/openapi';
+import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
+import { expectLedgerConsistent } from '../support/invariants';
+import { dashboardToken, unsignedToken } from '../support/jwt';
+import { checked, conformance, expectConforms } from '../support/openapi';
+
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+describe('OpenAPI document', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterEach(async () => expectLedgerConsistent(ctx.pool));
+  afterAll(async () => ctx.close());
+
+  it('is served at /openapi.json without credentials, as OpenAPI 3.1', async () => {
+    const res = expectConforms('get', '/openapi.json', await request(ctx.app()).get('/openapi.json'));
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
+  });
+
+  it('names every endpoint of the contract', () => {
+    const ops = Object.entries(openApiDocument.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(ops.sort()).toEqual(
+      [
+        'POST /api/managed-telephony/provision',
+        'GET /api/managed-telephony/provisioning/{requestId}',
+        'GET /api/wallet',
+        'GET /api/wallet/transactions',
+        'POST /api/vapi/webhook',
+        'POST /api/admin/orgs',
+        'POST /api/admin/orgs/{orgId}/credits',
+        'POST /api/admin/phone-numbers',
+        'GET /admin/queues',
+        'GET /metrics',
+        'GET /healthz',
+        'GET /readyz',
+        'GET /openapi.json',
+      ].sort(),
+    );
+  });
+
+  it('catches an undocumented status and a body that breaks its schema', () => {
+    const fake = (status: number, body: unknown) => ({ status, body, headers: { 'content-type': 'application/json; charset=utf-8' } }) as never;
+    expect(conformance('get', '/api/wallet', fake(418, {}))).toEqual([expect.stringContaining('not documented')]);
+    expect(conformance('get', '/api/wallet', fake(200, { orgId: 'x', currency: 'gbp', balance: 1.5, available: 0, updatedAt: 'now' })).length).toBeGreaterThan(0);
+  });
+
+  it('matches health, readiness and metrics', async () => {
+    expectConforms('get', '/healthz', await request(ctx.app()).get('/healthz'));
+    expectConforms('get', '/readyz', await request(ctx.app()).get('/readyz'));
+    expectConforms('get', '/metrics', await request(ctx.app()).get('/metrics').set(admin));
+    expectConforms('get', '/metrics', await request(ctx.app()).get('/metrics'));
+    expectConforms('get', '/admin/queues', await request(ctx.app()).get('/admin/queues').set(admin));
+    expectConforms('get', '/admin/queues', await request(ctx.app()).get('/admin/queues'));
+  });
+
+  it('matches the operators\' endpoints in every outcome', async () => {
+    const app = ctx.app();
+    const created = expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Spec Ltd' }));
+    expect(created.status).toBe(201);
+    const orgId = created.body.orgId as string;
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Again', orgId }));
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').set(admin).send({ name: '' }));
+    expectConforms('post', '/api/admin/orgs', await request(app).post('/api/admin/orgs').send({ name: 'x' }));
+
+    const credits = '/api/admin/orgs/{orgId}/credits';
+    const credit = (id: string, key: string | undefined, body: object) => {
+      const r = request(app).post(`/api/admin/orgs/${id}/credits`).set(admin);
+      if (key) r.set('Idempotency-Key', key);
+      return r.send(body);
+    };
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 1000, reason: 'spec' })).status).toBe(201);
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 1000, reason: 'spec' })).status).toBe(201);
+    expect(expectConforms('post', credits, await credit(orgId, 'k1', { amount: 999, reason: 'spec' })).status).toBe(409);
+    expect(expectConforms('post', credits, await credit(orgId, undefined, { amount: 1, reason: 'spec' })).status).toBe(400);
+    expect(expectConforms('post', credits, await credit(orgId, 'k2', { amount: 1.5, reason: 'spec' })).status).toBe(400);
+    expect(expectConforms('post', credits, await credit('7d0c6f2e-0000-4000-8000-000000000000', 'k3', { amount: 1, reason: 'spec' })).status).toBe(404);
+
+    const numbers = '/api/admin/phone-numbers';
+    const number = { orgId, phoneNumber: '+14155550199', vapiPhoneNumberId: 'pn-spec-1', assistantId: 'asst-spec' };
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(number)).status).toBe(201);
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(number)).status).toBe(409);
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send({ ...number, phoneNumber: '555' })).status).toBe(400);
+    const stranger = { ...number, orgId: '7d0c6f2e-0000-4000-8000-000000000001', phoneNumber: '+14155550198', vapiPhoneNumberId: 'pn-spec-2' };
+    expect(expectConforms('post', numbers, await request(app).post(numbers).set(admin).send(stranger)).status).toBe(404);
+  });
+
+  it('matches the dashboard wallet endpoints in every outcome', async () => {
+    const app = ctx.app();
+    const orgId = (await request(app).post('/api/admin/orgs').set(admin).send({ name: 'Wallet Spec' })).body.orgId as string;
+    await request(app).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', 'w1').send({ amount: 300, reason: 'a' });
+    await request(app).post(`/api/admin/orgs/${orgId}/credits`).set(admin).set('Idempotency-Key', 'w2').send({ amount: 200, reason: 'b' });
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set(auth)).status).toBe(200);
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet')).status).toBe(401);
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set('Authorization', `Bearer ${unsignedToken(orgId)}`)).status).toBe(401);
+    const noOrg = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, undefined)}` };
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set(noOrg)).status).toBe(403);
+
+    const tx = '/api/wallet/transactions';
+    const page = expectConforms('get', tx, await request(app).get(`${tx}?limit=1`).set(auth));
+    expect(page.status).toBe(200);
+    expect(page.body.nextCursor).toEqual(expect.any(String));
+    expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=1&cursor=${page.body.nextCursor}`).set(auth)).body.nextCursor).toBeNull();
+    expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=0`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', tx, await request(app).get(tx)).status).toBe(401);
+  });
+
+  it('matches the Vapi webhook: 401, allowed, refused, and acknowledged', async () => {
+    const app = ctx.app();
+    const hook = '/api/vapi/webhook';
+    const vapi = { 'x-vapi-secret': TEST_VAPI_SECRET };
+    const orgId = await createFundedOrg(ctx.services, 5000, 'Webhook Spec');
+    const number = { orgId, phoneNumber: '+14155550177', vapiPhoneNumberId: 'pn-spec-hook', assistantId: 'asst-hook' };
+    expect((await request(app).post('/api/admin/phone-numbers').set(admin).send(number)).status).toBe(201);
+    const ask = (callId: string, e164: string) => ({ message: { type: 'assistant-request', call: { id: callId }, phoneNumber: { number: e164 } } });
+
+    expect(expectConforms('post', hook, await request(app).post(hook).send(ask('c0', number.phoneNumber))).status).toBe(401);
+    const allowed = expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ask('spec-call-1', number.phoneNumber)));
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.assistantId).toBe('asst-hook');
+    const refused = expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ask('spec-call-2', '+14155550000')));
+    expect(refused.status).toBe(200);
+    expect(refused.body.error).toEqual(expect.any(String));
+    const ended = { message: { type: 'end-of-call-report', call: { id: 'spec-call-1' }, phoneNumber: { number: number.phoneNumber }, startedAt: '2026-01-01T10:00:00.000Z', endedAt: '2026-01-01T10:00:10.000Z' } };
+    expect(expectConforms('post', hook, await request(app).post(hook).set(vapi).send(ended)).status).toBe(200);
+    expect(expectConforms('post', hook, await request(app).post(hook).set(vapi).send({ message: { type: 'transcript' } })).body).toEqual({ received: true });
+  });
+
+  it('matches the provisioning endpoints: 202, replay, 402, 400, 409, 401, 403, status 200 and 404', async () => {
+    const app = ctx.app();
+    const provision = '/api/managed-telephony/provision';
+    const status = '/api/managed-telephony/provisioning/{requestId}';
+    const poor = await createFundedOrg(ctx.services, 0, 'Poor Spec');
+    const rich = await createFundedOrg(ctx.services, 5000, 'Rich Spec');
+    const as = async (orgId: string) => ({ Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` });
+    const body = { areaCode: '415', assistantId: 'asst-spec' };
+    const post = async (orgId: string | undefined, key: string | undefined, b: object) => {
+      const r = request(app).post(provision);
+      if (orgId !== undefined) r.set(await as(orgId));
+      if (key !== undefined) r.set('Idempotency-Key', key);
+      return r.send(b);
+    };
+    expect(expectConforms('post', provision, await post(poor, 'p-402', body)).status).toBe(402);
+    const accepted = expectConforms('post', provision, await post(rich, 'p-1', body));
+    expect(accepted.status).toBe(202);
+    expect(expectConforms('post', provision, await post(rich, 'p-1', body)).body).toEqual(accepted.body);
+    expect(expectConforms('post', provision, await post(rich, 'p-1', { ...body, areaCode: '212' })).status).toBe(409);
+    expect(expectConforms('post', provision, await post(rich, undefined, body)).status).toBe(400);
+    expect(expectConforms('post', provision, await post(rich, 'p-2', { areaCode: '41' })).status).toBe(400);
+    expect(expectConforms('post', provision, await post(undefined, 'p-3', body)).status).toBe(401);
+    const noOrg = await request(app).post(provision).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, undefined)}`).set('Idempotency-Key', 'p-4').send(body);
+    expect(expectConforms('post', provision, noOrg).status).toBe(403);
+
+    const id = accepted.body.requestId as string;
+    const got = expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`).set(await as(rich)));
+    expect(got.status).toBe(200);
+    expect(got.body.requestId).toBe(id);
+    expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`).set(await as(poor))).status).toBe(404);
+    expect(expectConforms('get', status, await request(app).get('/api/managed-telephony/provisioning/not-a-uuid').set(await as(rich))).status).toBe(404);
+    expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`)).status).toBe(401);
+  });
+
+  it('exercised the outcomes above (runs last)', () => {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404']) {
+      expect(checked).toContain(must);
+    }
+  });
+});
