@@ -1,0 +1,50 @@
+// What a scenario measures and how it is judged: each scenario measures its subject and its
+// baseline in the same run, on the same machine, with the same concurrency.
+import type { BenchSettings } from './settings';
+
+export interface Measurement {
+  label: string;
+  /** Completed operations per second (HTTP 2xx, jobs settled, SQL calls returned). */
+  throughput: number;
+  unit: 'req/s' | 'ops/s' | 'jobs/s';
+  p50Ms: number;
+  p99Ms: number;
+  count: number;
+  errors: number;
+  durationSeconds: number;
+}
+
+export interface Target {
+  /** Subject throughput must be at least this fraction of the baseline's. */
+  minThroughputRatio?: number;
+  /** Subject p99 must be at most this multiple of the baseline's. */
+  maxP99Ratio?: number;
+  text: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  subject: Measurement;
+  baseline: Measurement;
+  target: Target | undefined;
+  notes: string[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  target?: Target;
+  run(settings: BenchSettings, progress: (line: string) => void): Promise<Omit<ScenarioResult, 'name' | 'title' | 'target'>>;
+}
+
+export type Verdict = 'PASS' | 'MISS' | 'INFO';
+
+export function judge(r: ScenarioResult): { verdict: Verdict; throughputRatio: number; p99Ratio: number } {
+  const throughputRatio = r.baseline.throughput > 0 ? r.subject.throughput / r.baseline.throughput : 0;
+  const p99Ratio = r.baseline.p99Ms > 0 ? r.subject.p99Ms / r.baseline.p99Ms : Number.POSITIVE_INFINITY;
+  if (!r.target || (r.target.minThroughputRatio === undefined && r.target.maxP99Ratio === undefined)) return { verdict: 'INFO', throughputRatio, p99Ratio };
+  const okT = r.target.minThroughputRatio === undefined || throughputRatio >= r.target.minThroughputRatio;
+  const okP = r.target.maxP99Ratio === undefined || p99Ratio <= r.target.maxP99Ratio;
+  return { verdict: okT && okP ? 'PASS' : 'MISS', throughputRatio, p99Ratio };
+}

@@ -1,0 +1,42 @@
+// (b) The call gate with Redis down: the app runs on a bench-owned redis-server, which is
+// killed after warm-up, so every assistant-request is answered from Postgres (the fallback path
+// with its fail-fast Redis error first). Baseline: the bare constant route, as in (a).
+import { startOwnedRedisServer } from '../../test/support/owned-redis-server';
+import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
+import { runHttpLoad } from '../lib/http-load';
+import type { Scenario } from '../lib/types';
+import { createWorld, startChild } from '../lib/world';
+
+export const scenario: Scenario = {
+  name: 'b-assistant-request-redis-down',
+  title: 'assistant-request with Redis stopped (Postgres fallback) vs a constant express route',
+  target: { minThroughputRatio: 0.5, text: '≥ 50%' },
+  async run(settings, progress) {
+    const redis = await startOwnedRedisServer();
+    const world = await createWorld({ logLevel: settings.BENCH_LOG_LEVEL, redisUrl: redis.url });
+    const children = [await startChild('bare', world.env)];
+    try {
+      const [bare] = children;
+      const app = await startChild('app', world.env);
+      children.push(app);
+      const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
+      for (const n of numbers) await expectAdmitted(app.url, n);
+      const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
+      const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare!.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
+      await redis.stop();
+      progress('redis-server killed; the app now answers from Postgres');
+      await expectAdmitted(app.url, numbers[0]!);
+      const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
+      return {
+        subject,
+        baseline,
+        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`],
+      };
+    } finally {
+      await Promise.allSettled(children.map((c) => c.stop()));
+      await redis.start().catch(() => undefined); // so the world can delete its keys
+      await world.close();
+      await redis.stop();
+    }
+  },
+};
