@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { billCall, type CallBillingDeps } from '../shared/calls/call-billing';
 import { enqueueBilling } from '../shared/calls/call-reports';
 import type { CallStore } from '../shared/calls/call-store';
-import type { VapiCallsClient } from '../shared/clients/vapi-calls';
+import type { VapiCallsClient } from '../shared/clients/vapi-client';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';

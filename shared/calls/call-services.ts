@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics';
 import type { RedisKeys } from '../redis';
 import type { WalletService } from '../wallet/wallet-service';
 import type { Queues } from '../../workers/queues';
-import { createVapiCallsClient, type VapiCallsClient } from '../clients/vapi-calls';
+import type { VapiCallsClient } from '../clients/vapi-client';
 import type { CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate } from './call-gate';
 import type { CallReportDeps } from './call-reports';
@@ -34,6 +34,7 @@ export interface CallServiceParts {
   queues: Queues;
   metrics: Metrics;
   log: Logger;
+  vapi: VapiCallsClient;
 }
 
 export function createCallServices(p: CallServiceParts): CallServices {
@@ -57,6 +58,6 @@ export function createCallServices(p: CallServiceParts): CallServices {
     gate,
     reports: { store, queues: p.queues, hot, log, metrics, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
-    vapiCalls: createVapiCallsClient({ baseUrl: config.vapi.apiBaseUrl, apiKey: config.vapi.apiKey, timeoutMs: config.callGate.vapiApiTimeoutMs }),
+    vapiCalls: p.vapi,
   };
 }

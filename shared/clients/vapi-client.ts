@@ -1,7 +1,10 @@
-// The Vapi REST calls provisioning makes: import a Twilio number as a bare number (no assistant,
-// so Vapi sends assistant-request to our gate), list, delete. fetch with a timeout per request.
+// The Vapi REST calls we make: provisioning imports a Twilio number as a bare number (no
+// assistant, so Vapi sends assistant-request to our gate), lists and deletes them; the call
+// sweeper reads a call whose end-of-call report never came (failure mode 19). fetch with a
+// timeout per request.
 import { z } from 'zod';
 
+/** Used when the caller gives no timeout (VAPI_API_TIMEOUT_MS in config). */
 export const VAPI_REQUEST_TIMEOUT_MS = 10_000;
 const LIST_LIMIT = 1000;
 
@@ -28,21 +31,37 @@ export interface VapiImport {
   serverSecret: string;
 }
 
+const vapiCall = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  startedAt: z.string().optional().nullable(),
+  endedAt: z.string().optional().nullable(),
+  endedReason: z.string().optional().nullable(),
+  phoneNumberId: z.string().optional().nullable(),
+});
+export type VapiCall = z.output<typeof vapiCall>;
+export type GetCallResult = { kind: 'found'; call: VapiCall } | { kind: 'not_found' };
+
 export interface VapiClient {
   listPhoneNumbers(): Promise<VapiNumber[]>;
   importTwilioNumber(input: VapiImport): Promise<VapiNumber>;
   /** 'deleted', or 'already_gone' on 404. */
   deletePhoneNumber(id: string): Promise<'deleted' | 'already_gone'>;
+  /** A call's final state (status, startedAt, endedAt); not_found when Vapi does not know it. */
+  getCall(callId: string): Promise<GetCallResult>;
 }
 
-export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string }): VapiClient {
+/** The part of the client the call sweeper needs. */
+export type VapiCallsClient = Pick<VapiClient, 'getCall'>;
+
+export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; timeoutMs?: number }): VapiClient {
   const base = cfg.apiBaseUrl.replace(/\/+$/, '');
   async function send(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${cfg.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(VAPI_REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(cfg.timeoutMs ?? VAPI_REQUEST_TIMEOUT_MS),
     });
     const text = await res.text();
     if (!res.ok) {
@@ -81,6 +100,14 @@ export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string }): V
         return 'deleted';
       } catch (err) {
         if (err instanceof VapiApiError && err.status === 404) return 'already_gone';
+        throw err;
+      }
+    },
+    async getCall(callId) {
+      try {
+        return { kind: 'found', call: vapiCall.parse(await send('GET', `/call/${encodeURIComponent(callId)}`)) };
+      } catch (err) {
+        if (err instanceof VapiApiError && err.status === 404) return { kind: 'not_found' };
         throw err;
       }
     },

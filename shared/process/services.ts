@@ -64,6 +64,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const cache = new BalanceCache(redis, keys, config.limits.balanceCacheTtlSeconds, metrics);
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
+  const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
   return {
     config,
     log,
@@ -78,8 +79,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     queues,
     provisioning: createProvisioningStore(rpc),
     twilio: createTwilioClient(config.twilio),
-    vapi: createVapiClient(config.vapi),
-    calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log }),
+    vapi,
+    calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi }),
     async close() {
       await queues.close();
       // quit() fails when Redis is unreachable; disconnect() then stops the reconnect loop.

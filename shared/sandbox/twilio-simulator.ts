@@ -5,9 +5,8 @@
 //   000: search answers 400 / 21452 (permanent)      999: 503 on every request naming the area
 //   998: 503 on the first two purchases per name     997: first purchase per name made, answered 504
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
+import { listenLocal } from './listen';
 import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
 
 const API = '/2010-04-01';
@@ -277,19 +276,5 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
 export async function startTwilioSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults> } = {}): Promise<TwilioSimulator> {
   const state = { faults: { ...NO_FAULTS, ...options.faults }, owned: new Map<string, OwnedNumber>(), purchaseRequests: new Map<string, number>(), requests: [] as RecordedRequest[] };
   const app = createTwilioSimulatorApp(state);
-  const host = options.host ?? '127.0.0.1';
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    ...state,
-    url: `http://${host}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { ...state, ...(await listenLocal(app, options.port ?? 0, options.host ?? '127.0.0.1')) };
 }

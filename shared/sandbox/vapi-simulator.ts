@@ -2,9 +2,8 @@
 // number (POST /phone-number), list (GET /phone-number), fetch and delete one. Shapes follow
 // Vapi's phone-number object and its NestJS-style error body {message, error, statusCode}.
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Response, type Router } from 'express';
+import { listenLocal } from './listen';
 import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
 
 const BODY_LIMIT = '64kb';
@@ -110,19 +109,5 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
 export async function startVapiSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults>; routers?: Router[] } = {}): Promise<VapiSimulator> {
   const state: VapiSimulatorState = { faults: { ...NO_FAULTS, ...options.faults }, phoneNumbers: new Map() };
   const app = createVapiSimulatorApp(state, options.routers);
-  const host = options.host ?? '127.0.0.1';
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    ...state,
-    url: `http://${host}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { ...state, ...(await listenLocal(app, options.port ?? 0, options.host ?? '127.0.0.1')) };
 }

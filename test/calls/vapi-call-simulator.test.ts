@@ -1,7 +1,7 @@
 // Proves the sandbox Vapi call simulator speaks the wire format the sweeper's client expects:
 // GET /call/:id in Vapi's shape after the sandbox-only control endpoints create and end a call,
 // 404 for unknown calls, 401 without a Bearer key, 400 for a bad control body.
-import { createVapiCallsClient } from '../../shared/clients/vapi-calls';
+import { createVapiClient } from '../../shared/clients/vapi-client';
 import { startVapiCallSimulator } from '../support/vapi';
 
 describe('Vapi call simulator and client', () => {
@@ -13,7 +13,7 @@ describe('Vapi call simulator and client', () => {
   const post = (path: string, body: unknown) => fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
   it('serves a created and ended call through GET /call/:id', async () => {
-    const client = createVapiCallsClient({ baseUrl: sim.url, apiKey: 'any-key', timeoutMs: 2000 });
+    const client = createVapiClient({ apiBaseUrl: sim.url, apiKey: 'any-key', timeoutMs: 2000 });
     expect((await post('/sandbox/calls', { id: 'sim-1', phoneNumberId: 'pn-1', startedAt: '2026-11-23T12:00:00.000Z' })).status).toBe(201);
     expect(await client.getCall('sim-1')).toMatchObject({ kind: 'found', call: { id: 'sim-1', status: 'in-progress', startedAt: '2026-11-23T12:00:00.000Z', endedAt: null } });
     expect((await post('/sandbox/calls/sim-1/end', { endedAt: '2026-11-23T12:01:30.000Z' })).status).toBe(200);
@@ -32,7 +32,7 @@ describe('Vapi call simulator and client', () => {
   });
 
   it('reports an unreachable Vapi API as an error, not as a missing call', async () => {
-    const client = createVapiCallsClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'k', timeoutMs: 1000 });
-    await expect(client.getCall('x')).rejects.toThrow(/GET \/call\/x failed/);
+    const client = createVapiClient({ apiBaseUrl: 'http://127.0.0.1:9', apiKey: 'k', timeoutMs: 1000 });
+    await expect(client.getCall('x')).rejects.toThrow(/fetch failed/);
   });
 });
