@@ -2,6 +2,7 @@
 import type { Services } from '../shared/process/services';
 import { startCallBillingWorker } from './call-billing-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
+import { keepSchedules } from './keep-schedules';
 import { startMaintenanceWorker } from './maintenance-worker';
 import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
 import { startProvisioningWorker } from './provisioning-worker';
@@ -26,8 +27,18 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
       'sweep-provisioning': () => sweepProvisioning(services),
     }).close,
   );
-  await scheduleCallSweep(services.queues.maintenance, services.config.sweep.intervalMs);
-  await scheduleProvisioningSweep(services.queues.maintenance, services.config.sweep.intervalMs);
+  const { maintenance } = services.queues;
+  const every = services.config.sweep.intervalMs;
+  const schedules = await keepSchedules(
+    async () => {
+      await scheduleCallSweep(maintenance, every);
+      await scheduleProvisioningSweep(maintenance, every);
+    },
+    every,
+    services.log,
+    services.metrics,
+  );
+  closers.unshift(async () => schedules.stop());
   services.log.info({ workers: closers.length }, 'workers started');
   return {
     async close(deadlineMs) {

@@ -1,0 +1,35 @@
+// Proves the sweeps survive a Redis that loses its data: after the maintenance queue's job
+// schedulers are wiped, the running workers process re-asserts both within a sweep interval,
+// without a restart (failure mode 12; the open finding of docs/chaos.md).
+import { CALL_SWEEP_SCHEDULER_ID } from '../../workers/call-sweeper';
+import { startWorkers, type RunningWorkers } from '../../workers/main';
+import { PROVISIONING_SWEEP_SCHEDULER_ID } from '../../workers/provisioning-sweeper';
+import { createTestContext, type TestContext } from '../support/context';
+import { eventually } from '../support/vapi';
+
+describe('sweep schedules', () => {
+  let ctx: TestContext;
+  let workers: RunningWorkers;
+  beforeAll(async () => {
+    ctx = await createTestContext({ SWEEP_INTERVAL_MS: '300' });
+    workers = await startWorkers(ctx.services);
+  });
+  afterAll(async () => {
+    await workers.close(5000);
+    await ctx.close();
+  });
+
+  it('re-creates both sweep schedulers after Redis lost them', async () => {
+    const { maintenance } = ctx.services.queues;
+    const ids = async () => (await maintenance.getJobSchedulers()).map((s) => s.key).sort();
+    expect(await ids()).toEqual([CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID].sort());
+    await maintenance.removeJobScheduler(CALL_SWEEP_SCHEDULER_ID);
+    await maintenance.removeJobScheduler(PROVISIONING_SWEEP_SCHEDULER_ID);
+    expect(await ids()).toEqual([]);
+    const back = await eventually(async () => {
+      const now = await ids();
+      return now.length === 2 ? now : undefined;
+    });
+    expect(back).toEqual([CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID].sort());
+  });
+});
