@@ -33,13 +33,12 @@ const REQUESTS = envInt('CHAOS_REQUESTS', 30);
 const CALLS = envInt('CHAOS_CALLS', REQUESTS);
 const SETTLE_SECONDS = envInt('CHAOS_SETTLE_SECONDS', 90);
 /**
- * When Redis loses everything: 'before-worker-restart' (default: between killing both workers
- * and starting the second again) or 'under-running-workers' (after they are back). The latter
- * fails today: the sweepers run from BullMQ job schedulers kept in Redis and created only when a
- * workers process starts, so after the wipe nothing re-drives stuck requests or unbilled calls
- * until a workers process restarts (see docs/chaos.md).
+ * When Redis loses everything: 'under-running-workers' (default: after both workers are back, so
+ * only the running processes' re-asserted sweep schedules can drive what the wipe stranded —
+ * workers/keep-schedules.ts) or 'before-worker-restart' (between killing both workers and starting
+ * the second again, where a process start re-creates the schedules).
  */
-const REDIS_WIPE = (process.env.CHAOS_REDIS_WIPE ?? 'before-worker-restart') as 'before-worker-restart' | 'under-running-workers';
+const REDIS_WIPE = (process.env.CHAOS_REDIS_WIPE ?? 'under-running-workers') as 'before-worker-restart' | 'under-running-workers';
 if (REDIS_WIPE !== 'before-worker-restart' && REDIS_WIPE !== 'under-running-workers') throw new Error('CHAOS_REDIS_WIPE must be before-worker-restart or under-running-workers');
 /** The load is spread over this long; the chaos events happen inside it. */
 const LOAD_MS = Math.max(8000, Math.min(60_000, REQUESTS * 150));
