@@ -45,8 +45,9 @@ describe('provisioning failure modes', () => {
       const id = await requestWithoutJob(w, orgId, 'crash-before-enqueue');
       expect(await w.ctx.services.queues.provisioning.getJob(jobIds.provisioning(id))).toBeUndefined();
       const before = await counter(w.ctx, 'billing_gates_sweeper_repairs_total', { repair: 'requeued' });
-      const report = await sweepProvisioning(w.ctx.services);
-      expect(report.requeued).toBeGreaterThanOrEqual(1);
+      await sweepProvisioning(w.ctx.services);
+      // Counted by whichever sweep got there first: this one, or the scheduled one the world's
+      // workers run on start (the direct call's own report would then say 0).
       expect(await counter(w.ctx, 'billing_gates_sweeper_repairs_total', { repair: 'requeued' })).toBeGreaterThan(before);
       const final = await waitForRequest(w.ctx, orgId, id);
       expect(final).toMatchObject({ status: 'completed', attempts: 1 });
