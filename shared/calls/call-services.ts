@@ -46,6 +46,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     keys: p.keys,
     store,
     ttlSeconds: config.callGate.numberCacheTtlSeconds,
+    localCacheMs: config.callGate.numberLocalCacheMs,
     redisTimeoutMs: config.callGate.redisTimeoutMs,
     databaseTimeoutMs: config.callGate.databaseTimeoutMs,
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
