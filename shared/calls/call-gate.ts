@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { CallStore, HoldStep } from './call-store';
 import { holdLifetimeSeconds } from './hold-policy';
+import { createHoldRecorder } from './hold-recorder';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
@@ -27,6 +28,8 @@ export type GateDecision =
       path: GatePath;
       /** A new hold placed in Redis only: record it in Postgres after answering. */
       recordHold: boolean;
+      /** When that hold expires (ms since the epoch), as Redis stored it; null when not recorded. */
+      holdExpiresAtMs: number | null;
     }
   | { kind: 'refused'; reason: RefusalReason; message: string; path: GatePath };
 
@@ -83,6 +86,8 @@ export function createCallGate(d: CallGateDeps) {
     holdGraceSeconds: callGate.holdGraceSeconds,
   };
 
+  const recorder = createHoldRecorder({ store: d.store, metrics: d.metrics, log: d.log, databaseTimeoutMs: callGate.databaseTimeoutMs });
+
   const redis = <T>(work: Promise<T>): Promise<T> =>
     withTimeout(work, callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
       throw new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
@@ -120,7 +125,7 @@ export function createCallGate(d: CallGateDeps) {
     d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason });
     d.log.error({ callId, orgId, failMode: callGate.failMode, err: (err as Error)?.message }, 'call gate: neither Redis nor Postgres answered');
     if (callGate.failMode === 'open' && orgId !== undefined && assistantId !== undefined) {
-      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false };
+      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false, holdExpiresAtMs: null };
     }
     return { kind: 'refused', reason: 'unavailable', message: REFUSAL_MESSAGES.unavailable, path: 'fail_mode' };
   }
@@ -146,6 +151,7 @@ export function createCallGate(d: CallGateDeps) {
       holdAmount: a.holdAmount,
       path,
       recordHold: path === 'cache' && a.placed,
+      holdExpiresAtMs: a.expiresAtMs,
     });
 
     if (!redisFailed) {
@@ -179,27 +185,21 @@ export function createCallGate(d: CallGateDeps) {
       return count(decision);
     },
 
-    /** After answering: make a Redis-only hold durable, so the fallback and the sweeper see it. */
+    /** After answering: make a Redis-only hold durable (batched), so the fallback and the sweeper see it. */
     async recordHold(decision: Extract<GateDecision, { kind: 'allowed' }>): Promise<void> {
       if (!decision.recordHold) return;
-      try {
-        await d.store.hold({
-          orgId: decision.orgId,
-          callId: decision.callId,
-          amount: decision.holdAmount,
-          maxDurationSeconds: decision.maxDurationSeconds,
-          holdSeconds: holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds),
-          minBalance: pricing.callMinBalance,
-          path: 'cache',
-          recordOnly: true,
-        });
-      } catch (err) {
-        // The Redis hold still limits admission; only a lost report of this call would now go
-        // unnoticed by the sweeper. Visible in metrics and logs.
-        d.metrics.walletFailures.inc({ operation: 'call_hold_record' });
-        d.log.error({ callId: decision.callId, orgId: decision.orgId, err: (err as Error).message }, 'call gate: could not record a hold in Postgres');
-      }
+      const expiresAtMs = decision.holdExpiresAtMs ?? Date.now() + holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds) * 1000;
+      await recorder.add({
+        call_id: decision.callId,
+        org_id: decision.orgId,
+        amount: decision.holdAmount,
+        max_duration_seconds: decision.maxDurationSeconds,
+        expires_at_ms: expiresAtMs,
+      });
     },
+
+    /** Shutdown: writes the holds still waiting for their batch; call before the pool closes. */
+    close: () => recorder.close(),
   };
 }
 

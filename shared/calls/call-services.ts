@@ -23,6 +23,8 @@ export interface CallServices {
   reports: CallReportDeps;
   billing: CallBillingDeps;
   vapiCalls: VapiCallsClient;
+  /** Shutdown: writes the Redis-path holds still waiting for their batch. Await before the pool closes. */
+  close(): Promise<void>;
 }
 
 export interface CallServiceParts {
@@ -60,5 +62,6 @@ export function createCallServices(p: CallServiceParts): CallServices {
     reports: { store, queues: p.queues, hot, log, metrics, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
+    close: () => gate.close(),
   };
 }
