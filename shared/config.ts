@@ -54,8 +54,6 @@ const envSchema = z.object({
   // Call gate (issue 4): limits of the webhook, the number cache, fail-open and the call sweeper.
   CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS: int(10, 43_200).default(60),
   CALL_NUMBER_CACHE_TTL_SECONDS: int(1, 86_400).default(300),
-  // How long one process reuses a number's organisation without asking Redis (0 = always ask).
-  CALL_NUMBER_LOCAL_CACHE_MS: int(0, 60_000).default(2000),
   CALL_GATE_DATABASE_TIMEOUT_MS: int(10, 5000).default(2000),
   CALL_GATE_DECISION_DEADLINE_MS: int(100, 7000).default(5000),
   CALL_SWEEP_BATCH_SIZE: int(1, 1000).default(100),
@@ -112,7 +110,6 @@ export interface Config {
     /** maxDurationSeconds granted when CALL_GATE_FAIL_MODE=open and neither store answers. */
     failOpenMaxDurationSeconds: number;
     numberCacheTtlSeconds: number;
-    numberLocalCacheMs: number;
     /** How long the Postgres fallback may take before the fail mode answers (Vapi allows ~7.5 s). */
     databaseTimeoutMs: number;
     /** Bound on a whole assistant-request decision; past it the fail mode answers (Vapi: ~7.5 s). */
@@ -210,7 +207,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       holdGraceSeconds: e.CALL_HOLD_GRACE_SECONDS,
       failOpenMaxDurationSeconds: e.CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS,
       numberCacheTtlSeconds: e.CALL_NUMBER_CACHE_TTL_SECONDS,
-      numberLocalCacheMs: e.CALL_NUMBER_LOCAL_CACHE_MS,
       databaseTimeoutMs: e.CALL_GATE_DATABASE_TIMEOUT_MS,
       decisionDeadlineMs: e.CALL_GATE_DECISION_DEADLINE_MS,
       sweepBatchSize: e.CALL_SWEEP_BATCH_SIZE,

@@ -12,7 +12,7 @@ import type { CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate } from './call-gate';
 import type { CallReportDeps } from './call-reports';
 import { createCallStore, type CallStore } from './call-store';
-import { createNumberResolver } from './number-resolver';
+import { createNumberResolver, NUMBER_LOCAL_CACHE_MS } from './number-resolver';
 import { StoreTimeoutError } from './timeout';
 import { createRedisHolds, type RedisHolds } from './redis-holds';
 
@@ -48,7 +48,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     keys: p.keys,
     store,
     ttlSeconds: config.callGate.numberCacheTtlSeconds,
-    localCacheMs: config.callGate.numberLocalCacheMs,
+    localCacheMs: NUMBER_LOCAL_CACHE_MS,
     redisTimeoutMs: config.callGate.redisTimeoutMs,
     databaseTimeoutMs: config.callGate.databaseTimeoutMs,
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),

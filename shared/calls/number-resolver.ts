@@ -2,10 +2,10 @@
 // else by the E.164 number (failure mode 15: never by assistant id). Redis caches found numbers
 // for CALL_NUMBER_CACHE_TTL_SECONDS; unknown numbers are not cached at all, so a number
 // provisioned a second ago resolves on its first call. The last answers are also kept in
-// process memory: answered from there without asking Redis for CALL_NUMBER_LOCAL_CACHE_MS after
-// they were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres
-// can answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved
-// the old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + CALL_NUMBER_LOCAL_CACHE_MS.
+// process memory: answered from there without asking Redis for NUMBER_LOCAL_CACHE_MS after they
+// were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres can
+// answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved the
+// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
@@ -26,6 +26,9 @@ export type Resolution =
   | { kind: 'found'; number: ResolvedNumber; source: 'cache' | 'database' | 'memory'; redisFailed: boolean }
   | { kind: 'not_found'; source: 'database'; redisFailed: boolean }
   | { kind: 'unavailable'; redisError: unknown; databaseError: unknown };
+
+/** How long one process reuses a number's answer without asking Redis (ms). */
+export const NUMBER_LOCAL_CACHE_MS = 2000;
 
 /** Bound on the in-process copy (entries), oldest evicted first. */
 export const NUMBER_MEMORY_MAX_ENTRIES = 10_000;

@@ -7,34 +7,33 @@
 -- prices: every price comes in as an argument from Config.pricing, and test/calls proves the
 -- result equal to planHold() for many inputs.
 -- Inputs:  available, rate per minute, CALL_MIN_BALANCE, safety margin (s), Vapi's duration bounds (s).
--- Output:  (amount, max_duration_seconds), both null when the call must be refused.
+-- Output:  array[amount, max_duration_seconds], or null when the call must be refused.
 -- Effects: none (immutable).
 -- ---------------------------------------------------------------------------------------------
 create function call_gate_plan_hold(
   p_available bigint, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer,
-  p_min_duration_seconds integer, p_max_duration_seconds integer,
-  out amount bigint, out max_duration_seconds integer
-)
+  p_min_duration_seconds integer, p_max_duration_seconds integer
+) returns bigint[]
 language plpgsql immutable security definer set search_path = public, pg_temp as $$
 declare
   v_seconds bigint;
+  v_amount bigint;
 begin
   if p_rate_per_minute <= 0 then
     raise exception 'call_gate_plan_hold: rate % must be > 0', p_rate_per_minute using errcode = '22023';
   end if;
   if p_available < p_min_balance then
-    return;
+    return null;
   end if;
   -- floor(max(available, 0) × 60 ÷ rate) − margin, clamped to Vapi's bounds (pricing.maxDurationSeconds).
   v_seconds := least(p_max_duration_seconds::bigint, greatest(p_min_duration_seconds::bigint,
                  (greatest(p_available, 0) * 60) / p_rate_per_minute - p_safety_margin_seconds));
   -- max(ceil(seconds × rate ÷ 60), CALL_MIN_BALANCE) (pricing.callCharge).
-  amount := greatest((v_seconds * p_rate_per_minute + 59) / 60, p_min_balance);
-  if amount > p_available then
-    amount := null;
-    return;
+  v_amount := greatest((v_seconds * p_rate_per_minute + 59) / 60, p_min_balance);
+  if v_amount > p_available then
+    return null;
   end if;
-  max_duration_seconds := v_seconds;
+  return array[v_amount, v_seconds];
 end $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -59,7 +58,7 @@ declare
   c calls%rowtype;
   v_balance bigint;
   v_available bigint;
-  p record;
+  v_plan bigint[];
 begin
   select balance into v_balance from wallets where org_id = p_org_id for update;
   if not found then
@@ -71,16 +70,16 @@ begin
       'max_duration_seconds', c.max_duration_seconds, 'hold_state', c.hold_state);
   end if;
   v_available := v_balance - call_holds_sum(p_org_id, now());
-  select * into p from call_gate_plan_hold(v_available, p_rate_per_minute, p_min_balance,
+  v_plan := call_gate_plan_hold(v_available, p_rate_per_minute, p_min_balance,
     p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds);
-  if p.amount is null then
+  if v_plan is null then
     return jsonb_build_object('outcome', 'available', 'available', v_available);
   end if;
   insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path)
-  values (p_call_id, p_org_id, p.amount, p.max_duration_seconds,
-          now() + make_interval(secs => p.max_duration_seconds + p_hold_grace_seconds), 'database_fallback');
-  return jsonb_build_object('outcome', 'held', 'hold_amount', p.amount,
-    'max_duration_seconds', p.max_duration_seconds, 'available', v_available - p.amount);
+  values (p_call_id, p_org_id, v_plan[1], v_plan[2],
+          now() + make_interval(secs => v_plan[2] + p_hold_grace_seconds), 'database_fallback');
+  return jsonb_build_object('outcome', 'held', 'hold_amount', v_plan[1],
+    'max_duration_seconds', v_plan[2], 'available', v_available - v_plan[1]);
 end $$;
 
 -- ---------------------------------------------------------------------------------------------

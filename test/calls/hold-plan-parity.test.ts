@@ -42,12 +42,12 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
   it('plans in SQL exactly what planHold plans, for any balance and setting', async () => {
     await fc.assert(
       fc.asyncProperty(inputs, async (i) => {
-        const { rows } = await ctx.pool.query<{ amount: string | null; max_duration_seconds: number | null }>(
-          'select amount, max_duration_seconds from call_gate_plan_hold($1, $2, $3, $4, $5, $6)',
+        const { rows } = await ctx.pool.query<{ plan: string[] | null }>(
+          'select call_gate_plan_hold($1, $2, $3, $4, $5, $6) as plan',
           [i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS],
         );
-        const row = rows[0];
-        const sql = row === undefined || row.amount === null ? null : { amount: Number(row.amount), maxDurationSeconds: row.max_duration_seconds };
+        const plan = rows[0]?.plan ?? null;
+        const sql = plan === null ? null : { amount: Number(plan[0]), maxDurationSeconds: Number(plan[1]) };
         expect(sql).toEqual(expected(i));
       }),
       { numRuns: 300 },

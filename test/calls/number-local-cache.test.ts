@@ -1,5 +1,5 @@
 // Proves the in-process number cache's staleness bound against real Redis and Postgres (explicit
-// clock, no waiting): within CALL_NUMBER_LOCAL_CACHE_MS of a read, a number resolves from process
+// clock, no waiting): within the local window (NUMBER_LOCAL_CACHE_MS in production) of a read, a number resolves from process
 // memory without asking Redis or Postgres (so a release is not seen yet); from that moment on it
 // is asked again and the release is seen; with the window at 0 every resolution asks the stores.
 import { createNumberResolver } from '../../shared/calls/number-resolver';
