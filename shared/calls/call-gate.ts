@@ -1,15 +1,17 @@
-// The call gate: decides one assistant-request. Hot path = one number lookup and one or two
-// atomic Redis steps (probe, then hold), pure checks in between, then the answer. Redis erring
+// The call gate: decides one assistant-request. Hot path = one number lookup (usually from
+// process memory) and one atomic Redis step that probes, plans and holds, then the answer. Redis erring
 // or slower than CALL_GATE_REDIS_TIMEOUT_MS → the same steps against Postgres. Both unavailable
 // → CALL_GATE_FAIL_MODE, as when the whole decision outlasts CALL_GATE_DECISION_DEADLINE_MS.
 // Every decision is counted (gate 'call', outcome, path).
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { CallStore, HoldStep } from './call-store';
-import { holdLifetimeSeconds, planHold } from './hold-policy';
+import { holdLifetimeSeconds } from './hold-policy';
+import { createHoldRecorder } from './hold-recorder';
 import type { NumberLookup, NumberResolver } from './number-resolver';
-import type { RedisHolds } from './redis-holds';
+import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
 
 export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
@@ -26,6 +28,8 @@ export type GateDecision =
       path: GatePath;
       /** A new hold placed in Redis only: record it in Postgres after answering. */
       recordHold: boolean;
+      /** When that hold expires (ms since the epoch), as Redis stored it; null when not recorded. */
+      holdExpiresAtMs: number | null;
     }
   | { kind: 'refused'; reason: RefusalReason; message: string; path: GatePath };
 
@@ -37,9 +41,6 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   unavailable: 'Sorry, we cannot take your call right now. Please try again in a few minutes.',
   invalid_request: 'Sorry, we could not connect your call. Please try again.',
 };
-
-/** Admission steps per decision before giving up under contention (each re-plans on fresher numbers). */
-export const MAX_HOLD_ATTEMPTS = 4;
 
 class RedisUnavailable extends Error {
   constructor(readonly reason: 'redis_timeout' | 'redis_error', cause: unknown) {
@@ -56,23 +57,36 @@ export interface CallGateDeps {
   hot: RedisHolds;
 }
 
-type Attempt = (amount: number | null, maxDurationSeconds: number) => Promise<HoldStep>;
-type Admission = { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: boolean } | { kind: 'refused' };
+type Admission =
+  | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: boolean; expiresAtMs: number | null }
+  | { kind: 'refused' };
+
+function admission(step: HoldStep | RedisDecision): Admission {
+  switch (step.outcome) {
+    case 'existing':
+      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: false, expiresAtMs: null };
+    case 'held':
+      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: true, expiresAtMs: 'expires_at_ms' in step ? step.expires_at_ms : null };
+    case 'available':
+    case 'not_found':
+      return { kind: 'refused' };
+    case 'miss':
+      throw new Error('invariant violated: a cache miss reached the admission');
+  }
+}
 
 export function createCallGate(d: CallGateDeps) {
   const { pricing, callGate } = d.config;
+  // What both atomic steps plan with: the prices come from Config.pricing and the bounds from
+  // pricing.ts, so the Lua and SQL plans compute planHold() (proven in test/calls), not their own.
+  const terms: HoldTerms = {
+    ratePerMinute: pricing.callRatePerMinute,
+    minBalance: pricing.callMinBalance,
+    safetyMarginSeconds: callGate.safetyMarginSeconds,
+    holdGraceSeconds: callGate.holdGraceSeconds,
+  };
 
-  async function admitWith(attempt: Attempt): Promise<Admission> {
-    let step = await attempt(null, 10);
-    for (let i = 0; ; i++) {
-      if (step.outcome === 'existing') return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: false };
-      if (step.outcome === 'held') return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: true };
-      if (step.outcome === 'not_found') return { kind: 'refused' };
-      const plan = planHold(pricing, callGate.safetyMarginSeconds, step.available);
-      if (!plan || i >= MAX_HOLD_ATTEMPTS) return { kind: 'refused' };
-      step = await attempt(plan.amount, plan.maxDurationSeconds);
-    }
-  }
+  const recorder = createHoldRecorder({ store: d.store, metrics: d.metrics, log: d.log, databaseTimeoutMs: callGate.databaseTimeoutMs });
 
   const redis = <T>(work: Promise<T>): Promise<T> =>
     withTimeout(work, callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
@@ -80,35 +94,25 @@ export function createCallGate(d: CallGateDeps) {
     });
   const postgres = <T>(work: Promise<T>): Promise<T> => withTimeout(work, callGate.databaseTimeoutMs, 'postgres');
 
-  function redisAttempt(orgId: string, callId: string): Attempt {
-    return async (amount, maxDuration) => {
-      const expiresAtMs = Date.now() + holdLifetimeSeconds(maxDuration, callGate.holdGraceSeconds) * 1000;
-      const step = () => redis(d.hot.step(orgId, callId, amount, maxDuration, expiresAtMs, pricing.callMinBalance));
-      let s = await step();
-      if (s.outcome !== 'miss') return s;
-      // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
-      const snap = await postgres(d.store.gateSnapshot(orgId));
-      if (snap.outcome === 'not_found') return { outcome: 'not_found' };
-      await redis(d.hot.fill(orgId, snap));
-      s = await step();
-      return s.outcome === 'miss' ? { outcome: 'not_found' } : s;
-    };
+  /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
+  async function admitOnRedis(orgId: string, callId: string): Promise<Admission> {
+    const s = await redis(d.hot.decide(orgId, callId, terms));
+    if (s.outcome !== 'miss') return admission(s);
+    // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
+    const snap = await postgres(d.store.gateSnapshot(orgId));
+    if (snap.outcome === 'not_found') return { kind: 'refused' };
+    await redis(d.hot.fill(orgId, snap));
+    const again = await redis(d.hot.decide(orgId, callId, terms));
+    return again.outcome === 'miss' ? { kind: 'refused' } : admission(again);
   }
 
-  function databaseAttempt(orgId: string, callId: string): Attempt {
-    return (amount, maxDuration) =>
-      postgres(
-        d.store.hold({
-          orgId,
-          callId,
-          amount,
-          maxDurationSeconds: maxDuration,
-          holdSeconds: holdLifetimeSeconds(maxDuration, callGate.holdGraceSeconds),
-          minBalance: pricing.callMinBalance,
-          path: 'database_fallback',
-          recordOnly: false,
-        }),
-      );
+  /** One Postgres round trip (call_gate_admit under the wallet row lock). */
+  async function admitOnPostgres(orgId: string, callId: string): Promise<Admission> {
+    return admission(
+      await postgres(
+        d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS }),
+      ),
+    );
   }
 
   function count(decision: GateDecision): GateDecision {
@@ -121,7 +125,7 @@ export function createCallGate(d: CallGateDeps) {
     d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason });
     d.log.error({ callId, orgId, failMode: callGate.failMode, err: (err as Error)?.message }, 'call gate: neither Redis nor Postgres answered');
     if (callGate.failMode === 'open' && orgId !== undefined && assistantId !== undefined) {
-      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false };
+      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false, holdExpiresAtMs: null };
     }
     return { kind: 'refused', reason: 'unavailable', message: REFUSAL_MESSAGES.unavailable, path: 'fail_mode' };
   }
@@ -147,11 +151,12 @@ export function createCallGate(d: CallGateDeps) {
       holdAmount: a.holdAmount,
       path,
       recordHold: path === 'cache' && a.placed,
+      holdExpiresAtMs: a.expiresAtMs,
     });
 
     if (!redisFailed) {
       try {
-        const a = await admitWith(redisAttempt(orgId, callId));
+        const a = await admitOnRedis(orgId, callId);
         return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
       } catch (err) {
         // Postgres failing during a cache fill: Redis is up but cannot decide alone.
@@ -161,7 +166,7 @@ export function createCallGate(d: CallGateDeps) {
       }
     }
     try {
-      const a = await admitWith(databaseAttempt(orgId, callId));
+      const a = await admitOnPostgres(orgId, callId);
       return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
     } catch (err) {
       return failMode(callId, orgId, assistantId, err);
@@ -180,27 +185,21 @@ export function createCallGate(d: CallGateDeps) {
       return count(decision);
     },
 
-    /** After answering: make a Redis-only hold durable, so the fallback and the sweeper see it. */
+    /** After answering: make a Redis-only hold durable (batched), so the fallback and the sweeper see it. */
     async recordHold(decision: Extract<GateDecision, { kind: 'allowed' }>): Promise<void> {
       if (!decision.recordHold) return;
-      try {
-        await d.store.hold({
-          orgId: decision.orgId,
-          callId: decision.callId,
-          amount: decision.holdAmount,
-          maxDurationSeconds: decision.maxDurationSeconds,
-          holdSeconds: holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds),
-          minBalance: pricing.callMinBalance,
-          path: 'cache',
-          recordOnly: true,
-        });
-      } catch (err) {
-        // The Redis hold still limits admission; only a lost report of this call would now go
-        // unnoticed by the sweeper. Visible in metrics and logs.
-        d.metrics.walletFailures.inc({ operation: 'call_hold_record' });
-        d.log.error({ callId: decision.callId, orgId: decision.orgId, err: (err as Error).message }, 'call gate: could not record a hold in Postgres');
-      }
+      const expiresAtMs = decision.holdExpiresAtMs ?? Date.now() + holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds) * 1000;
+      await recorder.add({
+        call_id: decision.callId,
+        org_id: decision.orgId,
+        amount: decision.holdAmount,
+        max_duration_seconds: decision.maxDurationSeconds,
+        expires_at_ms: expiresAtMs,
+      });
     },
+
+    /** Shutdown: writes the holds still waiting for their batch; call before the pool closes. */
+    close: () => recorder.close(),
   };
 }
 

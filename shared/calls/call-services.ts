@@ -12,7 +12,7 @@ import type { CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate } from './call-gate';
 import type { CallReportDeps } from './call-reports';
 import { createCallStore, type CallStore } from './call-store';
-import { createNumberResolver } from './number-resolver';
+import { createNumberResolver, NUMBER_LOCAL_CACHE_MS } from './number-resolver';
 import { StoreTimeoutError } from './timeout';
 import { createRedisHolds, type RedisHolds } from './redis-holds';
 
@@ -23,6 +23,8 @@ export interface CallServices {
   reports: CallReportDeps;
   billing: CallBillingDeps;
   vapiCalls: VapiCallsClient;
+  /** Shutdown: writes the Redis-path holds still waiting for their batch. Await before the pool closes. */
+  close(): Promise<void>;
 }
 
 export interface CallServiceParts {
@@ -46,6 +48,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     keys: p.keys,
     store,
     ttlSeconds: config.callGate.numberCacheTtlSeconds,
+    localCacheMs: NUMBER_LOCAL_CACHE_MS,
     redisTimeoutMs: config.callGate.redisTimeoutMs,
     databaseTimeoutMs: config.callGate.databaseTimeoutMs,
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
@@ -59,5 +62,6 @@ export function createCallServices(p: CallServiceParts): CallServices {
     reports: { store, queues: p.queues, hot, log, metrics, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
+    close: () => gate.close(),
   };
 }

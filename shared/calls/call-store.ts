@@ -85,6 +85,27 @@ export interface HoldInput {
   recordOnly: boolean;
 }
 
+/** Config.pricing and the gate settings the one-call admission plans with (call_gate_admit). */
+export interface AdmitInput {
+  orgId: string;
+  callId: string;
+  ratePerMinute: number;
+  minBalance: number;
+  safetyMarginSeconds: number;
+  holdGraceSeconds: number;
+  minDurationSeconds: number;
+  maxDurationSeconds: number;
+}
+
+/** A hold the Redis path placed, to be recorded in Postgres (call_gate_record_holds). */
+export interface HoldRecord {
+  call_id: string;
+  org_id: string;
+  amount: number;
+  max_duration_seconds: number;
+  expires_at_ms: number;
+}
+
 function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
   // A shape we did not expect from our own SQL is a programmer error: crash loudly.
@@ -113,6 +134,25 @@ export function createCallStore(rpc: Rpc) {
         p_record_only: h.recordOnly,
       });
       return parse(holdStep, 'call_gate_hold', raw);
+    },
+    /** Probe, plan and hold in one call under the wallet row lock (the fallback path). */
+    async admit(a: AdmitInput): Promise<HoldStep> {
+      const raw = await rpc.call('call_gate_admit', {
+        p_org_id: a.orgId,
+        p_call_id: a.callId,
+        p_rate_per_minute: a.ratePerMinute,
+        p_min_balance: a.minBalance,
+        p_safety_margin_seconds: a.safetyMarginSeconds,
+        p_hold_grace_seconds: a.holdGraceSeconds,
+        p_min_duration_seconds: a.minDurationSeconds,
+        p_max_duration_seconds: a.maxDurationSeconds,
+      });
+      return parse(holdStep, 'call_gate_admit', raw);
+    },
+    /** Records a batch of Redis-path holds in one statement; returns how many rows were new. */
+    async recordHolds(holds: HoldRecord[]): Promise<number> {
+      const raw = await rpc.call('call_gate_record_holds', { p_holds: JSON.stringify(holds) });
+      return parse(z.object({ recorded: int }), 'call_gate_record_holds', raw).recorded;
     },
     async releaseHold(callId: string, cause: string): Promise<ReleaseResult> {
       return parse(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));

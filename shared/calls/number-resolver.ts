@@ -2,7 +2,10 @@
 // else by the E.164 number (failure mode 15: never by assistant id). Redis caches found numbers
 // for CALL_NUMBER_CACHE_TTL_SECONDS; unknown numbers are not cached at all, so a number
 // provisioned a second ago resolves on its first call. The last answers are also kept in
-// process memory, used only when neither Redis nor Postgres can answer (fail-open mode).
+// process memory: answered from there without asking Redis for NUMBER_LOCAL_CACHE_MS after they
+// were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres can
+// answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved the
+// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
@@ -24,6 +27,9 @@ export type Resolution =
   | { kind: 'not_found'; source: 'database'; redisFailed: boolean }
   | { kind: 'unavailable'; redisError: unknown; databaseError: unknown };
 
+/** How long one process reuses a number's answer without asking Redis (ms). */
+export const NUMBER_LOCAL_CACHE_MS = 2000;
+
 /** Bound on the in-process copy (entries), oldest evicted first. */
 export const NUMBER_MEMORY_MAX_ENTRIES = 10_000;
 
@@ -34,17 +40,23 @@ export interface NumberResolverOptions {
   keys: RedisKeys;
   store: CallStore;
   ttlSeconds: number;
+  /** How long an answer read from Redis or Postgres is reused without asking again (0 = never). */
+  localCacheMs: number;
   redisTimeoutMs: number;
   databaseTimeoutMs: number;
+  /** The clock (ms), injectable so tests can step past the local window without waiting. */
+  nowMs?: () => number;
   /** Called when Redis could not answer and Postgres was asked instead. */
   onRedisFailure(err: unknown): void;
 }
 
 export function createNumberResolver(o: NumberResolverOptions) {
-  const memory = new Map<string, ResolvedNumber>();
+  // Insertion order = recency (re-inserted on every read from a store): the first key is the oldest.
+  const memory = new Map<string, { number: ResolvedNumber; readAtMs: number }>();
+  const now = o.nowMs ?? Date.now;
   const remember = (key: string, n: ResolvedNumber) => {
     memory.delete(key);
-    memory.set(key, n);
+    memory.set(key, { number: n, readAtMs: now() });
     if (memory.size > NUMBER_MEMORY_MAX_ENTRIES) {
       const oldest = memory.keys().next().value;
       if (oldest !== undefined) memory.delete(oldest);
@@ -54,6 +66,10 @@ export function createNumberResolver(o: NumberResolverOptions) {
   return {
     async resolve(lookup: NumberLookup): Promise<Resolution> {
       const key = lookup.vapiPhoneNumberId !== null ? o.keys.number(`id:${lookup.vapiPhoneNumberId}`) : o.keys.number(`e164:${lookup.e164 ?? ''}`);
+      const recent = memory.get(key);
+      if (recent !== undefined && now() - recent.readAtMs < o.localCacheMs) {
+        return { kind: 'found', number: recent.number, source: 'memory', redisFailed: false };
+      }
       let redisError: unknown;
       let redisUp = false;
       try {
@@ -73,7 +89,7 @@ export function createNumberResolver(o: NumberResolverOptions) {
         found = await withTimeout(o.store.resolveNumber(lookup.vapiPhoneNumberId, lookup.e164), o.databaseTimeoutMs, 'postgres');
       } catch (databaseError) {
         const known = memory.get(key);
-        if (known) return { kind: 'found', number: known, source: 'memory', redisFailed: !redisUp };
+        if (known) return { kind: 'found', number: known.number, source: 'memory', redisFailed: !redisUp };
         return { kind: 'unavailable', redisError, databaseError };
       }
       if (found.outcome === 'not_found') return { kind: 'not_found', source: 'database', redisFailed: !redisUp };

@@ -9,6 +9,7 @@
 // E makes an admission cost O(log n + expired) rather than a scan of every call in progress.
 
 import type { Redis } from 'ioredis';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { RedisKeys } from '../redis';
 import type { HoldStep, StoredHold } from './call-store';
 
@@ -86,6 +87,71 @@ extend(tonumber(ARGV[5]) - now)
 return {'held', ARGV[3], ARGV[4], string.format('%.0f', available - tonumber(ARGV[3]))}
 `;
 
+// The hold policy of shared/calls/hold-policy.ts over shared/pricing.ts, so that one script call
+// can probe, plan and hold. Not a second source of prices: every price and bound comes in as an
+// argument from Config.pricing and pricing.ts, and Lua numbers are IEEE doubles like JavaScript's,
+// so the same floor/ceil over the same operands gives the same integers (test/calls proves the
+// result equal to planHold() for many inputs). Returns amount, seconds; or nil when refused.
+export const LUA_PLAN = `
+local function plan_hold(available, rate, min_balance, margin, min_seconds, max_seconds)
+  if available < min_balance then return nil end
+  local affordable = math.floor((math.max(available, 0) * 60) / rate) - margin
+  local seconds = math.min(max_seconds, math.max(min_seconds, affordable))
+  local amount = math.max(math.ceil((seconds * rate) / 60), min_balance)
+  if amount > available then return nil end
+  return amount, seconds
+end
+`;
+
+/*
+ * call_gate_plan (for tests: the plan alone, no keys)
+ * ARGV     available, rate per minute, CALL_MIN_BALANCE, safety margin (s), Vapi min, max (s)
+ * Returns  {amount, seconds} or {} when refused.
+ */
+export const CALL_GATE_PLAN_LUA = LUA_PLAN + `
+local amount, seconds = plan_hold(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+if not amount then return {} end
+return {string.format('%.0f', amount), string.format('%.0f', seconds)}
+`;
+
+/*
+ * call_gate_decide: the whole Redis-side admission in one call (probe, plan, hold).
+ * KEYS     wallet hash, H, E, S (see above)
+ * ARGV     call id, now (ms), rate per minute, CALL_MIN_BALANCE, safety margin (s),
+ *          hold grace (s), Vapi's min and max duration (s)
+ * Returns  {'miss'}                                        wallet not cached
+ *          {'existing', amount, maxDuration, 'held'|'released'}   this call already has an entry
+ *          {'available', available}                        refused: not enough for any hold
+ *          {'held', amount, maxDuration, availableAfter, expiresAtMs}   hold placed
+ * Effects  as call_gate_admit: removes expired entries; places at most one hold per call id,
+ *          expiring at now + (maxDuration + grace) s; keeps H, E and S alive until it expires.
+ */
+export const CALL_GATE_DECIDE_LUA = LUA_LIB + LUA_PLAN + `
+local balance = redis.call('HGET', KEYS[1], 'balance')
+if not balance then return {'miss'} end
+local now = tonumber(ARGV[2])
+local held = purge(now)
+local value = redis.call('HGET', KEYS[2], ARGV[1])
+if value then
+  local state, amount, maxd = string.match(value, '^([hr])|(%d+)|(%d+)|')
+  if state then
+    local name = 'held'
+    if state == 'r' then name = 'released' end
+    return {'existing', amount, maxd, name}
+  end
+end
+local available = tonumber(balance) - held
+local amount, seconds = plan_hold(available, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+if not amount then return {'available', string.format('%.0f', available)} end
+local expires = now + (seconds + tonumber(ARGV[6])) * 1000
+local a, s, e = string.format('%.0f', amount), string.format('%.0f', seconds), string.format('%.0f', expires)
+redis.call('HSET', KEYS[2], ARGV[1], 'h|' .. a .. '|' .. s .. '|' .. e)
+redis.call('ZADD', KEYS[3], e, ARGV[1])
+redis.call('INCRBY', KEYS[4], a)
+extend(expires - now)
+return {'held', a, s, string.format('%.0f', available - amount), e}
+`;
+
 /*
  * call_gate_release
  * KEYS     wallet hash (unused), H, E, S
@@ -153,6 +219,7 @@ return string.format('%.0f', purge(tonumber(ARGV[1])))
 type Keys = [wallet: string, holds: string, expiry: string, sum: string];
 type Commands = {
   callGateAdmit(...args: [...Keys, ...Array<string | number>]): Promise<string[]>;
+  callGateDecide(...args: [...Keys, ...Array<string | number>]): Promise<string[]>;
   callGateRelease(...args: [...Keys, callId: string, nowMs: number, keepUntilMs: number]): Promise<number>;
   callGateFill(...args: [...Keys, ...Array<string | number>]): Promise<number>;
   callGateHeld(...args: [...Keys, nowMs: number]): Promise<string>;
@@ -161,6 +228,7 @@ type Commands = {
 function withCommands(redis: Redis): Redis & Commands {
   if (!('callGateAdmit' in redis)) {
     redis.defineCommand('callGateAdmit', { numberOfKeys: 4, lua: CALL_GATE_ADMIT_LUA });
+    redis.defineCommand('callGateDecide', { numberOfKeys: 4, lua: CALL_GATE_DECIDE_LUA });
     redis.defineCommand('callGateRelease', { numberOfKeys: 4, lua: CALL_GATE_RELEASE_LUA });
     redis.defineCommand('callGateFill', { numberOfKeys: 4, lua: CALL_GATE_FILL_LUA });
     redis.defineCommand('callGateHeld', { numberOfKeys: 4, lua: CALL_GATE_HELD_LUA });
@@ -186,6 +254,18 @@ function toStep(reply: string[]): RedisHoldStep {
   }
 }
 
+/** What the decide script needs to plan a hold: Config.pricing and the gate's settings. */
+export interface HoldTerms {
+  ratePerMinute: number;
+  minBalance: number;
+  safetyMarginSeconds: number;
+  holdGraceSeconds: number;
+}
+
+export type RedisDecision =
+  | Exclude<RedisHoldStep, { outcome: 'held' }>
+  | { outcome: 'held'; hold_amount: number; max_duration_seconds: number; available: number; expires_at_ms: number };
+
 export interface WalletFill {
   balance: number;
   version: number;
@@ -204,6 +284,17 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     async step(orgId: string, callId: string, amount: number | null, maxDurationSeconds: number, expiresAtMs: number, minBalance: number, nowMs = Date.now()): Promise<RedisHoldStep> {
       const reply = await r.callGateAdmit(...k(orgId), callId, nowMs, amount ?? '', maxDurationSeconds, expiresAtMs, minBalance);
       return toStep(reply);
+    },
+    /** Probe, plan and hold in one atomic call (see call_gate_decide). */
+    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
+      const reply = await r.callGateDecide(...k(orgId), callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS);
+      if (reply[0] === 'held') {
+        const [, a, b, c, e] = reply;
+        return { outcome: 'held', hold_amount: Number(a), max_duration_seconds: Number(b), available: Number(c), expires_at_ms: Number(e) };
+      }
+      const step = toStep(reply);
+      if (step.outcome === 'held') throw new Error('invariant violated: call_gate_decide returned a hold without its expiry');
+      return step;
     },
     async release(orgId: string, callId: string, keepUntilMs: number, nowMs = Date.now()): Promise<boolean> {
       return (await r.callGateRelease(...k(orgId), callId, nowMs, keepUntilMs)) === 1;

@@ -69,6 +69,17 @@ describe('holds for calls in progress', () => {
     for (const s of steps) if (s.outcome === 'available') expect(s.available).toBe(10);
   });
 
+  it('allows one of ten calls at once through the one-call Postgres admission (call_gate_admit)', async () => {
+    const orgId = await createFundedOrg(ctx.services, 150);
+    const store = ctx.services.calls.store;
+    // 150 at 56/min with a 5 s margin plans 155 s and holds 145, leaving 5 for the rest.
+    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, minDurationSeconds: 10, maxDurationSeconds: 43_200 };
+    const steps = await Promise.all(Array.from({ length: 10 }, (_, i) => store.admit({ orgId, callId: `pga-${i}`, ...terms })));
+    expect(steps.filter((s) => s.outcome === 'held')).toEqual([{ outcome: 'held', hold_amount: 145, max_duration_seconds: 155, available: 5 }]);
+    expect(steps.filter((s) => s.outcome === 'available')).toHaveLength(9);
+    for (const s of steps) if (s.outcome === 'available') expect(s.available).toBe(5);
+  });
+
   it('lets as many calls run at once as the balance covers at full length', async () => {
     // Each call's hold = ceil(43200 × 56 ÷ 60) = 40320 on a large balance: 3 fit in 130000.
     const orgId = await createFundedOrg(ctx.services, 130_000);

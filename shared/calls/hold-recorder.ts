@@ -1,0 +1,92 @@
+// Records the holds the Redis path placed in Postgres (the durable copy the fallback path and the
+// sweeper read) in small batches: one multi-row call_gate_record_holds per HOLD_RECORD_FLUSH_MS or
+// per HOLD_RECORD_BATCH_MAX holds, whichever comes first, instead of one insert per call. Each
+// add() resolves once its batch is written (or has failed, counted as
+// wallet_failures_total{operation="call_hold_record"}); close() writes what is pending and waits
+// for every batch in flight, so shutdown can close the pool only after it.
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { CallStore, HoldRecord } from './call-store';
+import { withTimeout } from './timeout';
+
+/** Longest a hold waits in memory before its batch is written (ms). */
+export const HOLD_RECORD_FLUSH_MS = 5;
+/** Holds per statement; a full batch is written at once (also the bound on what waits in memory). */
+export const HOLD_RECORD_BATCH_MAX = 200;
+
+export interface HoldRecorderOptions {
+  store: CallStore;
+  metrics: Metrics;
+  log: Logger;
+  /** Bound on one batch's statement (CALL_GATE_DATABASE_TIMEOUT_MS). */
+  databaseTimeoutMs: number;
+  flushMs?: number;
+  batchMax?: number;
+}
+
+interface Pending {
+  hold: HoldRecord;
+  done: () => void;
+}
+
+export function createHoldRecorder(o: HoldRecorderOptions) {
+  const flushMs = o.flushMs ?? HOLD_RECORD_FLUSH_MS;
+  const batchMax = o.batchMax ?? HOLD_RECORD_BATCH_MAX;
+  let pending: Pending[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const inFlight = new Set<Promise<void>>();
+
+  function failed(holds: HoldRecord[], err: unknown): void {
+    // The Redis holds still limit admission; only a lost report of these calls would now go
+    // unnoticed by the sweeper. Visible in metrics and logs.
+    o.metrics.walletFailures.inc({ operation: 'call_hold_record' }, holds.length);
+    o.log.error({ holds: holds.length, callIds: holds.slice(0, 10).map((h) => h.call_id), err: (err as Error)?.message }, 'call gate: could not record holds in Postgres');
+  }
+
+  async function write(batch: Pending[]): Promise<void> {
+    const holds = batch.map((p) => p.hold);
+    try {
+      await withTimeout(o.store.recordHolds(holds), o.databaseTimeoutMs, 'postgres');
+    } catch (err) {
+      failed(holds, err);
+    } finally {
+      for (const p of batch) p.done();
+    }
+  }
+
+  function flush(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, batchMax);
+      pending = pending.slice(batchMax);
+      const w = write(batch);
+      inFlight.add(w);
+      void w.finally(() => inFlight.delete(w));
+    }
+  }
+
+  return {
+    /** Queues one hold; resolves when its batch has been written or counted as failed. Never rejects. */
+    add(hold: HoldRecord): Promise<void> {
+      if (closed) {
+        failed([hold], new Error('hold recorder closed (shutting down)'));
+        return Promise.resolve();
+      }
+      return new Promise<void>((done) => {
+        pending.push({ hold, done });
+        if (pending.length >= batchMax) flush();
+        else if (timer === undefined) timer = setTimeout(flush, flushMs);
+      });
+    },
+    /** Writes what is pending and waits for every batch in flight; later holds are counted as failed. */
+    async close(): Promise<void> {
+      closed = true;
+      flush();
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+export type HoldRecorder = ReturnType<typeof createHoldRecorder>;

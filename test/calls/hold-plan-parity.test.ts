@@ -1,0 +1,82 @@
+// Proves that the two atomic steps that plan a hold themselves (Lua call_gate_decide through its
+// plan_hold, SQL call_gate_admit through call_gate_plan_hold) compute exactly planHold() of
+// shared/calls/hold-policy.ts: fast-check drives many balances and settings through the real
+// Redis and the real Postgres and compares each answer with planHold() on the same inputs.
+import fc from 'fast-check';
+import { planHold } from '../../shared/calls/hold-policy';
+import { CALL_GATE_PLAN_LUA } from '../../shared/calls/redis-holds';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../../shared/pricing';
+import { createTestContext, type TestContext } from '../support/context';
+
+describe('hold plan parity (Lua and SQL against planHold)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(async () => ctx.close());
+
+  // Wallets up to ten million pounds, negative balances (debts) included; settings across their
+  // whole validated ranges (shared/config.ts).
+  const inputs = fc.record({
+    available: fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000_000 }), fc.integer({ min: -100, max: 5_000 })),
+    callMinBalance: fc.integer({ min: 0, max: 100_000 }),
+    callRatePerMinute: fc.integer({ min: 1, max: 1_000_000 }),
+    margin: fc.integer({ min: 0, max: 600 }),
+  });
+  const expected = (i: { available: number; callMinBalance: number; callRatePerMinute: number; margin: number }) => {
+    const plan = planHold({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: i.callRatePerMinute }, i.margin, i.available);
+    return plan === undefined ? null : { amount: plan.amount, maxDurationSeconds: plan.maxDurationSeconds };
+  };
+
+  it('plans in Lua exactly what planHold plans, for any balance and setting', async () => {
+    await fc.assert(
+      fc.asyncProperty(inputs, async (i) => {
+        const reply = (await ctx.services.redis.eval(CALL_GATE_PLAN_LUA, 0, i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS)) as string[];
+        const lua = reply.length === 0 ? null : { amount: Number(reply[0]), maxDurationSeconds: Number(reply[1]) };
+        expect(lua).toEqual(expected(i));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('plans in SQL exactly what planHold plans, for any balance and setting', async () => {
+    await fc.assert(
+      fc.asyncProperty(inputs, async (i) => {
+        const { rows } = await ctx.pool.query<{ plan: string[] | null }>(
+          'select call_gate_plan_hold($1, $2, $3, $4, $5, $6) as plan',
+          [i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS],
+        );
+        const plan = rows[0]?.plan ?? null;
+        const sql = plan === null ? null : { amount: Number(plan[0]), maxDurationSeconds: Number(plan[1]) };
+        expect(sql).toEqual(expected(i));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('places in one Redis call the hold planHold plans, and refuses where planHold refuses', async () => {
+    const T = 1_800_000_000_000;
+    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300 };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -500, max: 200_000 }), async (balance) => {
+        const orgId = `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`;
+        await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp' });
+        const plan = expected({ available: balance, callMinBalance: 79, callRatePerMinute: 56, margin: 5 });
+        const step = await ctx.services.calls.hot.decide(orgId, 'p1', terms, T);
+        if (plan === null) {
+          expect(step).toEqual({ outcome: 'available', available: balance });
+        } else {
+          expect(step).toEqual({
+            outcome: 'held',
+            hold_amount: plan.amount,
+            max_duration_seconds: plan.maxDurationSeconds,
+            available: balance - plan.amount,
+            expires_at_ms: T + (plan.maxDurationSeconds + 300) * 1000,
+          });
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
