@@ -65,6 +65,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
+  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi });
   return {
     config,
     log,
@@ -80,8 +81,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     provisioning: createProvisioningStore(rpc),
     twilio: createTwilioClient(config.twilio),
     vapi,
-    calls: createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi }),
+    calls,
     async close() {
+      // Pending hold records are written before the pool they need closes.
+      await calls.close();
       await queues.close();
       // quit() fails when Redis is unreachable; disconnect() then stops the reconnect loop.
       await Promise.allSettled([rpc.close(), redis.quit().catch(() => redis.disconnect())]);
