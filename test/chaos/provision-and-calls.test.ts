@@ -50,6 +50,8 @@ const ORGS = 4;
 /** Random faults of the simulators on top of the area-code ones: a 503 per request, latency. */
 const SIM_FAILURE_RATE = 0.05;
 const SIM_LATENCY_MS = 15;
+/** Tries for the final listing of held numbers, which the random 503s also hit (0.05^20 ≈ 0). */
+const LISTING_TRIES = 20;
 /** Each purchase takes this long, so kills land between "bought" and "recorded" (failure modes 13, 14). */
 const SIM_PURCHASE_LATENCY_MS = 250;
 const CALL_NUMBERS_PER_ORG = 2;
@@ -186,7 +188,12 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     const out: Array<{ phone_number: string; friendly_name: string }> = [];
     let url: string | undefined = `${twilioBase}/IncomingPhoneNumbers.json?PageSize=1000`;
     for (let page = 0; url && page < 100; page++) {
-      const res = await fetch(url, { headers: { authorization: basicAuth }, signal: AbortSignal.timeout(5000) });
+      // The simulator's random 503s apply to this listing too: ask again, a bounded number of times.
+      let res = await fetch(url, { headers: { authorization: basicAuth }, signal: AbortSignal.timeout(5000) });
+      for (let tries = 1; res.status === 503 && tries < LISTING_TRIES; tries++) {
+        await res.arrayBuffer();
+        res = await fetch(url, { headers: { authorization: basicAuth }, signal: AbortSignal.timeout(5000) });
+      }
       expect(res.status).toBe(200);
       const body = (await res.json()) as { incoming_phone_numbers: Array<{ phone_number: string; friendly_name: string }>; next_page_uri: string | null };
       out.push(...body.incoming_phone_numbers);
