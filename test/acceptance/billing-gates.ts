@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SANDBOX_SECRETS } from '../../shared/config';
+import { endProcess } from '../../shared/process/end-process';
 
 const BASE = (process.env.BILLING_GATES_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN || SANDBOX_SECRETS.ADMIN_TOKEN;
@@ -311,9 +312,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => endProcess(code),
   (err: unknown) => {
     process.stderr.write(`acceptance run crashed: ${(err as Error).message}\n`);
-    process.exit(2);
+    endProcess(2);
   },
 );

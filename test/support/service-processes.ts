@@ -65,7 +65,7 @@ export function launchScript(role: string, script: string, args: string[], env: 
       child.kill(signal);
     }
   };
-  const waitExit = (ms: number) => Promise.race([exited, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+  const waitUntilGone = (ms: number) => Promise.race([exited, new Promise<void>((r) => setTimeout(r, ms).unref())]);
 
   return {
     role,
@@ -73,14 +73,14 @@ export function launchScript(role: string, script: string, args: string[], env: 
     alive,
     async kill() {
       signalGroup('SIGKILL');
-      await waitExit(PROCESS_STOP_LIMIT_MS);
+      await waitUntilGone(PROCESS_STOP_LIMIT_MS);
     },
     async stop() {
       signalGroup('SIGCONT');
       signalGroup('SIGTERM');
-      await waitExit(PROCESS_STOP_LIMIT_MS);
+      await waitUntilGone(PROCESS_STOP_LIMIT_MS);
       signalGroup('SIGKILL');
-      await waitExit(PROCESS_STOP_LIMIT_MS);
+      await waitUntilGone(PROCESS_STOP_LIMIT_MS);
     },
     pause: () => signalGroup('SIGSTOP'),
     resume: () => signalGroup('SIGCONT'),
