@@ -16,4 +16,4 @@ COPY tsconfig.json ./
 USER node
 EXPOSE 3000
 # Liveness only: readiness (/readyz) is what docker-compose's healthcheck waits for.
-CMD ["npx", "--no-install", "tsx", "shared/process/launch.ts", "all"]
+CMD ["npx", "--no-install", "tsx", "bin/launch.ts", "all"]

@@ -22,3 +22,14 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
   const options = { level, base: { service: 'billing-gates', ...bindings }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/** A connection string fit for a log: its password (and any user) replaced, the rest kept. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password !== '') url.password = '[redacted]';
+    return url.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}

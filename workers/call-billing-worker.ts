@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import { billCall } from '../shared/calls/call-billing';
 import type { Services } from '../shared/process/services';
 import { createRedis } from '../shared/redis';
-import { QUEUE_NAMES, type CallBillingJob } from './queues';
+import { QUEUE_NAMES, type CallBillingJob } from '../shared/queues/queues';
 
 /** Calls billed in parallel per process: each is a couple of short SQL calls. */
 export const CALL_BILLING_CONCURRENCY = 8;

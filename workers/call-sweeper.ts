@@ -9,7 +9,7 @@ import type { VapiCallsClient } from '../shared/clients/vapi-client';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
-import { jobIds, type MaintenanceJob, type Queues } from './queues';
+import { jobIds, type MaintenanceJob, type Queues } from '../shared/queues/queues';
 
 export const CALL_SWEEP_SCHEDULER_ID = 'sweep-calls';
 

@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import type { Services } from '../shared/process/services';
 import { createRedis } from '../shared/redis';
 import { closeWorker } from './close-worker';
-import { QUEUE_NAMES, type MaintenanceJob } from './queues';
+import { QUEUE_NAMES, type MaintenanceJob } from '../shared/queues/queues';
 
 export type MaintenanceHandlers = Partial<Record<MaintenanceJob['task'], () => Promise<unknown>>>;
 

@@ -5,7 +5,7 @@
 import type { JobState, Queue } from 'bullmq';
 import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps';
 import { enqueueRefund, failRequest } from '../shared/provisioning/settle-request';
-import { jobIds, KEEP_COMPLETED, KEEP_FAILED, provisioningJobOptions, type MaintenanceJob } from './queues';
+import { jobIds, KEEP_COMPLETED, KEEP_FAILED, provisioningJobOptions, type MaintenanceJob } from '../shared/queues/queues';
 
 export const PROVISIONING_SWEEP_SCHEDULER_ID = 'sweep-provisioning';
 

@@ -8,7 +8,7 @@ import { runAttempt } from '../shared/provisioning/run-attempt';
 import { enqueueRefund, failRequest } from '../shared/provisioning/settle-request';
 import type { Services } from '../shared/process/services';
 import { closeWorker } from './close-worker';
-import { QUEUE_NAMES, type ProvisioningJob } from './queues';
+import { QUEUE_NAMES, type ProvisioningJob } from '../shared/queues/queues';
 
 /** Attempts run in parallel per worker process; each is mostly waiting on Twilio and Vapi. */
 export const PROVISIONING_CONCURRENCY = 8;

@@ -6,7 +6,7 @@ import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps'
 import { refundRequest } from '../shared/provisioning/settle-request';
 import type { Services } from '../shared/process/services';
 import { closeWorker } from './close-worker';
-import { QUEUE_NAMES, type RefundJob } from './queues';
+import { QUEUE_NAMES, type RefundJob } from '../shared/queues/queues';
 
 export const REFUND_CONCURRENCY = 4;
 

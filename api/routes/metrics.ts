@@ -1,9 +1,9 @@
 // Prometheus text for operators. Queue gauges and the stuck-request gauge are sampled on each
-// scrape (workers/queue-sampler.ts, workers/stuck-requests-sampler.ts), each bounded in time.
+// scrape (shared/sampling/), each bounded in time.
 import { Router } from 'express';
 import type { Services } from '../../shared/process/services';
-import { sampleQueues } from '../../workers/queue-sampler';
-import { sampleStuckRequests } from '../../workers/stuck-requests-sampler';
+import { sampleQueues } from '../../shared/sampling/queue-sampler';
+import { sampleStuckRequests } from '../../shared/sampling/stuck-requests-sampler';
 import { requireOperator } from '../middleware/operator-auth';
 
 export function metricsRoutes({ config, metrics, queues, provisioning }: Services): Router {

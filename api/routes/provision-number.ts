@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { phoneNumberPrice } from '../../shared/pricing';
 import type { Services } from '../../shared/process/services';
-import { jobIds, provisioningJobOptions } from '../../workers/queues';
+import { jobIds, provisioningJobOptions } from '../../shared/queues/queues';
 import { dashboardCaller } from '../middleware/dashboard-auth';
 import { fingerprint, keyReused, requireIdempotencyKey } from '../middleware/idempotency';
 import { parseBody } from '../middleware/validate';

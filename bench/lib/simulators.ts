@@ -2,7 +2,7 @@
 // bench process; the app and workers reach them through SANDBOX_TWILIO_PORT / SANDBOX_VAPI_PORT.
 import { startTwilioSimulator } from '../../shared/sandbox/twilio-simulator';
 import { startVapiSimulator } from '../../shared/sandbox/vapi-simulator';
-import { freePort } from '../../test/support/owned-redis-server';
+import { freePort } from '../../test/support/redis-server';
 
 export async function startSimulators() {
   const twilio = await startTwilioSimulator({ port: await freePort(), host: '127.0.0.1' });

@@ -1,7 +1,7 @@
 // (b) The call gate with Redis down: the app runs on a bench-owned redis-server, which is
 // killed after warm-up, so every assistant-request is answered from Postgres (the fallback path
 // with its fail-fast Redis error first). Baseline: the bare constant route, as in (a).
-import { startOwnedRedisServer } from '../../test/support/owned-redis-server';
+import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
 import { runHttpLoad } from '../lib/http-load';
 import type { Scenario } from '../lib/types';
@@ -12,7 +12,7 @@ export const scenario: Scenario = {
   title: 'assistant-request with Redis stopped (Postgres fallback) vs a constant express route',
   target: { minThroughputRatio: 0.5, text: '≥ 50%' },
   async run(settings, progress) {
-    const redis = await startOwnedRedisServer();
+    const redis = await startRedisServer();
     const world = await createWorld({ logLevel: settings.BENCH_LOG_LEVEL, redisUrl: redis.url });
     const children = [await startChild('bare', world.env)];
     try {

@@ -3,8 +3,8 @@
 // table keyed on the call id, so an earlier status-update of the call can never make it a duplicate.
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { Queues } from '../../workers/queues';
-import { jobIds, moneyJobOptions } from '../../workers/queues';
+import type { Queues } from '../queues/queues';
+import { jobIds, moneyJobOptions } from '../queues/queues';
 import type { CallStore } from './call-store';
 import type { RedisHolds } from './redis-holds';
 import { isoOrNull, metadataOrgId, type VapiMessage } from './vapi-messages';

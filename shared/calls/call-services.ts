@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { RedisKeys } from '../redis';
 import type { WalletService } from '../wallet/wallet-service';
-import type { Queues } from '../../workers/queues';
+import type { Queues } from '../queues/queues';
 import type { VapiCallsClient } from '../clients/vapi-client';
 import type { CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate } from './call-gate';

@@ -72,19 +72,6 @@ export interface ReportInput {
   source: 'webhook' | 'vapi_api';
 }
 
-export interface HoldInput {
-  orgId: string;
-  callId: string;
-  /** null: only report what is available. */
-  amount: number | null;
-  maxDurationSeconds: number;
-  holdSeconds: number;
-  minBalance: number;
-  path: 'cache' | 'database_fallback';
-  /** true: record a hold the Redis path already decided, without a funds check. */
-  recordOnly: boolean;
-}
-
 /** Config.pricing and the gate settings the one-call admission plans with (call_gate_admit). */
 export interface AdmitInput {
   orgId: string;
@@ -121,19 +108,6 @@ export function createCallStore(rpc: Rpc) {
     },
     async gateSnapshot(orgId: string): Promise<GateSnapshot> {
       return parse(gateSnapshot, 'call_gate_snapshot', await rpc.call('call_gate_snapshot', { p_org_id: orgId }));
-    },
-    async hold(h: HoldInput): Promise<HoldStep> {
-      const raw = await rpc.call('call_gate_hold', {
-        p_org_id: h.orgId,
-        p_call_id: h.callId,
-        p_amount: h.amount,
-        p_max_duration_seconds: h.maxDurationSeconds,
-        p_hold_seconds: h.holdSeconds,
-        p_min_balance: h.minBalance,
-        p_path: h.path,
-        p_record_only: h.recordOnly,
-      });
-      return parse(holdStep, 'call_gate_hold', raw);
     },
     /** Probe, plan and hold in one call under the wallet row lock (the fallback path). */
     async admit(a: AdmitInput): Promise<HoldStep> {

@@ -50,43 +50,6 @@ local function purge(now)
 end
 `;
 
-/*
- * call_gate_admit
- * KEYS     wallet hash, H, E, S (see above)
- * ARGV     call id, now (ms), hold amount ('' = probe only), max duration (s), hold expiry (ms),
- *          CALL_MIN_BALANCE
- * Returns  {'miss'}                                        wallet not cached
- *          {'existing', amount, maxDuration, 'held'|'released'}   this call already has an entry
- *          {'available', available}                        probe, or available < max(amount, min)
- *          {'held', amount, maxDuration, availableAfter}   hold placed
- * Effects  removes expired entries; places at most one hold per call id; keeps H, E and S alive
- *          at least until the newest hold expires.
- */
-export const CALL_GATE_ADMIT_LUA = LUA_LIB + `
-local balance = redis.call('HGET', KEYS[1], 'balance')
-if not balance then return {'miss'} end
-local now = tonumber(ARGV[2])
-local held = purge(now)
-local value = redis.call('HGET', KEYS[2], ARGV[1])
-if value then
-  local state, amount, maxd = string.match(value, '^([hr])|(%d+)|(%d+)|')
-  if state then
-    local name = 'held'
-    if state == 'r' then name = 'released' end
-    return {'existing', amount, maxd, name}
-  end
-end
-local available = tonumber(balance) - held
-if ARGV[3] == '' or available < math.max(tonumber(ARGV[3]), tonumber(ARGV[6])) then
-  return {'available', string.format('%.0f', available)}
-end
-redis.call('HSET', KEYS[2], ARGV[1], 'h|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-redis.call('INCRBY', KEYS[4], ARGV[3])
-extend(tonumber(ARGV[5]) - now)
-return {'held', ARGV[3], ARGV[4], string.format('%.0f', available - tonumber(ARGV[3]))}
-`;
-
 // The hold policy of shared/calls/hold-policy.ts over shared/pricing.ts, so that one script call
 // can probe, plan and hold. Not a second source of prices: every price and bound comes in as an
 // argument from Config.pricing and pricing.ts, and Lua numbers are IEEE doubles like JavaScript's,
@@ -123,7 +86,7 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds)}
  *          {'existing', amount, maxDuration, 'held'|'released'}   this call already has an entry
  *          {'available', available}                        refused: not enough for any hold
  *          {'held', amount, maxDuration, availableAfter, expiresAtMs}   hold placed
- * Effects  as call_gate_admit: removes expired entries; places at most one hold per call id,
+ * Effects  removes expired entries; places at most one hold per call id,
  *          expiring at now + (maxDuration + grace) s; keeps H, E and S alive until it expires.
  */
 export const CALL_GATE_DECIDE_LUA = LUA_LIB + LUA_PLAN + `
@@ -218,7 +181,6 @@ return string.format('%.0f', purge(tonumber(ARGV[1])))
 
 type Keys = [wallet: string, holds: string, expiry: string, sum: string];
 type Commands = {
-  callGateAdmit(...args: [...Keys, ...Array<string | number>]): Promise<string[]>;
   callGateDecide(...args: [...Keys, ...Array<string | number>]): Promise<string[]>;
   callGateRelease(...args: [...Keys, callId: string, nowMs: number, keepUntilMs: number]): Promise<number>;
   callGateFill(...args: [...Keys, ...Array<string | number>]): Promise<number>;
@@ -226,8 +188,7 @@ type Commands = {
 };
 
 function withCommands(redis: Redis): Redis & Commands {
-  if (!('callGateAdmit' in redis)) {
-    redis.defineCommand('callGateAdmit', { numberOfKeys: 4, lua: CALL_GATE_ADMIT_LUA });
+  if (!('callGateDecide' in redis)) {
     redis.defineCommand('callGateDecide', { numberOfKeys: 4, lua: CALL_GATE_DECIDE_LUA });
     redis.defineCommand('callGateRelease', { numberOfKeys: 4, lua: CALL_GATE_RELEASE_LUA });
     redis.defineCommand('callGateFill', { numberOfKeys: 4, lua: CALL_GATE_FILL_LUA });
@@ -250,7 +211,7 @@ function toStep(reply: string[]): RedisHoldStep {
     case 'held':
       return { outcome: 'held', hold_amount: Number(a), max_duration_seconds: Number(b), available: Number(c) };
     default:
-      throw new Error(`invariant violated: call_gate_admit returned ${JSON.stringify(reply)}`);
+      throw new Error(`invariant violated: call_gate_decide returned ${JSON.stringify(reply)}`);
   }
 }
 
@@ -280,11 +241,6 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   return {
-    /** One atomic admission step (see call_gate_admit). amount null = probe. */
-    async step(orgId: string, callId: string, amount: number | null, maxDurationSeconds: number, expiresAtMs: number, minBalance: number, nowMs = Date.now()): Promise<RedisHoldStep> {
-      const reply = await r.callGateAdmit(...k(orgId), callId, nowMs, amount ?? '', maxDurationSeconds, expiresAtMs, minBalance);
-      return toStep(reply);
-    },
     /** Probe, plan and hold in one atomic call (see call_gate_decide). */
     async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
       const reply = await r.callGateDecide(...k(orgId), callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS);

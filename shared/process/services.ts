@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from '../metrics';
 import { createRedis, redisKeys, type RedisKeys } from '../redis';
 import { WalletService } from '../wallet/wallet-service';
 import { createHoldsReader, type HoldsReader } from '../calls/holds';
-import { createQueues, type Queues } from '../../workers/queues';
+import { createQueues, type Queues } from '../queues/queues';
 import { createTwilioClient, type TwilioClient } from '../clients/twilio-client';
 import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';

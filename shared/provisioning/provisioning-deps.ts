@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { WalletService } from '../wallet/wallet-service';
-import type { Queues } from '../../workers/queues';
+import type { Queues } from '../queues/queues';
 import type { ProvisioningStore } from './provisioning-store';
 
 export interface ProvisioningDeps {

@@ -1,7 +1,7 @@
 // The end of a request that will not complete: mark it failed, queue its refund, and (in the
 // refund job) release what was bought before refunding exactly once. Each step is idempotent and
 // the database is the state machine, so the sweeper can call any of them again at any time.
-import { moneyJobOptions, jobIds } from '../../workers/queues';
+import { moneyJobOptions, jobIds } from '../queues/queues';
 import type { ProvisioningDeps } from './provisioning-deps';
 import { releasePurchase } from './release-purchase';
 

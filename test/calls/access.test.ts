@@ -6,7 +6,8 @@ import { createTestContext, type TestContext } from '../support/context';
 const PUBLIC_FUNCTIONS = [
   'phone_number_resolve',
   'call_gate_snapshot',
-  'call_gate_hold',
+  'call_gate_admit',
+  'call_gate_record_holds',
   'call_hold_release',
   'call_holds_total',
   'call_report_record',
@@ -15,7 +16,7 @@ const PUBLIC_FUNCTIONS = [
   'call_settle_not_found',
   'calls_due_for_sweep',
 ];
-const INTERNAL_FUNCTIONS = ['call_holds_sum'];
+const INTERNAL_FUNCTIONS = ['call_holds_sum', 'call_gate_plan_hold'];
 
 describe('access to the call gate tables and functions', () => {
   let ctx: TestContext;

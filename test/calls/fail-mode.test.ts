@@ -68,7 +68,7 @@ describe('fail mode with both stores down', () => {
     for (const w of worlds) await w.services.close();
     await dropTestDatabase(dbName);
     await proxy.down();
-    await redis.stop();
+    await redis.dispose();
   });
 
   it('refuses with a spoken sentence and HTTP 200 when the fail mode is closed', async () => {

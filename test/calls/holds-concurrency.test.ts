@@ -55,20 +55,6 @@ describe('holds for calls in progress', () => {
     expect(allowedOf(all)).toHaveLength(1);
   });
 
-  it('allows one of ten calls at once on the Postgres fallback, under the wallet row lock', async () => {
-    const orgId = await createFundedOrg(ctx.services, 150);
-    const gate = ctx.services.calls.store;
-    // The Postgres admission step itself, ten at once, as the fallback path runs it.
-    const steps = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        gate.hold({ orgId, callId: `pg-${i}`, amount: 140, maxDurationSeconds: 150, holdSeconds: 450, minBalance: 79, path: 'database_fallback', recordOnly: false }),
-      ),
-    );
-    expect(steps.filter((s) => s.outcome === 'held')).toHaveLength(1);
-    expect(steps.filter((s) => s.outcome === 'available')).toHaveLength(9);
-    for (const s of steps) if (s.outcome === 'available') expect(s.available).toBe(10);
-  });
-
   it('allows one of ten calls at once through the one-call Postgres admission (call_gate_admit)', async () => {
     const orgId = await createFundedOrg(ctx.services, 150);
     const store = ctx.services.calls.store;

@@ -25,7 +25,7 @@ describe('Redis outage', () => {
   afterAll(async () => {
     await redis.start();
     await ctx.close();
-    await redis.stop();
+    await redis.dispose();
   });
 
   it('answers from Postgres while Redis is down, honouring holds placed through Redis, and uses the cache again once Redis is back', async () => {

@@ -16,7 +16,7 @@ import { SANDBOX_SECRETS } from '../../shared/config';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET } from '../support/context';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/databases';
 import { ledgerViolations } from '../support/invariants';
-import { freePort, startOwnedRedisServer, type OwnedRedisServer } from '../support/owned-redis-server';
+import { freePort, startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { uniquePrefix } from '../support/redis';
 import { answers, launchScript, launchService, waitUntil, type ServiceProcess } from '../support/service-processes';
 import { ChaosClient, seededRandom, sleep } from './chaos-client';
@@ -121,7 +121,7 @@ function pickAreaCode(rand: () => number): string {
 const contractCharge = (seconds: number) => Math.ceil((seconds * RATE_PER_MINUTE) / 60);
 
 describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
-  let redis: OwnedRedisServer;
+  let redis: TestRedisServer;
   let dbName: string;
   let pool: Pool;
   let env: Record<string, string>;
@@ -145,7 +145,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
   };
 
   beforeAll(async () => {
-    redis = await startOwnedRedisServer({ appendOnly: true });
+    redis = await startRedisServer({ appendOnly: true });
     dbName = await createTestDatabase();
     pool = new Pool({ connectionString: databaseUrl(dbName), max: 2 });
     const ports = { api: await freePort(), twilio: await freePort(), vapi: await freePort() };

@@ -1,5 +1,5 @@
 // Proves what an operator sees when a setting is wrong: the real entry point
-// (`tsx shared/process/launch.ts api`, as `npm run start:api` runs it) exits non-zero before
+// (`tsx bin/launch.ts api`, as `npm run start:api` runs it) exits non-zero before
 // touching Postgres or Redis, with exactly one line on stderr that names the variable, and no
 // stack trace. tsx is run through node directly rather than npx, so that npm's own warnings about
 // the machine's npmrc cannot be mistaken for (or hide) the service's output.
@@ -14,7 +14,7 @@ const SID = 'AC0123456789abcdef0123456789abcdef';
 function launch(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Only PATH and HOME from the test runner: no DATABASE_URL or secrets leak in.
-    const child = spawn(process.execPath, [TSX, 'shared/process/launch.ts', 'api'], {
+    const child = spawn(process.execPath, [TSX, 'bin/launch.ts', 'api'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

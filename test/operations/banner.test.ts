@@ -2,7 +2,7 @@
 // sandbox mode the URLs, the development secrets in use, a dashboard JWT the API accepts for the
 // demo organisation, and curl commands for both gates; outside sandbox mode no secret at all.
 import request from 'supertest';
-import { DEMO_ORG_ID, renderBanner } from '../../shared/process/banner';
+import { DEMO_ORG_ID, renderBanner } from '../../bin/banner';
 import { loadConfig, SANDBOX_SECRETS } from '../../shared/config';
 import { createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';

@@ -88,10 +88,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts each process with a launch.ts role that exists', () => {
-    const launch = readFileSync(join(root, 'shared/process/launch.ts'), 'utf8');
+    const launch = readFileSync(join(root, 'bin/launch.ts'), 'utf8');
     const expected: Record<string, string> = { api: 'api', worker: 'workers', migrate: 'migrate', sandbox: 'sandbox' };
     for (const [name, role] of Object.entries(expected)) {
-      expect(services[name]?.command?.slice(-2)).toEqual(['shared/process/launch.ts', role]);
+      expect(services[name]?.command?.slice(-2)).toEqual(['bin/launch.ts', role]);
       expect(launch).toContain(`'${role}'`);
     }
   });

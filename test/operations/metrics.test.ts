@@ -4,7 +4,7 @@
 import request from 'supertest';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestContext } from '../support/context';
 import { dashboardToken } from '../support/jwt';
-import { sampleQueues } from '../../workers/queue-sampler';
+import { sampleQueues } from '../../shared/sampling/queue-sampler';
 import { createMetrics } from '../../shared/metrics';
 import { expectLedgerConsistent } from '../support/invariants';
 

@@ -7,7 +7,7 @@ import { createFundedOrg, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { balanceOf, createProvisioningWorld, numbersNamed, provision, vapiNumbers, waitForRequest, type ProvisioningWorld } from '../support/provisioning';
 import { sweepProvisioning } from '../../workers/provisioning-sweeper';
-import { jobIds, QUEUE_NAMES } from '../../workers/queues';
+import { jobIds, QUEUE_NAMES } from '../../shared/queues/queues';
 import { refundRequest } from '../../shared/provisioning/settle-request';
 import { runAttempt } from '../../shared/provisioning/run-attempt';
 import { createRedis } from '../../shared/redis';

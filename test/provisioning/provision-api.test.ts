@@ -8,7 +8,7 @@ import { createFundedOrg } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
 import { authHeader, balanceOf, createProvisioningWorld, provision, status, type ProvisioningWorld } from '../support/provisioning';
-import { jobIds } from '../../workers/queues';
+import { jobIds } from '../../shared/queues/queues';
 
 describe('POST /api/managed-telephony/provision and GET status', () => {
   let w: ProvisioningWorld;

@@ -1,6 +1,6 @@
 // Proves that real worker processes lose neither jobs nor money when they die or are stopped
 // mid-purchase. The workers run as separate OS processes (`node --import tsx
-// shared/process/launch.ts workers`: one process, so a signal reaches the worker itself, not an
+// bin/launch.ts workers`: one process, so a signal reaches the worker itself, not an
 // npx/tsx wrapper), against this file's database, Redis prefix and simulators. The simulator's
 // purchase latency opens the window; the test kills or stops the process inside it.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,7 +37,7 @@ function startWorkerProcess(w: ProvisioningWorld): Promise<WorkerProcess> {
       LOG_LEVEL: 'info',
     }),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'shared/process/launch.ts', 'workers'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/launch.ts', 'workers'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {

@@ -23,7 +23,7 @@ describe('sandbox role', () => {
   it('serves stateful Twilio and Vapi simulators and says no real number is bought', async () => {
     const twilioPort = port();
     const vapiPort = twilioPort + 1;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/process/launch.ts', 'sandbox'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/launch.ts', 'sandbox'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SANDBOX_TWILIO_PORT: String(twilioPort), SANDBOX_VAPI_PORT: String(vapiPort), LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,7 +70,7 @@ describe('npm start in sandbox mode (launch.ts all, no TWILIO_ACCOUNT_SID)', () 
     const db = await createTestDatabase();
     const prefix = uniquePrefix('start');
     const apiPort = port();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/process/launch.ts', 'all'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/launch.ts', 'all'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

@@ -19,7 +19,7 @@ describe('the limiter while Redis is down', () => {
   afterAll(async () => {
     await redis.start();
     await ctx.close();
-    await redis.stop();
+    await redis.dispose();
   });
 
   const message = { message: { type: 'conversation-update', messages: [] } };

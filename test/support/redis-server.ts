@@ -1,13 +1,18 @@
-// A test-owned redis-server on its own free port, which a test can stop and start again to
-// prove what the service does while Redis is down. No persistence: a restart is an empty Redis.
+// A redis-server owned by one test file or bench run, on its own free port, that can be crashed
+// (SIGKILL) and started again on the same port (clients reconnect). Without an append-only file a
+// restart is an empty Redis; with one, a restart keeps what was written up to about a second
+// before the kill, as production runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** How long start() waits for the server to answer PING. */
-export const REDIS_SERVER_START_TIMEOUT_MS = 10_000;
-/** How long stop() waits for the process to exit after SIGTERM before SIGKILL. */
-export const REDIS_SERVER_STOP_TIMEOUT_MS = 5_000;
+export const REDIS_START_LIMIT_MS = 10_000;
+/** How long stop() waits for the killed process to exit. */
+export const REDIS_STOP_LIMIT_MS = 5_000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,69 +27,96 @@ export async function freePort(): Promise<number> {
 }
 
 export interface TestRedisServer {
-  port: number;
   url: string;
-  start(): Promise<void>;
+  port: number;
+  running(): boolean;
+  /**
+   * Starts it (again) on the same port. With an append-only file it reloads what was written;
+   * `{ empty: true }` deletes the data first (a Redis that lost everything).
+   */
+  start(options?: { empty?: boolean }): Promise<void>;
+  /** SIGKILL: as abrupt as a crash. Resolves once the process has exited. */
   stop(): Promise<void>;
-  restart(): Promise<void>;
-  readonly running: boolean;
+  /** Stops it and removes its data directory. */
+  dispose(): Promise<void>;
 }
 
-async function waitForPing(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+export interface TestRedisOptions {
+  /** Keep an append-only file (fsync every second), so a restart keeps what was written. */
+  appendOnly?: boolean;
+}
+
+async function waitForPing(url: string, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
   for (;;) {
     // disconnectTimeout: ioredis otherwise keeps a 2 s timer per refused probe alive after the test.
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null, disconnectTimeout: 10 });
-    probe.on('error', () => undefined);
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null, disconnectTimeout: 10 });
+    client.on('error', () => undefined);
     try {
-      await probe.connect();
-      await probe.ping();
+      await client.connect();
+      await client.ping();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not start: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 50));
+      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within ${limitMs} ms: ${(err as Error).message}`);
     } finally {
-      probe.disconnect();
+      client.disconnect();
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** Spawns `redis-server --port <free> --save "" --appendonly no` (not yet started). */
-export async function createRedisServer(): Promise<TestRedisServer> {
+/** A server on a free port, not yet started. */
+export async function createRedisServer(options: TestRedisOptions = {}): Promise<TestRedisServer> {
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bg-redis-'));
+  const persistence = options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
-  const server: TestRedisServer = {
-    port,
+  let exited: Promise<void> = Promise.resolve();
+
+  const start = async (startOptions: { empty?: boolean } = {}) => {
+    if (child) return;
+    if (startOptions.empty) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
+      { stdio: 'ignore' },
+    );
+    child = proc;
+    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    void exited.then(() => {
+      if (child === proc) child = undefined;
+    });
+    await waitForPing(url, REDIS_START_LIMIT_MS);
+  };
+
+  const stop = async () => {
+    const proc = child;
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, REDIS_STOP_LIMIT_MS).unref())]);
+    child = undefined;
+  };
+
+  return {
     url,
-    get running() {
-      return child !== undefined;
-    },
-    async start() {
-      if (child) return;
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      child.once('exit', () => {
-        child = undefined;
-      });
-      await waitForPing(url, REDIS_SERVER_START_TIMEOUT_MS);
-    },
-    async stop() {
-      const c = child;
-      if (!c) return;
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => c.kill('SIGKILL'), REDIS_SERVER_STOP_TIMEOUT_MS);
-        c.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        c.kill('SIGTERM');
-      });
-      child = undefined;
-    },
-    async restart() {
-      await server.stop();
-      await server.start();
+    port,
+    running: () => child !== undefined,
+    start,
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A server on a free port, started. */
+export async function startRedisServer(options: TestRedisOptions = {}): Promise<TestRedisServer> {
+  const server = await createRedisServer(options);
+  await server.start();
   return server;
 }

@@ -1,5 +1,5 @@
-// Real service processes for whole-system tests: `shared/process/launch.ts <role>` run by node
-// with the tsx loader (the same code `npx tsx shared/process/launch.ts` runs, but as one process,
+// Real service processes for whole-system tests: `bin/launch.ts <role>` run by node
+// with the tsx loader (the same code `npx tsx bin/launch.ts` runs, but as one process,
 // so a SIGKILL hits the service itself and not a wrapper that would leave it orphaned). Each runs
 // in its own process group and is killed with it; its output is kept (bounded) for diagnostics.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +31,7 @@ export interface ServiceProcess {
 }
 
 export function launchService(role: ServiceRole, env: Record<string, string>): ServiceProcess {
-  return launchScript(role, 'shared/process/launch.ts', [role], env);
+  return launchScript(role, 'bin/launch.ts', [role], env);
 }
 
 /** Runs a TypeScript file of this repository (path from the root) as its own process group. */

@@ -1,15 +1,15 @@
 // Entry point for npm start / start:api / start:workers / sandbox / migrate.
 // A bad setting stops the process here with one line naming it, never a stack trace.
-import { createApp } from '../../api/app';
-import { startServer, type RunningServer } from '../../api/server';
-import { startWorkers, type RunningWorkers } from '../../workers/main';
-import { ConfigError, loadConfig, type Config } from '../config';
-import { migrate } from '../db/migrate';
+import { createApp } from '../api/app';
+import { startServer, type RunningServer } from '../api/server';
+import { startWorkers, type RunningWorkers } from '../workers/main';
+import { ConfigError, loadConfig, type Config } from '../shared/config';
+import { migrate } from '../shared/db/migrate';
 import { renderBanner } from './banner';
-import { createLogger } from '../logger';
-import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
-import { createServices, type Services } from './services';
-import { waitForRedis } from '../redis';
+import { createLogger, redactUrl } from '../shared/logger';
+import { startSandbox, type RunningSandbox } from '../shared/sandbox/start-sandbox';
+import { createServices, type Services } from '../shared/process/services';
+import { waitForRedis } from '../shared/redis';
 
 /** How long start waits for Redis before going on degraded (/readyz says 503 until it answers). */
 const REDIS_START_WAIT_MS = 5000;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   const services = createServices(config);
   await waitForRedis(services.redis, REDIS_START_WAIT_MS).catch(() =>
-    services.log.warn({ redis: config.redis.url }, 'Redis is not answering yet; starting degraded'),
+    services.log.warn({ redis: redactUrl(config.redis.url) }, 'Redis is not answering yet; starting degraded'),
   );
   let server: RunningServer | undefined;
   let workers: RunningWorkers | undefined;

@@ -2,7 +2,7 @@
 // (workers) agree on what a job is. Every queue lives under the process's Redis key prefix, so a
 // test file (or a second deployment on one Redis) never shares a queue with another.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Config } from '../shared/config';
+import type { Config } from '../config';
 
 export const QUEUE_NAMES = {
   provisioning: 'provisioning',

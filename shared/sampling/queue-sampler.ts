@@ -5,7 +5,7 @@
 // deploy/prometheus/alerts.yml). A sample that cannot finish in time leaves the last values and
 // the scrape still answers.
 import type { Queue } from 'bullmq';
-import type { Metrics } from '../shared/metrics';
+import type { Metrics } from '../metrics';
 
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
 export const QUEUE_SAMPLE_TIMEOUT_MS = 1000;

@@ -3,8 +3,8 @@
 // workers process, but workers serve no /metrics when run apart (`start:workers`); sampling it
 // where it is scraped makes the alert work in every layout. One count query, bounded in time;
 // on failure the last value stays and the scrape still answers.
-import type { Metrics } from '../shared/metrics';
-import type { ProvisioningStore } from '../shared/provisioning/provisioning-store';
+import type { Metrics } from '../metrics';
+import type { ProvisioningStore } from '../provisioning/provisioning-store';
 
 export const STUCK_SAMPLE_TIMEOUT_MS = 1000;
 

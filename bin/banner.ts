@@ -2,7 +2,7 @@
 // development secrets in use, a dashboard JWT for a demo organisation and curl commands that walk
 // both gates. Outside sandbox mode it prints URLs only: real secrets never reach a log.
 import { SignJWT } from 'jose';
-import type { Config } from '../config';
+import type { Config } from '../shared/config';
 
 /** The demo organisation the banner's token and commands use (created by the first command). */
 export const DEMO_ORG_ID = 'de300000-0000-4000-8000-000000000001';
