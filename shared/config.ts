@@ -57,6 +57,14 @@ const envSchema = z.object({
   CALL_GATE_DATABASE_TIMEOUT_MS: int(10, 5000).default(2000),
   CALL_GATE_DECISION_DEADLINE_MS: int(100, 7000).default(5000),
   CALL_SWEEP_BATCH_SIZE: int(1, 1000).default(100),
+  // Metered calls (issue 10): the hold policy, the slice a metered call holds and renews, and the
+  // hosts whose monitor.controlUrl the service may call to end a call that ran out of money.
+  CALL_HOLD_POLICY: z.enum(['metered', 'full']).default('metered'),
+  CALL_HOLD_SECONDS: int(10, 43_200).default(120),
+  VAPI_CONTROL_HOSTS: z
+    .string()
+    .regex(/^(\*\.)?[a-z0-9.-]+(,(\*\.)?[a-z0-9.-]+)*$/, 'must be a comma-separated list of host names, each optionally starting with *.')
+    .default('*.vapi.ai'),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
   CURRENCY: z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO currency code').default('gbp'),
@@ -115,6 +123,14 @@ export interface Config {
     /** Bound on a whole assistant-request decision; past it the fail mode answers (Vapi: ~7.5 s). */
     decisionDeadlineMs: number;
     sweepBatchSize: number;
+    /** metered: hold one slice and renew it while the call lasts; full: hold the whole maxDuration. */
+    holdPolicy: 'metered' | 'full';
+    /** The seconds of call one slice of a metered hold pays for. */
+    holdSeconds: number;
+    /** Host patterns (exact, or `*.` + suffix) whose https control URLs may be called. */
+    controlHosts: string[];
+    /** Sandbox mode: also http(s) control URLs on loopback (the Vapi simulator, test servers). */
+    controlLoopback: boolean;
     webhookBodyBytes: number;
     vapiApiTimeoutMs: number;
   };
@@ -210,6 +226,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       databaseTimeoutMs: e.CALL_GATE_DATABASE_TIMEOUT_MS,
       decisionDeadlineMs: e.CALL_GATE_DECISION_DEADLINE_MS,
       sweepBatchSize: e.CALL_SWEEP_BATCH_SIZE,
+      holdPolicy: e.CALL_HOLD_POLICY,
+      holdSeconds: e.CALL_HOLD_SECONDS,
+      controlHosts: e.VAPI_CONTROL_HOSTS.split(','),
+      controlLoopback: sandbox,
       webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
