@@ -28,7 +28,7 @@ export function createApp(services: Services): Express {
   app.use(BULL_BOARD_PATH, limiters.operator);
   app.use(bullBoardRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
-  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports }));
+  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', limiters.operator, adminRoutes(services));

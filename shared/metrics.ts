@@ -117,6 +117,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Calls whose end-of-call report never came and were settled from the Vapi API',
       registers,
     }),
+    callRenewals: new Counter({
+      name: 'billing_gates_call_renewals_total',
+      help: 'Renewals of metered holds, by outcome (renewed, already, capped, exhausted, ended, released, missing) and store (cache, database_fallback)',
+      labelNames: ['outcome', 'path'] as const,
+      registers,
+    }),
+    callRenewalLateness: new Histogram({
+      name: 'billing_gates_call_renewal_lateness_seconds',
+      help: 'How late a renewal ran after it was due (its lead before the held seconds run out is the slack)',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    callControl: new Counter({
+      name: 'billing_gates_call_control_total',
+      help: "Messages to Vapi's live call control for calls whose money ran out, by action (say, end-call) and outcome (sent, failed, no_url, host_refused)",
+      labelNames: ['action', 'outcome'] as const,
+      registers,
+    }),
+    callHoldEvents: new Counter({
+      name: 'billing_gates_call_hold_events_total',
+      help: 'Hold lifecycle events: ended (sized to the time used), compensated (a late store answer taken back), mirrored (copied into Redis), meter_recreated, record_rejected',
+      labelNames: ['event', 'store'] as const,
+      registers,
+    }),
   };
   return m;
 }

@@ -37,6 +37,8 @@ export function redisKeys(prefix: string) {
     wallet: (orgId: string) => `${prefix}:wallet:{${orgId}}`,
     holds: (orgId: string) => `${prefix}:holds:{${orgId}}`,
     number: (lookup: string) => `${prefix}:number:${lookup}`,
+    /** A call's Vapi control URL (a secret), learned from its messages. */
+    callControl: (callId: string) => `${prefix}:call-control:${callId}`,
     bullPrefix: `${prefix}:bull`,
   };
 }

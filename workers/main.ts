@@ -1,6 +1,7 @@
 // Starts every worker and scheduler of this process, and closes them within a deadline.
 import type { Services } from '../shared/process/services';
 import { startCallBillingWorker } from './call-billing-worker';
+import { startCallMeterWorker } from './call-meter-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
 import { keepSchedules } from './keep-schedules';
 import { startMaintenanceWorker } from './maintenance-worker';
@@ -19,6 +20,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   closers.push(startRefundWorker(services).close);
   // Call gate (issue 4): billing of end-of-call reports.
   closers.push(startCallBillingWorker(services).close);
+  // Metered calls (issue 10): renewals of live calls' holds, and ending calls out of money.
+  closers.push(startCallMeterWorker(services).close);
   // One maintenance worker for every periodic task; each task has one schedule.
   const sweepDeps = callSweepDeps(services);
   closers.push(

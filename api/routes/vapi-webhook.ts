@@ -5,7 +5,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
-import { recordEndOfCallReport, releaseEndedCall, type CallReportDeps } from '../../shared/calls/call-reports';
+import { endedCall, learnControlUrl, recordEndOfCallReport, type CallReportDeps } from '../../shared/calls/call-reports';
+import type { CallServices } from '../../shared/calls/call-services';
 import { vapiEnvelope, type VapiMessage } from '../../shared/calls/vapi-messages';
 import type { Services } from '../../shared/process/services';
 import { hasSharedSecret, hasValidSignature } from '../middleware/vapi-auth';
@@ -24,9 +25,10 @@ export interface VapiWebhookDeps {
   services: Services;
   gate: CallGate;
   reports: CallReportDeps;
+  admitted: CallServices['admitted'];
 }
 
-export function vapiWebhookRoutes({ services, gate, reports }: VapiWebhookDeps): Router {
+export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWebhookDeps): Router {
   const { config, log } = services;
   const auth = {
     secret: config.auth.vapiWebhookSecret,
@@ -76,11 +78,12 @@ export function vapiWebhookRoutes({ services, gate, reports }: VapiWebhookDeps):
       return;
     }
     try {
+      if (message.call?.monitor?.controlUrl !== undefined) await learnControlUrl(reports, message);
       switch (message.type) {
         case 'assistant-request':
           return await assistantRequest(message, res);
         case 'status-update':
-          await releaseEndedCall(reports, message);
+          await endedCall(reports, message);
           res.status(200).json(RECEIVED);
           return;
         case 'end-of-call-report': {
@@ -106,7 +109,7 @@ export function vapiWebhookRoutes({ services, gate, reports }: VapiWebhookDeps):
       e164: m.phoneNumber?.number ?? null,
     });
     res.status(200).json(answerFor(decision));
-    if (decision.kind === 'allowed') await gate.recordHold(decision);
+    await admitted(decision);
   }
 
   return r;

@@ -2,20 +2,26 @@
 // process memory) and one atomic Redis step that probes, plans and holds, then the answer. Redis erring
 // or slower than CALL_GATE_REDIS_TIMEOUT_MS → the same steps against Postgres. Both unavailable
 // → CALL_GATE_FAIL_MODE, as when the whole decision outlasts CALL_GATE_DECISION_DEADLINE_MS.
-// Every decision is counted (gate 'call', outcome, path).
+// A store that answers after the gate gave up on it may still have placed a hold: when the call
+// was refused after all, that hold is taken back (failure mode 24). Every decision is counted
+// (gate 'call', outcome, path).
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
-import type { CallStore, HoldStep } from './call-store';
-import { holdLifetimeSeconds } from './hold-policy';
-import { createHoldRecorder } from './hold-recorder';
+import type { CallStore, HoldStep, StoredHold } from './call-store';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
 
 export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
 export type RefusalReason = 'insufficient_funds' | 'unknown_number' | 'no_assistant' | 'unavailable' | 'invalid_request';
+
+/** A hold this decision placed (not an earlier one of the same call), with what it pays for. */
+export interface PlacedHold {
+  hold: StoredHold;
+  heldSeconds: number;
+}
 
 export type GateDecision =
   | {
@@ -26,10 +32,8 @@ export type GateDecision =
       maxDurationSeconds: number;
       holdAmount: number;
       path: GatePath;
-      /** A new hold placed in Redis only: record it in Postgres after answering. */
-      recordHold: boolean;
-      /** When that hold expires (ms since the epoch), as Redis stored it; null when not recorded. */
-      holdExpiresAtMs: number | null;
+      /** The hold placed by this decision; undefined for a repeated request or fail-open. */
+      placed: PlacedHold | undefined;
     }
   | { kind: 'refused'; reason: RefusalReason; message: string; path: GatePath };
 
@@ -58,15 +62,23 @@ export interface CallGateDeps {
 }
 
 type Admission =
-  | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: boolean; expiresAtMs: number | null }
+  | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: PlacedHold | undefined }
   | { kind: 'refused' };
 
-function admission(step: HoldStep | RedisDecision): Admission {
+/** A store call the gate stopped waiting for: it may still place a hold. */
+interface LateStep {
+  store: 'cache' | 'database_fallback';
+  orgId: string;
+  /** Resolves true when the step, once it lands, placed a hold. */
+  placed: Promise<boolean>;
+}
+
+function admission(step: HoldStep | RedisDecision, placed: PlacedHold | undefined): Admission {
   switch (step.outcome) {
     case 'existing':
-      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: false, expiresAtMs: null };
+      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: undefined };
     case 'held':
-      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: true, expiresAtMs: 'expires_at_ms' in step ? step.expires_at_ms : null };
+      return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed };
     case 'available':
     case 'not_found':
       return { kind: 'refused' };
@@ -84,35 +96,68 @@ export function createCallGate(d: CallGateDeps) {
     minBalance: pricing.callMinBalance,
     safetyMarginSeconds: callGate.safetyMarginSeconds,
     holdGraceSeconds: callGate.holdGraceSeconds,
+    policy: callGate.holdPolicy,
+    holdSeconds: callGate.holdSeconds,
   };
+  const heldSecondsOf = (amount: number, maxDuration: number) => Math.min(maxDuration, Math.floor((amount * 60) / pricing.callRatePerMinute));
 
-  const recorder = createHoldRecorder({ store: d.store, metrics: d.metrics, log: d.log, databaseTimeoutMs: callGate.databaseTimeoutMs });
+  /** Waits at most `timeoutMs` for `work`; a step given up on is remembered in `late`. */
+  async function bounded<T extends HoldStep | RedisDecision>(work: Promise<T>, store: LateStep['store'], orgId: string, late: LateStep[]): Promise<T> {
+    const timeoutMs = store === 'cache' ? callGate.redisTimeoutMs : callGate.databaseTimeoutMs;
+    try {
+      return await withTimeout(work, timeoutMs, store === 'cache' ? 'redis' : 'postgres');
+    } catch (err) {
+      if (err instanceof StoreTimeoutError) late.push({ store, orgId, placed: work.then((x) => x.outcome === 'held', () => false) });
+      throw err;
+    }
+  }
 
-  const redis = <T>(work: Promise<T>): Promise<T> =>
-    withTimeout(work, callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
-      throw new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
-    });
-  const postgres = <T>(work: Promise<T>): Promise<T> => withTimeout(work, callGate.databaseTimeoutMs, 'postgres');
+  const toRedisError = (err: unknown) => new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
 
   /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
-  async function admitOnRedis(orgId: string, callId: string): Promise<Admission> {
-    const s = await redis(d.hot.decide(orgId, callId, terms));
-    if (s.outcome !== 'miss') return admission(s);
-    // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
-    const snap = await postgres(d.store.gateSnapshot(orgId));
-    if (snap.outcome === 'not_found') return { kind: 'refused' };
-    await redis(d.hot.fill(orgId, snap));
-    const again = await redis(d.hot.decide(orgId, callId, terms));
-    return again.outcome === 'miss' ? { kind: 'refused' } : admission(again);
+  async function admitOnRedis(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
+    const decide = async () => {
+      const nowMs = Date.now();
+      const s = await bounded(d.hot.decide(orgId, callId, terms, nowMs), 'cache', orgId, late).catch((err: unknown) => {
+        throw toRedisError(err);
+      });
+      return { s, nowMs };
+    };
+    let { s, nowMs } = await decide();
+    if (s.outcome === 'miss') {
+      // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
+      const snap = await withTimeout(d.store.gateSnapshot(orgId), callGate.databaseTimeoutMs, 'postgres');
+      if (snap.outcome === 'not_found') return { kind: 'refused' };
+      await withTimeout(d.hot.fill(orgId, snap), callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
+        throw toRedisError(err);
+      });
+      ({ s, nowMs } = await decide());
+      if (s.outcome === 'miss') return { kind: 'refused' };
+    }
+    if (s.outcome !== 'held') return admission(s, undefined);
+    const hold: StoredHold = {
+      call_id: callId,
+      state: 'held',
+      amount: s.hold_amount,
+      max_duration_seconds: s.max_duration_seconds,
+      expires_at_ms: s.expires_at_ms,
+      admitted_at_ms: nowMs,
+      cap: s.cap,
+      slices: 1,
+    };
+    return admission(s, { hold, heldSeconds: s.held_seconds });
   }
 
   /** One Postgres round trip (call_gate_admit under the wallet row lock). */
-  async function admitOnPostgres(orgId: string, callId: string): Promise<Admission> {
-    return admission(
-      await postgres(
-        d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS }),
-      ),
+  async function admitOnPostgres(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
+    const step = await bounded(
+      d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS }),
+      'database_fallback',
+      orgId,
+      late,
     );
+    if (step.outcome !== 'held') return admission(step, undefined);
+    return admission(step, { hold: step.hold, heldSeconds: heldSecondsOf(step.hold.amount, step.hold.max_duration_seconds) });
   }
 
   function count(decision: GateDecision): GateDecision {
@@ -125,14 +170,14 @@ export function createCallGate(d: CallGateDeps) {
     d.metrics.fallbacks.inc({ gate: 'call', to: 'fail_mode', reason });
     d.log.error({ callId, orgId, failMode: callGate.failMode, err: (err as Error)?.message }, 'call gate: neither Redis nor Postgres answered');
     if (callGate.failMode === 'open' && orgId !== undefined && assistantId !== undefined) {
-      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', recordHold: false, holdExpiresAtMs: null };
+      return { kind: 'allowed', callId, orgId, assistantId, maxDurationSeconds: callGate.failOpenMaxDurationSeconds, holdAmount: 0, path: 'fail_mode', placed: undefined };
     }
     return { kind: 'refused', reason: 'unavailable', message: REFUSAL_MESSAGES.unavailable, path: 'fail_mode' };
   }
 
   const refuse = (reason: RefusalReason, path: GatePath): GateDecision => ({ kind: 'refused', reason, message: REFUSAL_MESSAGES[reason], path });
 
-  async function decideWithin(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+  async function decideWithin(callId: string | undefined, lookup: NumberLookup, late: LateStep[]): Promise<GateDecision> {
     if (callId === undefined || (lookup.vapiPhoneNumberId === null && lookup.e164 === null)) return refuse('invalid_request', 'cache');
     const resolution = await d.numbers.resolve(lookup);
     if (resolution.kind === 'unavailable') return failMode(callId, undefined, undefined, resolution.databaseError);
@@ -150,13 +195,12 @@ export function createCallGate(d: CallGateDeps) {
       maxDurationSeconds: a.maxDurationSeconds,
       holdAmount: a.holdAmount,
       path,
-      recordHold: path === 'cache' && a.placed,
-      holdExpiresAtMs: a.expiresAtMs,
+      placed: a.placed,
     });
 
     if (!redisFailed) {
       try {
-        const a = await admitOnRedis(orgId, callId);
+        const a = await admitOnRedis(orgId, callId, late);
         return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
       } catch (err) {
         // Postgres failing during a cache fill: Redis is up but cannot decide alone.
@@ -166,40 +210,51 @@ export function createCallGate(d: CallGateDeps) {
       }
     }
     try {
-      const a = await admitOnPostgres(orgId, callId);
+      const a = await admitOnPostgres(orgId, callId, late);
       return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
     } catch (err) {
       return failMode(callId, orgId, assistantId, err);
     }
   }
 
+  async function takeBack(store: LateStep['store'], orgId: string, callId: string): Promise<void> {
+    try {
+      const taken = store === 'cache' ? await d.hot.cancel(orgId, callId) : (await d.store.cancelHold(callId), true);
+      if (!taken) return;
+      d.metrics.callHoldEvents.inc({ event: 'compensated', store });
+      d.log.warn({ callId, orgId, store }, 'call gate: took back a hold a store placed after the gate gave up on it');
+    } catch (err) {
+      d.log.error({ callId, orgId, store, err: (err as Error).message }, 'call gate: could not take back a late hold; it expires with the call');
+    }
+  }
+
+  /** Takes back, once they land, holds that late stores placed for a call that was refused after all. */
+  function compensate(callId: string, final: GateDecision, late: LateStep[]): void {
+    if (final.kind === 'allowed') return; // every late hold belongs to a call that is going ahead
+    for (const step of late) void step.placed.then((placed) => (placed ? takeBack(step.store, step.orgId, callId) : undefined));
+  }
+
   return {
     /** The decision, counted; past CALL_GATE_DECISION_DEADLINE_MS the fail mode answers (no organisation known then). */
     async decide(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
+      const late: LateStep[] = [];
+      const within = decideWithin(callId, lookup, late);
       let decision: GateDecision;
       try {
-        decision = await withTimeout(decideWithin(callId, lookup), callGate.decisionDeadlineMs, 'postgres');
+        decision = await withTimeout(within, callGate.decisionDeadlineMs, 'postgres');
       } catch (err) {
         decision = failMode(callId ?? 'unknown', undefined, undefined, err, 'deadline');
+        // The decision still running may yet place a hold for this now-refused call.
+        if (callId !== undefined && decision.kind === 'refused') {
+          void within.then(
+            (w) => (w.kind === 'allowed' && w.placed !== undefined && w.path !== 'fail_mode' ? takeBack(w.path, w.orgId, callId) : undefined),
+            () => undefined,
+          );
+        }
       }
+      if (callId !== undefined) compensate(callId, decision, late);
       return count(decision);
     },
-
-    /** After answering: make a Redis-only hold durable (batched), so the fallback and the sweeper see it. */
-    async recordHold(decision: Extract<GateDecision, { kind: 'allowed' }>): Promise<void> {
-      if (!decision.recordHold) return;
-      const expiresAtMs = decision.holdExpiresAtMs ?? Date.now() + holdLifetimeSeconds(decision.maxDurationSeconds, callGate.holdGraceSeconds) * 1000;
-      await recorder.add({
-        call_id: decision.callId,
-        org_id: decision.orgId,
-        amount: decision.holdAmount,
-        max_duration_seconds: decision.maxDurationSeconds,
-        expires_at_ms: expiresAtMs,
-      });
-    },
-
-    /** Shutdown: writes the holds still waiting for their batch; call before the pool closes. */
-    close: () => recorder.close(),
   };
 }
 

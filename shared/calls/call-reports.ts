@@ -5,16 +5,22 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Queues } from '../queues/queues';
 import { jobIds, moneyJobOptions } from '../queues/queues';
-import type { CallStore } from './call-store';
-import type { RedisHolds } from './redis-holds';
+import type { Pricing } from '../pricing';
+import type { Meters } from './call-meter';
+import type { CallStore, HoldRecord, PostgresEnd } from './call-store';
+import type { NumberResolver } from './number-resolver';
+import type { EndOutcome, RedisHolds } from './redis-holds';
 import { isoOrNull, metadataOrgId, type VapiMessage } from './vapi-messages';
 
 export interface CallReportDeps {
   store: CallStore;
   queues: Queues;
   hot: RedisHolds;
+  numbers: NumberResolver;
+  meters: Meters;
   log: Logger;
   metrics: Metrics;
+  pricing: Pricing;
   holdGraceSeconds: number;
 }
 
@@ -53,22 +59,78 @@ export async function enqueueBilling(queues: Queues, callId: string): Promise<vo
   await queues.callBilling.add('bill-call', { callId }, moneyJobOptions(jobId));
 }
 
-/** status-update "ended": the call's hold stops counting, in Postgres and in Redis. */
-export async function releaseEndedCall(d: CallReportDeps, m: VapiMessage): Promise<void> {
+/** The organisation of a message's call: our answer's metadata, else the number the call came in on. */
+async function orgOfMessage(d: CallReportDeps, m: VapiMessage): Promise<string | undefined> {
+  const fromMetadata = metadataOrgId(m);
+  if (fromMetadata !== undefined) return fromMetadata;
+  const lookup = { vapiPhoneNumberId: m.call?.phoneNumberId ?? m.phoneNumber?.id ?? null, e164: m.phoneNumber?.number ?? null };
+  if (lookup.vapiPhoneNumberId === null && lookup.e164 === null) return undefined;
+  const r = await d.numbers.resolve(lookup);
+  return r.kind === 'found' ? r.number.orgId : undefined;
+}
+
+/**
+ * status-update "ended": the call's hold becomes the cost of the time since its admission (so a
+ * call right after a short one is admitted, and one right after a long one is not admitted on
+ * money already spent) and stops being renewed; it counts until the charge replaces it. The call
+ * is found by its id, its organisation by the message's metadata or number, else by Postgres's
+ * record — whichever store heard of the call first, in whatever order its messages come.
+ */
+export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void> {
   const callId = m.call?.id;
   if (callId === undefined || m.status !== 'ended') return;
-  const cause = `ended:${m.endedReason ?? m.call?.endedReason ?? 'unknown'}`;
-  let orgId = metadataOrgId(m);
-  try {
-    const r = await d.store.releaseHold(callId, cause);
-    if (r.outcome !== 'not_found') orgId ??= r.org_id;
-  } catch (err) {
-    d.log.warn({ callId, err: (err as Error).message }, 'could not release a hold in Postgres; it will expire');
+  const rate = d.pricing.callRatePerMinute;
+  const grace = d.holdGraceSeconds;
+  let orgId = await orgOfMessage(d, m).catch(() => undefined);
+  let redisView: EndOutcome | undefined;
+  if (orgId !== undefined) {
+    try {
+      redisView = await d.hot.end(orgId, callId, rate, grace);
+    } catch (err) {
+      d.log.warn({ callId, orgId, err: (err as Error).message }, 'could not size an ended call in Redis; Postgres still counts it');
+    }
   }
-  if (orgId === undefined) return;
+  // Redis's view creates Postgres's row when the gate's batched record has not arrived yet.
+  const record: HoldRecord | null =
+    orgId !== undefined && redisView !== undefined && 'amount' in redisView
+      ? {
+          call_id: callId,
+          org_id: orgId,
+          amount: redisView.amount,
+          max_duration_seconds: redisView.maxDurationSeconds,
+          expires_at_ms: redisView.expiresAtMs,
+          admitted_at_ms: redisView.admittedAtMs,
+          cap: redisView.cap,
+          held_seconds: Math.min(redisView.maxDurationSeconds, Math.floor((redisView.amount * 60) / rate)),
+          slices: redisView.slices,
+          policy: 'metered',
+          ended_at_ms: Date.now(),
+        }
+      : null;
+  let pg: PostgresEnd | undefined;
   try {
-    await d.hot.release(orgId, callId, Date.now() + d.holdGraceSeconds * 1000);
+    pg = await d.store.endHold(callId, rate, grace, record);
   } catch (err) {
-    d.log.warn({ callId, orgId, err: (err as Error).message }, 'could not release a hold in Redis; it will expire');
+    d.log.warn({ callId, err: (err as Error).message }, 'could not size an ended call in Postgres; its hold counts until billed');
   }
+  if (pg !== undefined && pg.outcome !== 'not_found') orgId ??= pg.org_id;
+  d.metrics.callHoldEvents.inc({ event: 'ended', store: redisView !== undefined && 'amount' in redisView ? 'cache' : 'database' });
+  // Redis did not know the call (a Postgres-path admission, or Redis lost it): copy the ended
+  // hold over, so the Redis path counts it too.
+  if (orgId !== undefined && pg?.outcome === 'ended' && (redisView === undefined || redisView.outcome === 'missing')) {
+    try {
+      const meter = await d.store.meter(callId);
+      if (meter.outcome === 'found') await d.hot.mirror(orgId, [meter.hold]);
+    } catch (err) {
+      d.log.warn({ callId, orgId, err: (err as Error).message }, 'could not copy an ended hold into Redis; the sweeper will');
+    }
+  }
+}
+
+/** Any message of a call may carry its live-call-control URL: keep it (a secret) for ending the call. */
+export async function learnControlUrl(d: CallReportDeps, m: VapiMessage): Promise<void> {
+  const callId = m.call?.id;
+  const url = m.call?.monitor?.controlUrl;
+  if (callId === undefined || url === undefined) return;
+  await d.meters.learnControlUrl(callId, url).catch((err: unknown) => d.log.warn({ callId, err: (err as Error).message }, 'could not store a call control URL'));
 }

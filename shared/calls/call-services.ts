@@ -9,21 +9,29 @@ import type { WalletService } from '../wallet/wallet-service';
 import type { Queues } from '../queues/queues';
 import type { VapiCallsClient } from '../clients/vapi-client';
 import type { CallBillingDeps } from './call-billing';
-import { createCallGate, type CallGate } from './call-gate';
+import { createCallGate, type CallGate, type GateDecision } from './call-gate';
+import { createMeters, type Meters } from './call-meter';
+import { createHoldRecorder } from './hold-recorder';
 import type { CallReportDeps } from './call-reports';
-import { createCallStore, type CallStore } from './call-store';
+import { createCallStore, holdRecord, type CallStore } from './call-store';
 import { createNumberResolver, NUMBER_LOCAL_CACHE_MS } from './number-resolver';
-import { StoreTimeoutError } from './timeout';
+import { StoreTimeoutError, withTimeout } from './timeout';
 import { createRedisHolds, type RedisHolds } from './redis-holds';
 
 export interface CallServices {
   store: CallStore;
   hot: RedisHolds;
   gate: CallGate;
+  meters: Meters;
+  /**
+   * After answering an admission: the durable record of a Redis-path hold (batched), the copy of
+   * a Postgres-path hold in Redis, and the first renewal of a metered call (batched).
+   */
+  admitted(decision: GateDecision): Promise<void>;
   reports: CallReportDeps;
   billing: CallBillingDeps;
   vapiCalls: VapiCallsClient;
-  /** Shutdown: writes the Redis-path holds still waiting for their batch. Await before the pool closes. */
+  /** Shutdown: writes the hold records and meters still waiting for their batch. Await before the pool closes. */
   close(): Promise<void>;
 }
 
@@ -54,14 +62,38 @@ export function createCallServices(p: CallServiceParts): CallServices {
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
   });
   const gate = createCallGate({ config, metrics, log, store, numbers, hot });
-  const holdGraceSeconds = config.callGate.holdGraceSeconds;
+  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log });
+  const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
+  const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
+
+  async function admitted(decision: GateDecision): Promise<void> {
+    if (decision.kind !== 'allowed' || decision.placed === undefined) return;
+    const { hold, heldSeconds } = decision.placed;
+    const work: Array<Promise<void>> = [meters.start(decision.orgId, hold, heldSeconds)];
+    if (decision.path === 'cache') work.push(recorder.add(holdRecord(decision.orgId, hold, holdPolicy, heldSeconds)));
+    if (decision.path === 'database_fallback') {
+      // So the Redis path counts it as soon as Redis answers again (else the sweeper copies it).
+      work.push(
+        withTimeout(hot.mirror(decision.orgId, [hold]), redisTimeoutMs, 'redis').then(
+          () => void metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' }),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(work);
+  }
+
   return {
     store,
     hot,
     gate,
-    reports: { store, queues: p.queues, hot, log, metrics, holdGraceSeconds },
+    meters,
+    admitted,
+    reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
-    close: () => gate.close(),
+    close: async () => {
+      await Promise.all([recorder.close(), meters.close()]);
+    },
   };
 }

@@ -15,7 +15,17 @@ const numberFound = z.object({
 const numberResolution = z.union([numberFound, z.object({ outcome: z.literal('not_found') })]);
 export type NumberResolution = z.output<typeof numberResolution>;
 
-const holdRow = z.object({ call_id: z.string(), amount: int, max_duration_seconds: int, expires_at_ms: int });
+/** A call's hold as both stores keep it (SQL call_hold_json, the Redis entry). */
+const holdRow = z.object({
+  call_id: z.string(),
+  state: z.enum(['held', 'ended']),
+  amount: int,
+  max_duration_seconds: int,
+  expires_at_ms: int,
+  admitted_at_ms: int,
+  cap: int,
+  slices: int,
+});
 export type StoredHold = z.output<typeof holdRow>;
 const gateSnapshot = z.union([
   z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), holds: z.array(holdRow) }),
@@ -25,12 +35,36 @@ export type GateSnapshot = z.output<typeof gateSnapshot>;
 
 /** One step of admission against a store: what the store says about this call and this org. */
 export const holdStep = z.union([
-  z.object({ outcome: z.literal('existing'), hold_amount: int, max_duration_seconds: int, hold_state: z.enum(['held', 'released']) }),
+  z.object({ outcome: z.literal('existing'), hold_amount: int, max_duration_seconds: int, hold_state: z.enum(['held', 'ended', 'released']) }),
   z.object({ outcome: z.literal('available'), available: int }),
-  z.object({ outcome: z.literal('held'), hold_amount: int, max_duration_seconds: int, available: int }),
+  z.object({ outcome: z.literal('held'), hold_amount: int, max_duration_seconds: int, available: int, hold: holdRow }),
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type HoldStep = z.output<typeof holdStep>;
+
+const renewed = z.union([
+  z.object({ outcome: z.enum(['renewed', 'already', 'capped', 'exhausted']), amount: int, held_seconds: int.nullable() }),
+  z.object({ outcome: z.enum(['ended', 'released', 'missing']) }),
+]);
+export type PostgresRenewal = z.output<typeof renewed>;
+
+const ended = z.union([
+  z.object({ outcome: z.enum(['ended', 'already', 'settled']), org_id: z.string(), amount: int }),
+  z.object({ outcome: z.literal('not_found') }),
+]);
+export type PostgresEnd = z.output<typeof ended>;
+
+const meter = z.union([
+  z.object({ outcome: z.literal('found'), org_id: z.string(), live: z.boolean(), hold: holdRow, held_seconds: int.nullable(), control_url: z.string().nullable() }),
+  z.object({ outcome: z.literal('not_found') }),
+]);
+export type CallMeter = z.output<typeof meter>;
+
+const openMeters = z.object({ calls: z.array(z.object({ org_id: z.string(), hold: holdRow, held_seconds: int.nullable() })) });
+export type OpenMeter = z.output<typeof openMeters>['calls'][number];
+
+const recorded = z.object({ recorded: int, updated: int, rejected: int, rejected_call_ids: z.array(z.string()) });
+export type RecordedHolds = z.output<typeof recorded>;
 
 const release = z.union([
   z.object({ outcome: z.enum(['released', 'already_released']), org_id: z.string() }),
@@ -82,15 +116,39 @@ export interface AdmitInput {
   holdGraceSeconds: number;
   minDurationSeconds: number;
   maxDurationSeconds: number;
+  policy: 'metered' | 'full';
+  holdSeconds: number;
 }
 
-/** A hold the Redis path placed, to be recorded in Postgres (call_gate_record_holds). */
+/** A hold the Redis path placed or renewed, to be recorded in Postgres (call_gate_record_holds). */
 export interface HoldRecord {
   call_id: string;
   org_id: string;
   amount: number;
   max_duration_seconds: number;
   expires_at_ms: number;
+  admitted_at_ms: number;
+  cap: number;
+  held_seconds: number;
+  slices: number;
+  policy: 'metered' | 'full';
+  ended_at_ms?: number;
+}
+
+/** The record of a hold from what a store reports of it. */
+export function holdRecord(orgId: string, h: StoredHold, policy: 'metered' | 'full', heldSeconds: number): HoldRecord {
+  return {
+    call_id: h.call_id,
+    org_id: orgId,
+    amount: h.amount,
+    max_duration_seconds: h.max_duration_seconds,
+    expires_at_ms: h.expires_at_ms,
+    admitted_at_ms: h.admitted_at_ms,
+    cap: h.cap,
+    held_seconds: heldSeconds,
+    slices: h.slices,
+    policy,
+  };
 }
 
 function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
@@ -120,13 +178,38 @@ export function createCallStore(rpc: Rpc) {
         p_hold_grace_seconds: a.holdGraceSeconds,
         p_min_duration_seconds: a.minDurationSeconds,
         p_max_duration_seconds: a.maxDurationSeconds,
+        p_policy: a.policy,
+        p_hold_seconds: a.holdSeconds,
       });
       return parse(holdStep, 'call_gate_admit', raw);
     },
-    /** Records a batch of Redis-path holds in one statement; returns how many rows were new. */
-    async recordHolds(holds: HoldRecord[]): Promise<number> {
+    /** Records a batch of Redis-path holds in one call; each is written or rejected on its own. */
+    async recordHolds(holds: HoldRecord[]): Promise<RecordedHolds> {
       const raw = await rpc.call('call_gate_record_holds', { p_holds: JSON.stringify(holds) });
-      return parse(z.object({ recorded: int }), 'call_gate_record_holds', raw).recorded;
+      return parse(recorded, 'call_gate_record_holds', raw);
+    },
+    /** Takes back the hold of a call the gate refused after Postgres had placed it. */
+    async cancelHold(callId: string): Promise<void> {
+      await rpc.call('call_gate_cancel_hold', { p_call_id: callId });
+    },
+    /** The Postgres side of a renewal (Redis unavailable). */
+    async renew(callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number): Promise<PostgresRenewal> {
+      const raw = await rpc.call('call_meter_renew', { p_call_id: callId, p_slice_no: sliceNo, p_slice_amount: sliceAmount, p_rate_per_minute: ratePerMinute });
+      return parse(renewed, 'call_meter_renew', raw);
+    },
+    /** The "ended" resize in Postgres; `hold` (Redis's view) creates the row when Postgres has none yet. */
+    async endHold(callId: string, ratePerMinute: number, graceSeconds: number, hold: HoldRecord | null): Promise<PostgresEnd> {
+      const raw = await rpc.call('call_hold_end', { p_call_id: callId, p_rate_per_minute: ratePerMinute, p_grace_seconds: graceSeconds, p_hold: hold === null ? null : JSON.stringify(hold) });
+      return parse(ended, 'call_hold_end', raw);
+    },
+    async setControlUrl(callId: string, url: string): Promise<void> {
+      await rpc.call('call_control_url_set', { p_call_id: callId, p_url: url });
+    },
+    async meter(callId: string): Promise<CallMeter> {
+      return parse(meter, 'call_meter_get', await rpc.call('call_meter_get', { p_call_id: callId }));
+    },
+    async openMeters(afterCallId: string | null, limit: number): Promise<OpenMeter[]> {
+      return parse(openMeters, 'calls_open_meters', await rpc.call('calls_open_meters', { p_after_call_id: afterCallId, p_limit: limit })).calls;
     },
     async releaseHold(callId: string, cause: string): Promise<ReleaseResult> {
       return parse(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));

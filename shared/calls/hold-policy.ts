@@ -1,24 +1,50 @@
-// The hold policy (docs/call-gate.md): an admitted call holds what its granted maxDuration can
-// cost, and never less than CALL_MIN_BALANCE. The hold therefore covers the longest call Vapi
-// will let it make, so simultaneous calls cannot together spend more than the balance (beyond
-// the rounding Vapi's 10-second minimum allows); the price of that safety is that a small
-// balance admits few calls at once. All price math comes from shared/pricing.ts.
+// The hold policy (docs/call-gate.md). An admitted call is granted maxDurationSeconds for the
+// whole available balance, and holds:
+//   full     the cost of that whole duration (zero overdraft, little concurrency);
+//   metered  one slice: the cost of CALL_HOLD_SECONDS, or of the whole duration when that is less,
+//            renewed slice by slice while the call lasts (many calls per wallet, an overdraft of at
+//            most one slice per live call when the money runs out).
+// Either is raised to CALL_MIN_BALANCE when lower. All price math comes from shared/pricing.ts;
+// the Lua and SQL copies of this plan are proven equal to it (test/calls/hold-plan-parity.test.ts).
 import { callCharge, maxDurationSeconds, type Pricing } from '../pricing';
 
+export type HoldPolicy = { kind: 'full' } | { kind: 'metered'; holdSeconds: number };
+
 export interface HoldPlan {
+  /** What the call holds now. */
   amount: number;
   maxDurationSeconds: number;
+  /** The most the hold may grow to by renewals: the cost of maxDurationSeconds. */
+  cap: number;
+  /** Seconds of call, from admission, that `amount` pays for (never beyond maxDurationSeconds). */
+  heldSeconds: number;
+}
+
+/** Seconds of call `amount` pays for at the call rate, within the granted duration. */
+export function secondsPaidFor(pricing: Pricing, amount: number, maxDuration: number): number {
+  return Math.min(maxDuration, Math.floor((amount * 60) / pricing.callRatePerMinute));
 }
 
 /** The hold and duration to grant on `available`, or undefined when the call must be refused. */
-export function planHold(pricing: Pricing, safetyMarginSeconds: number, available: number): HoldPlan | undefined {
+export function planHold(pricing: Pricing, safetyMarginSeconds: number, available: number, policy: HoldPolicy = { kind: 'full' }): HoldPlan | undefined {
   if (available < pricing.callMinBalance) return undefined;
   const seconds = maxDurationSeconds(pricing, available, safetyMarginSeconds);
-  const amount = Math.max(callCharge(pricing, seconds), pricing.callMinBalance);
+  const cap = callCharge(pricing, seconds);
+  const slice = policy.kind === 'metered' ? Math.min(callCharge(pricing, policy.holdSeconds), cap) : cap;
+  const amount = Math.max(slice, pricing.callMinBalance);
   // Only when CALL_MIN_BALANCE is below the cost of Vapi's 10-second minimum.
   if (amount > available) return undefined;
-  return { amount, maxDurationSeconds: seconds };
+  return { amount, maxDurationSeconds: seconds, cap, heldSeconds: secondsPaidFor(pricing, amount, seconds) };
 }
 
 /** Seconds a hold lives: the granted duration plus the grace for the call's last webhooks. */
 export const holdLifetimeSeconds = (maxDuration: number, graceSeconds: number) => maxDuration + graceSeconds;
+
+/**
+ * How long before its held seconds run out a metered call's next slice is asked for: a quarter
+ * of a slice, at least 2 s (job and network delays) and at most 30 s (money held early is money
+ * other calls cannot use).
+ */
+export function renewalLeadSeconds(holdSeconds: number): number {
+  return Math.min(30, Math.max(2, Math.ceil(holdSeconds / 4)));
+}

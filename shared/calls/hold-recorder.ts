@@ -38,8 +38,9 @@ export function createHoldRecorder(o: HoldRecorderOptions) {
   const inFlight = new Set<Promise<void>>();
 
   function failed(holds: HoldRecord[], err: unknown): void {
-    // The Redis holds still limit admission; only a lost report of these calls would now go
-    // unnoticed by the sweeper. Visible in metrics and logs.
+    // The Redis holds still limit admission, and a metered call's renewal job writes its record
+    // again (call_gate_record_holds); a full-policy call's lost report would now go unnoticed by
+    // the sweeper. Visible in metrics and logs.
     o.metrics.walletFailures.inc({ operation: 'call_hold_record' }, holds.length);
     o.log.error({ holds: holds.length, callIds: holds.slice(0, 10).map((h) => h.call_id), err: (err as Error)?.message }, 'call gate: could not record holds in Postgres');
   }
@@ -47,7 +48,13 @@ export function createHoldRecorder(o: HoldRecorderOptions) {
   async function write(batch: Pending[]): Promise<void> {
     const holds = batch.map((p) => p.hold);
     try {
-      await withTimeout(o.store.recordHolds(holds), o.databaseTimeoutMs, 'postgres');
+      const r = await withTimeout(o.store.recordHolds(holds), o.databaseTimeoutMs, 'postgres');
+      if (r.rejected > 0) {
+        // Each hold is written on its own (failure mode 25): the rejected ones are malformed or
+        // name an organisation that does not exist; the rest of the batch is written.
+        o.metrics.callHoldEvents.inc({ event: 'record_rejected', store: 'database' }, r.rejected);
+        o.log.error({ rejected: r.rejected, callIds: r.rejected_call_ids }, 'call gate: holds rejected by Postgres');
+      }
     } catch (err) {
       failed(holds, err);
     } finally {

@@ -18,6 +18,8 @@ const call = z
     endedReason: text(200),
     metadata,
     assistantOverrides: z.looseObject({ metadata }).optional().catch(undefined),
+    // Live call control (reference/vapi.md): a secret; checked against VAPI_CONTROL_HOSTS before use.
+    monitor: z.looseObject({ controlUrl: text(2000) }).optional().catch(undefined),
   })
   .optional()
   .catch(undefined);

@@ -9,6 +9,7 @@ export const QUEUE_NAMES = {
   refunds: 'refunds',
   callBilling: 'call-billing',
   maintenance: 'maintenance',
+  callMeters: 'call-meters',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -22,6 +23,24 @@ export interface RefundJob {
 export interface CallBillingJob {
   callId: string;
 }
+/**
+ * A metered call's next step: `renew` asks for slice `slice` before the held seconds run out;
+ * `hangup` ends the call if it is still on when the seconds it holds are used up. The call's
+ * fixed facts travel with the job, so a job can write the call's durable record when the
+ * gate's batched record never arrived. Ids and numbers only: the control URL is looked up.
+ */
+export interface CallMeterJob {
+  kind: 'renew' | 'hangup';
+  callId: string;
+  orgId: string;
+  slice: number;
+  admittedAtMs: number;
+  maxDurationSeconds: number;
+  expiresAtMs: number;
+  cap: number;
+  /** When the step is due (ms since the epoch), for the lateness metric. */
+  dueAtMs: number;
+}
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues';
 }
@@ -31,6 +50,8 @@ export const jobIds = {
   provisioning: (requestId: string) => `provision-${requestId}`,
   refund: (requestId: string) => `refund-${requestId}`,
   callBilling: (callId: string) => `call-${callId.replace(/:/g, '_')}`,
+  meter: (callId: string, slice: number) => `meter-${callId.replace(/:/g, '_')}-${slice}`,
+  hangup: (callId: string) => `hangup-${callId.replace(/:/g, '_')}`,
 };
 
 /** Limits on what Redis keeps: enough history for Bull Board, bounded so Redis cannot fill up. */
@@ -59,11 +80,24 @@ export function moneyJobOptions(jobId: string): JobsOptions {
   };
 }
 
+/** Meter steps are due at a moment: a few quick retries, then the sweeper re-creates them. */
+export function meterJobOptions(jobId: string, delayMs: number): JobsOptions {
+  return {
+    jobId,
+    delay: Math.max(0, Math.round(delayMs)),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
 export interface Queues {
   provisioning: Queue<ProvisioningJob>;
   refunds: Queue<RefundJob>;
   callBilling: Queue<CallBillingJob>;
   maintenance: Queue<MaintenanceJob>;
+  callMeters: Queue<CallMeterJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -75,8 +109,9 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     refunds: new Queue<RefundJob>(QUEUE_NAMES.refunds, opts),
     callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts),
     maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts),
+    callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts),
   };
-  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance] as Queue[];
+  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
   return { ...q, all, close: async () => void (await Promise.allSettled(all().map((x) => x.close()))) };
 }

@@ -22,17 +22,22 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
     callMinBalance: fc.integer({ min: 0, max: 100_000 }),
     callRatePerMinute: fc.integer({ min: 1, max: 1_000_000 }),
     margin: fc.integer({ min: 0, max: 600 }),
+    policy: fc.constantFrom<'metered' | 'full'>('metered', 'full'),
+    holdSeconds: fc.integer({ min: 10, max: 43_200 }),
   });
-  const expected = (i: { available: number; callMinBalance: number; callRatePerMinute: number; margin: number }) => {
-    const plan = planHold({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: i.callRatePerMinute }, i.margin, i.available);
-    return plan === undefined ? null : { amount: plan.amount, maxDurationSeconds: plan.maxDurationSeconds };
+  type Inputs = { available: number; callMinBalance: number; callRatePerMinute: number; margin: number; policy: 'metered' | 'full'; holdSeconds: number };
+  const expected = (i: Inputs) => {
+    const policy = i.policy === 'metered' ? { kind: 'metered' as const, holdSeconds: i.holdSeconds } : { kind: 'full' as const };
+    const plan = planHold({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: i.callRatePerMinute }, i.margin, i.available, policy);
+    return plan === undefined ? null : plan;
   };
+  const fromArray = (a: ReadonlyArray<string | number>) => ({ amount: Number(a[0]), maxDurationSeconds: Number(a[1]), cap: Number(a[2]), heldSeconds: Number(a[3]) });
 
   it('plans in Lua exactly what planHold plans, for any balance and setting', async () => {
     await fc.assert(
       fc.asyncProperty(inputs, async (i) => {
-        const reply = (await ctx.services.redis.eval(CALL_GATE_PLAN_LUA, 0, i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS)) as string[];
-        const lua = reply.length === 0 ? null : { amount: Number(reply[0]), maxDurationSeconds: Number(reply[1]) };
+        const reply = (await ctx.services.redis.eval(CALL_GATE_PLAN_LUA, 0, i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, i.policy, i.holdSeconds)) as string[];
+        const lua = reply.length === 0 ? null : fromArray(reply);
         expect(lua).toEqual(expected(i));
       }),
       { numRuns: 500 },
@@ -43,11 +48,11 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
     await fc.assert(
       fc.asyncProperty(inputs, async (i) => {
         const { rows } = await ctx.pool.query<{ plan: string[] | null }>(
-          'select call_gate_plan_hold($1, $2, $3, $4, $5, $6) as plan',
-          [i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS],
+          'select call_gate_plan_hold($1, $2, $3, $4, $5, $6, $7, $8) as plan',
+          [i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, i.policy, i.holdSeconds],
         );
         const plan = rows[0]?.plan ?? null;
-        const sql = plan === null ? null : { amount: Number(plan[0]), maxDurationSeconds: Number(plan[1]) };
+        const sql = plan === null ? null : fromArray(plan);
         expect(sql).toEqual(expected(i));
       }),
       { numRuns: 300 },
@@ -56,13 +61,13 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
 
   it('places in one Redis call the hold planHold plans, and refuses where planHold refuses', async () => {
     const T = 1_800_000_000_000;
-    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300 };
+    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, policy: 'metered' as const, holdSeconds: 120 };
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: -500, max: 200_000 }), async (balance) => {
         const orgId = `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`;
         await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp' });
-        const plan = expected({ available: balance, callMinBalance: 79, callRatePerMinute: 56, margin: 5 });
+        const plan = expected({ available: balance, callMinBalance: 79, callRatePerMinute: 56, margin: 5, policy: 'metered', holdSeconds: 120 });
         const step = await ctx.services.calls.hot.decide(orgId, 'p1', terms, T);
         if (plan === null) {
           expect(step).toEqual({ outcome: 'available', available: balance });
@@ -73,6 +78,8 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
             max_duration_seconds: plan.maxDurationSeconds,
             available: balance - plan.amount,
             expires_at_ms: T + (plan.maxDurationSeconds + 300) * 1000,
+            cap: plan.cap,
+            held_seconds: plan.heldSeconds,
           });
         }
       }),

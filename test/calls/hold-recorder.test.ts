@@ -25,7 +25,18 @@ describe('hold recorder (batched Postgres records of Redis holds)', () => {
     } };
     return { store, batches };
   }
-  const hold = (orgId: string, callId = `call-${randomUUID()}`): HoldRecord => ({ call_id: callId, org_id: orgId, amount: 995, max_duration_seconds: 1066, expires_at_ms: Date.now() + 1_366_000 });
+  const hold = (orgId: string, callId = `call-${randomUUID()}`): HoldRecord => ({
+    call_id: callId,
+    org_id: orgId,
+    amount: 995,
+    max_duration_seconds: 1066,
+    expires_at_ms: Date.now() + 1_366_000,
+    admitted_at_ms: Date.now(),
+    cap: 995,
+    held_seconds: 1066,
+    slices: 1,
+    policy: 'full',
+  });
   const rowsFor = async (ids: string[]) => Number((await ctx.pool.query<{ n: string }>("select count(*) n from calls where call_id = any($1) and admitted_path = 'cache' and hold_state = 'held'", [ids])).rows[0]?.n);
   const failures = async () => (await ctx.services.metrics.walletFailures.get()).values.find((v) => v.labels.operation === 'call_hold_record')?.value ?? 0;
 

@@ -59,7 +59,7 @@ describe('holds for calls in progress', () => {
     const orgId = await createFundedOrg(ctx.services, 150);
     const store = ctx.services.calls.store;
     // 150 at 56/min with a 5 s margin plans 155 s and holds 145, leaving 5 for the rest.
-    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, minDurationSeconds: 10, maxDurationSeconds: 43_200 };
+    const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, minDurationSeconds: 10, maxDurationSeconds: 43_200, policy: 'full' as const, holdSeconds: 120 };
     const steps = await Promise.all(Array.from({ length: 10 }, (_, i) => store.admit({ orgId, callId: `pga-${i}`, ...terms })));
     expect(steps.filter((s) => s.outcome === 'held')).toEqual([{ outcome: 'held', hold_amount: 145, max_duration_seconds: 155, available: 5 }]);
     expect(steps.filter((s) => s.outcome === 'available')).toHaveLength(9);

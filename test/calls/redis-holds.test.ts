@@ -13,7 +13,8 @@ describe('Redis hold scripts', () => {
 
   const T = 1_800_000_000_000;
   // 60 a minute (one a second), no margin, no grace: a hold of N lasts N seconds and costs N.
-  const terms: HoldTerms = { ratePerMinute: 60, minBalance: 10, safetyMarginSeconds: 0, holdGraceSeconds: 0 };
+  const terms: HoldTerms = { ratePerMinute: 60, minBalance: 10, safetyMarginSeconds: 0, holdGraceSeconds: 0, policy: 'full', holdSeconds: 120 };
+  const stored = (call_id: string, amount: number, expires_at_ms: number) => ({ call_id, state: 'held' as const, amount, max_duration_seconds: 600, expires_at_ms, admitted_at_ms: T, cap: amount, slices: 1 });
   let n = 0;
   async function org(balance: number): Promise<string> {
     const orgId = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
@@ -24,7 +25,7 @@ describe('Redis hold scripts', () => {
 
   it('stops counting a hold once it expires', async () => {
     const orgId = await org(1000);
-    expect(await hot().decide(orgId, 'x1', terms, T)).toEqual({ outcome: 'held', hold_amount: 1000, max_duration_seconds: 1000, available: 0, expires_at_ms: T + 1_000_000 });
+    expect(await hot().decide(orgId, 'x1', terms, T)).toEqual({ outcome: 'held', hold_amount: 1000, max_duration_seconds: 1000, available: 0, expires_at_ms: T + 1_000_000, cap: 1000, held_seconds: 1000 });
     expect(await hot().decide(orgId, 'x2', terms, T + 999_999)).toEqual({ outcome: 'available', available: 0 });
     expect(await hot().held(orgId, T + 1_000_000)).toBe(0);
     expect(await hot().decide(orgId, 'x2', terms, T + 1_000_000)).toMatchObject({ outcome: 'held', hold_amount: 1000 });
@@ -43,8 +44,8 @@ describe('Redis hold scripts', () => {
   it('rebuilds the running sum from the holds when the sum key is lost', async () => {
     const orgId = await org(1000);
     await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [
-      { call_id: 's1', amount: 300, max_duration_seconds: 600, expires_at_ms: T + 100_000 },
-      { call_id: 's2', amount: 200, max_duration_seconds: 600, expires_at_ms: T + 100_000 },
+      stored('s1', 300, T + 100_000),
+      stored('s2', 200, T + 100_000),
     ] }, T);
     await ctx.services.redis.del(`${ctx.services.keys.holds(orgId)}:sum`);
     expect(await hot().held(orgId, T)).toBe(500);
@@ -53,11 +54,11 @@ describe('Redis hold scripts', () => {
 
   it('adds holds from Postgres on a fill only for calls Redis does not know', async () => {
     const orgId = await org(1000);
-    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [{ call_id: 'f1', amount: 300, max_duration_seconds: 600, expires_at_ms: T + 100_000 }] }, T);
+    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [stored('f1', 300, T + 100_000)] }, T);
     await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [
-      { call_id: 'f1', amount: 300, max_duration_seconds: 600, expires_at_ms: T + 100_000 },
-      { call_id: 'f2', amount: 200, max_duration_seconds: 600, expires_at_ms: T + 100_000 },
-      { call_id: 'f3', amount: 999, max_duration_seconds: 600, expires_at_ms: T - 1 },
+      stored('f1', 300, T + 100_000),
+      stored('f2', 200, T + 100_000),
+      stored('f3', 999, T - 1),
     ] }, T);
     expect(await hot().held(orgId, T)).toBe(500);
   });

@@ -1,0 +1,237 @@
+// The meter of a metered call (docs/call-gate.md "Hold lifecycle"): a delayed BullMQ job per call
+// per slice (jobIds.meter(callId, n)) asks for the next slice before the seconds the hold pays for
+// run out; a job survives restarts, and the sweeper re-creates meters Redis lost. A renewal is
+// one atomic step in Redis (Lua call_meter_renew), or in Postgres (call_meter_renew) when Redis
+// cannot answer. When a renewal cannot be covered the call is ended through Vapi's live call
+// control: a spoken sentence with endCallAfterSpoken, then `end-call` (jobIds.hangup) if the call
+// is still on when its held seconds are used up.
+import type { Redis } from 'ioredis';
+import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy } from '../clients/vapi-control';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../pricing';
+import { jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
+import type { RedisKeys } from '../redis';
+import { holdRecord, type CallStore, type StoredHold } from './call-store';
+import { renewalLeadSeconds } from './hold-policy';
+import type { RedisHolds, RenewOutcome } from './redis-holds';
+import { withTimeout } from './timeout';
+
+/** What Vapi says to the caller when the money runs out (then it hangs up). */
+export const RUN_OUT_SENTENCE = 'Sorry, the credit for this line has run out, so this call has to end now. Goodbye.';
+/** Meter jobs written per addBulk, and the longest one waits in memory (ms). */
+export const METER_BATCH_MAX = 200;
+export const METER_FLUSH_MS = 5;
+
+export interface MeterDeps {
+  config: Config;
+  store: CallStore;
+  hot: RedisHolds;
+  redis: Redis;
+  keys: RedisKeys;
+  queues: Queues;
+  metrics: Metrics;
+  log: Logger;
+}
+
+type Renewal = { outcome: RenewOutcome['outcome']; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
+
+export function createMeters(d: MeterDeps) {
+  const { pricing, callGate } = d.config;
+  const rate = pricing.callRatePerMinute;
+  const sliceAmount = callCharge(pricing, callGate.holdSeconds);
+  const leadMs = renewalLeadSeconds(callGate.holdSeconds) * 1000;
+  const control: ControlPolicy = { hosts: callGate.controlHosts, loopback: callGate.controlLoopback };
+  // A control URL is kept as long as the longest call plus its grace.
+  const controlTtlMs = (VAPI_MAX_DURATION_SECONDS + callGate.holdGraceSeconds) * 1000;
+
+  let pending: Array<{ name: string; data: CallMeterJob; opts: ReturnType<typeof meterJobOptions>; done: () => void }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
+
+  function flush(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, METER_BATCH_MAX);
+      pending = pending.slice(METER_BATCH_MAX);
+      const w = d.queues.callMeters
+        .addBulk(batch.map(({ name, data, opts }) => ({ name, data, opts })))
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
+            d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, batch.length);
+            d.log.error({ meters: batch.length, err: (err as Error).message }, 'could not schedule call meters; the sweeper will');
+          },
+        )
+        .finally(() => {
+          for (const p of batch) p.done();
+        });
+      inFlight.add(w);
+      void w.finally(() => inFlight.delete(w));
+    }
+  }
+
+  /** Queues one meter step (batched with others); resolves once written or counted as failed. */
+  function schedule(job: CallMeterJob): Promise<void> {
+    const jobId = job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : jobIds.hangup(job.callId);
+    return new Promise<void>((done) => {
+      pending.push({ name: job.kind, data: job, opts: meterJobOptions(jobId, job.dueAtMs - Date.now()), done });
+      if (pending.length >= METER_BATCH_MAX) flush();
+      else if (timer === undefined) timer = setTimeout(flush, METER_FLUSH_MS);
+    });
+  }
+
+  function jobFor(kind: CallMeterJob['kind'], orgId: string, hold: StoredHold, slice: number, dueAtMs: number): CallMeterJob {
+    return {
+      kind,
+      callId: hold.call_id,
+      orgId,
+      slice,
+      admittedAtMs: hold.admitted_at_ms,
+      maxDurationSeconds: hold.max_duration_seconds,
+      expiresAtMs: hold.expires_at_ms,
+      cap: hold.cap,
+      dueAtMs,
+    };
+  }
+
+  /** The renewal of slice `slice + 1`, due `lead` before the held seconds run out; none when the hold already pays for the whole call. */
+  function next(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
+    if (callGate.holdPolicy !== 'metered' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return Promise.resolve();
+    return schedule(jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs));
+  }
+
+  async function controlUrlOf(callId: string): Promise<string | undefined> {
+    const cached = await d.redis.get(d.keys.callControl(callId)).catch(() => null);
+    if (cached) return cached;
+    const m = await d.store.meter(callId);
+    return m.outcome === 'found' ? (m.control_url ?? undefined) : undefined;
+  }
+
+  async function sendToCall(callId: string, orgId: string, message: ControlMessage): Promise<void> {
+    const action = message.type;
+    const url = await controlUrlOf(callId);
+    if (url === undefined) {
+      // The call runs to its maxDurationSeconds: bounded, but an overdraft to look at.
+      d.metrics.callControl.inc({ action, outcome: 'no_url' });
+      d.log.warn({ callId, orgId, action }, 'call out of money but its control URL is unknown; it runs to its maxDurationSeconds');
+      return;
+    }
+    const outcome = await sendControl(url, message);
+    d.metrics.callControl.inc({ action, outcome });
+    d.log.info({ callId, orgId, action, outcome }, 'call out of money: live call control');
+  }
+
+  async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate), callGate.redisTimeoutMs * 4, 'redis');
+    let r = await once();
+    if (r.outcome === 'miss') {
+      const snap = await d.store.gateSnapshot(job.orgId);
+      if (snap.outcome === 'found') await d.hot.fill(job.orgId, snap);
+      r = await once();
+    } else if (r.outcome === 'missing') {
+      // Redis lost the call (restart, eviction): copy Postgres's hold back, then decide there.
+      const m = await d.store.meter(job.callId);
+      if (m.outcome === 'found' && m.live) {
+        await d.hot.mirror(job.orgId, [m.hold]);
+        d.metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' });
+        r = await once();
+      }
+    }
+    return r.outcome === 'renewed' || r.outcome === 'already' || r.outcome === 'capped' || r.outcome === 'exhausted'
+      ? { outcome: r.outcome, amount: r.amount, heldSeconds: r.heldSeconds, path: 'cache' }
+      : { outcome: r.outcome, path: 'cache' };
+  }
+
+  async function renewOnPostgres(job: CallMeterJob): Promise<Renewal> {
+    const r = await d.store.renew(job.callId, job.slice, sliceAmount, rate);
+    if (!('amount' in r)) return { outcome: r.outcome, path: 'database_fallback' };
+    return { outcome: r.outcome, amount: r.amount, heldSeconds: r.held_seconds ?? 0, path: 'database_fallback' };
+  }
+
+  async function renew(job: CallMeterJob): Promise<Renewal> {
+    let r: Renewal;
+    try {
+      r = await renewOnRedis(job);
+    } catch (err) {
+      d.metrics.fallbacks.inc({ gate: 'meter', to: 'database', reason: 'redis_error' });
+      d.log.warn({ callId: job.callId, err: (err as Error).message }, 'call meter: renewing in Postgres');
+      return renewOnPostgres(job);
+    }
+    // Neither Redis nor Postgres's copy in Redis knew the call: Postgres may (a fallback admission).
+    return r.outcome === 'missing' ? renewOnPostgres(job) : r;
+  }
+
+  return {
+    /** After an admission: the first renewal of a metered call (batched with others). */
+    start(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
+      return next(orgId, hold, heldSeconds);
+    },
+
+    /** One meter step (run by workers/call-meter-worker.ts). */
+    async step(job: CallMeterJob): Promise<Renewal | 'hung_up' | 'not_live'> {
+      d.metrics.callRenewalLateness.observe(Math.max(0, Date.now() - job.dueAtMs) / 1000);
+      if (job.kind === 'hangup') {
+        const state = await d.hot.state(job.orgId, job.callId).catch(() => undefined);
+        const live = state !== undefined ? state === 'held' : await d.store.meter(job.callId).then((m) => m.outcome === 'found' && m.live);
+        if (!live) return 'not_live';
+        await sendToCall(job.callId, job.orgId, { type: 'end-call' });
+        return 'hung_up';
+      }
+      const r = await renew(job);
+      d.metrics.callRenewals.inc({ outcome: r.outcome, path: r.path });
+      const hold: StoredHold = {
+        call_id: job.callId,
+        state: 'held',
+        amount: r.amount ?? 0,
+        max_duration_seconds: job.maxDurationSeconds,
+        expires_at_ms: job.expiresAtMs,
+        admitted_at_ms: job.admittedAtMs,
+        cap: job.cap,
+        slices: job.slice,
+      };
+      if (r.outcome === 'renewed' || r.outcome === 'already') {
+        const heldSeconds = r.heldSeconds ?? 0;
+        await next(job.orgId, hold, heldSeconds);
+        // Postgres's copy of a Redis renewal; this also writes the call's record if the gate's
+        // batched record never arrived. A failure throws: the retried job finds 'already'.
+        if (r.path === 'cache') await d.store.recordHolds([holdRecord(job.orgId, hold, 'metered', heldSeconds)]);
+      } else if (r.outcome === 'exhausted') {
+        await sendToCall(job.callId, job.orgId, { type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true });
+        await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));
+      }
+      return r;
+    },
+
+    /** A call's control URL, from any of its messages: kept (a secret) if it may be called. */
+    async learnControlUrl(callId: string, url: string): Promise<boolean> {
+      if (!isAllowedControlUrl(url, control)) {
+        d.metrics.callControl.inc({ action: 'learn', outcome: 'host_refused' });
+        d.log.warn({ callId }, 'call control URL refused: not https on an allowed host (VAPI_CONTROL_HOSTS)');
+        return false;
+      }
+      const [inRedis, inPostgres] = await Promise.allSettled([
+        d.redis.set(d.keys.callControl(callId), url, 'PX', controlTtlMs),
+        d.store.setControlUrl(callId, url),
+      ]);
+      if (inRedis.status === 'rejected' && inPostgres.status === 'rejected') throw inPostgres.reason;
+      return true;
+    },
+
+    /** The meter (renewal) of a live metered call the sweeper found without one; deduplicated by job id. */
+    recreate(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
+      return next(orgId, hold, heldSeconds);
+    },
+
+    /** Shutdown: writes the meter steps still waiting for their batch. */
+    async close(): Promise<void> {
+      flush();
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+export type Meters = ReturnType<typeof createMeters>;
