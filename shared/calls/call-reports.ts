@@ -82,6 +82,11 @@ export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void
   const rate = d.pricing.callRatePerMinute;
   const grace = d.holdGraceSeconds;
   let orgId = await orgOfMessage(d, m).catch(() => undefined);
+  if (orgId === undefined) {
+    // Neither metadata nor a number in the message: Postgres's record of the call, if written yet.
+    const meter = await d.store.meter(callId).catch(() => undefined);
+    if (meter?.outcome === 'found') orgId = meter.org_id;
+  }
   let redisView: EndOutcome | undefined;
   if (orgId !== undefined) {
     try {

@@ -37,15 +37,15 @@ describe('assistant-request decisions', () => {
     expect(res.body).toEqual({ assistantId: num.assistantId, assistantOverrides: { maxDurationSeconds: 1066, metadata: { orgId } } });
   });
 
-  it('holds the cost of the granted duration and shows it in GET /api/wallet as not available', async () => {
+  it('holds one slice of a metered call and shows it in GET /api/wallet as not available', async () => {
     const orgId = await createFundedOrg(ctx.services, 1000);
     const num = await registerNumber(ctx.services, orgId);
     const res = await postWebhook(ctx.app(), assistantRequest(num));
     expect(res.body.assistantOverrides.maxDurationSeconds).toBe(1066);
-    // ceil(1066 × 56 ÷ 60) = 995 held; 5 left.
+    // One slice: ceil(120 × 56 ÷ 60) = 112 held; 888 left.
     const token = await dashboardToken(TEST_JWT_SECRET, orgId);
     const w = await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${token}`);
-    expect(w.body).toMatchObject({ balance: 1000, available: 5 });
+    expect(w.body).toMatchObject({ balance: 1000, available: 888 });
   });
 
   it('refuses an unknown number with a spoken sentence', async () => {
@@ -86,8 +86,8 @@ describe('assistant-request decisions', () => {
     expect(Object.keys(holds)).toEqual(['call-repeated']);
     const token = await dashboardToken(TEST_JWT_SECRET, orgId);
     const w = await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${token}`);
-    // One hold of ceil(43200 × 56 ÷ 60) = 40320.
-    expect(w.body).toMatchObject({ balance: 100_000, available: 100_000 - 40_320 });
+    // One hold of one slice, ceil(120 × 56 ÷ 60) = 112.
+    expect(w.body).toMatchObject({ balance: 100_000, available: 100_000 - 112 });
   });
 
   it('decides the very next call on a top-up made just before it', async () => {
@@ -111,9 +111,9 @@ describe('assistant-request decisions', () => {
     await postWebhook(ctx.app(), assistantRequest(num, 'call-durable'));
     // Written right after the answer is sent, so wait for it rather than assume it.
     const rows = await eventually(async () => {
-      const r = await ctx.pool.query('select hold_amount, max_duration_seconds, admitted_path, hold_state from calls where call_id = $1', ['call-durable']);
+      const r = await ctx.pool.query('select hold_amount, hold_cap, held_seconds, slices, hold_policy, max_duration_seconds, admitted_path, hold_state from calls where call_id = $1', ['call-durable']);
       return r.rowCount === 1 ? r.rows : undefined;
     });
-    expect(rows).toEqual([{ hold_amount: 995, max_duration_seconds: 1066, admitted_path: 'cache', hold_state: 'held' }]);
+    expect(rows).toEqual([{ hold_amount: 112, hold_cap: 995, held_seconds: 120, slices: 1, hold_policy: 'metered', max_duration_seconds: 1066, admitted_path: 'cache', hold_state: 'held' }]);
   });
 });

@@ -62,15 +62,35 @@ describe('hold recorder (batched Postgres records of Redis holds)', () => {
     await Promise.all(added);
   });
 
-  it('counts every hold of a failed batch and still resolves its callers', async () => {
+  it('records the rest of a batch when one hold in it is malformed or names no organisation (failure mode 25)', async () => {
     const orgId = await createFundedOrg(ctx.services, 10_000);
-    const recorder = createHoldRecorder({ store: ctx.services.calls.store, metrics: ctx.services.metrics, log: ctx.services.log, databaseTimeoutMs: 2000, flushMs: 1 });
+    const recorder = createHoldRecorder({ store: ctx.services.calls.store, metrics: ctx.services.metrics, log: ctx.services.log, databaseTimeoutMs: 2000, flushMs: 50 });
+    const rejectedBefore = (await ctx.services.metrics.callHoldEvents.get()).values.find((v) => v.labels.event === 'record_rejected')?.value ?? 0;
+    // A call id over 200 characters breaks the calls CHECK; an unknown organisation, its foreign key.
+    const good = [hold(orgId), hold(orgId), hold(orgId)];
+    const bad = [hold(orgId, 'x'.repeat(201)), hold('00000000-0000-4000-8000-00000000dead')];
+    await Promise.all([...good, ...bad].map((h) => recorder.add(h)));
+    expect(await rowsFor(good.map((h) => h.call_id))).toBe(3);
+    const rejectedAfter = (await ctx.services.metrics.callHoldEvents.get()).values.find((v) => v.labels.event === 'record_rejected')?.value ?? 0;
+    expect(rejectedAfter - rejectedBefore).toBe(2);
+    await recorder.close();
+  });
+
+  it('counts every hold of a batch Postgres could not take at all, and still resolves its callers', async () => {
+    const orgId = await createFundedOrg(ctx.services, 10_000);
+    const real = ctx.services.calls.store;
+    // A database that is gone: the real store's call against a closed pool of its own.
+    const { createPool } = await import('../../shared/db/pool');
+    const { pgRpc } = await import('../../shared/db/rpc');
+    const { createCallStore } = await import('../../shared/calls/call-store');
+    const pool = createPool('postgres://postgres@127.0.0.1:9/none');
+    const gone = { ...real, recordHolds: createCallStore(pgRpc(pool)).recordHolds };
+    const recorder = createHoldRecorder({ store: gone, metrics: ctx.services.metrics, log: ctx.services.log, databaseTimeoutMs: 2000, flushMs: 1 });
     const before = await failures();
-    // A call id over 200 characters breaks the calls CHECK, so the whole statement fails.
-    const holds = [hold(orgId), hold(orgId, 'x'.repeat(201))];
-    await Promise.all(holds.map((h) => recorder.add(h)));
+    await Promise.all([hold(orgId), hold(orgId)].map((h) => recorder.add(h)));
     expect((await failures()) - before).toBe(2);
     await recorder.close();
+    await pool.end();
   });
 
   it('counts a hold added after close() as failed', async () => {

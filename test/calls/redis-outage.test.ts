@@ -19,7 +19,7 @@ describe('Redis outage', () => {
     redis = await createRedisServer();
     await redis.start();
     // No Vapi API here: the sweep below only re-enqueues; its GET /call attempts fail fast and are retried later.
-    ctx = await createTestContext({ REDIS_URL: redis.url, VAPI_API_BASE_URL: 'http://127.0.0.1:9' });
+    ctx = await createTestContext({ REDIS_URL: redis.url, VAPI_API_BASE_URL: 'http://127.0.0.1:9', CALL_HOLD_POLICY: 'full' });
   });
   afterEach(async () => expectLedgerConsistent(ctx.pool));
   afterAll(async () => {
