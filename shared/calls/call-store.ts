@@ -54,11 +54,21 @@ const reportFound = z.object({
 const reportGet = z.union([reportFound, z.object({ outcome: z.literal('not_found') })]);
 export type StoredReport = z.output<typeof reportFound>;
 
-const dueForSweep = z.object({
-  missing: z.array(z.object({ call_id: z.string(), org_id: z.string() })),
-  unbilled: z.array(z.string()),
-});
-export type DueForSweep = z.output<typeof dueForSweep>;
+// Times stay the text Postgres wrote: a cursor rebuilt from a JS Date (milliseconds) would cut a
+// timestamptz's microseconds and repeat or skip rows at a page boundary.
+const callDueForSweep = z.object({ call_id: z.string(), org_id: z.string(), hold_expires_at: z.string(), sweep_deferrals: int.nonnegative() });
+export type CallDueForSweep = z.output<typeof callDueForSweep>;
+const callsDueForSweep = z.object({ missing: z.array(callDueForSweep) });
+const reportDueForSweep = z.object({ call_id: z.string(), received_at: z.string() });
+export type ReportDueForSweep = z.output<typeof reportDueForSweep>;
+const reportsDueForSweep = z.object({ unbilled: z.array(reportDueForSweep) });
+const sweepDefer = z.object({ outcome: z.enum(['deferred', 'unchanged']) });
+
+/** The last row of the previous page of a sweep work list: its time (as returned) and call id. */
+export interface SweepCursor {
+  at: string;
+  callId: string;
+}
 
 export interface ReportInput {
   callId: string;
@@ -158,9 +168,31 @@ export function createCallStore(rpc: Rpc) {
     async settleNotFound(callId: string): Promise<void> {
       await rpc.call('call_settle_not_found', { p_call_id: callId });
     },
-    async dueForSweep(now: Date, graceSeconds: number, limit: number): Promise<DueForSweep> {
-      const raw = await rpc.call('calls_due_for_sweep', { p_now: now.toISOString(), p_grace_seconds: graceSeconds, p_limit: limit });
-      return parse(dueForSweep, 'calls_due_for_sweep', raw);
+    /** One page of calls without a report to settle from Vapi, after `after` (null: the first page). */
+    async callsDueForSweep(now: Date, graceSeconds: number, limit: number, after: SweepCursor | null): Promise<CallDueForSweep[]> {
+      const raw = await rpc.call('calls_due_for_sweep', {
+        p_now: now.toISOString(),
+        p_grace_seconds: graceSeconds,
+        p_limit: limit,
+        p_after_expires_at: after?.at ?? null,
+        p_after_call_id: after?.callId ?? null,
+      });
+      return parse(callsDueForSweep, 'calls_due_for_sweep', raw).missing;
+    },
+    /** One page of recorded but unbilled reports, after `after` (null: the first page). */
+    async reportsDueForSweep(now: Date, graceSeconds: number, limit: number, after: SweepCursor | null): Promise<ReportDueForSweep[]> {
+      const raw = await rpc.call('call_reports_due_for_sweep', {
+        p_now: now.toISOString(),
+        p_grace_seconds: graceSeconds,
+        p_limit: limit,
+        p_after_received_at: after?.at ?? null,
+        p_after_call_id: after?.callId ?? null,
+      });
+      return parse(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
+    },
+    /** Keeps the call out of the sweeper's list until `until`. */
+    async deferSweep(callId: string, until: Date): Promise<'deferred' | 'unchanged'> {
+      return parse(sweepDefer, 'call_sweep_defer', await rpc.call('call_sweep_defer', { p_call_id: callId, p_until: until.toISOString() })).outcome;
     },
   };
 }
