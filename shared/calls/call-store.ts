@@ -70,6 +70,39 @@ export interface SweepCursor {
   callId: string;
 }
 
+const walletNow = { balance: int, version: int.nonnegative(), currency: z.string() };
+export const implausibleReason = z.enum(['missing', 'negative', 'beyond_bound']);
+export type ImplausibleReason = z.output<typeof implausibleReason>;
+const settlement = z.union([
+  z.object({
+    outcome: z.literal('charged'),
+    org_id: z.string(),
+    amount: int.nonnegative(),
+    billed_ms: z.number().nonnegative(),
+    seconds_basis: z.enum(['report', 'admission_to_ended', 'admission_to_received', 'none']),
+    implausible: z.boolean(),
+    implausible_reason: implausibleReason.nullable(),
+    entry_id: int.positive(),
+    replayed: z.boolean(),
+    beyond_debt_limit: z.boolean(),
+    balance_after: int,
+    ...walletNow,
+  }),
+  z.object({ outcome: z.literal('already_billed'), org_id: z.string(), entry_id: int.positive(), amount: int.nonnegative(), replayed: z.literal(true), ...walletNow }),
+  z.object({ outcome: z.literal('no_wallet'), org_id: z.string() }),
+  z.object({ outcome: z.enum(['no_report', 'unattributed']) }),
+]);
+export type Settlement = z.output<typeof settlement>;
+
+/** What call_settle needs besides the call id: Config.pricing's rate and the gate's grace. */
+export interface SettleInput {
+  callId: string;
+  ratePerMinute: number;
+  holdGraceSeconds: number;
+  settledBy: 'report' | 'sweeper';
+}
+
+
 export interface ReportInput {
   callId: string;
   orgId: string | null;
@@ -162,8 +195,15 @@ export function createCallStore(rpc: Rpc) {
       const r = parse(reportGet, 'call_report_get', await rpc.call('call_report_get', { p_call_id: callId }));
       return r.outcome === 'found' ? r : undefined;
     },
-    async markBilled(callId: string, entryId: number, settledBy: 'report' | 'sweeper'): Promise<void> {
-      await rpc.call('call_mark_billed', { p_call_id: callId, p_entry_id: entryId, p_settled_by: settledBy });
+    /** Charges the call from its report and ends its hold, in one transaction (call_settle). */
+    async settle(s: SettleInput): Promise<Settlement> {
+      const raw = await rpc.call('call_settle', {
+        p_call_id: s.callId,
+        p_rate_per_minute: s.ratePerMinute,
+        p_grace_seconds: s.holdGraceSeconds,
+        p_settled_by: s.settledBy,
+      });
+      return parse(settlement, 'call_settle', raw);
     },
     async settleNotFound(callId: string): Promise<void> {
       await rpc.call('call_settle_not_found', { p_call_id: callId });
