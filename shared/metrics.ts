@@ -100,6 +100,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['result'] as const,
       registers,
     }),
+    /** result: retried (the write-through's immediate retry stored it) | rewritten | invalidated (background repair) | gave_up */
+    balanceCacheRepairs: new Counter({
+      name: 'billing_gates_balance_cache_repairs_total',
+      help: 'Failed balance cache write-throughs repaired (retried, rewritten, or invalidated so the next read fills from Postgres), or given up on',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     fallbacks: new Counter({
       name: 'billing_gates_fallbacks_total',
       help: 'Times a gate fell back from Redis to Postgres, or to its fail mode, by reason',
@@ -110,6 +117,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'billing_gates_calls_settled_total',
       help: 'Calls charged, by source: report or sweeper',
       labelNames: ['source'] as const,
+      registers,
+    }),
+    /** reason: missing | negative | beyond_bound — billed by our own record of the call instead */
+    callReportsImplausible: new Counter({
+      name: 'billing_gates_call_reports_implausible_total',
+      help: 'End-of-call reports whose figures were implausible and were billed by the call admission record instead, by reason',
+      labelNames: ['reason'] as const,
       registers,
     }),
     callReportsMissing: new Counter({

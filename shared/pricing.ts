@@ -9,7 +9,11 @@ export type Pricing = Config['pricing'];
 export const VAPI_MIN_DURATION_SECONDS = 10;
 export const VAPI_MAX_DURATION_SECONDS = 43_200;
 
-/** ceil(seconds × rate ÷ 60) in integer arithmetic; zero seconds cost nothing. */
+/**
+ * ceil(seconds × rate ÷ 60) in integer arithmetic for whole seconds (the cost of a hold's seconds);
+ * zero seconds cost nothing. A call's own charge is computed once, from exact milliseconds, by
+ * call_settle at the rate passed in from here (shared/calls/call-billing.ts).
+ */
 export function callCharge(pricing: Pricing, seconds: number): number {
   assert(Number.isSafeInteger(seconds) && seconds >= 0, `call seconds must be a whole number >= 0, got ${seconds}`);
   const pence = Math.ceil((seconds * pricing.callRatePerMinute) / 60);
@@ -22,18 +26,6 @@ export function maxDurationSeconds(pricing: Pricing, available: number, safetyMa
   assert(Number.isSafeInteger(available), 'available must be an integer');
   const affordable = Math.floor((Math.max(available, 0) * 60) / pricing.callRatePerMinute) - safetyMarginSeconds;
   return Math.min(VAPI_MAX_DURATION_SECONDS, Math.max(VAPI_MIN_DURATION_SECONDS, affordable));
-}
-
-/** Call seconds from Vapi's timestamps, falling back to durationSeconds; rounded up to whole seconds. */
-export function callSeconds(startedAt: string | undefined, endedAt: string | undefined, durationSeconds: number | undefined): number | undefined {
-  if (startedAt !== undefined && endedAt !== undefined) {
-    const ms = Date.parse(endedAt) - Date.parse(startedAt);
-    if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
-  }
-  if (durationSeconds !== undefined && Number.isFinite(durationSeconds) && durationSeconds >= 0) {
-    return Math.ceil(durationSeconds);
-  }
-  return undefined;
 }
 
 /** The price of one provisioned phone number, in minor units (PHONE_NUMBER_PRICE). */

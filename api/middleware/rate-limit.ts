@@ -1,13 +1,25 @@
 // Throttles failed authentication per source address, so that a flood of forged webhooks, guessed
 // operator tokens or forged dashboard JWTs costs the attacker and not the service — without ever
 // throttling a caller that authenticates: Vapi's legitimate bursts (hundreds of calls starting at
-// once) and operators are skipped before anything is counted.
+// once, by secret, Bearer or HMAC) and operators and dashboards are skipped before anything is
+// counted, whatever the address's count.
+//
+// Why authentication is decided *before* the limiter, even where it needs the body (Vapi's HMAC)
+// or a signature check (dashboard JWTs): express-rate-limit counts a request when it arrives and
+// hands the hit back when it ends well (skipSuccessfulRequests). Used for requests that will
+// authenticate, that counts good traffic while it is in flight, and a burst of 100 signed
+// assistant-requests ran into 429 (failure mode 27). A read-only check up front with counting on
+// 401 would still throttle Vapi whenever an attacker shares its address (a proxy), and let a
+// concurrent flood past the limit. So `isAuthenticated` (the library's async `skip`) runs the real
+// check, once per request (the routes reuse its verdict); only what is left — requests that will
+// fail — is counted, atomically and exactly. A forged HMAC or JWT thus costs one bounded body read
+// and one signature check before its 429: the price of never refusing a genuine one.
 //
 // Counts live in Redis under the service's key prefix (rate-limit-redis), so every API process
-// shares one window per source. Only answers of 401/403 are counted (skipSuccessfulRequests with
-// requestWasSuccessful); everything else is handed back. A Redis error lets the request through:
-// authentication still decides, the limiter is only a brake (logged at most once a minute).
-import type { Request, RequestHandler } from 'express';
+// shares one window per source. Counted requests that are not answered 401/403 (an unknown path)
+// are handed back. A Redis error lets the request through: authentication still decides, the
+// limiter is only a brake (logged at most once a minute).
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
@@ -15,7 +27,8 @@ import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { Services } from '../../shared/process/services';
 import { operatorTokenFrom, safeEqual } from './operator-auth';
-import { hasSharedSecret } from './vapi-auth';
+import { dashboardAuthenticator } from './dashboard-auth';
+import { vapiAuthenticator } from './vapi-auth';
 
 export const AUTH_FAILURE_WINDOW_MS = 60_000;
 /** At most one warning per this interval while the limiter's Redis fails. */
@@ -29,8 +42,8 @@ export interface AuthFailureLimitOptions {
   /** Failed attempts allowed per source address per window. */
   limit: number;
   windowMs?: number;
-  /** A cheap, synchronous check: requests with valid credentials are never counted nor throttled. */
-  isAuthenticated?: (req: Request) => boolean;
+  /** The real authentication check (may read the body): requests that pass are never counted nor throttled. */
+  isAuthenticated?: (req: Request, res: Response) => boolean | Promise<boolean>;
 }
 
 function redisStore(redis: Redis, prefix: string): RedisStore {
@@ -84,14 +97,13 @@ class BrakeStore implements Store {
 }
 
 export function limitAuthFailures(options: AuthFailureLimitOptions): RequestHandler {
-  const isAuthenticated = options.isAuthenticated;
   return rateLimit({
     windowMs: options.windowMs ?? AUTH_FAILURE_WINDOW_MS,
     limit: options.limit,
     store: new BrakeStore(redisStore(options.redis, options.prefix), options.log),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    skip: isAuthenticated ? (req) => isAuthenticated(req) : undefined,
+    skip: options.isAuthenticated,
     skipSuccessfulRequests: true,
     requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403,
     passOnStoreError: true,
@@ -105,10 +117,14 @@ export function limitAuthFailures(options: AuthFailureLimitOptions): RequestHand
 export function authFailureLimiters({ config, redis, keys, log }: Services) {
   const limit = config.limits.authFailuresPerMinute;
   const prefix = (surface: string) => `${keys.prefix}:rl:${surface}:`;
-  const vapi = { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds };
+  const vapi = vapiAuthenticator(
+    { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds },
+    config.callGate.webhookBodyBytes,
+  );
+  const dashboard = dashboardAuthenticator(config.auth.jwt);
   return {
     /** Mount in front of the Vapi webhook router: `app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes(...))`. */
-    webhook: limitAuthFailures({ redis, log, prefix: prefix('webhook'), limit, isAuthenticated: (req) => hasSharedSecret(req, vapi) }),
+    webhook: limitAuthFailures({ redis, log, prefix: prefix('webhook'), limit, isAuthenticated: async (req, res) => (await vapi(req, res)).by !== undefined }),
     /** /api/admin, /metrics and /admin/queues (bearer, or basic for Bull Board). */
     operator: limitAuthFailures({
       redis,
@@ -120,7 +136,7 @@ export function authFailureLimiters({ config, redis, keys, log }: Services) {
         return token !== undefined && safeEqual(token, config.auth.adminToken);
       },
     }),
-    /** /api/wallet and /api/managed-telephony: JWTs are verified later, so only failures count. */
-    dashboard: limitAuthFailures({ redis, log, prefix: prefix('dashboard'), limit }),
+    /** /api/wallet and /api/managed-telephony: a 403 (a valid token without an organisation) counts as a failure. */
+    dashboard: limitAuthFailures({ redis, log, prefix: prefix('dashboard'), limit, isAuthenticated: async (req) => !((await dashboard(req)) instanceof AppError) }),
   };
 }

@@ -2,7 +2,7 @@
 // Bearer token, compared in constant time; or, when VAPI_WEBHOOK_HMAC_SECRET is set,
 // `x-signature` = hex HMAC-SHA256 of `{x-timestamp}.{raw body}` with a bounded clock skew.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import express, { type Request, type Response } from 'express';
 import { safeEqual } from './operator-auth';
 
 export interface VapiAuthSettings {
@@ -34,4 +34,37 @@ export function hasValidSignature(req: Request, raw: Buffer, s: VapiAuthSettings
   const expected = createHmac('sha256', s.hmacSecret).update(`${timestamp}.`).update(raw).digest();
   const given = Buffer.from(signature.replace(/^sha256=/, ''), 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Who a webhook request is: `body` is undefined when it was not read (no credentials) or unreadable. */
+export type VapiCaller = { by: 'secret' | 'hmac' | undefined; body: Buffer | undefined; bodyError?: Error };
+
+// One verdict per request, whoever asks first: the failed-authentication limiter must know before
+// it decides (an HMAC needs the body, so counting "in flight" would count Vapi's good bursts), and
+// the route then reuses the same verdict and body instead of reading the stream twice.
+const verdicts = new WeakMap<Request, Promise<VapiCaller>>();
+
+/**
+ * Authenticates a webhook request, reading its raw body (at most `bodyBytes`) only when that can
+ * matter: it carries the shared secret, or an `x-signature` with HMAC enabled. Never rejects.
+ */
+export function vapiAuthenticator(s: VapiAuthSettings, bodyBytes: number): (req: Request, res: Response) => Promise<VapiCaller> {
+  const raw = express.raw({ type: () => true, limit: bodyBytes });
+  const authenticate = async (req: Request, res: Response): Promise<VapiCaller> => {
+    const bySecret = hasSharedSecret(req, s);
+    if (!bySecret && (s.hmacSecret === undefined || req.get('x-signature') === undefined)) return { by: undefined, body: undefined };
+    const err = await new Promise<unknown>((resolve) => raw(req, res, resolve));
+    if (err !== undefined) return { by: bySecret ? 'secret' : undefined, body: undefined, bodyError: err as Error };
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (bySecret) return { by: 'secret', body };
+    return { by: hasValidSignature(req, body, s) ? 'hmac' : undefined, body };
+  };
+  return (req, res) => {
+    let verdict = verdicts.get(req);
+    if (verdict === undefined) {
+      verdict = authenticate(req, res);
+      verdicts.set(req, verdict);
+    }
+    return verdict;
+  };
 }

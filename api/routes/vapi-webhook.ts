@@ -1,15 +1,16 @@
 // POST /api/vapi/webhook — Vapi's server URL. Authenticates (401 otherwise), then answers 200
 // to EVERY message, whatever its shape: a non-2xx makes Vapi fail the call with a technical
 // error (failure mode 16). Dispatch by message.type; assistant-request is the call gate.
-// Mounted before the app's JSON parser: it reads the raw body itself (HMAC needs the bytes).
-import express, { Router, type Request, type Response } from 'express';
+// Mounted before the app's JSON parser: the raw body is read by vapiAuthenticator (HMAC needs the
+// bytes), once per request, shared with the failed-authentication limiter in front.
+import { Router, type Request, type Response } from 'express';
 import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
 import { endedCall, learnControlUrl, recordEndOfCallReport, type CallReportDeps } from '../../shared/calls/call-reports';
 import type { CallServices } from '../../shared/calls/call-services';
 import { vapiEnvelope, type VapiMessage } from '../../shared/calls/vapi-messages';
 import type { Services } from '../../shared/process/services';
-import { hasSharedSecret, hasValidSignature } from '../middleware/vapi-auth';
+import { vapiAuthenticator } from '../middleware/vapi-auth';
 
 const RECEIVED = { received: true } as const;
 
@@ -30,38 +31,26 @@ export interface VapiWebhookDeps {
 
 export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWebhookDeps): Router {
   const { config, log } = services;
-  const auth = {
-    secret: config.auth.vapiWebhookSecret,
-    hmacSecret: config.auth.vapiWebhookHmacSecret,
-    maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds,
-  };
+  const authenticate = vapiAuthenticator(
+    { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds },
+    config.callGate.webhookBodyBytes,
+  );
   const r = Router();
-  const raw = express.raw({ type: () => true, limit: config.callGate.webhookBodyBytes });
 
-  r.post('/webhook', (req: Request, res: Response, next) => {
-    const bySecret = hasSharedSecret(req, auth);
-    if (!bySecret && (auth.hmacSecret === undefined || req.get('x-signature') === undefined)) {
+  r.post('/webhook', async (req: Request, res: Response) => {
+    // Usually already decided by the limiter in front (the same verdict, the body read once).
+    const caller = await authenticate(req, res);
+    if (caller.by === undefined) {
       res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
       return;
     }
-    raw(req, res, (err?: unknown) => {
-      if (err !== undefined) {
-        // An unreadable or oversized body: only a caller with the secret gets the 200 Vapi needs.
-        if (!bySecret) {
-          res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
-          return;
-        }
-        log.warn({ err: (err as Error).message }, 'vapi webhook: unreadable body');
-        res.status(200).json(RECEIVED);
-        return;
-      }
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (!bySecret && !hasValidSignature(req, body, auth)) {
-        res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
-        return;
-      }
-      dispatch(body, res).catch(next);
-    });
+    if (caller.body === undefined) {
+      // An unreadable or oversized body with the secret: Vapi still needs its 200.
+      log.warn({ err: caller.bodyError?.message }, 'vapi webhook: unreadable body');
+      res.status(200).json(RECEIVED);
+      return;
+    }
+    await dispatch(caller.body, res);
   });
 
   async function dispatch(body: Buffer, res: Response): Promise<void> {

@@ -49,6 +49,19 @@ export class BalanceCache {
     return stored === 1;
   }
 
+  /** Removes the cached wallet, so that the next read misses and fills from Postgres. */
+  async invalidate(orgId: string): Promise<void> {
+    await this.redis.del(this.keys.wallet(orgId));
+  }
+
+  /** Calls `listener` every time the connection is (re)established and ready for commands. */
+  onReady(listener: () => void): () => void {
+    this.redis.on('ready', listener);
+    return () => {
+      this.redis.off('ready', listener);
+    };
+  }
+
   async get(orgId: string): Promise<CachedBalance | undefined> {
     const h = await this.redis.hmget(this.keys.wallet(orgId), 'balance', 'version', 'currency');
     const [balance, version, currency] = h;

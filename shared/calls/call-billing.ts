@@ -1,16 +1,32 @@
-// Bills one call from its recorded end-of-call report: charge = callCharge(actual seconds), never
-// the hold (failure mode 18); once per call id (wallet_charge_call's key); recorded even beyond
-// the debt limit (failure mode 4); then the report is stamped billed and the hold released.
+// Bills one call from its recorded end-of-call report through one SQL function, call_settle
+// (supabase/migrations/20261130000600_call_settle.sql), which under the wallet row lock and in one
+// transaction computes the charge — ceil(seconds × rate ÷ 60), rounded once, the actual duration
+// rather than the hold (failure mode 18), bounded by what the call could have lasted and billed
+// by our own record when the report is implausible (26) — posts it once per call id, recorded
+// even beyond the debt limit (4), stamps the report billed and ends the call's hold (23).
+// Then the new balance is written through to Redis, and the call's Redis hold is released only
+// once Redis has that balance: without it, Redis would show the balance from before the charge
+// with no hold standing for it (28).
 // Run by the call-billing worker (source 'report') and by the sweeper (source 'sweeper').
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { callCharge, callSeconds, type Pricing } from '../pricing';
+import type { Pricing } from '../pricing';
 import type { WalletService } from '../wallet/wallet-service';
-import type { CallStore } from './call-store';
+import type { CallStore, ImplausibleReason, Settlement } from './call-store';
 import type { RedisHolds } from './redis-holds';
 
 export type BillOutcome =
-  | { outcome: 'charged'; orgId: string; seconds: number; amount: number; replayed: boolean; balance: number }
+  | {
+      outcome: 'charged';
+      orgId: string;
+      /** Seconds billed (exact, from milliseconds; not rounded). */
+      seconds: number;
+      amount: number;
+      replayed: boolean;
+      balance: number;
+      /** Why the report's own figures were not used, when they were not. */
+      implausible: ImplausibleReason | null;
+    }
   | { outcome: 'already_billed' | 'no_report' | 'unattributed' | 'no_wallet' };
 
 export interface CallBillingDeps {
@@ -24,37 +40,53 @@ export interface CallBillingDeps {
 }
 
 export async function billCall(d: CallBillingDeps, callId: string, source: 'report' | 'sweeper'): Promise<BillOutcome> {
-  const report = await d.store.getReport(callId);
-  if (!report) return { outcome: 'no_report' };
-  if (report.billed) return { outcome: 'already_billed' };
-  if (report.org_id === null) {
-    // Nobody to bill: the number is not ours and the call carried no metadata. Visible, not lost silently.
-    d.metrics.walletFailures.inc({ operation: 'call_unattributed' });
-    d.log.error({ callId }, 'end-of-call report of a call no organisation owns; not billed');
-    return { outcome: 'unattributed' };
+  let r: Settlement;
+  try {
+    r = await d.store.settle({ callId, ratePerMinute: d.pricing.callRatePerMinute, holdGraceSeconds: d.holdGraceSeconds, settledBy: source });
+  } catch (err) {
+    d.metrics.walletFailures.inc({ operation: 'call_settle' });
+    throw err;
   }
-  const orgId = report.org_id;
-  const seconds = callSeconds(report.started_at ?? undefined, report.ended_at ?? undefined, report.duration_seconds ?? undefined);
-  if (seconds === undefined) d.log.warn({ callId, orgId }, 'end-of-call report without a duration; billed as zero seconds');
-  const billedSeconds = seconds ?? 0;
-  const amount = callCharge(d.pricing, billedSeconds);
-  const r = await d.wallet.chargeCall({ orgId, callId, amount, reference: `call ${callId}: ${billedSeconds} s` });
-  if (r.outcome === 'not_found') {
-    d.metrics.walletFailures.inc({ operation: 'call_no_wallet' });
-    d.log.error({ callId, orgId }, 'call of an organisation without a wallet; not billed');
-    return { outcome: 'no_wallet' };
+  switch (r.outcome) {
+    case 'no_report':
+      return { outcome: 'no_report' };
+    case 'unattributed':
+      // Nobody to bill: the number is not ours and the call carried no metadata. Visible, not lost silently.
+      d.metrics.walletFailures.inc({ operation: 'call_unattributed' });
+      d.log.error({ callId }, 'end-of-call report of a call no organisation owns; not billed');
+      return { outcome: 'unattributed' };
+    case 'no_wallet':
+      d.metrics.walletFailures.inc({ operation: 'call_no_wallet' });
+      d.log.error({ callId, orgId: r.org_id }, 'call of an organisation without a wallet; not billed');
+      return { outcome: 'no_wallet' };
+    case 'already_billed': {
+      // Settled before (a retried job, the sweeper and the worker, a late copy). The cache may
+      // have missed that settlement's write-through: write the wallet as it is now, and release
+      // the Redis hold only once Redis has it.
+      const wallet = { balance: r.balance, version: r.version, currency: r.currency };
+      if (await d.wallet.writeThrough(r.org_id, wallet, () => releaseHot(d, r.org_id, callId))) await releaseHot(d, r.org_id, callId);
+      return { outcome: 'already_billed' };
+    }
+    case 'charged': {
+      const orgId = r.org_id;
+      if (r.implausible_reason !== null && !r.replayed) {
+        d.metrics.callReportsImplausible.inc({ reason: r.implausible_reason });
+        d.log.warn(
+          { callId, orgId, reason: r.implausible_reason, basis: r.seconds_basis, billedMs: r.billed_ms, amount: r.amount },
+          'implausible end-of-call report: billed by the call admission record instead',
+        );
+      }
+      const wallet = { balance: r.balance, version: r.version, currency: r.currency };
+      const cached = await d.wallet.callCharged(
+        orgId,
+        { callId, amount: r.amount, replayed: r.replayed, beyondDebtLimit: r.beyond_debt_limit, balanceAfter: r.balance_after, wallet },
+        () => releaseHot(d, orgId, callId),
+      );
+      if (cached) await releaseHot(d, orgId, callId);
+      if (!r.replayed) d.metrics.callsSettled.inc({ source });
+      return { outcome: 'charged', orgId, seconds: r.billed_ms / 1000, amount: r.amount, replayed: r.replayed, balance: r.balance, implausible: r.implausible_reason };
+    }
   }
-  if (r.outcome === 'key_conflict') {
-    // Charged already from other timestamps (the sweeper's view of the call, then its late report).
-    d.log.warn({ callId, orgId, amount }, 'call already charged with another amount; keeping the first charge');
-    await d.store.markBilled(callId, r.entry_id, source);
-    await releaseHot(d, orgId, callId);
-    return { outcome: 'already_billed' };
-  }
-  await d.store.markBilled(callId, r.entryId, source);
-  await releaseHot(d, orgId, callId);
-  if (!r.replayed) d.metrics.callsSettled.inc({ source });
-  return { outcome: 'charged', orgId, seconds: billedSeconds, amount, replayed: r.replayed, balance: r.wallet.balance };
 }
 
 async function releaseHot(d: CallBillingDeps, orgId: string, callId: string): Promise<void> {

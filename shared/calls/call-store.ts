@@ -88,11 +88,54 @@ const reportFound = z.object({
 const reportGet = z.union([reportFound, z.object({ outcome: z.literal('not_found') })]);
 export type StoredReport = z.output<typeof reportFound>;
 
-const dueForSweep = z.object({
-  missing: z.array(z.object({ call_id: z.string(), org_id: z.string() })),
-  unbilled: z.array(z.string()),
-});
-export type DueForSweep = z.output<typeof dueForSweep>;
+// Times stay the text Postgres wrote: a cursor rebuilt from a JS Date (milliseconds) would cut a
+// timestamptz's microseconds and repeat or skip rows at a page boundary.
+const callDueForSweep = z.object({ call_id: z.string(), org_id: z.string(), hold_expires_at: z.string(), sweep_deferrals: int.nonnegative() });
+export type CallDueForSweep = z.output<typeof callDueForSweep>;
+const callsDueForSweep = z.object({ missing: z.array(callDueForSweep) });
+const reportDueForSweep = z.object({ call_id: z.string(), received_at: z.string() });
+export type ReportDueForSweep = z.output<typeof reportDueForSweep>;
+const reportsDueForSweep = z.object({ unbilled: z.array(reportDueForSweep) });
+const sweepDefer = z.object({ outcome: z.enum(['deferred', 'unchanged']) });
+
+/** The last row of the previous page of a sweep work list: its time (as returned) and call id. */
+export interface SweepCursor {
+  at: string;
+  callId: string;
+}
+
+const walletNow = { balance: int, version: int.nonnegative(), currency: z.string() };
+export const implausibleReason = z.enum(['missing', 'negative', 'beyond_bound']);
+export type ImplausibleReason = z.output<typeof implausibleReason>;
+const settlement = z.union([
+  z.object({
+    outcome: z.literal('charged'),
+    org_id: z.string(),
+    amount: int.nonnegative(),
+    billed_ms: z.number().nonnegative(),
+    seconds_basis: z.enum(['report', 'admission_to_ended', 'admission_to_received', 'none']),
+    implausible: z.boolean(),
+    implausible_reason: implausibleReason.nullable(),
+    entry_id: int.positive(),
+    replayed: z.boolean(),
+    beyond_debt_limit: z.boolean(),
+    balance_after: int,
+    ...walletNow,
+  }),
+  z.object({ outcome: z.literal('already_billed'), org_id: z.string(), entry_id: int.positive(), amount: int.nonnegative(), replayed: z.literal(true), ...walletNow }),
+  z.object({ outcome: z.literal('no_wallet'), org_id: z.string() }),
+  z.object({ outcome: z.enum(['no_report', 'unattributed']) }),
+]);
+export type Settlement = z.output<typeof settlement>;
+
+/** What call_settle needs besides the call id: Config.pricing's rate and the gate's grace. */
+export interface SettleInput {
+  callId: string;
+  ratePerMinute: number;
+  holdGraceSeconds: number;
+  settledBy: 'report' | 'sweeper';
+}
+
 
 export interface ReportInput {
   callId: string;
@@ -235,15 +278,44 @@ export function createCallStore(rpc: Rpc) {
       const r = parse(reportGet, 'call_report_get', await rpc.call('call_report_get', { p_call_id: callId }));
       return r.outcome === 'found' ? r : undefined;
     },
-    async markBilled(callId: string, entryId: number, settledBy: 'report' | 'sweeper'): Promise<void> {
-      await rpc.call('call_mark_billed', { p_call_id: callId, p_entry_id: entryId, p_settled_by: settledBy });
+    /** Charges the call from its report and ends its hold, in one transaction (call_settle). */
+    async settle(s: SettleInput): Promise<Settlement> {
+      const raw = await rpc.call('call_settle', {
+        p_call_id: s.callId,
+        p_rate_per_minute: s.ratePerMinute,
+        p_grace_seconds: s.holdGraceSeconds,
+        p_settled_by: s.settledBy,
+      });
+      return parse(settlement, 'call_settle', raw);
     },
     async settleNotFound(callId: string): Promise<void> {
       await rpc.call('call_settle_not_found', { p_call_id: callId });
     },
-    async dueForSweep(now: Date, graceSeconds: number, limit: number): Promise<DueForSweep> {
-      const raw = await rpc.call('calls_due_for_sweep', { p_now: now.toISOString(), p_grace_seconds: graceSeconds, p_limit: limit });
-      return parse(dueForSweep, 'calls_due_for_sweep', raw);
+    /** One page of calls without a report to settle from Vapi, after `after` (null: the first page). */
+    async callsDueForSweep(now: Date, graceSeconds: number, limit: number, after: SweepCursor | null): Promise<CallDueForSweep[]> {
+      const raw = await rpc.call('calls_due_for_sweep', {
+        p_now: now.toISOString(),
+        p_grace_seconds: graceSeconds,
+        p_limit: limit,
+        p_after_expires_at: after?.at ?? null,
+        p_after_call_id: after?.callId ?? null,
+      });
+      return parse(callsDueForSweep, 'calls_due_for_sweep', raw).missing;
+    },
+    /** One page of recorded but unbilled reports, after `after` (null: the first page). */
+    async reportsDueForSweep(now: Date, graceSeconds: number, limit: number, after: SweepCursor | null): Promise<ReportDueForSweep[]> {
+      const raw = await rpc.call('call_reports_due_for_sweep', {
+        p_now: now.toISOString(),
+        p_grace_seconds: graceSeconds,
+        p_limit: limit,
+        p_after_received_at: after?.at ?? null,
+        p_after_call_id: after?.callId ?? null,
+      });
+      return parse(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
+    },
+    /** Keeps the call out of the sweeper's list until `until`. */
+    async deferSweep(callId: string, until: Date): Promise<'deferred' | 'unchanged'> {
+      return parse(sweepDefer, 'call_sweep_defer', await rpc.call('call_sweep_defer', { p_call_id: callId, p_until: until.toISOString() })).outcome;
     },
   };
 }

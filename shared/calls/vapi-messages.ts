@@ -45,9 +45,14 @@ export function metadataOrgId(m: VapiMessage): string | undefined {
   return m.call?.metadata?.orgId ?? m.call?.assistantOverrides?.metadata?.orgId;
 }
 
-/** An ISO-8601 timestamp Postgres will accept, or null. */
+// Years 0001..9999: what Postgres's timestamptz parses from an ISO string. JavaScript dates reach
+// ±275760, written "+275760-…"/"-271821-…", which Postgres refuses: the report would be lost.
+const MIN_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** An ISO-8601 timestamp Postgres will accept, or null (absent, unparseable, or out of range). */
 export function isoOrNull(value: string | undefined): string | null {
   if (value === undefined) return null;
   const ms = Date.parse(value);
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+  return Number.isFinite(ms) && ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS ? new Date(ms).toISOString() : null;
 }

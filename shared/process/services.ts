@@ -86,6 +86,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       // Pending hold records are written before the pool they need closes.
       await calls.close();
       await queues.close();
+      wallet.close();
       // quit() fails when Redis is unreachable; disconnect() then stops the reconnect loop.
       await Promise.allSettled([rpc.close(), redis.quit().catch(() => redis.disconnect())]);
     },

@@ -1,11 +1,10 @@
 // Starts both simulators on the sandbox ports (CONTRACT §6) and says loudly that nothing real is
 // bought. Used by `npm run sandbox` and by `npm start` in sandbox mode.
-import type { Router } from 'express';
 import { SANDBOX_SECRETS, type Config } from '../config';
 import type { Logger } from '../logger';
 import { createVapiCallRoutes } from './vapi-call-routes';
 import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
-import { startVapiSimulator, type VapiSimulator } from './vapi-simulator';
+import { startVapiSimulator, type VapiRouterSpec, type VapiSimulator, type VapiSimulatorContext } from './vapi-simulator';
 
 export interface RunningSandbox {
   twilio: TwilioSimulator;
@@ -14,9 +13,10 @@ export interface RunningSandbox {
 }
 
 export async function startSandbox(config: Config, log: Logger): Promise<RunningSandbox> {
-  const vapiRouters: Router[] = [
-    // The call gate's Vapi `GET /call/:id` simulator.
-    createVapiCallRoutes(),
+  const vapiRouters: VapiRouterSpec[] = [
+    // The call gate's Vapi calls: `GET /call/:id`, each call's control URL on this simulator, and
+    // webhooks to the server of the imported number a call comes in on.
+    (sim: VapiSimulatorContext) => createVapiCallRoutes(sim),
   ];
   const twilio = await startTwilioSimulator({ host: config.sandbox.host, port: config.sandbox.twilioPort });
   const vapi = await startVapiSimulator({ host: config.sandbox.host, port: config.sandbox.vapiPort, routers: vapiRouters });

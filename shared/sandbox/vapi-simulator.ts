@@ -2,7 +2,7 @@
 // number (POST /phone-number), list (GET /phone-number), fetch and delete one. Shapes follow
 // Vapi's phone-number object and its NestJS-style error body {message, error, statusCode}.
 import { randomUUID } from 'node:crypto';
-import express, { type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
 import { listenLocal } from './listen';
 import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
 
@@ -33,6 +33,20 @@ export interface VapiSimulator {
   close(): Promise<void>;
 }
 
+/** What a router mounted on the simulator may know of it (see startVapiSimulator's `routers`). */
+export interface VapiSimulatorContext {
+  /** Where the simulator is reached, e.g. http://127.0.0.1:4020; only known once it listens. */
+  baseUrl(): string;
+  phoneNumbers: ReadonlyMap<string, VapiPhoneNumber>;
+  /** Runs fn when the simulator closes (e.g. to stop webhook retries). */
+  onClose(fn: () => void): void;
+}
+/** A router, or a function building one from the simulator's context (for routes that need its URL). */
+export type VapiRouterSpec = Router | ((sim: VapiSimulatorContext) => Router);
+
+/** Vapi's live-control URL takes no Bearer key (the URL is the credential), unlike the REST API. */
+const CONTROL_PATH = /^\/call\/[^/]+\/control$/;
+
 function sendError(res: Response, status: number, message: string): void {
   const error = status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 503 ? 'Service Unavailable' : 'Bad Request';
   res.status(status).json({ message, error, statusCode: status });
@@ -50,7 +64,8 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
   app.disable('x-powered-by');
   app.use(async (req, res, next) => {
     await delay(state.faults.latencyMs);
-    if (!/^Bearer \S+$/.test(req.get('authorization') ?? '')) return sendError(res, 401, 'Invalid Key. Hot tip, make sure you are using the private key.');
+    const control = req.method === 'POST' && CONTROL_PATH.test(req.path);
+    if (!control && !/^Bearer \S+$/.test(req.get('authorization') ?? '')) return sendError(res, 401, 'Invalid Key. Hot tip, make sure you are using the private key.');
     if (rollFailure(state.faults)) return sendError(res, 503, 'Service Unavailable');
     next();
   });
@@ -103,11 +118,47 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
   for (const r of routers) app.use(r);
 
   app.use((_req, res) => sendError(res, 404, 'Cannot find the requested resource'));
+  // A body that is not JSON, or too big: Vapi's error shape rather than express's HTML page.
+  const bodyErrors: ErrorRequestHandler = (err: { status?: number; message?: string }, _req, res, next) => {
+    if (res.headersSent || typeof err.status !== 'number' || err.status < 400 || err.status >= 500) return next(err);
+    sendError(res, err.status, err.message ?? 'invalid body');
+  };
+  app.use(bodyErrors);
   return app;
 }
 
-export async function startVapiSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults>; routers?: Router[] } = {}): Promise<VapiSimulator> {
+export async function startVapiSimulator(
+  options: { port?: number; host?: string; faults?: Partial<SandboxFaults>; routers?: VapiRouterSpec[] } = {},
+): Promise<VapiSimulator> {
   const state: VapiSimulatorState = { faults: { ...NO_FAULTS, ...options.faults }, phoneNumbers: new Map() };
-  const app = createVapiSimulatorApp(state, options.routers);
-  return { ...state, ...(await listenLocal(app, options.port ?? 0, options.host ?? '127.0.0.1')) };
+  // Set once listening; read later by routes (a holder, since routes are built before the port is known).
+  const where: { baseUrl?: string } = {};
+  const cleanups: Array<() => void> = [];
+  const context: VapiSimulatorContext = {
+    baseUrl() {
+      if (where.baseUrl === undefined) throw new Error('the Vapi simulator is not listening yet');
+      return where.baseUrl;
+    },
+    phoneNumbers: state.phoneNumbers,
+    onClose: (fn) => cleanups.push(fn),
+  };
+  const routers = (options.routers ?? []).map((r) => (isRouterFactory(r) ? r(context) : r));
+  const app = createVapiSimulatorApp(state, routers);
+  const listening = await listenLocal(app, options.port ?? 0, options.host ?? '127.0.0.1');
+  // A simulator bound to every interface is still reached on loopback from this machine, and the
+  // service accepts loopback control URLs only in sandbox mode: advertise 127.0.0.1.
+  where.baseUrl = listening.url.replace(/^http:\/\/(0\.0\.0\.0|\[::\]|::)(?=:)/, 'http://127.0.0.1');
+  return {
+    ...state,
+    ...listening,
+    async close() {
+      for (const fn of cleanups.splice(0)) fn();
+      await listening.close();
+    },
+  };
+}
+
+/** Express routers are functions too; a factory is told apart by not being one (no `use`). */
+function isRouterFactory(r: VapiRouterSpec): r is (sim: VapiSimulatorContext) => Router {
+  return typeof (r as Partial<Router>).use !== 'function';
 }

@@ -2,6 +2,7 @@
 // (writers finishing out of order), concurrent writers converge on the highest version, and
 // every money movement through the wallet service writes the new balance through.
 import { BalanceCache } from '../../shared/cache/balance-cache';
+import { billCall } from '../../shared/calls/call-billing';
 import { createMetrics } from '../../shared/metrics';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -49,7 +50,11 @@ describe('balance cache', () => {
     if (debit.outcome !== 'debited') throw new Error('debit failed');
     await wallet.refund({ orgId, entryId: debit.entryId, reason: 'failed' });
     await expectCacheMatchesDb();
-    await wallet.chargeCall({ orgId, callId: 'c1', amount: 56, reference: 'call' });
+    // A call charge is posted by call_settle and written through by billCall.
+    await ctx.services.calls.store.recordReport({
+      callId: 'c1', orgId, vapiPhoneNumberId: null, e164: null, startedAt: null, endedAt: null, durationSeconds: 60, endedReason: null, source: 'webhook',
+    });
+    expect(await billCall(ctx.services.calls.billing, 'c1', 'report')).toMatchObject({ outcome: 'charged', amount: 56 });
     await expectCacheMatchesDb();
     expect((await cache.get(orgId))?.balance).toBe(1944);
   });

@@ -12,9 +12,11 @@ const PUBLIC_FUNCTIONS = [
   'call_holds_total',
   'call_report_record',
   'call_report_get',
-  'call_mark_billed',
+  'call_settle',
   'call_settle_not_found',
   'calls_due_for_sweep',
+  'call_reports_due_for_sweep',
+  'call_sweep_defer',
 ];
 const INTERNAL_FUNCTIONS = ['call_holds_sum', 'call_gate_plan_hold'];
 

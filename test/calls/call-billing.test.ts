@@ -61,11 +61,12 @@ describe('call billing', () => {
     const gate = await postWebhook(ctx.app(), assistantRequest(num, 'bill-long'));
     expect(gate.body.assistantOverrides.maxDurationSeconds).toBe(1066); // holds 995
     const beyondBefore = (await ctx.services.metrics.callsBeyondDebtLimit.get()).values[0]?.value ?? 0;
-    // The call ran far past what was held: 2000 s cost ceil(2000 × 56 ÷ 60) = 1867.
-    await postWebhook(ctx.app(), endOfCallReport('bill-long', { orgId, seconds: 2000, num }));
+    // The call ran far past what was held, within its plausible bound (1066 + 300 s of grace):
+    // 1300 s cost ceil(1300 × 56 ÷ 60) = 1214.
+    await postWebhook(ctx.app(), endOfCallReport('bill-long', { orgId, seconds: 1300, num }));
     await billed('bill-long');
-    expect(await callEntries(orgId)).toEqual([-1867]);
-    expect(await balance(orgId)).toBe(-867);
+    expect(await callEntries(orgId)).toEqual([-1214]);
+    expect(await balance(orgId)).toBe(-214);
     expect((await ctx.services.metrics.callsBeyondDebtLimit.get()).values[0]?.value).toBe(beyondBefore + 1);
     // The negative balance refuses the next call (the charge went through to the cache).
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'bill-long-next'))).body.error).toMatch(/credit/);
@@ -92,12 +93,28 @@ describe('call billing', () => {
     const noTimes = endOfCallReport('bill-duration-only', { orgId, seconds: 0, num }) as { message: Record<string, unknown> };
     delete noTimes.message.startedAt;
     delete noTimes.message.endedAt;
-    noTimes.message.durationSeconds = 61.2; // rounds up to 62 s: ceil(62 × 56 ÷ 60) = 58
+    noTimes.message.durationSeconds = 61.2; // ceil(61.2 × 56 ÷ 60) = ceil(57.12) = 58
     await postWebhook(ctx.app(), noTimes);
     await billed('bill-zero');
     await billed('bill-duration-only');
     // Two jobs, billed in either order.
     expect((await callEntries(orgId)).sort((a, b) => a - b)).toEqual([-58, 0]);
+  });
+
+  it('rounds a call charge once, from exact milliseconds: 10.001 s at 56/min costs ceil(9.3343) = 10, not 11', async () => {
+    const orgId = await createFundedOrg(ctx.services, 500);
+    const num = await registerNumber(ctx.services, orgId);
+    // From the timestamps (endedAt − startedAt = 10 001 ms)…
+    await postWebhook(ctx.app(), endOfCallReport('bill-once-times', { orgId, seconds: 10.001, num }));
+    // …and from durationSeconds alone.
+    const noTimes = endOfCallReport('bill-once-duration', { orgId, seconds: 0, num }) as { message: Record<string, unknown> };
+    delete noTimes.message.startedAt;
+    delete noTimes.message.endedAt;
+    noTimes.message.durationSeconds = 10.001;
+    await postWebhook(ctx.app(), noTimes);
+    await billed('bill-once-times');
+    await billed('bill-once-duration');
+    expect(await callEntries(orgId)).toEqual([-10, -10]);
   });
 
   it('bills a call that never passed the gate, finding the organisation by its number', async () => {

@@ -1,6 +1,7 @@
 // Proves the sandbox Vapi call simulator speaks the wire format the sweeper's client expects:
 // GET /call/:id in Vapi's shape after the sandbox-only control endpoints create and end a call,
-// 404 for unknown calls, 401 without a Bearer key, 400 for a bad control body.
+// 404 for unknown calls, 401 without a Bearer key, 400 for a bad control body; each call names its
+// monitor.controlUrl on the simulator.
 import { createVapiClient } from '../../shared/clients/vapi-client';
 import { startVapiCallSimulator } from '../support/vapi';
 
@@ -14,7 +15,10 @@ describe('Vapi call simulator and client', () => {
 
   it('serves a created and ended call through GET /call/:id', async () => {
     const client = createVapiClient({ apiBaseUrl: sim.url, apiKey: 'any-key', timeoutMs: 2000 });
-    expect((await post('/sandbox/calls', { id: 'sim-1', phoneNumberId: 'pn-1', startedAt: '2026-11-23T12:00:00.000Z' })).status).toBe(201);
+    const created = await post('/sandbox/calls', { id: 'sim-1', phoneNumberId: 'pn-1', startedAt: '2026-11-23T12:00:00.000Z' });
+    expect(created.status).toBe(201);
+    // The test helper's simulator also serves the call's control URL (test/sandbox/vapi-call-control.test.ts).
+    expect(((await created.json()) as { monitor: { controlUrl: string } }).monitor.controlUrl).toBe(`${sim.url}/call/sim-1/control`);
     expect(await client.getCall('sim-1')).toMatchObject({ kind: 'found', call: { id: 'sim-1', status: 'in-progress', startedAt: '2026-11-23T12:00:00.000Z', endedAt: null } });
     expect((await post('/sandbox/calls/sim-1/end', { endedAt: '2026-11-23T12:01:30.000Z' })).status).toBe(200);
     expect(await client.getCall('sim-1')).toMatchObject({

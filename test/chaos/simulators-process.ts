@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { createVapiCallRoutes } from '../../shared/sandbox/vapi-call-routes';
 import { startTwilioSimulator } from '../../shared/sandbox/twilio-simulator';
-import { startVapiSimulator } from '../../shared/sandbox/vapi-simulator';
+import { startVapiSimulator, type VapiSimulatorContext } from '../../shared/sandbox/vapi-simulator';
 import { endProcess } from '../../shared/process/end-process';
 
 const env = z
@@ -22,7 +22,7 @@ const env = z
 async function main(): Promise<void> {
   const faults = { failureRate: env.CHAOS_SIM_FAILURE_RATE, latencyMs: env.CHAOS_SIM_LATENCY_MS, purchaseLatencyMs: env.CHAOS_SIM_PURCHASE_LATENCY_MS };
   const twilio = await startTwilioSimulator({ port: env.SANDBOX_TWILIO_PORT, host: '127.0.0.1', faults });
-  const vapi = await startVapiSimulator({ port: env.SANDBOX_VAPI_PORT, host: '127.0.0.1', faults, routers: [createVapiCallRoutes()] });
+  const vapi = await startVapiSimulator({ port: env.SANDBOX_VAPI_PORT, host: '127.0.0.1', faults, routers: [(sim: VapiSimulatorContext) => createVapiCallRoutes(sim)] });
   process.once('SIGTERM', () => void Promise.allSettled([twilio.close(), vapi.close()]).then(() => endProcess(0)));
   process.stdout.write(`simulators ready: ${twilio.url} ${vapi.url}\n`);
 }

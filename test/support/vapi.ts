@@ -6,6 +6,7 @@ import express from 'express';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../shared/sandbox/vapi-call-routes';
+import { createWebhookSender, type WebhookSender } from '../../shared/sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
 import { TEST_VAPI_SECRET } from './context';
 
@@ -78,19 +79,27 @@ export function endOfCallReport(callId: string, o: { orgId?: string; seconds: nu
 export const postWebhook = (app: Express, body: unknown) =>
   request(app).post('/api/vapi/webhook').set('x-vapi-secret', TEST_VAPI_SECRET).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
-/** The Vapi call simulator on an ephemeral port, as the sandbox would mount it. */
-export async function startVapiCallSimulator(): Promise<{ url: string; calls: SandboxCallStore; close(): Promise<void> }> {
+/** The Vapi call simulator on an ephemeral port, as the sandbox would mount it (without the REST
+ * API's Bearer check, so tests drive /sandbox/calls directly). */
+export async function startVapiCallSimulator(): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; close(): Promise<void> }> {
   const calls = createSandboxCallStore();
+  const webhooks = createWebhookSender({ backoffMs: 20, timeoutMs: 2000 });
+  let url = '';
   const app = express();
-  app.use(createVapiCallRoutes(calls));
+  app.use(createVapiCallRoutes({ store: calls, webhooks, baseUrl: () => url }));
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     calls,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    webhooks,
+    close: () => {
+      webhooks.close();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
