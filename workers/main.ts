@@ -5,6 +5,7 @@ import { startCallMeterWorker } from './call-meter-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
 import { keepSchedules } from './keep-schedules';
 import { startMaintenanceWorker } from './maintenance-worker';
+import { meterSweepDeps, sweepMeters } from './meter-sweeper';
 import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
 import { startProvisioningWorker } from './provisioning-worker';
 import { startRefundWorker } from './refund-worker';
@@ -24,9 +25,10 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   closers.push(startCallMeterWorker(services).close);
   // One maintenance worker for every periodic task; each task has one schedule.
   const sweepDeps = callSweepDeps(services);
+  const meterDeps = meterSweepDeps(services);
   closers.push(
     startMaintenanceWorker(services, {
-      'sweep-calls': () => sweepCalls(sweepDeps),
+      'sweep-calls': async () => ({ meters: await sweepMeters(meterDeps), calls: await sweepCalls(sweepDeps) }),
       'sweep-provisioning': () => sweepProvisioning(services),
     }).close,
   );

@@ -221,9 +221,22 @@ export function createMeters(d: MeterDeps) {
       return true;
     },
 
-    /** The meter (renewal) of a live metered call the sweeper found without one; deduplicated by job id. */
-    recreate(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
-      return next(orgId, hold, heldSeconds);
+    /**
+     * The sweeper's repair: the renewal a live metered call should have waiting, created when
+     * Redis lost it, retried when its attempts ran out. Returns what it did.
+     */
+    async ensure(orgId: string, hold: StoredHold, heldSeconds: number): Promise<'none' | 'present' | 'created' | 'retried'> {
+      if (callGate.holdPolicy !== 'metered' || hold.state !== 'held' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return 'none';
+      const job = jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs);
+      const jobId = jobIds.meter(job.callId, job.slice);
+      const existing = await d.queues.callMeters.getJob(jobId);
+      if (existing) {
+        if ((await existing.getState()) !== 'failed') return 'present';
+        await existing.retry('failed');
+        return 'retried';
+      }
+      await d.queues.callMeters.add('renew', job, meterJobOptions(jobId, job.dueAtMs - Date.now()));
+      return 'created';
     },
 
     /** Shutdown: writes the meter steps still waiting for their batch. */

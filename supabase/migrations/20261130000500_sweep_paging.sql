@@ -51,7 +51,7 @@ begin
                 and (c.next_sweep_at is null or c.next_sweep_at <= p_now)
                 and not exists (select 1 from call_reports r where r.call_id = c.call_id)
                 and (c.hold_expires_at <= p_now
-                     or c.released_at <= p_now - make_interval(secs => p_grace_seconds))
+                     or coalesce(c.ended_at, c.released_at) <= p_now - make_interval(secs => p_grace_seconds))
               order by c.hold_expires_at, c.call_id
               limit least(greatest(p_limit, 1), 1000)) x), '[]'::jsonb));
 end $$;

@@ -277,7 +277,7 @@ describe('call sweeper paging and backoff', () => {
     const orgId = await createFundedOrg(ctx.services, 0);
     const ids = Array.from({ length: 12 }, (_, i) => `pg-tie-${String(i).padStart(2, '0')}`);
     const expiresAtMs = Date.now() + 60_000;
-    await ctx.services.calls.store.recordHolds(ids.map((call_id) => ({ call_id, org_id: orgId, amount: 0, max_duration_seconds: 60, expires_at_ms: expiresAtMs })));
+    await ctx.services.calls.store.recordHolds(ids.map((call_id) => ({ call_id, org_id: orgId, amount: 0, max_duration_seconds: 60, expires_at_ms: expiresAtMs, admitted_at_ms: Date.now(), cap: 0, held_seconds: 60, slices: 1, policy: 'full' as const })));
     // Microseconds a JS Date cannot carry: a cursor rebuilt from one would restart the list.
     await ctx.pool.query("update calls set hold_expires_at = hold_expires_at + interval '123 microseconds' where call_id = any($1)", [ids]);
 

@@ -1,0 +1,64 @@
+// Keeps every live call's hold and meter alive across a Redis that lost its data (failure modes
+// 12 and 28): walks the open calls in Postgres page by page and, for each, copies its hold into
+// Redis unless Redis already knows the call (so the Redis path counts it), and makes sure its next
+// renewal is waiting in the call-meters queue. Runs with the call sweep; a plain function so tests
+// can run one pass at a time.
+import type { Meters } from '../shared/calls/call-meter';
+import type { CallStore, OpenMeter } from '../shared/calls/call-store';
+import type { RedisHolds } from '../shared/calls/redis-holds';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import type { Services } from '../shared/process/services';
+
+/** Pages one pass may walk; the rest waits for the next pass (the list is ordered by call id). */
+export const METER_SWEEP_MAX_PAGES = 20;
+
+export interface MeterSweepDeps {
+  store: CallStore;
+  hot: RedisHolds;
+  meters: Meters;
+  metrics: Metrics;
+  log: Logger;
+  batchSize: number;
+}
+
+export interface MeterSweepSummary {
+  calls: number;
+  metersCreated: number;
+  errors: number;
+}
+
+export function meterSweepDeps(s: Services): MeterSweepDeps {
+  return { store: s.calls.store, hot: s.calls.hot, meters: s.calls.meters, metrics: s.metrics, log: s.log, batchSize: s.config.callGate.sweepBatchSize };
+}
+
+async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSummary): Promise<void> {
+  await d.hot.mirror(call.org_id, [call.hold]);
+  const meter = await d.meters.ensure(call.org_id, call.hold, call.held_seconds ?? 0);
+  if (meter === 'created' || meter === 'retried') {
+    summary.metersCreated++;
+    d.metrics.callHoldEvents.inc({ event: 'meter_recreated', store: 'queue' });
+    d.log.warn({ callId: call.hold.call_id, orgId: call.org_id, meter }, 'meter sweep: a live call had no renewal waiting; re-created');
+  }
+}
+
+export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary> {
+  const summary: MeterSweepSummary = { calls: 0, metersCreated: 0, errors: 0 };
+  let after: string | null = null;
+  for (let page = 0; page < METER_SWEEP_MAX_PAGES; page++) {
+    const calls = await d.store.openMeters(after, d.batchSize);
+    for (const call of calls) {
+      summary.calls++;
+      try {
+        await repair(d, call, summary);
+      } catch (err) {
+        // One call that cannot be repaired never stops the others (failure mode 29).
+        summary.errors++;
+        d.log.error({ callId: call.hold.call_id, err: (err as Error).message }, 'meter sweep: could not repair a call; next pass retries');
+      }
+    }
+    if (calls.length < d.batchSize) break;
+    after = calls.at(-1)?.hold.call_id ?? null;
+  }
+  return summary;
+}
