@@ -15,6 +15,10 @@ export const REDACT_PATHS = [
   '*.secret',
   '*.customer.number',
   'message.customer',
+  // Vapi's live-call-control URL: whoever holds it controls the call.
+  '*.controlUrl',
+  '*.monitor',
+  'message.call.monitor',
 ];
 
 /** `destination` defaults to stdout; tests pass a buffer to read what the service logs. */

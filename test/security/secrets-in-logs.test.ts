@@ -74,6 +74,16 @@ describe('secrets in logs', () => {
     await webhook().set('x-timestamp', ts).set('x-signature', signature).send(body);
     await webhook().set('x-vapi-secret', WRONG_VAPI).send(body);
     await webhook().set('Authorization', `Bearer ${WRONG_VAPI}`).send(body);
+
+    // Live-call-control URLs (whoever holds one controls the call): one the service keeps, one it
+    // refuses for its host; neither may reach a log, even when storing it fails.
+    const kept = 'http://127.0.0.1:9/call/ctl-call-1/control-secret-4f2a9c';
+    const refused = 'https://evil.example.com/call/ctl-call-2/control-secret-9b1c7d';
+    secrets['a call control URL'] = kept;
+    secrets['a refused call control URL'] = refused;
+    for (const [id, url] of [['ctl-call-1', kept], ['ctl-call-2', refused]] as const) {
+      await webhook().set('x-vapi-secret', TEST_VAPI_SECRET).send(JSON.stringify({ message: { type: 'status-update', status: 'in-progress', call: { id, monitor: { controlUrl: url, listenUrl: `${url}/listen` } } } }));
+    }
   }
 
   it('logs what happened without any secret, on happy paths, refusals and error paths', async () => {
@@ -100,8 +110,9 @@ describe('secrets in logs', () => {
     const log = createLogger('info', {}, { write: (s: string) => void captured.push(s) });
     log.info({ req: { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'x-vapi-secret': TEST_VAPI_SECRET, 'x-signature': 'abc123sig' } } }, 'request');
     log.info({ twilio: { authToken: 'twilio-token-value' }, vapi: { apiKey: 'vapi-key-value' }, authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, 'clients');
+    log.info({ call: { controlUrl: 'https://a.vapi.ai/ctl-1' }, message: { call: { monitor: { controlUrl: 'https://a.vapi.ai/ctl-2' } } } }, 'control');
     const out = captured.join('');
-    for (const value of [TEST_ADMIN_TOKEN, TEST_VAPI_SECRET, 'abc123sig', 'twilio-token-value', 'vapi-key-value']) expect(out).not.toContain(value);
+    for (const value of [TEST_ADMIN_TOKEN, TEST_VAPI_SECRET, 'abc123sig', 'twilio-token-value', 'vapi-key-value', 'ctl-1', 'ctl-2']) expect(out).not.toContain(value);
     expect(out).toContain('[redacted]');
   });
 });
