@@ -10,6 +10,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { CallStore, HoldStep, StoredHold } from './call-store';
+import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
@@ -99,7 +100,6 @@ export function createCallGate(d: CallGateDeps) {
     policy: callGate.holdPolicy,
     holdSeconds: callGate.holdSeconds,
   };
-  const heldSecondsOf = (amount: number, maxDuration: number) => Math.min(maxDuration, Math.floor((amount * 60) / pricing.callRatePerMinute));
 
   /** Waits at most `timeoutMs` for `work`; a step given up on is remembered in `late`. */
   async function bounded<T extends HoldStep | RedisDecision>(work: Promise<T>, store: LateStep['store'], orgId: string, late: LateStep[]): Promise<T> {
@@ -157,7 +157,7 @@ export function createCallGate(d: CallGateDeps) {
       late,
     );
     if (step.outcome !== 'held') return admission(step, undefined);
-    return admission(step, { hold: step.hold, heldSeconds: heldSecondsOf(step.hold.amount, step.hold.max_duration_seconds) });
+    return admission(step, { hold: step.hold, heldSeconds: secondsPaidFor(pricing, step.hold.amount, step.hold.max_duration_seconds) });
   }
 
   function count(decision: GateDecision): GateDecision {

@@ -7,6 +7,7 @@ import type { Queues } from '../queues/queues';
 import { jobIds, moneyJobOptions } from '../queues/queues';
 import type { Pricing } from '../pricing';
 import type { Meters } from './call-meter';
+import { secondsPaidFor } from './hold-policy';
 import type { CallStore, HoldRecord, PostgresEnd } from './call-store';
 import type { NumberResolver } from './number-resolver';
 import type { EndOutcome, RedisHolds } from './redis-holds';
@@ -21,6 +22,7 @@ export interface CallReportDeps {
   log: Logger;
   metrics: Metrics;
   pricing: Pricing;
+  holdPolicy: 'metered' | 'full';
   holdGraceSeconds: number;
 }
 
@@ -106,9 +108,9 @@ export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void
           expires_at_ms: redisView.expiresAtMs,
           admitted_at_ms: redisView.admittedAtMs,
           cap: redisView.cap,
-          held_seconds: Math.min(redisView.maxDurationSeconds, Math.floor((redisView.amount * 60) / rate)),
+          held_seconds: secondsPaidFor(d.pricing, redisView.amount, redisView.maxDurationSeconds),
           slices: redisView.slices,
-          policy: 'metered',
+          policy: d.holdPolicy,
           ended_at_ms: Date.now(),
         }
       : null;

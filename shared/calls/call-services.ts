@@ -89,7 +89,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     gate,
     meters,
     admitted,
-    reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdGraceSeconds },
+    reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdPolicy, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
     close: async () => {
