@@ -110,7 +110,47 @@ export class ChaosClient {
     return this.send('GET', `/api/managed-telephony/provisioning/${requestId}`, await this.dashboard(orgId));
   }
 
+  async wallet(orgId: string): Promise<Reply> {
+    return this.send('GET', '/api/wallet', await this.dashboard(orgId));
+  }
+
   async webhook(message: Record<string, unknown>): Promise<Reply> {
     return this.send('POST', '/api/vapi/webhook', { 'x-vapi-secret': this.secrets.vapi }, { message });
+  }
+}
+
+/**
+ * The Vapi simulator's own endpoints (create, end and read calls; read what was posted to a call's
+ * control URL), as the "Vapi side" of the metered calls. The simulator's random 503s and its
+ * SIGSTOP stall are faults of that side, not of the service: they are retried (bounded, like
+ * ChaosClient) and counted apart, never as the service's 5xx.
+ */
+export class SimulatorClient {
+  readonly tally = { retried: 0 };
+
+  constructor(readonly baseUrl: string) {}
+
+  async send(method: string, path: string, body?: unknown): Promise<Reply> {
+    let last: Reply | undefined;
+    for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+      try {
+        const res = await fetch(`${this.baseUrl}${path}`, {
+          method,
+          // GET /call/:id wants a Bearer key (any, in the simulator).
+          headers: { 'content-type': 'application/json', authorization: 'Bearer chaos' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const text = await res.text();
+        last = { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+        if (res.status < 500) return last;
+      } catch {
+        // network error, timeout (a stalled simulator) or a torn body: retried
+      }
+      this.tally.retried++;
+      await sleep(RETRY_PAUSE_MS * attempt);
+    }
+    if (last) return last;
+    throw new Error(`simulator ${method} ${path}: no answer after ${MAX_TRIES} tries`);
   }
 }

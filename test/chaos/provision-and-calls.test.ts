@@ -4,13 +4,19 @@
 // (including the faulty 999/998/997/000) and concurrent calls (assistant-request, status-update,
 // end-of-call-report, some duplicated) while a seeded schedule SIGKILLs and restarts workers and
 // the API, kills and restarts Redis (once keeping its append-only file, once empty), and stalls
-// the simulators (SIGSTOP). After a bounded settle period
+// the simulators (SIGSTOP). Meanwhile a fifth organisation with a few slices of money runs
+// metered live calls in the Vapi simulator (its webhooks go to the service) that run out of money
+// mid-call: the service renews their holds and, when a renewal cannot be covered, ends them through
+// the simulator's control URL (some are hung up by the caller first). After a bounded settle period
 // (sweepers on a short interval) it checks, from the outside and from the ledger: every accepted
 // request is completed with exactly one number or refunded exactly once; no number is orphaned
 // in the simulator; every ended call is charged exactly once at the contract's rate; each
 // organisation's balance equals what the client credited minus what it was charged plus what it
-// was refunded; balance == sum(entries) everywhere. Size and seed: CHAOS_REQUESTS, CHAOS_CALLS,
-// CHAOS_SEED (a number, or 'random'; printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS.
+// was refunded; balance == sum(entries) everywhere; every metered call was ended (by the service
+// or the caller) and charged once for the simulator's own times, the out-of-money organisation
+// owes at most one slice per call live when its money ran out, and no hold outlives its call.
+// Size and seed: CHAOS_REQUESTS, CHAOS_CALLS, CHAOS_METERED_CALLS, CHAOS_SEED (a number, or
+// 'random'; printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS.
 import { Pool } from 'pg';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET } from '../support/context';
@@ -19,7 +25,7 @@ import { ledgerViolations } from '../support/invariants';
 import { freePort, startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { uniquePrefix } from '../support/redis';
 import { answers, launchScript, launchService, waitUntil, type ServiceProcess } from '../support/service-processes';
-import { ChaosClient, seededRandom, sleep } from './chaos-client';
+import { ChaosClient, seededRandom, SimulatorClient, sleep } from './chaos-client';
 
 const envInt = (name: string, fallback: number) => {
   const v = process.env[name];
@@ -32,6 +38,8 @@ const SEED = process.env.CHAOS_SEED === 'random' ? Math.floor(Math.random() * 1_
 const REQUESTS = envInt('CHAOS_REQUESTS', 30);
 const CALLS = envInt('CHAOS_CALLS', REQUESTS);
 const SETTLE_SECONDS = envInt('CHAOS_SETTLE_SECONDS', 90);
+/** Metered live calls of the out-of-money organisation (0 turns them off). */
+const METERED_CALLS = envInt('CHAOS_METERED_CALLS', 5);
 /**
  * When Redis loses everything: 'under-running-workers' (default: after both workers are back, so
  * only the running processes' re-asserted sweep schedules can drive what the wipe stranded —
@@ -55,6 +63,24 @@ const LISTING_TRIES = 20;
 /** Each purchase takes this long, so kills land between "bought" and "recorded" (failure modes 13, 14). */
 const SIM_PURCHASE_LATENCY_MS = 250;
 const CALL_NUMBERS_PER_ORG = 2;
+/**
+ * Metered holds at their smallest: a slice of CALL_HOLD_SECONDS = 10 s (the minimum) costs
+ * ceil(10 × 56 ÷ 60) = 10, and CALL_MIN_BALANCE = 10 so the slice, not the minimum, is what a call
+ * holds (at the default 79 a first hold would pay for 84 s). A renewal is asked for 3 s before the
+ * held seconds run out (renewalLeadSeconds(10)).
+ */
+const HOLD_SECONDS = 10;
+const MIN_BALANCE = 10;
+const GRACE_SECONDS = 5;
+/**
+ * The out-of-money organisation holds one slice more than it has metered calls: all are admitted
+ * (the last on 2 slices of available), about one renewal succeeds, and the rest run out ~7 s in.
+ * Its balance also bounds every call's maxDurationSeconds (≤ 59 s), so a call whose webhooks were
+ * lost is settled by the sweeper within about a minute.
+ */
+const METERED_EXTRA_SLICES = 1;
+/** Share of metered calls the caller hangs up, 2–8 s after admission, before the money runs out. */
+const METERED_CLIENT_ENDS = 0.25;
 
 /** Settings the processes run with: quick retries and sweeps so the settle period stays short. */
 function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twilio: number; vapi: number }): Record<string, string> {
@@ -74,7 +100,9 @@ function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twili
     PROVISION_BACKOFF_MS: '200',
     SWEEP_INTERVAL_MS: '1000',
     STUCK_REQUEST_AFTER_SECONDS: '3',
-    CALL_HOLD_GRACE_SECONDS: '5',
+    CALL_HOLD_GRACE_SECONDS: String(GRACE_SECONDS),
+    CALL_HOLD_SECONDS: String(HOLD_SECONDS),
+    CALL_MIN_BALANCE: String(MIN_BALANCE),
     SHUTDOWN_DEADLINE_MS: '2000',
     // A SIGKILLed worker's jobs run elsewhere once their lock lapses: keep that short here.
     JOB_LOCK_DURATION_MS: '5000',
@@ -99,6 +127,22 @@ interface CallRecord {
   admitted: boolean;
   seconds: number;
   webhookStatuses: number[];
+  /** What the gate granted. */
+  maxDuration?: number;
+  /** From sending the assistant-request to the last webhook's answer: the call as the service saw it. */
+  windowMs?: number;
+}
+
+/** A metered live call: created in the Vapi simulator, admitted by the client, ended by whoever. */
+interface MeteredRecord {
+  callId: string;
+  created: boolean;
+  admitted: boolean;
+  maxDuration?: number;
+  /** The client hangs up this long after admission (undefined: it waits for the service). */
+  clientEndsAfterMs?: number;
+  /** Why the client ended it at the simulator, if it did (the simulator's endedReason may differ when the service was first). */
+  clientEnded?: 'customer-ended-call' | 'exceeded-max-duration' | 'refused';
 }
 
 const AREA_CODES: Array<[string, number]> = [
@@ -119,6 +163,14 @@ function pickAreaCode(rand: () => number): string {
 }
 
 const contractCharge = (seconds: number) => Math.ceil((seconds * RATE_PER_MINUTE) / 60);
+/** The same from exact milliseconds (the simulator's startedAt/endedAt), rounded once. */
+const chargeForMs = (ms: number) => Math.ceil((ms * RATE_PER_MINUTE) / 60_000);
+const SLICE = contractCharge(HOLD_SECONDS);
+const METERED_BALANCE = SLICE * (METERED_CALLS + METERED_EXTRA_SLICES);
+/** The longest a metered call can be granted (the first admission sees the whole balance). */
+const METERED_MAX_DURATION = Math.floor((METERED_BALANCE * 60) / RATE_PER_MINUTE);
+/** What the simulator records when live call control ends a call (vapi-call-routes.ts CONTROL_ENDED_REASON). */
+const SERVICE_ENDED_REASONS = new Set(['assistant-ended-call-after-message-spoken', 'assistant-ended-call']);
 
 describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
   let redis: TestRedisServer;
@@ -130,6 +182,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
   const workers: ServiceProcess[] = [];
   const spawned: ServiceProcess[] = [];
   let client: ChaosClient;
+  let sim: SimulatorClient;
   let twilioBase: string;
   let passed = false;
 
@@ -165,6 +218,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     await waitUntil('API ready', () => answers(`http://127.0.0.1:${ports.api}/readyz`), 30_000);
     workers.push(await startWorker(), await startWorker());
     client = new ChaosClient(`http://127.0.0.1:${ports.api}`, { admin: TEST_ADMIN_TOKEN, jwt: TEST_JWT_SECRET, vapi: TEST_VAPI_SECRET });
+    sim = new SimulatorClient(`http://127.0.0.1:${ports.vapi}`);
   }, 90_000);
 
   afterAll(async () => {
@@ -230,6 +284,12 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           callNumbers.push({ orgId, e164, id });
         }
       }
+      // The fifth organisation: a few slices of money and one number, for the metered live calls.
+      const meteredOrgId = await client.createOrg('Chaos metered');
+      await client.credit(meteredOrgId, METERED_BALANCE, 'chaos-credit-metered');
+      credited.set(meteredOrgId, METERED_BALANCE);
+      const meteredNumber = { e164: '+12025559000', id: `pn-chaos-${SEED}-metered` };
+      await client.registerNumber(meteredOrgId, meteredNumber.e164, meteredNumber.id);
 
       // --- the load: provisions and calls at seeded times across LOAD_MS.
       const provisions: ProvisionRecord[] = [];
@@ -264,11 +324,13 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           const phoneNumber = { id: num.id, number: num.e164 };
           const rec: CallRecord = { callId, orgId: num.orgId, admitted: false, seconds, webhookStatuses: [] };
           calls.push(rec);
+          const sentAt = Date.now();
           const gate = await client.webhook({ type: 'assistant-request', timestamp: Date.now(), call, phoneNumber });
           rec.webhookStatuses.push(gate.status);
           rec.admitted = typeof gate.body.assistantId === 'string';
           if (!rec.admitted) return;
           const overrides = gate.body.assistantOverrides as Record<string, unknown> | undefined;
+          rec.maxDuration = Number(overrides?.maxDurationSeconds);
           const liveCall = { ...call, assistantOverrides: overrides, metadata: overrides?.metadata };
           rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'in-progress', call: liveCall, phoneNumber })).status);
           await sleep(talkMs);
@@ -280,6 +342,53 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           const reports = await Promise.all([client.webhook(report), duplicateReport ? client.webhook(report) : Promise.resolve(undefined)]);
           for (const r of reports) if (r) rec.webhookStatuses.push(r.status);
           if (!endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
+          rec.windowMs = Date.now() - sentAt;
+        })();
+      });
+
+      // --- metered live calls of the out-of-money organisation, in the Vapi simulator. Each is
+      // created there with the service as its server (the simulator sends status-update
+      // in-progress now, and ended + end-of-call-report when it ends), admitted by the client
+      // posting the assistant-request with the simulator's call object (so its monitor.controlUrl),
+      // then left running: the service renews its hold slice by slice and, when the wallet cannot
+      // cover a renewal, ends it through the control URL. The client plays the caller (hangs up
+      // some calls early) and Vapi's own limit (ends a call still live at its maxDurationSeconds,
+      // which the simulator does not enforce: a service that never ends a call shows up as that).
+      // Its own seeded sequence, so the seeds of the other load replay as before.
+      const mrand = seededRandom(SEED ^ 0x6d657465);
+      const metered: MeteredRecord[] = [];
+      const webhookUrl = `${client.baseUrl}/api/vapi/webhook`;
+      const meteredTasks = Array.from({ length: METERED_CALLS }, (_, k) => {
+        const delay = mrand() * LOAD_MS * 0.25;
+        const clientEndsAfterMs = mrand() < METERED_CLIENT_ENDS ? 2000 + Math.floor(mrand() * 6000) : undefined;
+        return (async () => {
+          await sleep(delay);
+          const callId = `metered-${SEED}-${k}`;
+          const rec: MeteredRecord = { callId, created: false, admitted: false, ...(clientEndsAfterMs !== undefined ? { clientEndsAfterMs } : {}) };
+          metered.push(rec);
+          const created = await sim.send('POST', '/sandbox/calls', { id: callId, phoneNumberId: meteredNumber.id, serverUrl: webhookUrl, serverSecret: TEST_VAPI_SECRET });
+          if (created.status !== 201) return;
+          rec.created = true;
+          // As Vapi sends it: the call object (monitor.controlUrl included), unset fields left out.
+          const call = Object.fromEntries(Object.entries(created.body).filter(([, v]) => v !== null));
+          const gate = await client.webhook({ type: 'assistant-request', timestamp: Date.now(), call, phoneNumber: { id: meteredNumber.id, number: meteredNumber.e164 } });
+          rec.admitted = typeof gate.body.assistantId === 'string';
+          const end = async (reason: NonNullable<MeteredRecord['clientEnded']>) => {
+            rec.clientEnded = reason;
+            await sim.send('POST', `/sandbox/calls/${encodeURIComponent(callId)}/end`, { endedReason: reason === 'refused' ? 'assistant-request-returned-error' : reason });
+          };
+          if (!rec.admitted) return end('refused');
+          const admittedAt = Date.now();
+          rec.maxDuration = Number((gate.body.assistantOverrides as Record<string, unknown> | undefined)?.maxDurationSeconds);
+          const maxEndAt = Date.parse(String(created.body.startedAt)) + rec.maxDuration * 1000;
+          const clientEndAt = clientEndsAfterMs === undefined ? Infinity : admittedAt + clientEndsAfterMs;
+          for (;;) {
+            if (Date.now() >= maxEndAt) return end('exceeded-max-duration');
+            if (Date.now() >= clientEndAt) return end('customer-ended-call');
+            const state = await sim.send('GET', `/sandbox/calls/${encodeURIComponent(callId)}/control`);
+            if (state.body.status === 'ended') return;
+            await sleep(Math.max(0, Math.min(400, clientEndAt - Date.now(), maxEndAt - Date.now())));
+          }
         })();
       });
 
@@ -344,7 +453,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         })(),
       ];
 
-      await Promise.all([...provisionTasks, ...callTasks, ...chaos]);
+      await Promise.all([...provisionTasks, ...callTasks, ...meteredTasks, ...chaos]);
       log('load finished; settling');
 
       // --- settle: every accepted request final, every admitted call charged, within the limit.
@@ -356,7 +465,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       let settleError: string | undefined;
       try {
         await waitUntil(
-          'every accepted request completed or refunded, every admitted call charged',
+          'every accepted request completed or refunded, every admitted call and every metered call charged',
           async () => {
             for (const p of accepted) {
               if (finalStatus.has(p.requestId!)) continue;
@@ -364,7 +473,11 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
               if (r.status === 200 && (r.body.status === 'completed' || r.body.status === 'refunded')) finalStatus.set(p.requestId!, r.body);
             }
             const charged = new Set((await chargedCalls()).map((r) => r.key));
-            return finalStatus.size === accepted.length && admitted.every((c) => charged.has(`call:${c.callId}`));
+            return (
+              finalStatus.size === accepted.length &&
+              admitted.every((c) => charged.has(`call:${c.callId}`)) &&
+              metered.every((m) => !m.created || charged.has(`call:${m.callId}`))
+            );
           },
           SETTLE_SECONDS * 1000,
           500,
@@ -415,22 +528,128 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         "select idempotency_key as key, count(*)::int as n, sum(amount)::text as amount from ledger_entries where kind = 'call' group by 1",
       );
       const entryByKey = new Map(callEntries.rows.map((r) => [r.key, r]));
+      /** The client's own figure for each call's charge, for the money check. */
+      const expectedCharge = new Map<string, number>();
+      let implausibleReports = 0;
       for (const c of admitted) {
         const e = entryByKey.get(`call:${c.callId}`);
+        const bound = c.maxDuration === undefined ? Infinity : c.maxDuration + GRACE_SECONDS;
+        if (c.seconds > bound) {
+          // A report longer than the call was granted is implausible (CONTRACT §4.2): billed by the
+          // service's own record (admission to its ended status-update or the report's arrival),
+          // capped at the bound. That time lies inside the client's window of the call.
+          implausibleReports++;
+          const most = Math.min(contractCharge(bound), chargeForMs(c.windowMs ?? bound * 1000));
+          if (!e) problems.push(`call ${c.callId} (implausible ${c.seconds}s report, granted ${c.maxDuration}s) was never charged`);
+          else if (e.n !== 1 || -Number(e.amount) < 0 || -Number(e.amount) > most) problems.push(`call ${c.callId} (implausible ${c.seconds}s, granted ${c.maxDuration}s): ${e.n} entries totalling ${e.amount}, expected one of 0..${-most}`);
+          expectedCharge.set(c.callId, e && e.n === 1 ? -Number(e.amount) : 0);
+          continue;
+        }
+        expectedCharge.set(c.callId, contractCharge(c.seconds));
         if (!e) problems.push(`call ${c.callId} (${c.seconds}s) was never charged`);
         else if (e.n !== 1 || Number(e.amount) !== -contractCharge(c.seconds)) problems.push(`call ${c.callId}: ${e.n} entries totalling ${e.amount}, expected one of ${-contractCharge(c.seconds)}`);
       }
-      const admittedKeys = new Set(admitted.map((c) => `call:${c.callId}`));
+
+      // Metered calls: what the simulator saw (times, who ended the call, what reached the control
+      // URL) against what the service recorded (the charge, the settlement, the slices granted).
+      const meteredRows = await pool.query<{ call_id: string; slices: number; held_seconds: number | null; settled_by: string | null; hold_state: string; has_control_url: boolean }>(
+        // Whether the service kept the call's control URL (never the URL: it is a secret).
+        'select call_id, slices, held_seconds, settled_by, hold_state, control_url is not null as has_control_url from calls where call_id = any($1)',
+        [metered.map((m) => m.callId)],
+      );
+      const meteredRow = new Map(meteredRows.rows.map((r) => [r.call_id, r]));
+      const ended = { service: 0, caller: 0, maxDuration: 0, other: 0 };
+      const control = { say: 0, endCall: 0, afterEnd: 0 };
+      const settledBy = new Map<string, number>();
+      let renewals = 0;
+      let meteredCharges = 0;
+      let firstSayAt = Infinity;
+      const meteredSpans: Array<{ startedAt: number; endedAt: number }> = [];
+      for (const m of metered) {
+        const label = `metered call ${m.callId}`;
+        if (!m.created) {
+          problems.push(`${label} could not be created in the simulator`);
+          continue;
+        }
+        if (!m.admitted) problems.push(`${label} was refused at admission (the wallet had ${METERED_CALLS + METERED_EXTRA_SLICES} slices for ${METERED_CALLS} calls)`);
+        const id = encodeURIComponent(m.callId);
+        const call = (await sim.send('GET', `/call/${id}`)).body;
+        const log = (await sim.send('GET', `/sandbox/calls/${id}/control`)).body as { messages?: Array<{ receivedAt: string; callStatus: string; message: { type: string; endCallAfterSpoken?: boolean } }> };
+        const messages = log.messages ?? [];
+        for (const r of messages) {
+          if (r.message.type === 'say' && r.message.endCallAfterSpoken === true) {
+            control.say++;
+            firstSayAt = Math.min(firstSayAt, Date.parse(r.receivedAt));
+          } else if (r.message.type === 'end-call') control.endCall++;
+          else problems.push(`${label}: unexpected control message ${JSON.stringify(r.message)}`);
+          if (r.callStatus === 'ended') control.afterEnd++;
+        }
+        const reason = String(call.endedReason);
+        const endingMessage = messages.some((r) => r.callStatus !== 'ended' && (r.message.type === 'end-call' || r.message.endCallAfterSpoken === true));
+        if (call.status !== 'ended') problems.push(`${label} is still ${String(call.status)} in the simulator`);
+        else if (SERVICE_ENDED_REASONS.has(reason)) {
+          ended.service++;
+          if (!endingMessage) problems.push(`${label} ended ${reason} but no ending control message reached it while live`);
+        } else if (reason === 'customer-ended-call') ended.caller++;
+        else if (reason === 'exceeded-max-duration') {
+          ended.maxDuration++;
+          const row = meteredRow.get(m.callId);
+          // Legitimate only when its holds paid for the whole granted duration (renewed to its cap).
+          if (!row || row.held_seconds === null || m.maxDuration === undefined || row.held_seconds < m.maxDuration)
+            problems.push(
+            `${label} ran to its maxDurationSeconds (${m.maxDuration} s) without the service ending it; control messages: ${JSON.stringify(messages.map((r) => r.message.type))}; ` +
+                `the service's record: ${row ? `${row.slices} slices, ${String(row.held_seconds)} s held, control URL ${row.has_control_url ? 'kept' : 'NOT kept'}` : 'none'}`,
+            );
+        } else ended.other++;
+        const startedAt = Date.parse(String(call.startedAt));
+        const endedAt = Date.parse(String(call.endedAt));
+        if (!Number.isFinite(startedAt) || !Number.isFinite(endedAt)) continue;
+        meteredSpans.push({ startedAt, endedAt });
+        // The charge, from the simulator's own startedAt/endedAt (what its report and GET /call say).
+        const ms = endedAt - startedAt;
+        const bound = m.maxDuration === undefined ? Infinity : m.maxDuration + GRACE_SECONDS;
+        const e = entryByKey.get(`call:${m.callId}`);
+        let expected = chargeForMs(ms);
+        if (ms / 1000 > bound) {
+          implausibleReports++;
+          if (e && e.n === 1 && -Number(e.amount) >= 0 && -Number(e.amount) <= contractCharge(bound)) expected = -Number(e.amount);
+        }
+        meteredCharges += expected;
+        if (!e) problems.push(`${label} (${ms} ms in the simulator, ended ${reason}) was never charged`);
+        else if (e.n !== 1 || Number(e.amount) !== -expected) problems.push(`${label} (${ms} ms, granted ${m.maxDuration} s): ${e.n} entries totalling ${e.amount}, expected one of ${-expected}`);
+        const row = meteredRow.get(m.callId);
+        if (m.admitted && !row) problems.push(`${label} was admitted but the service has no record of it`);
+        if (row) {
+          renewals += row.slices - 1;
+          settledBy.set(String(row.settled_by), (settledBy.get(String(row.settled_by)) ?? 0) + 1);
+          if (row.settled_by !== 'report' && row.settled_by !== 'sweeper') problems.push(`${label} settled_by ${String(row.settled_by)}, expected report or sweeper`);
+          if (row.hold_state !== 'released') problems.push(`${label} is settled but its hold is still ${row.hold_state}`);
+        }
+        if (m.admitted) expectedCharge.set(m.callId, expected);
+      }
+      // Overdraft bound. The holds of live calls never exceed the balance (a renewal is granted only
+      // if available covers it), so only time a call talks past its held seconds is unpaid for: the
+      // lateness of the renewal that failed plus the control round trip. The contract bounds that
+      // by the slice each call holds when the money runs out, so the organisation may end at most
+      // one slice per call then live below zero. "Then" = the first say the simulator received.
+      const liveAtRunOut = Number.isFinite(firstSayAt) ? meteredSpans.filter((c) => c.startedAt <= firstSayAt && c.endedAt > firstSayAt).length : 0;
+      const overdraftBound = -liveAtRunOut * SLICE;
+      const meteredBalance = Number((await pool.query<{ balance: string }>('select balance::text from wallets where org_id = $1', [meteredOrgId])).rows[0]?.balance);
+      if (!(meteredBalance >= overdraftBound)) problems.push(`out-of-money org ends at ${meteredBalance}, below ${overdraftBound} (one slice of ${SLICE} for each of the ${liveAtRunOut} calls live when its money ran out)`);
+      if (METERED_CALLS > 0 && ended.service === 0) problems.push('the service ended none of the metered calls (no call ran out of money?)');
+
+      const admittedKeys = new Set([...admitted.map((c) => `call:${c.callId}`), ...metered.filter((m) => m.admitted).map((m) => `call:${m.callId}`)]);
       for (const r of callEntries.rows) if (!admittedKeys.has(r.key)) problems.push(`ledger charges ${r.key}, which was never admitted`);
       for (const c of calls) for (const s of c.webhookStatuses) if (s !== 200) problems.push(`call ${c.callId}: webhook answered ${s}`);
       // Money: from the client's own tally, per organisation and in total.
       const balances = await pool.query<{ org_id: string; balance: string }>('select org_id, balance::text from wallets');
       let expectedTotal = 0;
       let actualTotal = 0;
-      for (const orgId of orgIds) {
+      for (const orgId of [...orgIds, meteredOrgId]) {
         const paid = accepted.filter((p) => p.orgId === orgId).length * PRICE;
         const refunded = accepted.filter((p) => p.orgId === orgId && finalStatus.get(p.requestId!)?.status === 'refunded').length * PRICE;
-        const callCharges = admitted.filter((c) => c.orgId === orgId).reduce((sum, c) => sum + contractCharge(c.seconds), 0);
+        const callCharges =
+          admitted.filter((c) => c.orgId === orgId).reduce((sum, c) => sum + (expectedCharge.get(c.callId) ?? 0), 0) + (orgId === meteredOrgId ? meteredCharges : 0);
         const expected = credited.get(orgId)! - paid + refunded - callCharges;
         const actual = Number(balances.rows.find((b) => b.org_id === orgId)?.balance);
         expectedTotal += expected;
@@ -439,6 +658,29 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       }
       const kinds = await pool.query<{ kind: string; n: number; total: string }>('select kind, count(*)::int as n, sum(amount)::text as total from ledger_entries group by kind order by kind');
       problems.push(...(await ledgerViolations(pool)));
+      // No hold outlives its call: once every call is settled, nothing is held, in Postgres or in
+      // Redis (GET /api/wallet's available = balance − max(Redis held, Postgres held)). A Redis
+      // hold is released after the charge's cache write, which may be repaired in the background:
+      // a few seconds, bounded.
+      const leftHeld = await pool.query<{ call_id: string; hold_state: string; settled_by: string | null }>(
+        "select call_id, hold_state, settled_by from calls where hold_state = 'held' or settled_at is null order by call_id limit 20",
+      );
+      for (const r of leftHeld.rows) problems.push(`call ${r.call_id} is still ${r.hold_state} (settled_by ${String(r.settled_by)}) after settling`);
+      let walletGaps: string[] = [];
+      await waitUntil(
+        'available == balance in every wallet',
+        async () => {
+          walletGaps = [];
+          for (const orgId of [...orgIds, meteredOrgId]) {
+            const w = await client.wallet(orgId);
+            if (w.status !== 200 || w.body.available !== w.body.balance) walletGaps.push(`org ${orgId}: GET /api/wallet ${w.status} ${JSON.stringify(w.body)}`);
+          }
+          return walletGaps.length === 0;
+        },
+        15_000,
+        500,
+      ).catch(() => undefined);
+      problems.push(...walletGaps.map((g) => `a hold still counts after every call settled: ${g}`));
 
       // --- the printed report.
       const count = (pred: (p: ProvisionRecord) => boolean) => provisions.filter(pred).length;
@@ -452,7 +694,10 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           return `  ${code}: ${mine.filter((s) => s?.status === 'completed').length} completed, ${mine.filter((s) => s?.status === 'refunded').length} refunded; attempts [${attempts}]`;
         }),
         `numbers held in the simulator: ${held.length}`,
-        `calls: ${admitted.length} admitted, ${calls.length - admitted.length} refused, ${callEntries.rows.length} charged`,
+        `calls: ${admitted.length} admitted, ${calls.length - admitted.length} refused, ${callEntries.rows.length} charged (metered included), ${implausibleReports} implausible reports billed by the service's records`,
+        `metered calls: org with ${METERED_BALANCE} (${METERED_CALLS + METERED_EXTRA_SLICES} slices of ${SLICE} = ${HOLD_SECONDS} s): ${metered.filter((m) => m.created).length} created, ${metered.filter((m) => m.admitted).length} admitted; ended by the service ${ended.service}, by the caller ${ended.caller} (${metered.filter((m) => m.clientEndsAfterMs !== undefined).length} planned), at maxDuration ${ended.maxDuration} (fully paid: ${metered.filter((m) => m.maxDuration !== undefined && (meteredRow.get(m.callId)?.held_seconds ?? -1) >= m.maxDuration).length}), other ${ended.other}`,
+        `  service: ${control.say} say+endCallAfterSpoken, ${control.endCall} end-call (${control.afterEnd} of them reached an already ended call), ${renewals} renewals (slices beyond the first); settled by ${[...settledBy].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+        `  charges ${meteredCharges}; balance ${meteredBalance} (bound ≥ ${overdraftBound}: ${liveAtRunOut} calls live when the money ran out${Number.isFinite(firstSayAt) ? ` at ${((firstSayAt - started) / 1000).toFixed(1)}s` : ''}); simulator requests retried ${sim.tally.retried}`,
         `ledger by kind: ${kinds.rows.map((k) => `${k.kind} ${k.n} (${k.total})`).join(', ')}`,
         `money: sum of balances ${actualTotal}, client-side expectation ${expectedTotal}`,
         `client saw ${client.tally.networkErrors} network errors (retried) and ${client.tally.serverErrors.length} 5xx answers`,
@@ -469,6 +714,6 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       passed = true;
     },
     // Load window + settle + process restarts, bounded.
-    LOAD_MS + SETTLE_SECONDS * 1000 + 120_000,
+    LOAD_MS + SETTLE_SECONDS * 1000 + 120_000 + METERED_MAX_DURATION * 1000,
   );
 });
