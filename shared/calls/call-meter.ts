@@ -213,11 +213,16 @@ export function createMeters(d: MeterDeps) {
         d.log.warn({ callId }, 'call control URL refused: not https on an allowed host (VAPI_CONTROL_HOSTS)');
         return false;
       }
+      // Postgres keeps it durably (call_controls, whether or not the call's row exists yet); Redis
+      // is the fast copy. The message is answered 200 either way; losing both is logged.
       const [inRedis, inPostgres] = await Promise.allSettled([
         d.redis.set(d.keys.callControl(callId), url, 'PX', controlTtlMs),
         d.store.setControlUrl(callId, url),
       ]);
-      if (inRedis.status === 'rejected' && inPostgres.status === 'rejected') throw inPostgres.reason;
+      if (inPostgres.status === 'rejected') {
+        if (inRedis.status === 'rejected') throw inPostgres.reason;
+        d.log.warn({ callId, err: (inPostgres.reason as Error).message }, 'call control URL kept in Redis only');
+      }
       return true;
     },
 

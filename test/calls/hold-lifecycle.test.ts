@@ -98,4 +98,18 @@ describe('hold lifecycle (metered)', () => {
     expect((await sweepMeters(meterSweepDeps(ctx.services))).metersCreated).toBe(0);
     expect(await ctx.services.calls.hot.held(orgId)).toBe(112);
   });
+
+  it("keeps a call's control URL learned before its record reached Postgres, through a Redis that lost its data", async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    const url = 'http://127.0.0.1:9/call/early-url/control';
+    // Vapi's in-progress update can come before the gate's batched record of the hold.
+    const inProgress = { message: { type: 'status-update', status: 'in-progress', call: { id: 'early-url', phoneNumberId: num.vapiPhoneNumberId, monitor: { controlUrl: url } } } };
+    await postWebhook(ctx.app(), inProgress);
+    expect((await postWebhook(ctx.app(), assistantRequest(num, 'early-url'))).body.assistantId).toBe(num.assistantId);
+    await recorded('early-url');
+    await deleteByPrefix(ctx.services.redis, ctx.services.keys.prefix);
+    const meter = await ctx.services.calls.store.meter('early-url');
+    expect(meter.outcome === 'found' && meter.control_url).toBe(url);
+  });
 });
