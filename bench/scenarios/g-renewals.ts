@@ -4,7 +4,8 @@
 //   g-renewals         throughput: BENCH_RENEWAL_ROUNDS × 1,000 renewals (slice 2 for every call,
 //                      then 3, …) through hot.renew (Lua call_meter_renew) at BENCH_CONCURRENCY,
 //                      vs the same number of EVALSHA calls of a script with the same KEYS/ARGV
-//                      shape that only returns 1, at the same concurrency on the same connection.
+//                      shape that only returns 1, at the same concurrency on the same connection;
+//                      the two alternate round by round (ABBA…), time summed per side.
 //   g-renewal-lateness 1,000 `renew` jobs on the real call-meters queue, delayed as createMeters
 //                      schedules them (addBulk of METER_BATCH_MAX, meterJobOptions, jobIds.meter),
 //                      all due at one moment, run by the real meter worker (startCallMeterWorker:
@@ -83,12 +84,25 @@ async function liveCalls(world: BenchWorld): Promise<LiveCall[]> {
   return out;
 }
 
-/** `count` operations at `concurrency` (drain.ts), latencies in an HDR histogram. */
-async function counted(label: string, count: number, concurrency: number, op: (i: number) => Promise<void>, progress: (line: string) => void): Promise<Measurement> {
-  const h = newHistogram();
-  const sent = await submitAll(count, concurrency, op, h);
-  if (sent.firstError) progress(`${label}: first error: ${sent.firstError}`);
-  return fromHistogram(label, h, sent.accepted, sent.errors, (sent.finishedAt - sent.startedAt) / 1000, 'ops/s');
+/** One side of an interleaved comparison: blocks of operations (drain.ts), one histogram, summed time. */
+class Interleaved {
+  private readonly h = newHistogram();
+  private ms = 0;
+  private accepted = 0;
+  private errors = 0;
+  private firstError: string | undefined;
+  constructor(private readonly label: string) {}
+  async block(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<void> {
+    const sent = await submitAll(count, concurrency, op, this.h);
+    this.ms += sent.finishedAt - sent.startedAt;
+    this.accepted += sent.accepted;
+    this.errors += sent.errors;
+    this.firstError ??= sent.firstError;
+  }
+  result(progress: (line: string) => void): Measurement {
+    if (this.firstError) progress(`${this.label}: first error: ${this.firstError}`);
+    return fromHistogram(this.label, this.h, this.accepted, this.errors, this.ms / 1000, 'ops/s');
+  }
 }
 
 /** Writes one delayed job per entry, all due at `dueAtMs`, in addBulk batches as createMeters does. */
@@ -172,7 +186,7 @@ export const scenario: Scenario = {
       const count = rounds * live.length;
       const concurrency = settings.BENCH_CONCURRENCY;
 
-      // (1) Throughput: the no-op script first, then the renewals, same connection and shape.
+      // (1) Throughput: renewals vs the no-op script, same connection and shape.
       const connection = world.services.redis;
       if (!('benchRenewNoop' in connection)) connection.defineCommand('benchRenewNoop', { numberOfKeys: 4, lua: 'return 1' });
       const redis = connection as NoopRenew;
@@ -181,29 +195,33 @@ export const scenario: Scenario = {
         return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
       };
       const call = (i: number) => ({ c: live[i % live.length]!, slice: 2 + Math.floor(i / live.length) });
-      const baseline = await counted(
-        'no-op Lua (same KEYS/ARGV)',
-        count,
-        concurrency,
-        async (i) => {
-          const { c, slice } = call(i);
-          const r = await redis.benchRenewNoop(...keysOf(c.orgId), c.hold.call_id, Date.now(), slice, sliceAmount, rate);
-          if (r !== 1) throw new Error(`no-op script returned ${String(r)}`);
-        },
-        progress,
-      );
       const renewOutcomes = new Map<string, number>();
-      const subject = await counted(
-        'hot.renew (call_meter_renew)',
-        count,
-        concurrency,
-        async (i) => {
-          const { c, slice } = call(i);
-          const r = await calls.hot.renew(c.orgId, c.hold.call_id, slice, sliceAmount, rate);
-          bump(renewOutcomes, r.outcome);
-        },
-        progress,
-      );
+      const noop = async (i: number) => {
+        const { c, slice } = call(i);
+        const r = await redis.benchRenewNoop(...keysOf(c.orgId), c.hold.call_id, Date.now(), slice, sliceAmount, rate);
+        if (r !== 1) throw new Error(`no-op script returned ${String(r)}`);
+      };
+      const renew = async (i: number) => {
+        const { c, slice } = call(i);
+        const r = await calls.hot.renew(c.orgId, c.hold.call_id, slice, sliceAmount, rate);
+        bump(renewOutcomes, r.outcome);
+      };
+      // Round by round, alternating which side goes first (ABBA…), so drift in the shared
+      // machine's load falls on both sides alike.
+      const sides = { baseline: new Interleaved('no-op Lua (same KEYS/ARGV)'), subject: new Interleaved('hot.renew (call_meter_renew)') };
+      for (let r = 0; r < rounds; r++) {
+        const from = r * live.length;
+        const one = (side: Interleaved, op: (i: number) => Promise<void>) => side.block(live.length, concurrency, (i) => op(from + i));
+        if (r % 2 === 0) {
+          await one(sides.baseline, noop);
+          await one(sides.subject, renew);
+        } else {
+          await one(sides.subject, renew);
+          await one(sides.baseline, noop);
+        }
+      }
+      const baseline = sides.baseline.result(progress);
+      const subject = sides.subject.result(progress);
       const renewed = renewOutcomes.get('renewed') ?? 0;
       if (renewed !== count) progress(`WARNING: ${count - renewed} of ${count} renewals did not renew (${tally(renewOutcomes)})`);
 
