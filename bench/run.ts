@@ -33,9 +33,13 @@ async function main(): Promise<void> {
     const progress = (line: string) => process.stdout.write(`  ${line}\n`);
     const t0 = Date.now();
     try {
-      const r = await s.run(settings, progress);
+      const { also = [], ...r } = await s.run(settings, progress);
       results.push({ name: s.name, title: s.title, target: s.target, ...r });
       for (const n of r.notes) progress(`note: ${n}`);
+      for (const x of also) {
+        results.push({ ...x, target: x.target });
+        for (const n of x.notes) progress(`note (${x.name}): ${n}`);
+      }
     } catch (err) {
       failures.push(`${s.name}: ${(err as Error).message}`);
       progress(`FAILED: ${(err as Error).stack ?? String(err)}`);

@@ -14,12 +14,14 @@ export interface GateNumber {
 /**
  * Real traffic spreads over many organisations, each with a handful of calls at once; one org
  * taking every call of the run would measure a hold list nobody has. Requests cycle over
- * `count` organisations (BENCH_GATE_ORGS), one number each.
+ * `count` organisations (BENCH_GATE_ORGS), one number each, each funded with `topups` of
+ * MAX_TOPUP. `first` offsets the numbers, so that two sets can live in one world.
  */
-export async function gateNumbers(services: Services, count: number): Promise<GateNumber[]> {
+export async function gateNumbers(services: Services, count: number, options: { topups?: number; first?: number } = {}): Promise<GateNumber[]> {
+  const { topups = 1, first = 0 } = options;
   const out: GateNumber[] = [];
-  for (let i = 0; i < count; i++) {
-    const orgId = await fundedOrg(services, 1, `Bench Gate ${i}`);
+  for (let i = first; i < first + count; i++) {
+    const orgId = await fundedOrg(services, topups, `Bench Gate ${i}`);
     const e164 = `+1555${String(1_000_000 + i).slice(1)}`;
     const vapiPhoneNumberId = `pn-bench-${i}-${randomUUID().slice(0, 8)}`;
     const r = await services.store.registerPhoneNumber({ orgId, e164, vapiPhoneNumberId, assistantId: `asst-bench-${i}` });

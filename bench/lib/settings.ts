@@ -12,6 +12,8 @@ const schema = z.object({
   BENCH_JOBS: int(10, 100_000).default(400),
   /** Concurrency of the non-HTTP scenarios (direct SQL, service calls). */
   BENCH_CONCURRENCY: int(1, 500).default(16),
+  /** Renewal scenario (g): rounds of renewals over its 1,000 live calls per side (≤ 300 keeps every hold below its cap). */
+  BENCH_RENEWAL_ROUNDS: int(1, 300).default(10),
   /** Organisations (one number each) the call-gate scenarios spread calls over. */
   BENCH_GATE_ORGS: int(1, 5000).default(200),
   /** Area codes the end-to-end provisioning requests rotate over (1 = all in one area code). */

@@ -31,11 +31,22 @@ export interface ScenarioResult {
   notes: string[];
 }
 
+/**
+ * Further rows a scenario measured in the same run (another setting of the same subject beside
+ * the same baseline measurement, or a second metric of the same world). Each is reported and
+ * judged as a result of its own.
+ */
+export type ExtraResult = Omit<ScenarioResult, 'target'> & { target?: Target };
+
+export interface ScenarioOutput extends Omit<ScenarioResult, 'name' | 'title' | 'target'> {
+  also?: ExtraResult[];
+}
+
 export interface Scenario {
   name: string;
   title: string;
   target?: Target;
-  run(settings: BenchSettings, progress: (line: string) => void): Promise<Omit<ScenarioResult, 'name' | 'title' | 'target'>>;
+  run(settings: BenchSettings, progress: (line: string) => void): Promise<ScenarioOutput>;
 }
 
 export type Verdict = 'PASS' | 'MISS' | 'INFO';
