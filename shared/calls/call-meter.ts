@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics';
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../pricing';
 import { jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
 import type { RedisKeys } from '../redis';
-import { holdRecord, type CallStore, type StoredHold } from './call-store';
+import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './call-store';
 import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
 import { withTimeout } from './timeout';
@@ -33,6 +33,8 @@ export interface MeterDeps {
   queues: Queues;
   metrics: Metrics;
   log: Logger;
+  /** Writes a hold's Postgres copy (batched with the gate's own records; resolves, never rejects). */
+  record(hold: HoldRecord): Promise<void>;
 }
 
 type Renewal = { outcome: RenewOutcome['outcome']; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
@@ -195,10 +197,10 @@ export function createMeters(d: MeterDeps) {
       };
       if (r.outcome === 'renewed' || r.outcome === 'already') {
         const heldSeconds = r.heldSeconds ?? 0;
-        await next(job.orgId, hold, heldSeconds);
-        // Postgres's copy of a Redis renewal; this also writes the call's record if the gate's
-        // batched record never arrived. A failure throws: the retried job finds 'already'.
-        if (r.path === 'cache') await d.store.recordHolds([holdRecord(job.orgId, hold, 'metered', heldSeconds)]);
+        // The next renewal, and Postgres's copy of a Redis renewal (batched; it also writes the
+        // call's record if the gate's never arrived). A failed copy is counted; the next renewal
+        // or the meter sweep writes it again, and the fallback path meanwhile sees the older slice.
+        await Promise.all([next(job.orgId, hold, heldSeconds), r.path === 'cache' ? d.record(holdRecord(job.orgId, hold, 'metered', heldSeconds)) : undefined]);
       } else if (r.outcome === 'exhausted') {
         await sendToCall(job.callId, job.orgId, { type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true });
         await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));

@@ -62,8 +62,8 @@ export function createCallServices(p: CallServiceParts): CallServices {
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
   });
   const gate = createCallGate({ config, metrics, log, store, numbers, hot });
-  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
+  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
 
   async function admitted(decision: GateDecision): Promise<void> {
@@ -93,7 +93,9 @@ export function createCallServices(p: CallServiceParts): CallServices {
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
     close: async () => {
-      await Promise.all([recorder.close(), meters.close()]);
+      // Meters first: a renewal in flight may still add a record to the recorder's batch.
+      await meters.close();
+      await recorder.close();
     },
   };
 }

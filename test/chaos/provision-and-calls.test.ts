@@ -554,7 +554,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       // URL) against what the service recorded (the charge, the settlement, the slices granted).
       const meteredRows = await pool.query<{ call_id: string; slices: number; held_seconds: number | null; settled_by: string | null; hold_state: string; has_control_url: boolean }>(
         // Whether the service kept the call's control URL (never the URL: it is a secret).
-        'select call_id, slices, held_seconds, settled_by, hold_state, control_url is not null as has_control_url from calls where call_id = any($1)',
+        'select c.call_id, c.slices, c.held_seconds, c.settled_by, c.hold_state, exists (select 1 from call_controls cc where cc.call_id = c.call_id) as has_control_url from calls c where c.call_id = any($1)',
         [metered.map((m) => m.callId)],
       );
       const meteredRow = new Map(meteredRows.rows.map((r) => [r.call_id, r]));
