@@ -50,7 +50,8 @@ describe('numbers no completed request owns', () => {
     const final = await waitForRequest(w.ctx, orgId, id);
     expect(final).toMatchObject({ status: 'completed', attempts: 2, refunded: 0 });
     // The late purchase lands, and is then released: one live number, the request's own.
-    await until('the late purchase landed', async () => w.twilio.lateLandings.count === 0 && [...w.twilio.owned.values()].filter((n) => n.friendlyName === id).length >= 1);
+    const made = () => w.twilio.requests.filter((r) => r.method === 'POST' && r.form.FriendlyName === id && r.status === 201).length;
+    await until('the late purchase landed (two purchases made for the request)', async () => made() === 2);
     await until('only the completed number is left', async () => {
       const live = await numbersNamed(w.twilio, id);
       return live.length === 1 && live[0]?.phone_number === final.phoneNumber;

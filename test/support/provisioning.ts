@@ -6,6 +6,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { startTwilioSimulator, type TwilioSimulator } from '../../shared/sandbox/twilio-simulator';
 import { startVapiSimulator, type VapiSimulator } from '../../shared/sandbox/vapi-simulator';
 import { SANDBOX_SECRETS } from '../../shared/config';
+import { phoneNumberPrices } from '../../shared/pricing';
 import { createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
 import { dashboardToken } from './jwt';
 
@@ -115,7 +116,7 @@ export async function balanceOf(ctx: TestContext, orgId: string): Promise<number
 /** A debited, queued request written by the SQL function alone, with no job: what a crash right after the commit leaves. */
 export async function requestWithoutJob(w: ProvisioningWorld, orgId: string, key: string, areaCode = '415'): Promise<string> {
   const r = await w.ctx.services.provisioning.create({
-    orgId, price: w.ctx.config.pricing.phoneNumberPrice, idempotencyKey: key, fingerprint: 'c'.repeat(64), areaCode, country: 'US', assistantId: undefined, maxAttempts: 5,
+    orgId, prices: phoneNumberPrices(w.ctx.config.pricing), idempotencyKey: key, fingerprint: 'c'.repeat(64), areaCode, country: 'US', assistantId: undefined, maxAttempts: 5,
   });
   if (r.outcome !== 'queued') throw new Error(`fixture request not queued: ${r.outcome}`);
   return r.request.id;
