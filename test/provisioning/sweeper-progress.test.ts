@@ -21,12 +21,11 @@ describe('provisioning sweeper progress', () => {
   it('re-queues a request whose job was lost within one sweep, behind 500 failed requests whose refund jobs are far in their backoff', async () => {
     const s = w.ctx.services;
     const orgId = await createFundedOrg(s, 10 * (STUCK + 1));
-    for (let i = 0; i < STUCK; i++) {
-      const id = await requestWithoutJob(w, orgId, `stuck-${i}`);
-      await s.provisioning.markFailed(id, 'Twilio outage');
-      // The refund job exists and is delayed an hour: alive, nothing for the sweeper to repair.
-      await s.queues.refunds.add('refund', { requestId: id }, { ...moneyJobOptions(jobIds.refund(id)), delay: 3_600_000 });
-    }
+    const ids: string[] = [];
+    for (let i = 0; i < STUCK; i++) ids.push(await requestWithoutJob(w, orgId, `stuck-${i}`));
+    for (const id of ids) expect((await s.provisioning.markFailed(id, 'Twilio outage')).outcome).toBe('failed');
+    // Each refund job exists and is delayed an hour: alive, nothing for the sweeper to repair.
+    await s.queues.refunds.addBulk(ids.map((id) => ({ name: 'refund', data: { requestId: id }, opts: { ...moneyJobOptions(jobIds.refund(id)), delay: 3_600_000 } })));
     // They failed long ago: the oldest rows by any "last changed" order.
     await w.ctx.pool.query("update provisioning_requests set updated_at = now() - interval '2 hours' where status = 'failed'");
     const lost = await requestWithoutJob(w, orgId, 'job-lost');
@@ -38,5 +37,5 @@ describe('provisioning sweeper progress', () => {
     const second = await sweepProvisioning(s);
     expect(second.examined).toBeLessThan(STUCK);
     expect(second.refundsRequeued).toBe(0);
-  });
+  }, 120_000);
 });
