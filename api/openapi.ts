@@ -35,6 +35,17 @@ const schemas: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  CurrencyNotPriced: {
+    type: 'object',
+    required: ['error', 'message', 'currency', 'pricedCurrencies'],
+    properties: {
+      error: { const: 'currency_not_priced' },
+      message: { type: 'string', minLength: 1 },
+      currency,
+      pricedCurrencies: { type: 'array', items: currency, minItems: 1 },
+    },
+    additionalProperties: false,
+  },
   ProvisionRequest: {
     type: 'object',
     required: ['areaCode'],
@@ -262,6 +273,7 @@ export const openApiDocument = {
           '404': notFound,
           '409': error('The Idempotency-Key was used with a different body: `idempotency_key_reused`.'),
           '413': error('Body too large.'),
+          '422': error("The wallet's currency has no phone-number price (`currency_not_priced`): nothing debited, nothing queued.", 'CurrencyNotPriced'),
           '503': error('The database is not available: nothing was debited; retry with the same Idempotency-Key.'),
         },
       },

@@ -74,13 +74,14 @@ async function main(): Promise<void> {
     // (2) Drain with one worker process's workers.
     const t1 = performance.now();
     const workers = await startWorkers(services);
+    const pg = createPool(databaseUrl(db), { max: 1 });
+    // Drained when no request is left unfinished (the sweeper's own list leaves out deferred rows).
     for (;;) {
-      const r = await services.rpc.call('provision_sweep_candidates', { p_limit: 1, p_stuck_after_seconds: 3600 });
-      if ((r as { items: unknown[] }).items.length === 0) break;
+      const r = await pg.query<{ n: number }>("select count(*)::int as n from provisioning_requests where status in ('queued', 'provisioning', 'retrying', 'failed')");
+      if (r.rows[0]?.n === 0) break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const drainSeconds = (performance.now() - t1) / 1000;
-    const pg = createPool(databaseUrl(db), { max: 1 });
     const byStatus = await pg.query<{ status: string; n: number }>('select status, count(*)::int as n from provisioning_requests group by status');
     await pg.end();
     await workers.close(10_000);

@@ -45,6 +45,12 @@ const envSchema = z.object({
   PUBLIC_BASE_URL: url.optional(),
   ADMIN_TOKEN: secret.optional(),
   PHONE_NUMBER_PRICE: int(1, 100_000_000).default(1000),
+  // Prices of a phone number in currencies other than CURRENCY, e.g. "usd:1300,eur:1150" (minor
+  // units). A wallet in a currency priced nowhere is refused (422 currency_not_priced).
+  PHONE_NUMBER_PRICES: z
+    .string()
+    .regex(/^[a-z]{3}:[1-9][0-9]{0,8}(,[a-z]{3}:[1-9][0-9]{0,8})*$/, 'must be a comma-separated list of currency:price, e.g. usd:1300,eur:1150')
+    .optional(),
   CALL_MIN_BALANCE: int(0, 100_000_000).default(79),
   CALL_RATE_PER_MINUTE: int(1, 1_000_000).default(56),
   CALL_SAFETY_MARGIN_SECONDS: int(0, 600).default(5),
@@ -67,6 +73,12 @@ const envSchema = z.object({
     .default('*.vapi.ai'),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
+  // Per-request limit of the Twilio SDK; a purchase that takes longer counts as "may have happened".
+  TWILIO_API_TIMEOUT_MS: int(100, 60_000).default(15_000),
+  // The number reconciler (issue 13): how often it compares Twilio and Vapi with the database, and
+  // how old a number must be before it may be released (a purchase still being recorded is younger).
+  RECONCILE_INTERVAL_MS: int(100, 86_400_000).default(300_000),
+  RECONCILE_GRACE_SECONDS: int(0, 86_400).default(600),
   CURRENCY: z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO currency code').default('gbp'),
   PROVISION_MAX_ATTEMPTS: int(1, 50).default(5),
   PROVISION_BACKOFF_MS: int(1, 3_600_000).default(2000),
@@ -105,11 +117,20 @@ export interface Config {
     vapiWebhookHmacSecret: string | undefined;
     vapiWebhookMaxSkewSeconds: number;
   };
-  twilio: { accountSid: string; authToken: string; apiBaseUrl: string | undefined };
+  twilio: { accountSid: string; authToken: string; apiBaseUrl: string | undefined; timeoutMs: number };
+  reconcile: { intervalMs: number; graceSeconds: number };
   vapi: { apiKey: string; apiBaseUrl: string };
   publicBaseUrl: string;
   /** The one source of every price and rate (failure mode 5). Integers, minor units. */
-  pricing: { currency: string; phoneNumberPrice: number; callMinBalance: number; callRatePerMinute: number };
+  pricing: {
+    currency: string;
+    /** The price of a number in `currency`. */
+    phoneNumberPrice: number;
+    /** Prices of a number in other currencies (PHONE_NUMBER_PRICES); `currency`'s is never here. */
+    phoneNumberPrices?: Readonly<Record<string, number>>;
+    callMinBalance: number;
+    callRatePerMinute: number;
+  };
   callGate: {
     failMode: 'closed' | 'open';
     redisTimeoutMs: number;
@@ -202,7 +223,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       accountSid: e.TWILIO_ACCOUNT_SID ?? SANDBOX_SECRETS.TWILIO_ACCOUNT_SID,
       authToken: orSandbox('TWILIO_AUTH_TOKEN', e.TWILIO_AUTH_TOKEN),
       apiBaseUrl: e.TWILIO_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_TWILIO_PORT}` : undefined),
+      timeoutMs: e.TWILIO_API_TIMEOUT_MS,
     },
+    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, graceSeconds: e.RECONCILE_GRACE_SECONDS },
     vapi: {
       apiKey: orSandbox('VAPI_API_KEY', e.VAPI_API_KEY),
       apiBaseUrl: e.VAPI_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_VAPI_PORT}` : 'https://api.vapi.ai'),
@@ -213,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricing: {
       currency: e.CURRENCY,
       phoneNumberPrice: e.PHONE_NUMBER_PRICE,
+      ...otherPrices(e.PHONE_NUMBER_PRICES, e.CURRENCY),
       callMinBalance: e.CALL_MIN_BALANCE,
       callRatePerMinute: e.CALL_RATE_PER_MINUTE,
     },
@@ -244,4 +268,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** PHONE_NUMBER_PRICES as a map; CURRENCY's own price is PHONE_NUMBER_PRICE, never a second one. */
+function otherPrices(raw: string | undefined, currency: string): { phoneNumberPrices?: Record<string, number> } {
+  if (raw === undefined) return {};
+  const prices: Record<string, number> = {};
+  for (const pair of raw.split(',')) {
+    const [code = '', amount = ''] = pair.split(':');
+    if (code === currency) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is CURRENCY, priced by PHONE_NUMBER_PRICE (one source per price)`);
+    if (code in prices) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is listed twice`);
+    prices[code] = Number(amount);
+  }
+  return { phoneNumberPrices: prices };
 }

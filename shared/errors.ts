@@ -9,6 +9,9 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 409,
   conflict: 409,
   payload_too_large: 413,
+  // The request is well formed but cannot be priced: the wallet's currency has no price (422,
+  // not 409: nothing conflicts, and retrying the same request will not succeed until priced).
+  currency_not_priced: 422,
   unsupported_media_type: 415,
   insufficient_funds: 402,
   rate_limited: 429,

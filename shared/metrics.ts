@@ -88,6 +88,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['sweeper', 'repair'] as const,
       registers,
     }),
+    reconcilerReleases: new Counter({
+      name: 'billing_gates_reconciler_releases_total',
+      help: 'Numbers no completed request owns, found by the reconciler: released, or failed to release (still live); by provider twilio|vapi',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    }),
+    numberReleaseFailures: new Counter({
+      name: 'billing_gates_number_release_failures_total',
+      help: 'Releases of a number that failed in a provisioning attempt (twin, stopped); the reconciler releases it later',
+      labelNames: ['path'] as const,
+      registers,
+    }),
     stuckRequests: new Gauge({
       name: 'billing_gates_stuck_requests',
       help: 'Provisioning requests in a non-final state for longer than STUCK_REQUEST_AFTER_SECONDS',

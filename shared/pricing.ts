@@ -28,8 +28,21 @@ export function maxDurationSeconds(pricing: Pricing, available: number, safetyMa
   return Math.min(VAPI_MAX_DURATION_SECONDS, Math.max(VAPI_MIN_DURATION_SECONDS, affordable));
 }
 
-/** The price of one provisioned phone number, in minor units (PHONE_NUMBER_PRICE). */
+/** The price of one provisioned phone number in CURRENCY, in minor units (PHONE_NUMBER_PRICE). */
 export function phoneNumberPrice(pricing: Pricing): number {
   assert(Number.isSafeInteger(pricing.phoneNumberPrice) && pricing.phoneNumberPrice > 0, 'phone number price must be a positive integer');
   return pricing.phoneNumberPrice;
+}
+
+/**
+ * Every price of a phone number, by currency (minor units of that currency): PHONE_NUMBER_PRICE
+ * in CURRENCY plus PHONE_NUMBER_PRICES. An amount never travels without its currency, so a wallet
+ * in a currency with no price is refused instead of being charged a number priced in another unit.
+ */
+export function phoneNumberPrices(pricing: Pricing): Record<string, number> {
+  const prices: Record<string, number> = { ...(pricing.phoneNumberPrices ?? {}), [pricing.currency]: phoneNumberPrice(pricing) };
+  for (const [currency, amount] of Object.entries(prices)) {
+    assert(/^[a-z]{3}$/.test(currency) && Number.isSafeInteger(amount) && amount > 0, `bad phone number price ${currency}:${amount}`);
+  }
+  return prices;
 }

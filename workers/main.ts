@@ -4,6 +4,7 @@ import { startCallBillingWorker } from './call-billing-worker';
 import { startCallMeterWorker } from './call-meter-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
 import { keepSchedules } from './keep-schedules';
+import { reconcileNumbers, scheduleReconcile } from './number-reconciler';
 import { startMaintenanceWorker } from './maintenance-worker';
 import { meterSweepDeps, sweepMeters } from './meter-sweeper';
 import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
@@ -30,6 +31,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
     startMaintenanceWorker(services, {
       'sweep-calls': async () => ({ meters: await sweepMeters(meterDeps), calls: await sweepCalls(sweepDeps) }),
       'sweep-provisioning': () => sweepProvisioning(services),
+      // Issue 13: releases numbers Twilio or Vapi hold that no completed request owns.
+      'reconcile-numbers': () => reconcileNumbers(services),
     }).close,
   );
   const { maintenance } = services.queues;
@@ -38,6 +41,7 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
     async () => {
       await scheduleCallSweep(maintenance, every);
       await scheduleProvisioningSweep(maintenance, every);
+      await scheduleReconcile(maintenance, services.config.reconcile.intervalMs);
     },
     every,
     services.log,

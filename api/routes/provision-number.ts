@@ -5,7 +5,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
-import { phoneNumberPrice } from '../../shared/pricing';
+import { phoneNumberPrices } from '../../shared/pricing';
 import type { Services } from '../../shared/process/services';
 import { jobIds, provisioningJobOptions } from '../../shared/queues/queues';
 import { dashboardCaller } from '../middleware/dashboard-auth';
@@ -38,10 +38,9 @@ export function provisionNumber(services: Services): RequestHandler {
     const { orgId } = dashboardCaller(req);
     const key = requireIdempotencyKey(req);
     const input = parseBody(body, req);
-    const price = phoneNumberPrice(config.pricing);
     const r = await provisioning.create({
       orgId,
-      price,
+      prices: phoneNumberPrices(config.pricing),
       idempotencyKey: key,
       fingerprint: fingerprint('provision', input),
       areaCode: input.areaCode,
@@ -84,6 +83,13 @@ export function provisionNumber(services: Services): RequestHandler {
           balance: r.balance,
           required: r.required,
           shortfall: r.shortfall,
+        });
+      case 'currency_not_priced':
+        if (!r.replayed) metrics.gateDecisions.inc({ gate: 'provision', outcome: 'refused_currency_not_priced', path: 'database' });
+        metrics.walletMovements.inc({ kind: 'phone_number', outcome: 'refused' });
+        throw new AppError('currency_not_priced', `Phone numbers have no price in ${r.currency}, the currency of this wallet; nothing was charged.`, {
+          currency: r.currency,
+          pricedCurrencies: r.priced_currencies,
         });
       case 'not_found':
         throw new AppError('not_found', 'This organisation has no wallet.');

@@ -6,7 +6,10 @@ import { z } from 'zod';
 
 /** Used when the caller gives no timeout (VAPI_API_TIMEOUT_MS in config). */
 export const VAPI_REQUEST_TIMEOUT_MS = 10_000;
-const LIST_LIMIT = 1000;
+/** Vapi's largest page (`limit` ≤ 1000 in its OpenAPI spec). */
+export const VAPI_PAGE_SIZE = 1000;
+/** Pages one listing may read: 100 × 1000 numbers, far above any real account. */
+export const VAPI_MAX_PAGES = 100;
 
 /** A non-2xx answer from Vapi; status drives retry or give up. */
 export class VapiApiError extends Error {
@@ -19,8 +22,8 @@ export class VapiApiError extends Error {
   }
 }
 
-const phoneNumber = z.object({ id: z.string().min(1), number: z.string().optional(), name: z.string().nullish() }).passthrough();
-export type VapiNumber = { id: string; number: string | undefined; name: string | null | undefined };
+const phoneNumber = z.object({ id: z.string().min(1), number: z.string().optional(), name: z.string().nullish(), createdAt: z.string().optional() }).passthrough();
+export type VapiNumber = { id: string; number: string | undefined; name: string | null | undefined; createdAt?: string | undefined };
 
 export interface VapiImport {
   number: string;
@@ -43,7 +46,10 @@ export type VapiCall = z.output<typeof vapiCall>;
 export type GetCallResult = { kind: 'found'; call: VapiCall } | { kind: 'not_found' };
 
 export interface VapiClient {
+  /** Every phone number of the account, all pages (see eachPhoneNumberPage). */
   listPhoneNumbers(): Promise<VapiNumber[]>;
+  /** Every phone number of the account, page by page, each page handed to `visit` as it arrives. */
+  eachPhoneNumberPage(visit: (page: VapiNumber[]) => Promise<void>): Promise<void>;
   importTwilioNumber(input: VapiImport): Promise<VapiNumber>;
   /** 'deleted', or 'already_gone' on 404. */
   deletePhoneNumber(id: string): Promise<'deleted' | 'already_gone'>;
@@ -76,10 +82,39 @@ export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; time
     }
     return text === '' ? undefined : (JSON.parse(text) as unknown);
   }
+  /**
+   * Vapi's list has no page token: at most `limit` numbers, and createdAt bounds (createdAtLe,
+   * createdAtGe, ...). It answers newest first today, but its spec states no order, so the next
+   * window follows the order the page shows: below the oldest seen if descending, above the
+   * newest if ascending. Bounds are inclusive and ids already seen are skipped, so numbers that
+   * share a timestamp across a page boundary are neither missed nor repeated.
+   */
+  async function eachPhoneNumberPage(visit: (page: VapiNumber[]) => Promise<void>): Promise<void> {
+    const seen = new Set<string>();
+    let bound = '';
+    for (let n = 1; ; n++) {
+      const raw = z.array(phoneNumber).parse(await send('GET', `/phone-number?limit=${VAPI_PAGE_SIZE}${bound}`));
+      const fresh = raw.filter((p) => !seen.has(p.id));
+      for (const p of fresh) seen.add(p.id);
+      await visit(fresh.map((p) => ({ id: p.id, number: p.number, name: p.name, createdAt: p.createdAt })));
+      if (raw.length < VAPI_PAGE_SIZE) return;
+      const first = raw[0]?.createdAt;
+      const last = raw.at(-1)?.createdAt;
+      // More than a page sharing one timestamp cannot be paged by createdAt: fail loudly rather than miss some.
+      if (fresh.length === 0 || first === undefined || last === undefined) throw new Error('Vapi phone-number listing cannot page past a full page of one createdAt');
+      if (n >= VAPI_MAX_PAGES) throw new Error(`Vapi phone-number listing exceeded ${VAPI_MAX_PAGES} pages of ${VAPI_PAGE_SIZE}`);
+      bound = Date.parse(first) >= Date.parse(last) ? `&createdAtLe=${encodeURIComponent(last)}` : `&createdAtGe=${encodeURIComponent(last)}`;
+    }
+  }
   return {
     async listPhoneNumbers() {
-      return z.array(phoneNumber).parse(await send('GET', `/phone-number?limit=${LIST_LIMIT}`)).map((p) => ({ id: p.id, number: p.number, name: p.name }));
+      const all: VapiNumber[] = [];
+      await eachPhoneNumberPage(async (page) => {
+        all.push(...page);
+      });
+      return all;
     },
+    eachPhoneNumberPage,
     async importTwilioNumber(i) {
       const p = phoneNumber.parse(
         await send('POST', '/phone-number', {

@@ -16,7 +16,12 @@ export type RpcFunction =
   | 'phone_number_register'
   | (string & { readonly __extension?: never });
 
-export type RpcArgs = Record<string, string | number | boolean | null>;
+/**
+ * Arguments: scalars, a list of strings (a Postgres array, e.g. uuid[]) or a flat object of
+ * numbers (jsonb, e.g. prices by currency). node-postgres serialises arrays as Postgres arrays
+ * and objects as JSON; supabase-js sends both as JSON, which PostgREST maps the same way.
+ */
+export type RpcArgs = Record<string, string | number | boolean | null | readonly string[] | Readonly<Record<string, number>>>;
 
 /** The database could not be reached or answered with an error we did not expect. */
 export class DataUnavailableError extends Error {

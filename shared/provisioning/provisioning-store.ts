@@ -72,6 +72,7 @@ const createResult = z.union([
     shortfall: money,
     replayed,
   }),
+  z.object({ outcome: z.literal('currency_not_priced'), currency: z.string(), priced_currencies: z.array(z.string()), replayed }),
   notFound,
   z.object({ outcome: z.literal('idempotency_key_reused') }),
 ]);
@@ -98,11 +99,28 @@ const sweepCandidates = z.object({
       attempts: z.number().int(),
       max_attempts: z.number().int(),
       updated_at: z.string(),
+      sweep_due_at: z.string(),
+      sweep_deferrals: z.number().int().nonnegative(),
     }),
   ),
   stuck: z.number().int(),
 });
 export type SweepCandidates = z.output<typeof sweepCandidates>;
+export type SweepCandidate = SweepCandidates['items'][number];
+/** Where the next page of sweep candidates starts: the last row's due time (as returned) and id. */
+export interface SweepCursor {
+  dueAt: string;
+  id: string;
+}
+const deferResult = z.object({ outcome: z.enum(['deferred', 'unchanged']) });
+const reconcileLookup = z.object({
+  requests: z.array(
+    z.object({ id: z.string(), status: z.enum(PROVISIONING_STATUSES), twilio_sid: z.string().nullable(), vapi_phone_number_id: z.string().nullable() }),
+  ),
+});
+export type RequestOwnership = z.output<typeof reconcileLookup>['requests'][number];
+/** The most ids one reconcile lookup takes (the SQL function refuses more). */
+export const RECONCILE_LOOKUP_MAX = 1000;
 
 function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
@@ -113,7 +131,8 @@ function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z
 
 export interface CreateInput {
   orgId: string;
-  price: number;
+  /** Price per currency in minor units (shared/pricing.ts); the wallet's currency picks one. */
+  prices: Record<string, number>;
   idempotencyKey: string;
   fingerprint: string;
   areaCode: string;
@@ -131,7 +150,7 @@ export function createProvisioningStore(rpc: Rpc) {
     create: (i: CreateInput) =>
       call('provision_request_create', createResult, {
         p_org_id: i.orgId,
-        p_price: i.price,
+        p_prices: i.prices,
         p_idempotency_key: i.idempotencyKey,
         p_fingerprint: i.fingerprint,
         p_area_code: i.areaCode,
@@ -147,6 +166,8 @@ export function createProvisioningStore(rpc: Rpc) {
         p_phone_number: s.step === 'purchased' ? s.phoneNumber : null,
         p_twilio_sid: s.step === 'purchased' ? s.twilioSid : null,
       }),
+    noteImport: (requestId: string, vapiPhoneNumberId: string) =>
+      call('provision_request_note_import', noteResult, { p_request_id: requestId, p_vapi_phone_number_id: vapiPhoneNumberId }),
     markRetrying: (requestId: string, error: string) =>
       call('provision_request_mark_retrying', retryingResult, { p_request_id: requestId, p_error: error }),
     complete: (requestId: string, n: { phoneNumber: string; twilioSid: string; vapiPhoneNumberId: string }) =>
@@ -161,8 +182,18 @@ export function createProvisioningStore(rpc: Rpc) {
     refund: (requestId: string) => call('provision_request_refund', refundResult, { p_request_id: requestId }),
     get: (orgId: string, requestId: string) => call('provision_request_get', getResult, { p_org_id: orgId, p_request_id: requestId }),
     load: (requestId: string) => call('provision_request_load', getResult, { p_request_id: requestId }),
-    sweepCandidates: (limit: number, stuckAfterSeconds: number) =>
-      call('provision_sweep_candidates', sweepCandidates, { p_limit: limit, p_stuck_after_seconds: stuckAfterSeconds }),
+    sweepCandidates: (now: Date, limit: number, stuckAfterSeconds: number, after: SweepCursor | null = null) =>
+      call('provision_sweep_candidates', sweepCandidates, {
+        p_now: now.toISOString(),
+        p_limit: limit,
+        p_stuck_after_seconds: stuckAfterSeconds,
+        p_after_due_at: after?.dueAt ?? null,
+        p_after_id: after?.id ?? null,
+      }),
+    deferSweep: (requestId: string, until: Date) =>
+      call('provision_sweep_defer', deferResult, { p_request_id: requestId, p_until: until.toISOString() }),
+    /** Ownership of the requests named by numbers; ids that are not our requests are left out. */
+    reconcileLookup: (requestIds: string[]) => call('provision_reconcile_lookup', reconcileLookup, { p_request_ids: requestIds }),
   };
 }
 export type ProvisioningStore = ReturnType<typeof createProvisioningStore>;

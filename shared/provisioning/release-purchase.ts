@@ -2,6 +2,12 @@
 // phone number first (it points at the Twilio number), then every Twilio number named after the
 // request. Steps that never sent a purchase or import have nothing to look for. Errors propagate:
 // the caller (the refund job) retries, and only refunds once this has succeeded.
+//
+// Everything is found by an id or by the request's own name, never by the E.164 (failure mode
+// 30): a released number can be re-issued to another organisation and imported into Vapi for it,
+// and a repeated release of this request must not delete that import. Vapi: the id recorded at
+// import, plus imports named after the request (one whose answer was lost); Twilio: the recorded
+// sid, plus numbers whose FriendlyName is the request id.
 import { assert } from '../errors';
 import type { ProvisioningDeps } from './provisioning-deps';
 import type { ProvisioningRequest } from './provisioning-store';
@@ -15,10 +21,9 @@ export async function releasePurchase(deps: Pick<ProvisioningDeps, 'twilio' | 'v
   assert(req.status !== 'completed', `releasePurchase on completed request ${req.id}`);
   const released: Released = { vapi: 0, twilio: 0 };
   if (req.vapiImportAttempted || req.vapiPhoneNumberId !== null) {
-    const mine = (await deps.vapi.listPhoneNumbers()).filter(
-      (p) => p.name === req.id || p.id === req.vapiPhoneNumberId || (req.phoneNumber !== null && p.number === req.phoneNumber),
-    );
-    for (const p of mine) if ((await deps.vapi.deletePhoneNumber(p.id)) === 'deleted') released.vapi++;
+    const ids = new Set((await deps.vapi.listPhoneNumbers()).filter((p) => p.name === req.id).map((p) => p.id));
+    if (req.vapiPhoneNumberId !== null) ids.add(req.vapiPhoneNumberId);
+    for (const id of ids) if ((await deps.vapi.deletePhoneNumber(id)) === 'deleted') released.vapi++;
   }
   if (req.purchaseAttempted || req.twilioSid !== null) {
     const sids = new Set((await deps.twilio.findByFriendlyName(req.id)).map((n) => n.sid));

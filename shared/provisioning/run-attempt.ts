@@ -46,7 +46,7 @@ export async function runAttempt(deps: ProvisioningDeps, requestId: string): Pro
     if (done.outcome === 'completed') {
       // A twin run (a stalled job whose first worker lived on) completed with another number:
       // release ours rather than leave it live and unbilled (failure mode 14).
-      if (done.request.twilioSid !== bought.sid) await releaseTwin(deps, bought, vapiPhoneNumberId, done.request.vapiPhoneNumberId);
+      if (done.request.twilioSid !== bought.sid) await releaseTwin(deps, req.id, bought, vapiPhoneNumberId, done.request.vapiPhoneNumberId);
       return { kind: 'completed', phoneNumber: done.request.phoneNumber ?? bought.phoneNumber, attempts: req.attempts };
     }
     throw new LeftProvisioning(done.outcome);
@@ -71,21 +71,30 @@ async function stopped(deps: ProvisioningDeps, req: ProvisioningRequest, held: H
   const now = await deps.provisioning.load(req.id);
   if (now.outcome !== 'found') return { kind: 'final', status: 'not_found' };
   if (now.request.status === 'completed' && held.number !== undefined && held.number.sid !== now.request.twilioSid) {
-    await releaseTwin(deps, held.number, held.vapiPhoneNumberId, now.request.vapiPhoneNumberId);
+    await releaseTwin(deps, req.id, held.number, held.vapiPhoneNumberId, now.request.vapiPhoneNumberId);
   }
   // A purchase may have been in flight when the request ended: look for it by name regardless.
+  // This can run after the refund (the request is already refunded): a failure here is counted
+  // and left to the reconciler, which releases any number no completed request owns.
   if (now.request.status !== 'completed') {
-    await releasePurchase(deps, { ...now.request, purchaseAttempted: true, vapiImportAttempted: true }).catch((err: unknown) =>
-      deps.log.error({ requestId: req.id, err: (err as Error).message }, 'could not release a number bought for a request that already ended'),
-    );
+    await releasePurchase(deps, { ...now.request, purchaseAttempted: true, vapiImportAttempted: true, vapiPhoneNumberId: now.request.vapiPhoneNumberId ?? held.vapiPhoneNumberId ?? null }).catch((err: unknown) => {
+      deps.metrics.numberReleaseFailures.inc({ path: 'stopped' });
+      deps.log.error({ requestId: req.id, err: (err as Error).message }, 'could not release a number bought for a request that already ended; the reconciler will');
+    });
   }
   return { kind: 'final', status: now.request.status };
 }
 
-async function releaseTwin(deps: ProvisioningDeps, n: TwilioNumber, vapiId: string | undefined, keptVapiId: string | null): Promise<void> {
-  deps.log.warn({ sid: n.sid }, 'a concurrent run completed this request with another number; releasing ours');
-  if (vapiId !== undefined && vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
-  await deps.twilio.release(n.sid);
+async function releaseTwin(deps: ProvisioningDeps, requestId: string, n: TwilioNumber, vapiId: string | undefined, keptVapiId: string | null): Promise<void> {
+  deps.log.warn({ requestId, sid: n.sid }, 'a concurrent run completed this request with another number; releasing ours');
+  try {
+    if (vapiId !== undefined && vapiId !== keptVapiId) await deps.vapi.deletePhoneNumber(vapiId);
+    await deps.twilio.release(n.sid);
+  } catch (err) {
+    // The request is completed and billed; the twin is an orphan the reconciler will release.
+    deps.metrics.numberReleaseFailures.inc({ path: 'twin' });
+    deps.log.error({ requestId, sid: n.sid, err: (err as Error).message }, 'could not release a twin number; the reconciler will');
+  }
 }
 
 async function note(deps: ProvisioningDeps, requestId: string, step: PurchaseStep): Promise<void> {
@@ -122,9 +131,13 @@ async function acquireNumber(deps: ProvisioningDeps, req: ProvisioningRequest, h
 
 async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber, held: Held): Promise<string> {
   await note(deps, req.id, { step: 'vapi_import' });
-  const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.number === n.phoneNumber);
+  // An earlier attempt's import whose answer was lost: ours by name (the request id) and number,
+  // over every page of the listing (Vapi lists 1000 at most per request). A number with our
+  // E.164 under another name is not ours to adopt (failure mode 30).
+  const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.name === req.id && p.number === n.phoneNumber);
   if (existing) {
     held.vapiPhoneNumberId = existing.id;
+    await noteImport(deps, req.id, existing.id);
     return existing.id;
   }
   const { config } = deps;
@@ -137,5 +150,12 @@ async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, 
     serverSecret: config.auth.vapiWebhookSecret,
   });
   held.vapiPhoneNumberId = created.id;
+  await noteImport(deps, req.id, created.id);
   return created.id;
+}
+
+/** Records the Vapi id at once, so any later release deletes by this id (failure mode 30). */
+async function noteImport(deps: ProvisioningDeps, requestId: string, vapiPhoneNumberId: string): Promise<void> {
+  const r = await deps.provisioning.noteImport(requestId, vapiPhoneNumberId);
+  if (r.outcome !== 'noted') throw new LeftProvisioning(r.outcome);
 }

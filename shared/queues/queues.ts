@@ -42,7 +42,7 @@ export interface CallMeterJob {
   dueAtMs: number;
 }
 export interface MaintenanceJob {
-  task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues';
+  task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
 }
 
 /** BullMQ job ids may not contain ':' nor be all digits. */

@@ -20,7 +20,7 @@ export async function sampleStuckRequests(
     timer.unref();
   });
   // limit 1: only the count is wanted.
-  const work = provisioning.sweepCandidates(1, stuckAfterSeconds).then(
+  const work = provisioning.sweepCandidates(new Date(), 1, stuckAfterSeconds).then(
     (c) => {
       metrics.stuckRequests.set(c.stuck);
       return true;

@@ -4,6 +4,9 @@
 // the real `twilio` SDK runs against it unchanged. Deterministic faults by area code (CONTRACT §6):
 //   000: search answers 400 / 21452 (permanent)      999: 503 on every request naming the area
 //   998: 503 on the first two purchases per name     997: first purchase per name made, answered 504
+// For the reconciler's tests it can also hold a purchase past the client's timeout and land it
+// later (lateLandings), offer a released number again first (reissue: Twilio recycles numbers),
+// and list owned numbers page by page with Twilio's PageSize/Page/PageToken and next_page_uri.
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { listenLocal } from './listen';
@@ -41,10 +44,21 @@ export interface TwilioSimulator {
   faults: SandboxFaults;
   /** Live numbers by sid (released ones are removed). */
   owned: Map<string, OwnedNumber>;
-  /** Purchase requests received per FriendlyName (successful or not), for fault sequencing. */
+  /** Purchase requests received per FriendlyName (successful or not), for 998's fault. */
   purchaseRequests: Map<string, number>;
+  /** Purchases that bought a number, per FriendlyName, for 997's fault. */
+  purchasesMade: Map<string, number>;
   /** The most recent requests, oldest first, bounded by MAX_RECORDED_REQUESTS. */
   requests: RecordedRequest[];
+  /**
+   * The next `count` purchases are not answered in time: the number is reserved at once (never
+   * offered, 21422 to anyone else), becomes owned and listed only after `afterMs`, and the 201 is
+   * then written to whatever is left of the connection. A client with a shorter timeout sees a
+   * timeout for a purchase that in fact happens later (failure mode 13, the late landing).
+   */
+  lateLandings: { count: number; afterMs: number };
+  /** Numbers the next searches offer first, whatever the area code: a released number re-issued. */
+  reissued: string[];
   close(): Promise<void>;
 }
 
@@ -75,18 +89,28 @@ function pretty(e164: string): string {
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
 }
 
-function envelope(key: string, uri: string, items: unknown[], pageSize: number) {
+function envelope(key: string, uri: string, items: unknown[], pageSize: number, page = 0, nextPageUri: string | null = null) {
   return {
     [key]: items,
-    end: Math.max(items.length - 1, 0),
+    end: page * pageSize + Math.max(items.length - 1, 0),
     first_page_uri: uri,
-    next_page_uri: null,
-    page: 0,
+    next_page_uri: nextPageUri,
+    page,
     page_size: pageSize,
     previous_page_uri: null,
-    start: 0,
+    start: page * pageSize,
     uri,
   };
+}
+
+/** The same listing's page `page`, as Twilio links it (the SDK follows next_page_uri verbatim). */
+function pageUri(path: string, query: Record<string, unknown>, page: number, size: number): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && k !== 'Page' && k !== 'PageSize' && k !== 'PageToken') q.set(k, v);
+  q.set('PageSize', String(size));
+  q.set('Page', String(page));
+  q.set('PageToken', `PA${page * size}`);
+  return `${path}?${q.toString()}`;
 }
 
 function resource(n: OwnedNumber) {
@@ -172,7 +196,9 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     }
     return start;
   };
-  const isOwned = (e164: string) => [...state.owned.values()].some((n) => n.phoneNumber === e164);
+  /** Numbers bought by a purchase that has not landed yet (lateLandings): taken, not yet listed. */
+  const landing = new Set<string>();
+  const isOwned = (e164: string) => landing.has(e164) || [...state.owned.values()].some((n) => n.phoneNumber === e164);
 
   app.use(async (_req, res, next) => {
     await delay(state.faults.latencyMs);
@@ -209,9 +235,10 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     const size = pageSize(req, MAX_SEARCH_PAGE);
     const code = area ?? '415';
     const items: string[] = [];
+    for (const e164 of state.reissued) if (items.length < size && !isOwned(e164)) items.push(e164);
     for (let suffix = startOf(code); items.length < size && suffix < 10_000; suffix++) {
       const e164 = `+1${code}555${String(suffix).padStart(4, '0')}`;
-      if (!isOwned(e164)) items.push(e164);
+      if (!isOwned(e164) && !items.includes(e164)) items.push(e164);
     }
     res.json(envelope('available_phone_numbers', req.originalUrl, items.map(available), size));
   });
@@ -220,13 +247,15 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     const name = str(req.query.FriendlyName);
     const number = str(req.query.PhoneNumber);
     const size = pageSize(req, MAX_LIST_PAGE);
-    const items = [...state.owned.values()]
+    const page = Math.max(0, Math.floor(Number(str(req.query.Page) ?? 0)) || 0);
+    const all = [...state.owned.values()]
       .filter((n) => n.accountSid === (req.params as { accountSid?: string }).accountSid)
       .filter((n) => name === undefined || n.friendlyName === name)
-      .filter((n) => number === undefined || n.phoneNumber === number)
-      .slice(0, size)
-      .map(resource);
-    res.json(envelope('incoming_phone_numbers', req.originalUrl, items, size));
+      .filter((n) => number === undefined || n.phoneNumber === number);
+    const items = all.slice(page * size, (page + 1) * size).map(resource);
+    const more = all.length > (page + 1) * size;
+    const path = `${req.baseUrl}${req.path}`;
+    res.json(envelope('incoming_phone_numbers', req.originalUrl, items, size, page, more ? pageUri(path, req.query, page + 1, size) : null));
   });
 
   account.post('/IncomingPhoneNumbers.json', async (req, res) => {
@@ -244,6 +273,21 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
     if (area === '999') return sendError(res, unavailable());
     if (area === '998' && seen <= 2) return sendError(res, unavailable());
     if (isOwned(phone)) return sendError(res, new TwilioError(400, 21422, `PhoneNumber ${phone} is not available`));
+    // 997's fault is on the first purchase *made* under the name (CONTRACT §6): a purchase refused
+    // with 21422 bought nothing and must not use it up. Counting it made concurrent 997 requests
+    // that lost a candidate to each other complete on attempt 1 (test/provisioning/area-997-races).
+    const made = (state.purchasesMade.get(friendlyName) ?? 0) + 1;
+    state.purchasesMade.set(friendlyName, made);
+    // In place: the test holds this same array (the simulator object copies state's fields).
+    const offered = state.reissued.indexOf(phone);
+    if (offered >= 0) state.reissued.splice(offered, 1);
+    const late = state.lateLandings.count > 0 ? state.lateLandings.afterMs : 0;
+    if (late > 0) {
+      state.lateLandings.count--;
+      landing.add(phone);
+      await delay(late);
+      landing.delete(phone);
+    }
     const n: OwnedNumber = {
       sid: `PN${randomBytes(16).toString('hex')}`,
       accountSid: String((req.params as { accountSid?: string }).accountSid),
@@ -253,7 +297,7 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
       createdAt: new Date(),
     };
     state.owned.set(n.sid, n);
-    if (area === '997' && seen === 1) return sendError(res, new TwilioError(504, 20504, 'Gateway Timeout'));
+    if (area === '997' && made === 1) return sendError(res, new TwilioError(504, 20504, 'Gateway Timeout'));
     res.status(201).json(resource(n));
   });
 
@@ -274,7 +318,15 @@ export function createTwilioSimulatorApp(state: Omit<TwilioSimulator, 'url' | 'p
 }
 
 export async function startTwilioSimulator(options: { port?: number; host?: string; faults?: Partial<SandboxFaults> } = {}): Promise<TwilioSimulator> {
-  const state = { faults: { ...NO_FAULTS, ...options.faults }, owned: new Map<string, OwnedNumber>(), purchaseRequests: new Map<string, number>(), requests: [] as RecordedRequest[] };
+  const state = {
+    faults: { ...NO_FAULTS, ...options.faults },
+    owned: new Map<string, OwnedNumber>(),
+    purchaseRequests: new Map<string, number>(),
+    purchasesMade: new Map<string, number>(),
+    requests: [] as RecordedRequest[],
+    lateLandings: { count: 0, afterMs: 0 },
+    reissued: [] as string[],
+  };
   const app = createTwilioSimulatorApp(state);
   return { ...state, ...(await listenLocal(app, options.port ?? 0, options.host ?? '127.0.0.1')) };
 }

@@ -67,7 +67,7 @@ describe('loadConfig', () => {
       const c = loadConfig(production);
       expect(c.sandbox.enabled).toBe(false);
       expect(c.auth).toMatchObject({ adminToken: production.ADMIN_TOKEN, vapiWebhookSecret: production.VAPI_WEBHOOK_SECRET, jwt: { kind: 'secret', secret: production.SUPABASE_JWT_SECRET } });
-      expect(c.twilio).toEqual({ accountSid: SID, authToken: production.TWILIO_AUTH_TOKEN, apiBaseUrl: undefined });
+      expect(c.twilio).toEqual({ accountSid: SID, authToken: production.TWILIO_AUTH_TOKEN, apiBaseUrl: undefined, timeoutMs: 15_000 });
       expect(c.vapi).toEqual({ apiKey: production.VAPI_API_KEY, apiBaseUrl: 'https://api.vapi.ai' });
     });
 
@@ -120,6 +120,13 @@ describe('loadConfig', () => {
       expect(c.pricing).toMatchObject({ phoneNumberPrice: 1250, callMinBalance: 0, callRatePerMinute: 60 });
       expect(c.callGate.failMode).toBe('open');
       expect(c.port).toBe(8080);
+    });
+
+    it('reads prices in other currencies, and refuses a second price for CURRENCY or a malformed list', () => {
+      expect(loadConfig({ PHONE_NUMBER_PRICES: 'usd:1300,eur:1150' }).pricing.phoneNumberPrices).toEqual({ usd: 1300, eur: 1150 });
+      expect(refusal({ PHONE_NUMBER_PRICES: 'gbp:900' })).toMatch(/PHONE_NUMBER_PRICES: gbp is CURRENCY/);
+      expect(refusal({ PHONE_NUMBER_PRICES: 'usd:1300,usd:1200' })).toMatch(/listed twice/);
+      expect(refusal({ PHONE_NUMBER_PRICES: 'usd=1300' })).toMatch(/PHONE_NUMBER_PRICES/);
     });
 
     it('uses supabase-js when SUPABASE_URL is set and DATABASE_URL is not, and Postgres when both are', () => {

@@ -74,6 +74,7 @@ describe('Prometheus alerting rules', () => {
     expect(watching('billing_gates_call_reports_missing_total')).toHaveLength(1);
     expect(watching('billing_gates_gate_decisions_total', /path="fail_mode"/)).toHaveLength(1);
     expect(watching('billing_gates_queue_oldest_waiting_seconds')).toHaveLength(1);
+    expect(watching('billing_gates_reconciler_releases_total')).toHaveLength(1);
   });
 
   it('compare each ratio with the threshold that was asked for', () => {

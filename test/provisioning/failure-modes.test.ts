@@ -20,7 +20,7 @@ async function counter(ctx: TestContext, name: string, labels: Record<string, st
 /** A debited, queued request written by the SQL function alone: what a crash right after the commit leaves. */
 async function requestWithoutJob(w: ProvisioningWorld, orgId: string, key: string, areaCode = '415') {
   const r = await w.ctx.services.provisioning.create({
-    orgId, price: 1000, idempotencyKey: key, fingerprint: 'c'.repeat(64), areaCode, country: 'US', assistantId: undefined, maxAttempts: 5,
+    orgId, prices: { gbp: 1000 }, idempotencyKey: key, fingerprint: 'c'.repeat(64), areaCode, country: 'US', assistantId: undefined, maxAttempts: 5,
   });
   if (r.outcome !== 'queued') throw new Error(`fixture request not queued: ${r.outcome}`);
   return r.request.id;

@@ -16,7 +16,7 @@ describe('provisioning state machine (SQL)', () => {
   const store = () => ctx.services.provisioning;
   async function queued(key: string): Promise<{ orgId: string; id: string }> {
     const orgId = await createFundedOrg(ctx.services, 1000);
-    const r = await store().create({ orgId, price: 1000, idempotencyKey: key, fingerprint: 'e'.repeat(64), areaCode: '415', country: 'US', assistantId: 'asst', maxAttempts: 3 });
+    const r = await store().create({ orgId, prices: { gbp: 1000 }, idempotencyKey: key, fingerprint: 'e'.repeat(64), areaCode: '415', country: 'US', assistantId: 'asst', maxAttempts: 3 });
     if (r.outcome !== 'queued') throw new Error('fixture');
     return { orgId, id: r.request.id };
   }
@@ -77,7 +77,7 @@ describe('provisioning state machine (SQL)', () => {
 
   it('refuses a non-positive price in SQL too', async () => {
     const orgId = await createFundedOrg(ctx.services, 1000);
-    await expect(store().create({ orgId, price: 0, idempotencyKey: 'free', fingerprint: 'e'.repeat(64), areaCode: '415', country: 'US', assistantId: undefined, maxAttempts: 3 })).rejects.toThrow(/price/);
+    await expect(store().create({ orgId, prices: { gbp: 0 }, idempotencyKey: 'free', fingerprint: 'e'.repeat(64), areaCode: '415', country: 'US', assistantId: undefined, maxAttempts: 3 })).rejects.toThrow(/price/);
   });
 
   it.each(['anon', 'authenticated'])('denies the %s role every provisioning function and the table', async (role) => {
@@ -86,10 +86,13 @@ describe('provisioning state machine (SQL)', () => {
       await client.query('begin');
       await client.query(`set local role ${role}`);
       for (const call of [
-        "select provision_request_create('00000000-0000-4000-8000-000000000000', 1, 'k', repeat('a', 64), '415', 'US', null, 5)",
+        "select provision_request_create('00000000-0000-4000-8000-000000000000', '{\"gbp\": 1}'::jsonb, 'k', repeat('a', 64), '415', 'US', null, 5)",
         "select provision_request_refund('00000000-0000-4000-8000-000000000000')",
         "select provision_request_get('00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000')",
-        'select provision_sweep_candidates(10, 10)',
+        'select provision_sweep_candidates(now(), 10, 10, null, null)',
+        "select provision_sweep_defer('00000000-0000-4000-8000-000000000000', now())",
+        "select provision_request_note_import('00000000-0000-4000-8000-000000000000', 'x')",
+        "select provision_reconcile_lookup(array['00000000-0000-4000-8000-000000000000']::uuid[])",
         'select * from provisioning_requests',
       ]) {
         await client.query('savepoint s');

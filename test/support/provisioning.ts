@@ -6,6 +6,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { startTwilioSimulator, type TwilioSimulator } from '../../shared/sandbox/twilio-simulator';
 import { startVapiSimulator, type VapiSimulator } from '../../shared/sandbox/vapi-simulator';
 import { SANDBOX_SECRETS } from '../../shared/config';
+import { phoneNumberPrices } from '../../shared/pricing';
 import { createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
 import { dashboardToken } from './jwt';
 
@@ -110,4 +111,36 @@ export async function vapiNumbers(vapi: VapiSimulator): Promise<Array<{ id: stri
 export async function balanceOf(ctx: TestContext, orgId: string): Promise<number> {
   const r = await ctx.pool.query<{ balance: string }>('select balance from wallets where org_id = $1', [orgId]);
   return Number(r.rows[0]?.balance);
+}
+
+/** A debited, queued request written by the SQL function alone, with no job: what a crash right after the commit leaves. */
+export async function requestWithoutJob(w: ProvisioningWorld, orgId: string, key: string, areaCode = '415'): Promise<string> {
+  const r = await w.ctx.services.provisioning.create({
+    orgId, prices: phoneNumberPrices(w.ctx.config.pricing), idempotencyKey: key, fingerprint: 'c'.repeat(64), areaCode, country: 'US', assistantId: undefined, maxAttempts: 5,
+  });
+  if (r.outcome !== 'queued') throw new Error(`fixture request not queued: ${r.outcome}`);
+  return r.request.id;
+}
+
+/**
+ * A request that bought a number and imported it into Vapi, then failed before completing (its
+ * attempt's answers lost): the state a refund job starts from. Goes through the real SDK and the
+ * simulators; only the Vapi id is not recorded, as when the import's answer never arrived.
+ */
+export async function failedAfterImport(w: ProvisioningWorld, orgId: string, key: string, areaCode = '415'): Promise<{ id: string; phoneNumber: string; sid: string; vapiId: string }> {
+  const s = w.ctx.services;
+  const id = await requestWithoutJob(w, orgId, key, areaCode);
+  if ((await s.provisioning.startAttempt(id)).outcome !== 'started') throw new Error('fixture attempt not started');
+  const [candidate] = await s.twilio.searchLocal('US', areaCode, 1);
+  if (candidate === undefined) throw new Error('fixture: no candidate number');
+  await s.provisioning.noteStep(id, { step: 'purchase' });
+  const bought = await s.twilio.buy(candidate, id);
+  await s.provisioning.noteStep(id, { step: 'purchased', phoneNumber: bought.phoneNumber, twilioSid: bought.sid });
+  await s.provisioning.noteStep(id, { step: 'vapi_import' });
+  const imported = await s.vapi.importTwilioNumber({
+    number: bought.phoneNumber, name: id, twilioAccountSid: w.ctx.config.twilio.accountSid, twilioAuthToken: w.ctx.config.twilio.authToken,
+    serverUrl: 'https://gates.example.com/api/vapi/webhook', serverSecret: 'fixture-secret',
+  });
+  if ((await s.provisioning.markFailed(id, 'fixture: failed after the import')).outcome !== 'failed') throw new Error('fixture not failed');
+  return { id, phoneNumber: bought.phoneNumber, sid: bought.sid, vapiId: imported.id };
 }
