@@ -46,6 +46,8 @@ export interface ServiceOverrides {
   metrics?: Metrics;
   rpc?: Rpc;
   redis?: Redis;
+  /** The call gate's clock (tests cross the UTC day boundary with it). */
+  clock?: () => number;
 }
 
 export function createRpc(config: Config): Rpc {
@@ -65,7 +67,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
-  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi });
+  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock });
   return {
     config,
     log,
