@@ -157,6 +157,27 @@ describe('spend controls', () => {
       expect(r.body.assistantOverrides).toEqual({ maxDurationSeconds: 60, metadata: { orgId } });
     });
 
+    it('accepts exactly 3 of 10 simultaneous purchases of 100 under a dailySpendLimit of 300 (the wallet row lock)', async () => {
+      const orgId = await createFundedOrg(ctx.services, 100_000);
+      expect((await putLimits(orgId, { dailySpendLimit: 300 })).status).toBe(200);
+      const all = await Promise.all(Array.from({ length: 10 }, (_, i) => buy(orgId, `par-${i}`)));
+      expect(all.filter((r) => r.status === 202)).toHaveLength(3);
+      expect(all.filter((r) => r.status === 403 && r.body.limit === 'dailySpendLimit')).toHaveLength(7);
+      const spent = await ctx.pool.query("select -sum(amount)::int s from ledger_entries where org_id = $1 and kind = 'phone_number'", [orgId]);
+      expect(spent.rows[0].s).toBe(300);
+    });
+
+    it('never lets an older wallet snapshot overwrite newer limits in the cache (one version guards both)', async () => {
+      const orgId = await createFundedOrg(ctx.services, 100_000);
+      const num = await registerNumber(ctx.services, orgId);
+      const old = await ctx.services.store.getWallet(orgId);
+      expect((await putLimits(orgId, { maxConcurrentCalls: 0 })).status).toBe(200);
+      // A slow writer finishing late with the wallet from before the limit was set.
+      expect(await ctx.services.cache.put(orgId, old!)).toBe(false);
+      expect(await ctx.services.redis.hget(ctx.services.keys.wallet(orgId), 'lim_cc')).toBe('0');
+      expect((await call(num, 'guard-1')).body).toEqual({ error: REFUSAL_MESSAGES.concurrency_limit });
+    });
+
     it('refuses a purchase past maxNumbersPerDay with 403 limit_reached', async () => {
       const orgId = await createFundedOrg(ctx.services, 100_000);
       expect((await putLimits(orgId, { maxNumbersPerDay: 1 })).status).toBe(200);
