@@ -5,6 +5,8 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  wallet_frozen: 403,
+  limit_reached: 403,
   not_found: 404,
   idempotency_key_reused: 409,
   conflict: 409,

@@ -167,6 +167,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['event', 'store'] as const,
       registers,
     }),
+    spendControls: new Counter({
+      name: 'billing_gates_spend_controls_total',
+      help: 'Spend controls that acted (CONTRACT §8), by control (wallet_frozen, maxConcurrentCalls, dailySpendLimit, maxCallSeconds, maxNumbersPerDay), surface (call, renewal, purchase, freeze) and outcome (refused, ended)',
+      labelNames: ['control', 'surface', 'outcome'] as const,
+      registers,
+    }),
+    walletFreezes: new Counter({
+      name: 'billing_gates_wallet_freezes_total',
+      help: 'Operator freezes and unfreezes of wallets, by action (freeze, unfreeze) and outcome (changed, unchanged)',
+      labelNames: ['action', 'outcome'] as const,
+      registers,
+    }),
   };
   return m;
 }

@@ -4,6 +4,8 @@ import type { Services } from '../../shared/process/services';
 import { requireOperator } from '../middleware/operator-auth';
 import { createOrg } from './admin-create-org';
 import { creditWallet } from './admin-credit-wallet';
+import { freezeWallet, unfreezeWallet } from './admin-freeze-wallet';
+import { getOrgLimits, putOrgLimits } from './admin-org-limits';
 import { registerPhoneNumber } from './admin-register-phone-number';
 
 export function adminRoutes(services: Services): Router {
@@ -11,6 +13,10 @@ export function adminRoutes(services: Services): Router {
   r.use(requireOperator(services.config.auth.adminToken));
   r.post('/orgs', createOrg(services));
   r.post('/orgs/:orgId/credits', creditWallet(services));
+  r.get('/orgs/:orgId/limits', getOrgLimits(services));
+  r.put('/orgs/:orgId/limits', putOrgLimits(services));
+  r.post('/orgs/:orgId/freeze', freezeWallet(services));
+  r.post('/orgs/:orgId/unfreeze', unfreezeWallet(services));
   r.post('/phone-numbers', registerPhoneNumber(services));
   return r;
 }

@@ -55,7 +55,7 @@ export function provisionNumber(services: Services): RequestHandler {
         if (!r.replayed) {
           metrics.walletMovementAmount.inc({ kind: 'phone_number', currency: r.currency }, r.request.charged);
           metrics.gateDecisions.inc({ gate: 'provision', outcome: 'allowed', path: 'database' });
-          await wallet.writeThrough(orgId, { balance: r.balance, version: r.version, currency: r.currency });
+          await wallet.writeThrough(orgId, { balance: r.balance, version: r.version, currency: r.currency, controls: r.controls });
         }
         // Also on a replay: the first answer may have been given while Redis was down. The job
         // id makes a second add a no-op while the job exists.
@@ -91,6 +91,12 @@ export function provisionNumber(services: Services): RequestHandler {
           currency: r.currency,
           pricedCurrencies: r.priced_currencies,
         });
+      case 'wallet_frozen':
+        if (!r.replayed) metrics.spendControls.inc({ control: 'wallet_frozen', surface: 'purchase', outcome: 'refused' });
+        throw new AppError('wallet_frozen', 'This wallet is frozen: no number can be bought until an operator unfreezes it.');
+      case 'limit_reached':
+        if (!r.replayed) metrics.spendControls.inc({ control: r.limit, surface: 'purchase', outcome: 'refused' });
+        throw new AppError('limit_reached', `This purchase would pass the organisation's ${r.limit}.`, { limit: r.limit });
       case 'not_found':
         throw new AppError('not_found', 'This organisation has no wallet.');
       case 'idempotency_key_reused':

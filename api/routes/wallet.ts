@@ -41,7 +41,7 @@ export function walletRoutes({ config, wallet, store, holds }: Services): Router
     const w = await wallet.snapshot(orgId);
     if (!w) throw new AppError('not_found', 'This organisation has no wallet.');
     const held = await holds.totalHeld(orgId);
-    res.json({ orgId, currency: w.currency, balance: w.balance, available: w.balance - held, updatedAt: w.updatedAt });
+    res.json({ orgId, currency: w.currency, balance: w.balance, available: w.balance - held, frozen: w.frozen, frozenReason: w.frozenReason, updatedAt: w.updatedAt });
   });
 
   r.get('/transactions', async (req, res) => {

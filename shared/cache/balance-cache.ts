@@ -3,31 +3,48 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics';
 import type { RedisKeys } from '../redis';
+import { controlsArgs, LUA_CONTROL_FIELDS, type WalletControls } from '../wallet/wallet-controls';
 
 export interface CachedBalance {
   balance: number;
   version: number;
   currency: string;
+  /**
+   * The spend controls at this version (shared/wallet/wallet-controls.ts). A snapshot without
+   * them removes the cached ones, so the gate misses and fills from Postgres: never a balance
+   * of one version beside the daily spend or limits of another.
+   */
+  controls?: WalletControls | undefined;
 }
 
 /*
  * wallet_cache_put
  * KEYS[1]  the wallet hash
- * ARGV     version, balance, currency, ttl in ms
- * Returns  1 when stored, 0 when the cache already holds this version or a newer one.
- * Effects  replaces balance/version/currency and resets the TTL; leaves other fields alone.
+ * ARGV     version, balance, currency, ttl in ms, then optionally the controls (controlsArgs():
+ *          frozen, spend_day, spend, lim_cc, lim_daily, lim_secs)
+ * Returns  1 when stored, 0 when the cache already holds this version or a newer one (the same
+ *          version is stored again only to add controls it lacks).
+ * Effects  replaces balance/version/currency and the controls (or removes the controls when
+ *          none are given: the gate then misses and fills) and resets the TTL; leaves the rest.
  */
 export const WALLET_CACHE_PUT_LUA = `
 local current = redis.call('HGET', KEYS[1], 'version')
-if current and tonumber(current) >= tonumber(ARGV[1]) then
-  return 0
+if current then
+  local c, v = tonumber(current), tonumber(ARGV[1])
+  if c > v then return 0 end
+  if c == v and (#ARGV < 10 or redis.call('HEXISTS', KEYS[1], 'spend_day') == 1) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'balance', ARGV[2], 'currency', ARGV[3])
+if #ARGV >= 10 then
+  redis.call('HSET', KEYS[1], 'frozen', ARGV[5], 'spend_day', ARGV[6], 'spend', ARGV[7], 'lim_cc', ARGV[8], 'lim_daily', ARGV[9], 'lim_secs', ARGV[10])
+else
+  redis.call('HDEL', KEYS[1], ${LUA_CONTROL_FIELDS})
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
-type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number): Promise<number> };
+type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number, ...controls: Array<string | number>): Promise<number> };
 
 export class BalanceCache {
   private readonly redis: WithPut;
@@ -44,7 +61,8 @@ export class BalanceCache {
 
   /** Stores the snapshot unless a newer one is cached. Returns whether it was stored. */
   async put(orgId: string, snap: CachedBalance): Promise<boolean> {
-    const stored = await this.redis.walletCachePut(this.keys.wallet(orgId), snap.version, snap.balance, snap.currency, this.ttlSeconds * 1000);
+    const controls = snap.controls === undefined ? [] : controlsArgs(snap.controls);
+    const stored = await this.redis.walletCachePut(this.keys.wallet(orgId), snap.version, snap.balance, snap.currency, this.ttlSeconds * 1000, ...controls);
     this.metrics.balanceCache.inc({ result: stored === 1 ? 'write' : 'stale' });
     return stored === 1;
   }

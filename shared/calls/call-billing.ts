@@ -63,7 +63,7 @@ export async function billCall(d: CallBillingDeps, callId: string, source: 'repo
       // Settled before (a retried job, the sweeper and the worker, a late copy). The cache may
       // have missed that settlement's write-through: write the wallet as it is now, and release
       // the Redis hold only once Redis has it.
-      const wallet = { balance: r.balance, version: r.version, currency: r.currency };
+      const wallet = { balance: r.balance, version: r.version, currency: r.currency, controls: r.controls };
       if (await d.wallet.writeThrough(r.org_id, wallet, () => releaseHot(d, r.org_id, callId))) await releaseHot(d, r.org_id, callId);
       return { outcome: 'already_billed' };
     }
@@ -76,7 +76,7 @@ export async function billCall(d: CallBillingDeps, callId: string, source: 'repo
           'implausible end-of-call report: billed by the call admission record instead',
         );
       }
-      const wallet = { balance: r.balance, version: r.version, currency: r.currency };
+      const wallet = { balance: r.balance, version: r.version, currency: r.currency, controls: r.controls };
       const cached = await d.wallet.callCharged(
         orgId,
         { callId, amount: r.amount, replayed: r.replayed, beyondDebtLimit: r.beyond_debt_limit, balanceAfter: r.balance_after, wallet },

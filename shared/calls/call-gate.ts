@@ -9,14 +9,29 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
-import type { CallStore, HoldStep, StoredHold } from './call-store';
+import type { CallStore, ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
 
 export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
-export type RefusalReason = 'insufficient_funds' | 'unknown_number' | 'no_assistant' | 'unavailable' | 'invalid_request';
+export type RefusalReason =
+  | 'insufficient_funds'
+  | 'wallet_frozen'
+  | 'concurrency_limit'
+  | 'daily_spend_limit'
+  | 'unknown_number'
+  | 'no_assistant'
+  | 'unavailable'
+  | 'invalid_request';
+
+/** The spend control (CONTRACT §8 name, as in the metric) behind each control refusal. */
+const CONTROL_OF: Record<ControlRefusal, RefusalReason> = {
+  wallet_frozen: 'wallet_frozen',
+  maxConcurrentCalls: 'concurrency_limit',
+  dailySpendLimit: 'daily_spend_limit',
+};
 
 /** A hold this decision placed (not an earlier one of the same call), with what it pays for. */
 export interface PlacedHold {
@@ -41,6 +56,10 @@ export type GateDecision =
 /** Sentences Vapi speaks to the caller (never empty: Vapi would say "Unknown Error"). */
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   insufficient_funds: 'Sorry, this line cannot take calls right now because the account is out of credit. Please try again later.',
+  // Spend controls (CONTRACT §8): say why in plain words, and never "out of credit" when it is not.
+  wallet_frozen: 'Sorry, this line cannot take calls right now because the account has been suspended. Please contact the business another way.',
+  concurrency_limit: 'Sorry, this line is already taking as many calls at once as its owner allows. Please try again in a few minutes.',
+  daily_spend_limit: 'Sorry, this line has reached the spending limit its owner set for today, so it cannot take your call. Please try again tomorrow.',
   unknown_number: 'Sorry, the number you have called is not in service. Goodbye.',
   no_assistant: 'Sorry, this number is not set up to take calls yet. Please try again later.',
   unavailable: 'Sorry, we cannot take your call right now. Please try again in a few minutes.',
@@ -60,11 +79,13 @@ export interface CallGateDeps {
   store: CallStore;
   numbers: NumberResolver;
   hot: RedisHolds;
+  /** The decision's clock (ms since the epoch): tests move it across the UTC day boundary. */
+  clock: () => number;
 }
 
 type Admission =
   | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: PlacedHold | undefined }
-  | { kind: 'refused' };
+  | { kind: 'refused'; reason: RefusalReason };
 
 /** A store call the gate stopped waiting for: it may still place a hold. */
 interface LateStep {
@@ -80,9 +101,11 @@ function admission(step: HoldStep | RedisDecision, placed: PlacedHold | undefine
       return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: undefined };
     case 'held':
       return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed };
+    case 'refused':
+      return { kind: 'refused', reason: CONTROL_OF[step.reason] };
     case 'available':
     case 'not_found':
-      return { kind: 'refused' };
+      return { kind: 'refused', reason: 'insufficient_funds' };
     case 'miss':
       throw new Error('invariant violated: a cache miss reached the admission');
   }
@@ -117,7 +140,7 @@ export function createCallGate(d: CallGateDeps) {
   /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
   async function admitOnRedis(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
     const decide = async () => {
-      const nowMs = Date.now();
+      const nowMs = d.clock();
       const s = await bounded(d.hot.decide(orgId, callId, terms, nowMs), 'cache', orgId, late).catch((err: unknown) => {
         throw toRedisError(err);
       });
@@ -127,12 +150,12 @@ export function createCallGate(d: CallGateDeps) {
     if (s.outcome === 'miss') {
       // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
       const snap = await withTimeout(d.store.gateSnapshot(orgId), callGate.databaseTimeoutMs, 'postgres');
-      if (snap.outcome === 'not_found') return { kind: 'refused' };
+      if (snap.outcome === 'not_found') return { kind: 'refused', reason: 'insufficient_funds' };
       await withTimeout(d.hot.fill(orgId, snap), callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
         throw toRedisError(err);
       });
       ({ s, nowMs } = await decide());
-      if (s.outcome === 'miss') return { kind: 'refused' };
+      if (s.outcome === 'miss') return { kind: 'refused', reason: 'insufficient_funds' };
     }
     if (s.outcome !== 'held') return admission(s, undefined);
     const hold: StoredHold = {
@@ -151,7 +174,7 @@ export function createCallGate(d: CallGateDeps) {
   /** One Postgres round trip (call_gate_admit under the wallet row lock). */
   async function admitOnPostgres(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
     const step = await bounded(
-      d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS }),
+      d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS, nowMs: d.clock() }),
       'database_fallback',
       orgId,
       late,
@@ -163,6 +186,10 @@ export function createCallGate(d: CallGateDeps) {
   function count(decision: GateDecision): GateDecision {
     const outcome = decision.kind === 'allowed' ? 'allowed' : `refused_${decision.reason}`;
     d.metrics.gateDecisions.inc({ gate: 'call', outcome, path: decision.path });
+    if (decision.kind === 'refused') {
+      const control = Object.entries(CONTROL_OF).find(([, reason]) => reason === decision.reason)?.[0];
+      if (control !== undefined) d.metrics.spendControls.inc({ control, surface: 'call', outcome: 'refused' });
+    }
     return decision;
   }
 
@@ -201,7 +228,7 @@ export function createCallGate(d: CallGateDeps) {
     if (!redisFailed) {
       try {
         const a = await admitOnRedis(orgId, callId, late);
-        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
+        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse(a.reason, 'cache');
       } catch (err) {
         // Postgres failing during a cache fill: Redis is up but cannot decide alone.
         if (!(err instanceof RedisUnavailable)) return failMode(callId, orgId, assistantId, err);
@@ -211,7 +238,7 @@ export function createCallGate(d: CallGateDeps) {
     }
     try {
       const a = await admitOnPostgres(orgId, callId, late);
-      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
+      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse(a.reason, 'database_fallback');
     } catch (err) {
       return failMode(callId, orgId, assistantId, err);
     }

@@ -4,7 +4,9 @@
 // one atomic step in Redis (Lua call_meter_renew), or in Postgres (call_meter_renew) when Redis
 // cannot answer. When a renewal cannot be covered the call is ended through Vapi's live call
 // control: a spoken sentence with endCallAfterSpoken, then `end-call` (jobIds.hangup) if the call
-// is still on when its held seconds are used up.
+// is still on when its held seconds are used up. A spend control ends a call the same way, with
+// its own sentence: a frozen wallet, or a limit lowered while the call was live (at its next
+// renewal at the latest); freezing a wallet ends its live calls at once (endLiveCalls).
 import type { Redis } from 'ioredis';
 import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy } from '../clients/vapi-control';
 import type { Config } from '../config';
@@ -16,10 +18,22 @@ import type { RedisKeys } from '../redis';
 import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './call-store';
 import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
+import type { LimitName } from '../wallet/wallet-controls';
 import { withTimeout } from './timeout';
 
 /** What Vapi says to the caller when the money runs out (then it hangs up). */
 export const RUN_OUT_SENTENCE = 'Sorry, the credit for this line has run out, so this call has to end now. Goodbye.';
+/** What Vapi says when the wallet was frozen during the call. */
+export const FROZEN_SENTENCE = 'Sorry, this account has been suspended, so this call has to end now. Goodbye.';
+/** What Vapi says when a spend limit ends the call (the caller hears why, in plain words). */
+export const LIMIT_SENTENCES: Record<LimitName, string> = {
+  dailySpendLimit: 'Sorry, this line has reached the spending limit its owner set for today, so this call has to end now. Goodbye.',
+  maxConcurrentCalls: 'Sorry, this line is taking more calls at once than its owner now allows, so this call has to end now. Goodbye.',
+  maxCallSeconds: 'Sorry, this call has reached the longest call its owner allows, so it has to end now. Goodbye.',
+  maxNumbersPerDay: 'Sorry, this call has to end now. Goodbye.',
+};
+/** After the sentence of a frozen wallet, how long the caller has to hear it before end-call (ms). */
+export const FREEZE_HANGUP_AFTER_MS = 8000;
 /** Meter jobs written per addBulk, and the longest one waits in memory (ms). */
 export const METER_BATCH_MAX = 200;
 export const METER_FLUSH_MS = 5;
@@ -35,9 +49,11 @@ export interface MeterDeps {
   log: Logger;
   /** Writes a hold's Postgres copy (batched with the gate's own records; resolves, never rejects). */
   record(hold: HoldRecord): Promise<void>;
+  /** The meter's clock (ms since the epoch), the gate's: the UTC day of the daily spend. */
+  clock: () => number;
 }
 
-type Renewal = { outcome: RenewOutcome['outcome']; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
+type Renewal = { outcome: RenewOutcome['outcome']; limit?: LimitName; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
 
 export function createMeters(d: MeterDeps) {
   const { pricing, callGate } = d.config;
@@ -78,9 +94,10 @@ export function createMeters(d: MeterDeps) {
 
   /** Queues one meter step (batched with others); resolves once written or counted as failed. */
   function schedule(job: CallMeterJob): Promise<void> {
-    const jobId = job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : jobIds.hangup(job.callId);
+    const jobId =
+      job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : job.kind === 'stop' ? jobIds.stop(job.callId, job.tag ?? '') : jobIds.hangup(job.callId, job.tag);
     return new Promise<void>((done) => {
-      pending.push({ name: job.kind, data: job, opts: meterJobOptions(jobId, job.dueAtMs - Date.now()), done });
+      pending.push({ name: job.kind, data: job, opts: meterJobOptions(jobId, job.dueAtMs - d.clock()), done });
       if (pending.length >= METER_BATCH_MAX) flush();
       else if (timer === undefined) timer = setTimeout(flush, METER_FLUSH_MS);
     });
@@ -113,22 +130,28 @@ export function createMeters(d: MeterDeps) {
     return m.outcome === 'found' ? (m.control_url ?? undefined) : undefined;
   }
 
-  async function sendToCall(callId: string, orgId: string, message: ControlMessage): Promise<void> {
+  async function sendToCall(callId: string, orgId: string, message: ControlMessage, why = 'out of money'): Promise<void> {
     const action = message.type;
     const url = await controlUrlOf(callId);
     if (url === undefined) {
       // The call runs to its maxDurationSeconds: bounded, but an overdraft to look at.
       d.metrics.callControl.inc({ action, outcome: 'no_url' });
-      d.log.warn({ callId, orgId, action }, 'call out of money but its control URL is unknown; it runs to its maxDurationSeconds');
+      d.log.warn({ callId, orgId, action, why }, 'call to be ended but its control URL is unknown; it runs to its maxDurationSeconds');
       return;
     }
     const outcome = await sendControl(url, message);
     d.metrics.callControl.inc({ action, outcome });
-    d.log.info({ callId, orgId, action, outcome }, 'call out of money: live call control');
+    d.log.info({ callId, orgId, action, outcome, why }, 'ending a call: live call control');
+  }
+
+  /** Is the call still on (held, not ended nor settled)? Redis first, else Postgres. */
+  async function isLive(orgId: string, callId: string): Promise<boolean> {
+    const state = await d.hot.state(orgId, callId).catch(() => undefined);
+    return state !== undefined ? state === 'held' : d.store.meter(callId).then((m) => m.outcome === 'found' && m.live);
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
-    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate), callGate.redisTimeoutMs * 4, 'redis');
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
     if (r.outcome === 'miss') {
       const snap = await d.store.gateSnapshot(job.orgId);
@@ -143,15 +166,27 @@ export function createMeters(d: MeterDeps) {
         r = await once();
       }
     }
-    return r.outcome === 'renewed' || r.outcome === 'already' || r.outcome === 'capped' || r.outcome === 'exhausted'
-      ? { outcome: r.outcome, amount: r.amount, heldSeconds: r.heldSeconds, path: 'cache' }
-      : { outcome: r.outcome, path: 'cache' };
+    if (r.outcome === 'limited') return { outcome: r.outcome, limit: r.limit, amount: r.amount, heldSeconds: r.heldSeconds, path: 'cache' };
+    return 'amount' in r ? { outcome: r.outcome, amount: r.amount, heldSeconds: r.heldSeconds, path: 'cache' } : { outcome: r.outcome, path: 'cache' };
   }
 
   async function renewOnPostgres(job: CallMeterJob): Promise<Renewal> {
-    const r = await d.store.renew(job.callId, job.slice, sliceAmount, rate);
+    const r = await d.store.renew(job.callId, job.slice, sliceAmount, rate, d.clock());
     if (!('amount' in r)) return { outcome: r.outcome, path: 'database_fallback' };
-    return { outcome: r.outcome, amount: r.amount, heldSeconds: r.held_seconds ?? 0, path: 'database_fallback' };
+    const limit = r.outcome === 'limited' ? r.limit : undefined;
+    return { outcome: r.outcome, limit, amount: r.amount, heldSeconds: r.held_seconds ?? 0, path: 'database_fallback' };
+  }
+
+  /** The renewal could not be granted: say why, then end-call when the held seconds are used up. */
+  async function endForRenewal(job: CallMeterJob, r: Renewal, hold: StoredHold): Promise<void> {
+    let sentence = RUN_OUT_SENTENCE;
+    if (r.outcome === 'frozen' || r.outcome === 'limited') {
+      const control = r.outcome === 'frozen' ? 'wallet_frozen' : (r.limit ?? 'dailySpendLimit');
+      sentence = r.outcome === 'frozen' ? FROZEN_SENTENCE : LIMIT_SENTENCES[r.limit ?? 'dailySpendLimit'];
+      d.metrics.spendControls.inc({ control, surface: 'renewal', outcome: 'ended' });
+    }
+    await sendToCall(job.callId, job.orgId, { type: 'say', content: sentence, endCallAfterSpoken: true }, r.outcome);
+    await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));
   }
 
   async function renew(job: CallMeterJob): Promise<Renewal> {
@@ -175,12 +210,17 @@ export function createMeters(d: MeterDeps) {
 
     /** One meter step (run by workers/call-meter-worker.ts). */
     async step(job: CallMeterJob): Promise<Renewal | 'hung_up' | 'not_live'> {
-      d.metrics.callRenewalLateness.observe(Math.max(0, Date.now() - job.dueAtMs) / 1000);
+      d.metrics.callRenewalLateness.observe(Math.max(0, d.clock() - job.dueAtMs) / 1000);
       if (job.kind === 'hangup') {
-        const state = await d.hot.state(job.orgId, job.callId).catch(() => undefined);
-        const live = state !== undefined ? state === 'held' : await d.store.meter(job.callId).then((m) => m.outcome === 'found' && m.live);
-        if (!live) return 'not_live';
-        await sendToCall(job.callId, job.orgId, { type: 'end-call' });
+        if (!(await isLive(job.orgId, job.callId))) return 'not_live';
+        await sendToCall(job.callId, job.orgId, { type: 'end-call' }, job.tag === undefined ? 'hangup' : 'wallet_frozen');
+        return 'hung_up';
+      }
+      if (job.kind === 'stop') {
+        if (!(await isLive(job.orgId, job.callId))) return 'not_live';
+        d.metrics.spendControls.inc({ control: 'wallet_frozen', surface: 'freeze', outcome: 'ended' });
+        await sendToCall(job.callId, job.orgId, { type: 'say', content: FROZEN_SENTENCE, endCallAfterSpoken: true }, 'wallet_frozen');
+        await schedule({ ...job, kind: 'hangup', dueAtMs: d.clock() + FREEZE_HANGUP_AFTER_MS });
         return 'hung_up';
       }
       const r = await renew(job);
@@ -201,11 +241,44 @@ export function createMeters(d: MeterDeps) {
         // call's record if the gate's never arrived). A failed copy is counted; the next renewal
         // or the meter sweep writes it again, and the fallback path meanwhile sees the older slice.
         await Promise.all([next(job.orgId, hold, heldSeconds), r.path === 'cache' ? d.record(holdRecord(job.orgId, hold, 'metered', heldSeconds)) : undefined]);
-      } else if (r.outcome === 'exhausted') {
-        await sendToCall(job.callId, job.orgId, { type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true });
-        await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));
+      } else if (r.outcome === 'exhausted' || r.outcome === 'frozen' || r.outcome === 'limited') {
+        await endForRenewal(job, r, hold);
       }
       return r;
+    },
+
+    /**
+     * A frozen wallet: every call of the organisation in progress (Redis's entries in state h and
+     * Postgres's live rows, so a call still on its way to either is found) gets a `stop` step at
+     * once: the spoken sentence, then end-call. `tag` (the wallet version) keeps the job ids of
+     * one freeze apart from another's. Returns the calls found.
+     */
+    async endLiveCalls(orgId: string, tag: string): Promise<number> {
+      const calls = new Map<string, StoredHold>();
+      for (const h of await d.store.liveCalls(orgId)) calls.set(h.call_id, h);
+      try {
+        const entries = await d.redis.hgetall(d.keys.holds(orgId));
+        for (const [callId, v] of Object.entries(entries)) {
+          const [state, amount, maxd, expires, admitted, cap, slices] = v.split('|');
+          if (state !== 'h' || calls.has(callId)) continue;
+          calls.set(callId, {
+            call_id: callId,
+            state: 'held',
+            amount: Number(amount),
+            max_duration_seconds: Number(maxd),
+            expires_at_ms: Number(expires),
+            admitted_at_ms: Number(admitted),
+            cap: Number(cap),
+            slices: Number(slices),
+          });
+        }
+      } catch (err) {
+        // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
+        d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');
+      }
+      const now = d.clock();
+      await Promise.all([...calls.values()].map((h) => schedule({ ...jobFor('stop', orgId, h, h.slices, now), tag })));
+      return calls.size;
     },
 
     /** A call's control URL, from any of its messages: kept (a secret) if it may be called. */

@@ -45,6 +45,8 @@ export interface CallServiceParts {
   metrics: Metrics;
   log: Logger;
   vapi: VapiCallsClient;
+  /** The gate's and the meter's clock (ms since the epoch); Date.now unless a test moves it. */
+  clock?: () => number;
 }
 
 export function createCallServices(p: CallServiceParts): CallServices {
@@ -61,9 +63,10 @@ export function createCallServices(p: CallServiceParts): CallServices {
     databaseTimeoutMs: config.callGate.databaseTimeoutMs,
     onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
   });
-  const gate = createCallGate({ config, metrics, log, store, numbers, hot });
+  const clock = p.clock ?? Date.now;
+  const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
-  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, record: (h) => recorder.add(h) });
+  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
 
   async function admitted(decision: GateDecision): Promise<void> {

@@ -2,6 +2,7 @@
 // Expected outcomes come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
 import type { Rpc } from '../db/rpc';
+import { LIMIT_NAMES, walletControls } from '../wallet/wallet-controls';
 
 const int = z.number().int();
 
@@ -28,13 +29,18 @@ const holdRow = z.object({
 });
 export type StoredHold = z.output<typeof holdRow>;
 const gateSnapshot = z.union([
-  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), holds: z.array(holdRow) }),
+  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), controls: walletControls, holds: z.array(holdRow) }),
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type GateSnapshot = z.output<typeof gateSnapshot>;
 
+/** Why a spend control refused a call (wallet_frozen, or the limit's name as in CONTRACT §8). */
+export const controlRefusal = z.enum(['wallet_frozen', 'maxConcurrentCalls', 'dailySpendLimit']);
+export type ControlRefusal = z.output<typeof controlRefusal>;
+
 /** One step of admission against a store: what the store says about this call and this org. */
 export const holdStep = z.union([
+  z.object({ outcome: z.literal('refused'), reason: controlRefusal }),
   z.object({ outcome: z.literal('existing'), hold_amount: int, max_duration_seconds: int, hold_state: z.enum(['held', 'ended', 'released']) }),
   z.object({ outcome: z.literal('available'), available: int }),
   z.object({ outcome: z.literal('held'), hold_amount: int, max_duration_seconds: int, available: int, hold: holdRow }),
@@ -43,7 +49,8 @@ export const holdStep = z.union([
 export type HoldStep = z.output<typeof holdStep>;
 
 const renewed = z.union([
-  z.object({ outcome: z.enum(['renewed', 'already', 'capped', 'exhausted']), amount: int, held_seconds: int.nullable() }),
+  z.object({ outcome: z.enum(['renewed', 'already', 'capped', 'exhausted', 'frozen']), amount: int, held_seconds: int.nullable() }),
+  z.object({ outcome: z.literal('limited'), limit: z.enum(LIMIT_NAMES), amount: int, held_seconds: int.nullable() }),
   z.object({ outcome: z.enum(['ended', 'released', 'missing']) }),
 ]);
 export type PostgresRenewal = z.output<typeof renewed>;
@@ -104,7 +111,7 @@ export interface SweepCursor {
   callId: string;
 }
 
-const walletNow = { balance: int, version: int.nonnegative(), currency: z.string() };
+const walletNow = { balance: int, version: int.nonnegative(), currency: z.string(), controls: walletControls.optional() };
 export const implausibleReason = z.enum(['missing', 'negative', 'beyond_bound']);
 export type ImplausibleReason = z.output<typeof implausibleReason>;
 const settlement = z.union([
@@ -161,6 +168,8 @@ export interface AdmitInput {
   maxDurationSeconds: number;
   policy: 'metered' | 'full';
   holdSeconds: number;
+  /** The decision's clock (ms): the UTC day of the daily spend, hold expiry and admission time; default Postgres's now(). */
+  nowMs?: number;
 }
 
 /** A hold the Redis path placed or renewed, to be recorded in Postgres (call_gate_record_holds). */
@@ -223,6 +232,7 @@ export function createCallStore(rpc: Rpc) {
         p_max_duration_seconds: a.maxDurationSeconds,
         p_policy: a.policy,
         p_hold_seconds: a.holdSeconds,
+        p_now: a.nowMs === undefined ? null : new Date(a.nowMs).toISOString(),
       });
       return parse(holdStep, 'call_gate_admit', raw);
     },
@@ -236,8 +246,8 @@ export function createCallStore(rpc: Rpc) {
       await rpc.call('call_gate_cancel_hold', { p_call_id: callId });
     },
     /** The Postgres side of a renewal (Redis unavailable). */
-    async renew(callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number): Promise<PostgresRenewal> {
-      const raw = await rpc.call('call_meter_renew', { p_call_id: callId, p_slice_no: sliceNo, p_slice_amount: sliceAmount, p_rate_per_minute: ratePerMinute });
+    async renew(callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs: number): Promise<PostgresRenewal> {
+      const raw = await rpc.call('call_meter_renew', { p_call_id: callId, p_slice_no: sliceNo, p_slice_amount: sliceAmount, p_rate_per_minute: ratePerMinute, p_now: new Date(nowMs).toISOString() });
       return parse(renewed, 'call_meter_renew', raw);
     },
     /** The "ended" resize in Postgres; `hold` (Redis's view) creates the row when Postgres has none yet. */
@@ -253,6 +263,10 @@ export function createCallStore(rpc: Rpc) {
     },
     async openMeters(afterCallId: string | null, limit: number): Promise<OpenMeter[]> {
       return parse(openMeters, 'calls_open_meters', await rpc.call('calls_open_meters', { p_after_call_id: afterCallId, p_limit: limit })).calls;
+    },
+    /** The organisation's calls in progress (admitted, neither ended nor settled), oldest first. */
+    async liveCalls(orgId: string): Promise<StoredHold[]> {
+      return parse(z.object({ calls: z.array(holdRow) }), 'calls_live_for_org', await rpc.call('calls_live_for_org', { p_org_id: orgId })).calls;
     },
     async releaseHold(callId: string, cause: string): Promise<ReleaseResult> {
       return parse(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));

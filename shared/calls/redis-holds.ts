@@ -12,7 +12,8 @@
 import type { Redis } from 'ioredis';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { RedisKeys } from '../redis';
-import type { HoldStep, StoredHold } from './call-store';
+import type { ControlRefusal, HoldStep, StoredHold } from './call-store';
+import { controlsArgs, type LimitName, type WalletControls } from '../wallet/wallet-controls';
 
 // Shared by the scripts below (prepended to each). Not a script of its own. Numbers are written
 // with %.0f: Lua's own tostring turns a millisecond timestamp into 1.8e+12.
@@ -66,6 +67,29 @@ local function resize(id, e, new_amount)
   e.amount = new_amount
   redis.call('HSET', KEYS[2], id, fmt(e))
 end
+-- The wallet's balance and spend controls at now (the hash fields of balance-cache.ts), or nil
+-- when the wallet or its controls are not cached (the caller fills from Postgres: a miss).
+local function wallet(now)
+  local w = redis.call('HMGET', KEYS[1], 'balance', 'frozen', 'spend_day', 'spend', 'lim_cc', 'lim_daily', 'lim_secs')
+  if not w[1] or not w[3] or not w[7] then return nil end
+  local spent = 0
+  if tonumber(w[3]) == math.floor(now / 86400000) then spent = tonumber(w[4]) end
+  return {balance = tonumber(w[1]), frozen = w[2] == '1', spent = spent,
+          cc = tonumber(w[5]), daily = tonumber(w[6]), secs = tonumber(w[7])}
+end
+-- Live calls (state h) admitted before entry e of call id (all of them when e is nil). A scan of
+-- the organisation's entries: run only when maxConcurrentCalls is set.
+local function live_before(id, e)
+  local entries = redis.call('HGETALL', KEYS[2])
+  local count = 0
+  for i = 1, #entries, 2 do
+    local o = parse(entries[i + 1])
+    if o and o.state == 'h' and (e == nil or o.admitted < e.admitted or (o.admitted == e.admitted and entries[i] < id)) then
+      count = count + 1
+    end
+  end
+  return count
+end
 local function state_name(e)
   if e.state == 'h' then return 'held' elseif e.state == 'e' then return 'ended' end
   return 'released'
@@ -104,27 +128,44 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
 `;
 
 /*
- * call_gate_decide: the whole Redis-side admission in one call (probe, plan, hold).
+ * call_gate_decide: the whole Redis-side admission in one call (probe, spend controls, plan, hold).
  * KEYS     wallet hash, H, E, S (see above)
  * ARGV     call id, now (ms), rate per minute, CALL_MIN_BALANCE, safety margin (s),
  *          hold grace (s), Vapi's min and max duration (s), policy, CALL_HOLD_SECONDS
- * Returns  {'miss'}                                        wallet not cached
+ * Returns  {'miss'}                                        wallet or its controls not cached
  *          {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
+ *          {'refused', 'wallet_frozen'|'maxConcurrentCalls'|'dailySpendLimit'}   a spend control refused
  *          {'available', available}                        refused: not enough for any hold
  *          {'held', amount, maxDuration, availableAfter, expiresAtMs, cap, heldSeconds}
+ * Controls (as SQL call_gate_admit): frozen refuses; maxConcurrentCalls counts entries in state h;
+ *          the plan runs on min(available, dailySpendLimit − today's posted spend − Σ holds), with
+ *          Vapi's upper bound lowered to maxCallSeconds; refused as dailySpendLimit when only the
+ *          limit stands in the way. Today's spend counts when the hash's spend_day is now's UTC day.
  * Effects  removes expired entries; places at most one hold per call id, expiring at
  *          now + (maxDuration + grace) s; keeps H, E and S alive until it expires.
  */
 export const CALL_GATE_DECIDE_LUA = LUA_LIB + LUA_PLAN + `
-local balance = redis.call('HGET', KEYS[1], 'balance')
-if not balance then return {'miss'} end
 local now = tonumber(ARGV[2])
+local w = wallet(now)
+if not w then return {'miss'} end
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
 if e then return {'existing', n(e.amount), n(e.maxd), state_name(e)} end
-local available = tonumber(balance) - held
-local amount, seconds, cap, held_s = plan_hold(available, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == 'metered', tonumber(ARGV[10]))
-if not amount then return {'available', n(available)} end
+if w.frozen then return {'refused', 'wallet_frozen'} end
+if w.cc >= 0 and live_before(ARGV[1], nil) >= w.cc then return {'refused', 'maxConcurrentCalls'} end
+local available = w.balance - held
+local effective = available
+if w.daily >= 0 then effective = math.min(available, w.daily - w.spent - held) end
+local max_s = tonumber(ARGV[8])
+if w.secs >= 0 then max_s = math.min(max_s, w.secs) end
+local rate, minb, margin, min_s, metered, slice_s = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[9] == 'metered', tonumber(ARGV[10])
+local amount, seconds, cap, held_s = plan_hold(effective, rate, minb, margin, min_s, max_s, metered, slice_s)
+if not amount then
+  if effective < available and plan_hold(available, rate, minb, margin, min_s, max_s, metered, slice_s) then
+    return {'refused', 'dailySpendLimit'}
+  end
+  return {'available', n(available)}
+end
 local entry = {state = 'h', amount = amount, maxd = seconds, expires = now + (seconds + tonumber(ARGV[6])) * 1000,
                admitted = now, cap = cap, slices = 1}
 redis.call('HSET', KEYS[2], ARGV[1], fmt(entry))
@@ -135,17 +176,23 @@ return {'held', n(amount), n(seconds), n(available - amount), n(entry.expires), 
 `;
 
 /*
- * call_meter_renew: grants a live metered call its next slice, if the wallet covers it.
+ * call_meter_renew: grants a live metered call its next slice, if the wallet and its spend
+ * controls allow it (the same order as SQL call_meter_renew).
  * KEYS     wallet hash, H, E, S
  * ARGV     call id, now (ms), slice number n (>= 2), slice amount, rate per minute
  * Returns  {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
  *          {'already', amount, heldSeconds, slices}           slice n was granted before (a replayed job)
+ *          {'frozen', amount, heldSeconds}                    the wallet is frozen: end the call
  *          {'capped', amount, heldSeconds}                    the hold already pays for the whole call
+ *          {'limited', limit, amount, heldSeconds}            maxCallSeconds reached, more than
+ *                                                             maxConcurrentCalls admitted before it, or
+ *                                                             the slice would pass dailySpendLimit: end it
  *          {'exhausted', amount, heldSeconds, available}      the wallet cannot cover the slice: end the call
  *          {'ended'} | {'released'}                           the call ended or is billed: stop metering
  *          {'missing'}                                        Redis does not know the call (lost data)
- *          {'miss'}                                           the wallet is not cached
- * Effects  one atomic step: renewals of many calls on one wallet never together exceed it.
+ *          {'miss'}                                           the wallet (or its controls) is not cached
+ * Effects  one atomic step: renewals of many calls on one wallet never together exceed it. The
+ *          hold never pays for more than maxCallSeconds.
  */
 export const CALL_METER_RENEW_LUA = LUA_LIB + `
 local now = tonumber(ARGV[2])
@@ -157,12 +204,20 @@ local rate = tonumber(ARGV[5])
 local function held_s() return n(math.min(e.maxd, math.floor((e.amount * 60) / rate))) end
 local slice_no = tonumber(ARGV[3])
 if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
+local w = wallet(now)
+if not w then return {'miss'} end
+if w.frozen then return {'frozen', n(e.amount), held_s()} end
 if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end
-local balance = redis.call('HGET', KEYS[1], 'balance')
-if not balance then return {'miss'} end
 local inc = math.min(tonumber(ARGV[4]), e.cap - e.amount)
-local available = tonumber(balance) - held
+if w.secs >= 0 then
+  local lim_cap = math.ceil((w.secs * rate) / 60)
+  if e.amount >= lim_cap then return {'limited', 'maxCallSeconds', n(e.amount), held_s()} end
+  inc = math.min(inc, lim_cap - e.amount)
+end
+if w.cc >= 0 and live_before(ARGV[1], e) >= w.cc then return {'limited', 'maxConcurrentCalls', n(e.amount), held_s()} end
+local available = w.balance - held
 if available < inc then return {'exhausted', n(e.amount), held_s(), n(available)} end
+if w.daily >= 0 and w.spent + held + inc > w.daily then return {'limited', 'dailySpendLimit', n(e.amount), held_s()} end
 e.slices = slice_no
 resize(ARGV[1], e, e.amount + inc)
 return {'renewed', n(e.amount), held_s(), n(available - inc)}
@@ -238,27 +293,31 @@ return 1
 /*
  * call_gate_fill
  * KEYS     wallet hash, H, E, S
- * ARGV     store wallet ('1' | '0'), version, balance, currency, wallet ttl (ms), now (ms), then
- *          per hold from Postgres: call id, state (h|e), amount, max duration (s), expiry (ms),
+ * ARGV     store wallet ('1' | '0'), version, balance, currency, wallet ttl (ms), now (ms), the
+ *          six controls of wallet-controls.ts controlsArgs() (ignored unless storing), then per
+ *          hold from Postgres: call id, state (h|e), amount, max duration (s), expiry (ms),
  *          admitted (ms), cap, slices
- * Returns  1 when the wallet was stored, 0 when not asked to or the cache held this version or newer.
- * Effects  the wallet as in balance-cache.ts (never replaced by an older version); each
- *          unexpired Postgres hold added unless Redis already has an entry for that call
- *          (Redis's own entry is newer knowledge).
+ * Returns  1 when the wallet was stored, 0 when not asked to or the cache held this version or
+ *          newer (the same version is stored again when the cache lacks its controls).
+ * Effects  the wallet and its controls as in balance-cache.ts (never replaced by an older
+ *          version); each unexpired Postgres hold added unless Redis already has an entry for
+ *          that call (Redis's own entry is newer knowledge).
  */
 export const CALL_GATE_FILL_LUA = LUA_LIB + `
 local stored = 0
 if ARGV[1] == '1' then
   local current = redis.call('HGET', KEYS[1], 'version')
-  if not current or tonumber(current) < tonumber(ARGV[2]) then
-    redis.call('HSET', KEYS[1], 'version', ARGV[2], 'balance', ARGV[3], 'currency', ARGV[4])
+  if not current or tonumber(current) < tonumber(ARGV[2])
+     or (tonumber(current) == tonumber(ARGV[2]) and redis.call('HEXISTS', KEYS[1], 'spend_day') == 0) then
+    redis.call('HSET', KEYS[1], 'version', ARGV[2], 'balance', ARGV[3], 'currency', ARGV[4],
+               'frozen', ARGV[7], 'spend_day', ARGV[8], 'spend', ARGV[9], 'lim_cc', ARGV[10], 'lim_daily', ARGV[11], 'lim_secs', ARGV[12])
     redis.call('PEXPIRE', KEYS[1], ARGV[5])
     stored = 1
   end
 end
 local now = tonumber(ARGV[6])
 purge(now)
-for i = 7, #ARGV, 8 do
+for i = 13, #ARGV, 8 do
   local e = {state = ARGV[i + 1], amount = tonumber(ARGV[i + 2]), maxd = tonumber(ARGV[i + 3]), expires = tonumber(ARGV[i + 4]),
              admitted = tonumber(ARGV[i + 5]), cap = tonumber(ARGV[i + 6]), slices = tonumber(ARGV[i + 7])}
   if e.expires > now and redis.call('HSETNX', KEYS[2], ARGV[i], fmt(e)) == 1 then
@@ -322,7 +381,8 @@ export type RedisDecision =
   | { outcome: 'held'; hold_amount: number; max_duration_seconds: number; available: number; expires_at_ms: number; cap: number; held_seconds: number };
 
 export type RenewOutcome =
-  | { outcome: 'renewed' | 'already' | 'capped' | 'exhausted'; amount: number; heldSeconds: number }
+  | { outcome: 'renewed' | 'already' | 'capped' | 'exhausted' | 'frozen'; amount: number; heldSeconds: number }
+  | { outcome: 'limited'; limit: LimitName; amount: number; heldSeconds: number }
   | { outcome: 'ended' | 'released' | 'missing' | 'miss' };
 
 /** A call's hold as Redis knows it after its "ended" (what Postgres needs to record the same). */
@@ -334,6 +394,7 @@ export interface WalletFill {
   balance: number;
   version: number;
   currency: string;
+  controls: WalletControls;
   holds: StoredHold[];
 }
 
@@ -365,6 +426,8 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
           return { outcome: 'existing', hold_amount: num(a), max_duration_seconds: num(b), hold_state: existingState(c) };
         case 'available':
           return { outcome: 'available', available: num(a) };
+        case 'refused':
+          return { outcome: 'refused', reason: a as ControlRefusal };
         case 'held':
           return { outcome: 'held', hold_amount: num(a), max_duration_seconds: num(b), available: num(c), expires_at_ms: num(e), cap: num(cap), held_seconds: num(held) };
         default:
@@ -373,13 +436,16 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     },
     /** Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew). */
     async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now()): Promise<RenewOutcome> {
-      const [kind, a, b] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute);
+      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute);
       switch (kind) {
         case 'renewed':
         case 'already':
         case 'capped':
         case 'exhausted':
+        case 'frozen':
           return { outcome: kind, amount: num(a), heldSeconds: num(b) };
+        case 'limited':
+          return { outcome: kind, limit: a as LimitName, amount: num(b), heldSeconds: num(c) };
         case 'ended':
         case 'released':
         case 'missing':
@@ -407,13 +473,13 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     },
     /** The wallet (version-guarded) and the Postgres holds Redis does not know. */
     async fill(orgId: string, snap: WalletFill, nowMs = Date.now()): Promise<boolean> {
-      const stored = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, ...holdArgs(snap.holds));
+      const stored = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, ...controlsArgs(snap.controls), ...holdArgs(snap.holds));
       return stored === 1;
     },
     /** Only the holds (a Postgres-path admission, or the sweeper after Redis lost data). */
     async mirror(orgId: string, holds: StoredHold[], nowMs = Date.now()): Promise<void> {
       if (holds.length === 0) return;
-      await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, ...holdArgs(holds));
+      await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, '0', 0, 0, -1, -1, -1, ...holdArgs(holds));
     },
     /** The call's entry state, or undefined when Redis does not know the call. */
     async state(orgId: string, callId: string): Promise<'held' | 'ended' | 'released' | undefined> {

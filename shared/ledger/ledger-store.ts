@@ -2,6 +2,7 @@
 // unknown org) come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
 import type { Rpc } from '../db/rpc';
+import { spendRefusal, walletControls } from '../wallet/wallet-controls';
 
 const money = z.number().int();
 const wallet = { balance: money, version: z.number().int().nonnegative(), currency: z.string() };
@@ -14,6 +15,7 @@ const postedRaw = z.object({
   created_at: z.string(),
   replayed: z.boolean().default(false),
   ...wallet,
+  controls: walletControls.optional(),
 });
 
 function toPosted(r: z.output<typeof postedRaw>) {
@@ -26,7 +28,7 @@ function toPosted(r: z.output<typeof postedRaw>) {
     /** True when this is the first outcome of the same key returned again. */
     replayed: r.replayed,
     /** The wallet as it is now, for the cache (after a replay it may differ from balanceAfter). */
-    wallet: { balance: r.balance, version: r.version, currency: r.currency },
+    wallet: { balance: r.balance, version: r.version, currency: r.currency, controls: r.controls },
   };
 }
 export type PostedEntry = ReturnType<typeof toPosted>;
@@ -49,7 +51,7 @@ export const insufficientFunds = z.object({
 export type InsufficientFunds = z.output<typeof insufficientFunds>;
 
 const creditResult = z.union([postedAs('credited'), notFound, keyReused]);
-const debitResult = z.union([postedAs('debited'), insufficientFunds, notFound, keyConflict]);
+const debitResult = z.union([postedAs('debited'), insufficientFunds, spendRefusal, notFound, keyConflict]);
 const refundResult = z.union([postedAs('refunded'), notFound, z.object({ outcome: z.literal('not_refundable'), kind: z.string() })]);
 const chargeResult = z.union([
   postedRaw
@@ -68,8 +70,21 @@ export const walletSnapshot = z
     debt_limit: money,
     version: z.number().int(),
     updated_at: z.string(),
+    frozen: z.boolean(),
+    frozen_reason: z.string().nullable(),
+    controls: walletControls,
   })
-  .transform((r) => ({ orgId: r.org_id, currency: r.currency, balance: r.balance, debtLimit: r.debt_limit, version: r.version, updatedAt: r.updated_at }));
+  .transform((r) => ({
+    orgId: r.org_id,
+    currency: r.currency,
+    balance: r.balance,
+    debtLimit: r.debt_limit,
+    version: r.version,
+    updatedAt: r.updated_at,
+    frozen: r.frozen,
+    frozenReason: r.frozen_reason,
+    controls: r.controls,
+  }));
 export type WalletSnapshot = z.output<typeof walletSnapshot>;
 
 const entryRow = z

@@ -17,6 +17,7 @@ import { createTwilioClient, type TwilioClient } from '../clients/twilio-client'
 import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 import { createCallServices, type CallServices } from '../calls/call-services';
+import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spend-controls-store';
 
 export interface Services {
   config: Config;
@@ -38,6 +39,8 @@ export interface Services {
   vapi: VapiClient;
   /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
   calls: CallServices;
+  /** Spend controls and freezes (CONTRACT §8): operators' limits, wallet_freeze/unfreeze. */
+  controls: SpendControlsStore;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,8 @@ export interface ServiceOverrides {
   metrics?: Metrics;
   rpc?: Rpc;
   redis?: Redis;
+  /** The call gate's clock (tests cross the UTC day boundary with it). */
+  clock?: () => number;
 }
 
 export function createRpc(config: Config): Rpc {
@@ -65,7 +70,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
-  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi });
+  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock });
   return {
     config,
     log,
@@ -82,6 +87,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     twilio: createTwilioClient(config.twilio),
     vapi,
     calls,
+    controls: createSpendControlsStore(rpc),
     async close() {
       // Pending hold records are written before the pool they need closes.
       await calls.close();

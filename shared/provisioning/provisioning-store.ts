@@ -2,6 +2,7 @@
 // The SQL decides every transition; expected outcomes come back as discriminated unions.
 import { z } from 'zod';
 import type { Rpc } from '../db/rpc';
+import { spendRefusal, walletControls } from '../wallet/wallet-controls';
 
 export const PROVISIONING_STATUSES = ['queued', 'provisioning', 'retrying', 'completed', 'failed', 'refunded'] as const;
 export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
@@ -57,7 +58,7 @@ const requestRaw = z
   }));
 export type ProvisioningRequest = z.output<typeof requestRaw>;
 
-const walletAfter = { balance: money, version: z.number().int().nonnegative(), currency: z.string() };
+const walletAfter = { balance: money, version: z.number().int().nonnegative(), currency: z.string(), controls: walletControls.optional() };
 const replayed = z.boolean().default(false);
 const notFound = z.object({ outcome: z.literal('not_found') });
 const withRequest = <T extends string>(outcome: T) => z.object({ outcome: z.literal(outcome), request: requestRaw });
@@ -73,6 +74,7 @@ const createResult = z.union([
     replayed,
   }),
   z.object({ outcome: z.literal('currency_not_priced'), currency: z.string(), priced_currencies: z.array(z.string()), replayed }),
+  spendRefusal,
   notFound,
   z.object({ outcome: z.literal('idempotency_key_reused') }),
 ]);

@@ -42,7 +42,7 @@ export async function refundRequest(deps: ProvisioningDeps, requestId: string): 
     await releasePurchase(deps, req); // failure mode 14: never refund while a number is live
     const r = await deps.provisioning.refund(requestId);
     if (r.outcome !== 'refunded') return r.outcome;
-    await deps.wallet.writeThrough(req.orgId, { balance: r.balance, version: r.version, currency: r.currency });
+    await deps.wallet.writeThrough(req.orgId, { balance: r.balance, version: r.version, currency: r.currency, controls: r.controls });
     if (r.replayed) {
       metrics.refunds.inc({ outcome: 'replayed' });
       metrics.walletMovements.inc({ kind: 'phone_number_refund', outcome: 'replayed' });

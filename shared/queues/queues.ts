@@ -30,7 +30,10 @@ export interface CallBillingJob {
  * gate's batched record never arrived. Ids and numbers only: the control URL is looked up.
  */
 export interface CallMeterJob {
-  kind: 'renew' | 'hangup';
+  /** `stop`: the wallet was frozen: say why (endCallAfterSpoken), then `hangup` shortly after. */
+  kind: 'renew' | 'hangup' | 'stop';
+  /** Makes the job id of a `stop` (and its `hangup`) unique per freeze: the wallet version. */
+  tag?: string;
   callId: string;
   orgId: string;
   slice: number;
@@ -51,7 +54,8 @@ export const jobIds = {
   refund: (requestId: string) => `refund-${requestId}`,
   callBilling: (callId: string) => `call-${callId.replace(/:/g, '_')}`,
   meter: (callId: string, slice: number) => `meter-${callId.replace(/:/g, '_')}-${slice}`,
-  hangup: (callId: string) => `hangup-${callId.replace(/:/g, '_')}`,
+  hangup: (callId: string, tag?: string) => `hangup-${callId.replace(/:/g, '_')}${tag === undefined ? '' : `-${tag}`}`,
+  stop: (callId: string, tag: string) => `stop-${callId.replace(/:/g, '_')}-${tag}`,
 };
 
 /** Limits on what Redis keeps: enough history for Bull Board, bounded so Redis cannot fill up. */

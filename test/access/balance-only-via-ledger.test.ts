@@ -23,8 +23,12 @@ describe('a balance changes only with its ledger entry', () => {
       )
     ).rows.map((r) => r.name);
 
-  it('has exactly one function that updates wallets: ledger_post', async () => {
-    expect(await functionsMatching('update\\s+(only\\s+)?(public\\.)?"?wallets"?\\M')).toEqual(['ledger_post']);
+  it('has exactly one function that updates wallets.balance: ledger_post; the spend controls update wallets without touching it', async () => {
+    // The spend controls (20261130001200) set limits and the freeze on the wallet row and bump its
+    // version (the cache's guard); none of them may assign the balance.
+    const controls = ['org_limits_set', 'wallet_freeze', 'wallet_unfreeze'];
+    expect(await functionsMatching('update\\s+(only\\s+)?(public\\.)?"?wallets"?\\M')).toEqual(['ledger_post', ...controls].sort());
+    expect(await functionsMatching('\\mbalance\\s*=')).toEqual(['ledger_post']);
   });
 
   it('has exactly one function that inserts ledger entries: ledger_post', async () => {

@@ -9,7 +9,7 @@ import { dashboardToken } from '../support/jwt';
 import { startPostgrestServer, type PostgrestServer } from '../support/postgrest-server';
 import { createSupabaseLikeDatabase, type SupabaseLikeDatabase } from '../support/supabase-database';
 
-const PUBLIC_API = ['wallet_credit', 'wallet_debit_for_purchase', 'wallet_refund', 'wallet_charge_call', 'org_create', 'wallet_get', 'ledger_list', 'phone_number_register'];
+const PUBLIC_API = ['wallet_credit', 'wallet_debit_for_purchase', 'wallet_refund', 'wallet_charge_call', 'org_create', 'wallet_get', 'ledger_list', 'phone_number_register', 'org_limits_get', 'org_limits_set', 'wallet_freeze', 'wallet_unfreeze', 'calls_live_for_org'];
 
 describe('the Data API with the anon key or a user token', () => {
   let db: SupabaseLikeDatabase;

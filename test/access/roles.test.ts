@@ -9,9 +9,9 @@ import { Client } from 'pg';
 import { createSupabaseLikeDatabase, type SupabaseLikeDatabase } from '../support/supabase-database';
 
 /** Functions the service calls through the Data API; granted to service_role only. */
-const PUBLIC_API = ['wallet_credit', 'wallet_debit_for_purchase', 'wallet_refund', 'wallet_charge_call', 'org_create', 'wallet_get', 'ledger_list', 'phone_number_register'];
+const PUBLIC_API = ['wallet_credit', 'wallet_debit_for_purchase', 'wallet_refund', 'wallet_charge_call', 'org_create', 'wallet_get', 'ledger_list', 'phone_number_register', 'org_limits_get', 'org_limits_set', 'wallet_freeze', 'wallet_unfreeze', 'calls_live_for_org'];
 /** Helpers the public functions call as their owner; granted to nobody. */
-const INTERNAL = ['ledger_post', 'ledger_result', 'idempotency_lookup', 'idempotency_record', 'lock_wallet'];
+const INTERNAL = ['ledger_post', 'ledger_result', 'idempotency_lookup', 'idempotency_record', 'lock_wallet', 'wallet_controls_json', 'wallet_spent_on', 'calls_live_count', 'wallet_purchase_refusal', 'org_limits_json', 'call_settle_core', 'provision_request_refund_core'];
 
 interface Fn {
   name: string;

@@ -2,6 +2,7 @@
 // plan_hold, SQL call_gate_admit through call_gate_plan_hold) compute exactly planHold() of
 // shared/calls/hold-policy.ts: fast-check drives many balances and settings through the real
 // Redis and the real Postgres and compares each answer with planHold() on the same inputs.
+import { NO_SPEND_CONTROLS } from '../../shared/wallet/wallet-controls';
 import fc from 'fast-check';
 import { planHold } from '../../shared/calls/hold-policy';
 import { CALL_GATE_PLAN_LUA } from '../../shared/calls/redis-holds';
@@ -66,7 +67,7 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: -500, max: 200_000 }), async (balance) => {
         const orgId = `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`;
-        await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp' });
+        await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp', controls: NO_SPEND_CONTROLS });
         const plan = expected({ available: balance, callMinBalance: 79, callRatePerMinute: 56, margin: 5, policy: 'metered', holdSeconds: 120 });
         const step = await ctx.services.calls.hot.decide(orgId, 'p1', terms, T);
         if (plan === null) {

@@ -2,6 +2,7 @@
 // Redis behind a TCP proxy a test can stall or cut (real Redis, real Postgres): a Redis answer
 // that lands after the gate refused the call is taken back (failure mode 24), and a hold placed on
 // the Postgres path while Redis was away reaches Redis.
+import { NO_SPEND_CONTROLS } from '../../shared/wallet/wallet-controls';
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -32,7 +33,7 @@ describe('late and absent store answers', () => {
     // Postgres has nothing; the cache still shows 1000 (the stale balance a slow Redis would decide on).
     const orgId = await createFundedOrg(ctx.services, 0);
     const num = await registerNumber(ctx.services, orgId);
-    await ctx.services.cache.put(orgId, { balance: 1000, version: 1_000_000, currency: 'gbp' });
+    await ctx.services.cache.put(orgId, { balance: 1000, version: 1_000_000, currency: 'gbp', controls: NO_SPEND_CONTROLS });
     // Resolves the number into process memory, so the next decision asks Redis only for the hold.
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'warm'))).body.assistantId).toBe(num.assistantId);
     const before = await compensated();

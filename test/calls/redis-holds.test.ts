@@ -1,6 +1,7 @@
 // Proves the Redis hold scripts against a real Redis (explicit clocks, no waiting): holds expire
 // at their time and stop counting, a release counts once, the running sum is rebuilt from the
 // holds if it is lost, and a cache fill never double-counts a hold Redis already knows.
+import { NO_SPEND_CONTROLS } from '../../shared/wallet/wallet-controls';
 import type { HoldTerms } from '../../shared/calls/redis-holds';
 import { createTestContext, type TestContext } from '../support/context';
 
@@ -18,7 +19,7 @@ describe('Redis hold scripts', () => {
   let n = 0;
   async function org(balance: number): Promise<string> {
     const orgId = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-    await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp' });
+    await ctx.services.cache.put(orgId, { balance, version: 1, currency: 'gbp', controls: NO_SPEND_CONTROLS });
     return orgId;
   }
   const hot = () => ctx.services.calls.hot;
@@ -43,7 +44,7 @@ describe('Redis hold scripts', () => {
 
   it('rebuilds the running sum from the holds when the sum key is lost', async () => {
     const orgId = await org(1000);
-    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [
+    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', controls: NO_SPEND_CONTROLS, holds: [
       stored('s1', 300, T + 100_000),
       stored('s2', 200, T + 100_000),
     ] }, T);
@@ -54,8 +55,8 @@ describe('Redis hold scripts', () => {
 
   it('adds holds from Postgres on a fill only for calls Redis does not know', async () => {
     const orgId = await org(1000);
-    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [stored('f1', 300, T + 100_000)] }, T);
-    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', holds: [
+    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', controls: NO_SPEND_CONTROLS, holds: [stored('f1', 300, T + 100_000)] }, T);
+    await hot().fill(orgId, { balance: 1000, version: 1, currency: 'gbp', controls: NO_SPEND_CONTROLS, holds: [
       stored('f1', 300, T + 100_000),
       stored('f2', 200, T + 100_000),
       stored('f3', 999, T - 1),

@@ -45,11 +45,11 @@ describe('renewals of many calls on one wallet', () => {
   it('grants, through Postgres, exactly the slices the wallet covers to 20 calls renewing at once', async () => {
     const balance = 25 * 112 + 50;
     const { orgId, ids } = await admitCalls(balance, 20, 'pr');
-    const results = await Promise.all(ids.map((id) => ctx.services.calls.store.renew(id, 2, slice(), rate())));
+    const results = await Promise.all(ids.map((id) => ctx.services.calls.store.renew(id, 2, slice(), rate(), Date.now())));
     expect(results.filter((r) => r.outcome === 'renewed')).toHaveLength(5);
     expect(results.filter((r) => r.outcome === 'exhausted')).toHaveLength(15);
     expect(await ctx.services.calls.store.holdsTotal(orgId)).toBe(25 * 112);
-    const again = await Promise.all(ids.map((id) => ctx.services.calls.store.renew(id, 2, slice(), rate())));
+    const again = await Promise.all(ids.map((id) => ctx.services.calls.store.renew(id, 2, slice(), rate(), Date.now())));
     expect(again.filter((r) => r.outcome === 'already')).toHaveLength(5);
     expect(await ctx.services.calls.store.holdsTotal(orgId)).toBe(25 * 112);
   });

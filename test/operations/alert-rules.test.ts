@@ -75,6 +75,10 @@ describe('Prometheus alerting rules', () => {
     expect(watching('billing_gates_gate_decisions_total', /path="fail_mode"/)).toHaveLength(1);
     expect(watching('billing_gates_queue_oldest_waiting_seconds')).toHaveLength(1);
     expect(watching('billing_gates_reconciler_releases_total')).toHaveLength(1);
+    // Spend controls (CONTRACT §8): refusals and ended calls per control, and freezes.
+    expect(watching('billing_gates_spend_controls_total', /outcome="refused"/)).toHaveLength(1);
+    expect(watching('billing_gates_spend_controls_total', /outcome="ended"/)).toHaveLength(1);
+    expect(watching('billing_gates_wallet_freezes_total')).toHaveLength(1);
   });
 
   it('compare each ratio with the threshold that was asked for', () => {

@@ -36,6 +36,10 @@ describe('OpenAPI document', () => {
         'POST /api/vapi/webhook',
         'POST /api/admin/orgs',
         'POST /api/admin/orgs/{orgId}/credits',
+        'GET /api/admin/orgs/{orgId}/limits',
+        'PUT /api/admin/orgs/{orgId}/limits',
+        'POST /api/admin/orgs/{orgId}/freeze',
+        'POST /api/admin/orgs/{orgId}/unfreeze',
         'POST /api/admin/phone-numbers',
         'GET /admin/queues',
         'GET /metrics',
@@ -166,6 +170,30 @@ describe('OpenAPI document', () => {
     expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`).set(await as(poor))).status).toBe(404);
     expect(expectConforms('get', status, await request(app).get('/api/managed-telephony/provisioning/not-a-uuid').set(await as(rich))).status).toBe(404);
     expect(expectConforms('get', status, await request(app).get(`/api/managed-telephony/provisioning/${id}`)).status).toBe(401);
+  });
+
+  it('matches the spend-control endpoints and the purchase refusals they cause', async () => {
+    const app = ctx.app();
+    const orgId = await createFundedOrg(ctx.services, 5000, 'Limits Spec');
+    const limits = '/api/admin/orgs/{orgId}/limits';
+    expect(expectConforms('get', limits, await request(app).get(`/api/admin/orgs/${orgId}/limits`).set(admin)).status).toBe(200);
+    expect(expectConforms('put', limits, await request(app).put(`/api/admin/orgs/${orgId}/limits`).set(admin).send({ maxNumbersPerDay: 0 })).status).toBe(200);
+    expect(expectConforms('put', limits, await request(app).put(`/api/admin/orgs/${orgId}/limits`).set(admin).send({ maxNumbersPerDay: -1 })).status).toBe(400);
+    expect(expectConforms('put', limits, await request(app).put(`/api/admin/orgs/${orgId}/limits`).send({})).status).toBe(401);
+    expect(expectConforms('get', limits, await request(app).get('/api/admin/orgs/00000000-0000-4000-8000-000000000000/limits').set(admin)).status).toBe(404);
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    const provision = '/api/managed-telephony/provision';
+    const limited = expectConforms('post', provision, await request(app).post(provision).set(auth).set('Idempotency-Key', 'spec-limit').send({ areaCode: '415' }));
+    expect([limited.status, limited.body.error]).toEqual([403, 'limit_reached']);
+    const freeze = '/api/admin/orgs/{orgId}/freeze';
+    expect(expectConforms('post', freeze, await request(app).post(`/api/admin/orgs/${orgId}/freeze`).set(admin).send({ reason: 'spec' })).status).toBe(200);
+    expect(expectConforms('post', freeze, await request(app).post(`/api/admin/orgs/${orgId}/freeze`).set(admin).send({})).status).toBe(400);
+    const frozen = expectConforms('post', provision, await request(app).post(provision).set(auth).set('Idempotency-Key', 'spec-frozen').send({ areaCode: '415' }));
+    expect([frozen.status, frozen.body.error]).toEqual([403, 'wallet_frozen']);
+    expect(expectConforms('get', '/api/wallet', await request(app).get('/api/wallet').set(auth)).body.frozen).toBe(true);
+    const unfreeze = '/api/admin/orgs/{orgId}/unfreeze';
+    expect(expectConforms('post', unfreeze, await request(app).post(`/api/admin/orgs/${orgId}/unfreeze`).set(admin).send({})).status).toBe(200);
+    expect(expectConforms('post', unfreeze, await request(app).post(`/api/admin/orgs/${orgId}/unfreeze`).set(admin)).status).toBe(200);
   });
 
   it('exercised the outcomes above (runs last)', () => {

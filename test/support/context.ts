@@ -40,8 +40,8 @@ export function testEnv(dbUrl: string, prefix: string, extra: Record<string, str
   };
 }
 
-/** `overrides.log` lets a test capture the service's own log lines (test/security). */
-export async function createTestContext(env: Record<string, string> = {}, overrides: { log?: Logger } = {}): Promise<TestContext> {
+/** `overrides.log` lets a test capture the service's own log lines (test/security); `clock` moves the call gate's time. */
+export async function createTestContext(env: Record<string, string> = {}, overrides: { log?: Logger; clock?: () => number } = {}): Promise<TestContext> {
   const dbName = await createTestDatabase();
   const url = databaseUrl(dbName);
   const prefix = uniquePrefix();
@@ -50,6 +50,7 @@ export async function createTestContext(env: Record<string, string> = {}, overri
     log: overrides.log ?? createLogger(config.logLevel),
     metrics: createMetrics(),
     redis: createRedis(config.redis.url, 'fail-fast', 'test'),
+    clock: overrides.clock,
   });
   await waitForRedis(services.redis, 5000);
   const pool = createPool(url, { max: 4 });
