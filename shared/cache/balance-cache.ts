@@ -8,14 +8,20 @@ export interface CachedBalance {
   balance: number;
   version: number;
   currency: string;
+  /** Frozen wallets admit no call (CONTRACT §8). Undefined = this snapshot does not say: the cached flag stays. */
+  frozen?: boolean;
 }
+
+/** The frozen argument of the cache scripts: '1', '0', or '' when the snapshot does not say. */
+export const frozenArg = (frozen: boolean | undefined): string => (frozen === undefined ? '' : frozen ? '1' : '0');
 
 /*
  * wallet_cache_put
  * KEYS[1]  the wallet hash
- * ARGV     version, balance, currency, ttl in ms
+ * ARGV     version, balance, currency, ttl in ms, frozen ('1' | '0' | '' = unknown, leave as is)
  * Returns  1 when stored, 0 when the cache already holds this version or a newer one.
- * Effects  replaces balance/version/currency and resets the TTL; leaves other fields alone.
+ * Effects  replaces balance/version/currency (and frozen when known) and resets the TTL; leaves
+ *          other fields alone.
  */
 export const WALLET_CACHE_PUT_LUA = `
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -23,11 +29,12 @@ if current and tonumber(current) >= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'balance', ARGV[2], 'currency', ARGV[3])
+if ARGV[5] == '1' or ARGV[5] == '0' then redis.call('HSET', KEYS[1], 'frozen', ARGV[5]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
-type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number): Promise<number> };
+type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number, frozen: string): Promise<number> };
 
 export class BalanceCache {
   private readonly redis: WithPut;
@@ -44,7 +51,7 @@ export class BalanceCache {
 
   /** Stores the snapshot unless a newer one is cached. Returns whether it was stored. */
   async put(orgId: string, snap: CachedBalance): Promise<boolean> {
-    const stored = await this.redis.walletCachePut(this.keys.wallet(orgId), snap.version, snap.balance, snap.currency, this.ttlSeconds * 1000);
+    const stored = await this.redis.walletCachePut(this.keys.wallet(orgId), snap.version, snap.balance, snap.currency, this.ttlSeconds * 1000, frozenArg(snap.frozen));
     this.metrics.balanceCache.inc({ result: stored === 1 ? 'write' : 'stale' });
     return stored === 1;
   }

@@ -15,7 +15,7 @@ import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
 
 export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
-export type RefusalReason = 'insufficient_funds' | 'unknown_number' | 'no_assistant' | 'unavailable' | 'invalid_request';
+export type RefusalReason = 'insufficient_funds' | 'wallet_frozen' | 'unknown_number' | 'no_assistant' | 'unavailable' | 'invalid_request';
 
 /** A hold this decision placed (not an earlier one of the same call), with what it pays for. */
 export interface PlacedHold {
@@ -40,6 +40,7 @@ export type GateDecision =
 /** Sentences Vapi speaks to the caller (never empty: Vapi would say "Unknown Error"). */
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   insufficient_funds: 'Sorry, this line cannot take calls right now because the account is out of credit. Please try again later.',
+  wallet_frozen: 'Sorry, this line cannot take calls right now because the account is on hold. Please contact the account owner.',
   unknown_number: 'Sorry, the number you have called is not in service. Goodbye.',
   no_assistant: 'Sorry, this number is not set up to take calls yet. Please try again later.',
   unavailable: 'Sorry, we cannot take your call right now. Please try again in a few minutes.',
@@ -63,7 +64,7 @@ export interface CallGateDeps {
 
 type Admission =
   | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: PlacedHold | undefined }
-  | { kind: 'refused' };
+  | { kind: 'refused'; reason: 'insufficient_funds' | 'wallet_frozen' };
 
 /** A store call the gate stopped waiting for: it may still place a hold. */
 interface LateStep {
@@ -79,9 +80,11 @@ function admission(step: HoldStep | RedisDecision, placed: PlacedHold | undefine
       return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed: undefined };
     case 'held':
       return { kind: 'allowed', holdAmount: step.hold_amount, maxDurationSeconds: step.max_duration_seconds, placed };
+    case 'frozen':
+      return { kind: 'refused', reason: 'wallet_frozen' };
     case 'available':
     case 'not_found':
-      return { kind: 'refused' };
+      return { kind: 'refused', reason: 'insufficient_funds' };
     case 'miss':
       throw new Error('invariant violated: a cache miss reached the admission');
   }
@@ -127,12 +130,12 @@ export function createCallGate(d: CallGateDeps) {
     if (s.outcome === 'miss') {
       // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
       const snap = await withTimeout(d.store.gateSnapshot(orgId), callGate.databaseTimeoutMs, 'postgres');
-      if (snap.outcome === 'not_found') return { kind: 'refused' };
+      if (snap.outcome === 'not_found') return { kind: 'refused', reason: 'insufficient_funds' };
       await withTimeout(d.hot.fill(orgId, snap), callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
         throw toRedisError(err);
       });
       ({ s, nowMs } = await decide());
-      if (s.outcome === 'miss') return { kind: 'refused' };
+      if (s.outcome === 'miss') return { kind: 'refused', reason: 'insufficient_funds' };
     }
     if (s.outcome !== 'held') return admission(s, undefined);
     const hold: StoredHold = {
@@ -201,7 +204,7 @@ export function createCallGate(d: CallGateDeps) {
     if (!redisFailed) {
       try {
         const a = await admitOnRedis(orgId, callId, late);
-        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse('insufficient_funds', 'cache');
+        return a.kind === 'allowed' ? allowed(a, 'cache') : refuse(a.reason, 'cache');
       } catch (err) {
         // Postgres failing during a cache fill: Redis is up but cannot decide alone.
         if (!(err instanceof RedisUnavailable)) return failMode(callId, orgId, assistantId, err);
@@ -211,7 +214,7 @@ export function createCallGate(d: CallGateDeps) {
     }
     try {
       const a = await admitOnPostgres(orgId, callId, late);
-      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse('insufficient_funds', 'database_fallback');
+      return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse(a.reason, 'database_fallback');
     } catch (err) {
       return failMode(callId, orgId, assistantId, err);
     }

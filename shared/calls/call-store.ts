@@ -28,7 +28,7 @@ const holdRow = z.object({
 });
 export type StoredHold = z.output<typeof holdRow>;
 const gateSnapshot = z.union([
-  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), holds: z.array(holdRow) }),
+  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), frozen: z.boolean().optional(), holds: z.array(holdRow) }),
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type GateSnapshot = z.output<typeof gateSnapshot>;
@@ -37,6 +37,7 @@ export type GateSnapshot = z.output<typeof gateSnapshot>;
 export const holdStep = z.union([
   z.object({ outcome: z.literal('existing'), hold_amount: int, max_duration_seconds: int, hold_state: z.enum(['held', 'ended', 'released']) }),
   z.object({ outcome: z.literal('available'), available: int }),
+  z.object({ outcome: z.literal('frozen') }),
   z.object({ outcome: z.literal('held'), hold_amount: int, max_duration_seconds: int, available: int, hold: holdRow }),
   z.object({ outcome: z.literal('not_found') }),
 ]);

@@ -9,6 +9,7 @@
 // r (released: the charge is posted; remembered until it expires, so a repeated
 // assistant-request for the call gets the same answer and no second hold). Keeping S and E makes
 // an admission cost O(log n + expired) rather than a scan of every call in progress.
+import { frozenArg } from '../cache/balance-cache';
 import type { Redis } from 'ioredis';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
 import type { RedisKeys } from '../redis';
@@ -111,6 +112,7 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  * Returns  {'miss'}                                        wallet not cached
  *          {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
  *          {'available', available}                        refused: not enough for any hold
+ *          {'frozen'}                                      refused: the wallet is frozen (CONTRACT §8)
  *          {'held', amount, maxDuration, availableAfter, expiresAtMs, cap, heldSeconds}
  * Effects  removes expired entries; places at most one hold per call id, expiring at
  *          now + (maxDuration + grace) s; keeps H, E and S alive until it expires.
@@ -122,6 +124,7 @@ local now = tonumber(ARGV[2])
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
 if e then return {'existing', n(e.amount), n(e.maxd), state_name(e)} end
+if redis.call('HGET', KEYS[1], 'frozen') == '1' then return {'frozen'} end
 local available = tonumber(balance) - held
 local amount, seconds, cap, held_s = plan_hold(available, tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == 'metered', tonumber(ARGV[10]))
 if not amount then return {'available', n(available)} end
@@ -238,8 +241,8 @@ return 1
 /*
  * call_gate_fill
  * KEYS     wallet hash, H, E, S
- * ARGV     store wallet ('1' | '0'), version, balance, currency, wallet ttl (ms), now (ms), then
- *          per hold from Postgres: call id, state (h|e), amount, max duration (s), expiry (ms),
+ * ARGV     store wallet ('1' | '0'), version, balance, currency, wallet ttl (ms), now (ms),
+ *          frozen ('1' | '0' | '' = unknown), then per hold from Postgres: call id, state (h|e), amount, max duration (s), expiry (ms),
  *          admitted (ms), cap, slices
  * Returns  1 when the wallet was stored, 0 when not asked to or the cache held this version or newer.
  * Effects  the wallet as in balance-cache.ts (never replaced by an older version); each
@@ -252,13 +255,14 @@ if ARGV[1] == '1' then
   local current = redis.call('HGET', KEYS[1], 'version')
   if not current or tonumber(current) < tonumber(ARGV[2]) then
     redis.call('HSET', KEYS[1], 'version', ARGV[2], 'balance', ARGV[3], 'currency', ARGV[4])
+    if ARGV[7] == '1' or ARGV[7] == '0' then redis.call('HSET', KEYS[1], 'frozen', ARGV[7]) end
     redis.call('PEXPIRE', KEYS[1], ARGV[5])
     stored = 1
   end
 end
 local now = tonumber(ARGV[6])
 purge(now)
-for i = 7, #ARGV, 8 do
+for i = 8, #ARGV, 8 do
   local e = {state = ARGV[i + 1], amount = tonumber(ARGV[i + 2]), maxd = tonumber(ARGV[i + 3]), expires = tonumber(ARGV[i + 4]),
              admitted = tonumber(ARGV[i + 5]), cap = tonumber(ARGV[i + 6]), slices = tonumber(ARGV[i + 7])}
   if e.expires > now and redis.call('HSETNX', KEYS[2], ARGV[i], fmt(e)) == 1 then
@@ -334,6 +338,7 @@ export interface WalletFill {
   balance: number;
   version: number;
   currency: string;
+  frozen?: boolean;
   holds: StoredHold[];
 }
 
@@ -365,6 +370,8 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
           return { outcome: 'existing', hold_amount: num(a), max_duration_seconds: num(b), hold_state: existingState(c) };
         case 'available':
           return { outcome: 'available', available: num(a) };
+        case 'frozen':
+          return { outcome: 'frozen' };
         case 'held':
           return { outcome: 'held', hold_amount: num(a), max_duration_seconds: num(b), available: num(c), expires_at_ms: num(e), cap: num(cap), held_seconds: num(held) };
         default:
@@ -407,13 +414,13 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     },
     /** The wallet (version-guarded) and the Postgres holds Redis does not know. */
     async fill(orgId: string, snap: WalletFill, nowMs = Date.now()): Promise<boolean> {
-      const stored = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, ...holdArgs(snap.holds));
+      const stored = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, frozenArg(snap.frozen), ...holdArgs(snap.holds));
       return stored === 1;
     },
     /** Only the holds (a Postgres-path admission, or the sweeper after Redis lost data). */
     async mirror(orgId: string, holds: StoredHold[], nowMs = Date.now()): Promise<void> {
       if (holds.length === 0) return;
-      await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, ...holdArgs(holds));
+      await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, '', ...holdArgs(holds));
     },
     /** The call's entry state, or undefined when Redis does not know the call. */
     async state(orgId: string, callId: string): Promise<'held' | 'ended' | 'released' | undefined> {

@@ -13,6 +13,7 @@ const postedRaw = z.object({
   balance_after: money,
   created_at: z.string(),
   replayed: z.boolean().default(false),
+  frozen: z.boolean().optional(),
   ...wallet,
 });
 
@@ -26,7 +27,7 @@ function toPosted(r: z.output<typeof postedRaw>) {
     /** True when this is the first outcome of the same key returned again. */
     replayed: r.replayed,
     /** The wallet as it is now, for the cache (after a replay it may differ from balanceAfter). */
-    wallet: { balance: r.balance, version: r.version, currency: r.currency },
+    wallet: { balance: r.balance, version: r.version, currency: r.currency, frozen: r.frozen },
   };
 }
 export type PostedEntry = ReturnType<typeof toPosted>;
@@ -49,7 +50,7 @@ export const insufficientFunds = z.object({
 export type InsufficientFunds = z.output<typeof insufficientFunds>;
 
 const creditResult = z.union([postedAs('credited'), notFound, keyReused]);
-const debitResult = z.union([postedAs('debited'), insufficientFunds, notFound, keyConflict]);
+const debitResult = z.union([postedAs('debited'), insufficientFunds, notFound, keyConflict, z.object({ outcome: z.literal('wallet_frozen') })]);
 const refundResult = z.union([postedAs('refunded'), notFound, z.object({ outcome: z.literal('not_refundable'), kind: z.string() })]);
 const chargeResult = z.union([
   postedRaw
@@ -68,8 +69,10 @@ export const walletSnapshot = z
     debt_limit: money,
     version: z.number().int(),
     updated_at: z.string(),
+    frozen: z.boolean(),
+    frozen_reason: z.string().nullable(),
   })
-  .transform((r) => ({ orgId: r.org_id, currency: r.currency, balance: r.balance, debtLimit: r.debt_limit, version: r.version, updatedAt: r.updated_at }));
+  .transform((r) => ({ orgId: r.org_id, currency: r.currency, balance: r.balance, debtLimit: r.debt_limit, version: r.version, updatedAt: r.updated_at, frozen: r.frozen, frozenReason: r.frozen_reason }));
 export type WalletSnapshot = z.output<typeof walletSnapshot>;
 
 const entryRow = z

@@ -17,6 +17,8 @@ import { createTwilioClient, type TwilioClient } from '../clients/twilio-client'
 import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 import { createCallServices, type CallServices } from '../calls/call-services';
+import { createStripeClient, type StripeClient } from '../clients/stripe-client';
+import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
 
 export interface Services {
   config: Config;
@@ -38,6 +40,9 @@ export interface Services {
   vapi: VapiClient;
   /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
   calls: CallServices;
+  /** Money in (issue 11): the Stripe SDK and the top-up, recharge, alert and event SQL functions. */
+  stripe: StripeClient;
+  moneyIn: MoneyInStore;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     twilio: createTwilioClient(config.twilio),
     vapi,
     calls,
+    stripe: createStripeClient(config.stripe),
+    moneyIn: createMoneyInStore(rpc),
     async close() {
       // Pending hold records are written before the pool they need closes.
       await calls.close();

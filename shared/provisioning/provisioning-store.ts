@@ -74,6 +74,8 @@ const createResult = z.union([
   }),
   notFound,
   z.object({ outcome: z.literal('idempotency_key_reused') }),
+  // A frozen wallet buys no number (CONTRACT §8); not recorded under the key.
+  z.object({ outcome: z.literal('wallet_frozen') }),
 ]);
 export type CreateResult = z.output<typeof createResult>;
 
