@@ -414,7 +414,8 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
   app.get('/v1/payment_intents/:id', handle((req) => {
     const pi = paymentIntents.get(String(req.params.id));
     if (!pi) throw missing('payment_intent', String(req.params.id));
-    const expand = ([] as unknown[]).concat((req.query.expand as unknown) ?? []);
+    // The SDK sends expand[0]=payment_method; express's simple query parser keeps the key as is.
+    const expand = Object.entries(req.query).filter(([k]) => k === 'expand' || k.startsWith('expand[')).flatMap(([, v]) => ([] as unknown[]).concat(v));
     if (expand.includes('payment_method') && typeof pi.payment_method === 'string') return { body: { ...pi, payment_method: paymentMethods.get(pi.payment_method) ?? pi.payment_method } };
     return { body: pi };
   }));
