@@ -23,8 +23,9 @@ describe('a balance changes only with its ledger entry', () => {
       )
     ).rows.map((r) => r.name);
 
-  it('has exactly one function that updates wallets: ledger_post', async () => {
-    expect(await functionsMatching('update\\s+(only\\s+)?(public\\.)?"?wallets"?\\M')).toEqual(['ledger_post']);
+  it('has exactly one function that updates a balance: ledger_post (freeze and unfreeze update only the flag)', async () => {
+    expect(await functionsMatching('update\\s+(only\\s+)?(public\\.)?"?wallets"?\\M')).toEqual(['ledger_post', 'wallet_freeze', 'wallet_unfreeze']);
+    expect(await functionsMatching('update\\s+(only\\s+)?(public\\.)?"?wallets"?\\s+set\\s+[^;]*balance\\s*=')).toEqual(['ledger_post']);
   });
 
   it('has exactly one function that inserts ledger entries: ledger_post', async () => {
