@@ -39,7 +39,7 @@ describe('admin and wallet endpoints', () => {
       const token = await dashboardToken(TEST_JWT_SECRET, orgId);
       const w = await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${token}`);
       expect(w.status).toBe(200);
-      expect(w.body).toEqual({ orgId, currency: 'gbp', balance: 2500, available: 2500, updatedAt: expect.any(String) });
+      expect(w.body).toEqual({ orgId, currency: 'gbp', balance: 2500, available: 2500, frozen: false, frozenReason: null, updatedAt: expect.any(String) });
 
       const t = await request(ctx.app()).get('/api/wallet/transactions').set('Authorization', `Bearer ${token}`);
       expect(t.status).toBe(200);

@@ -40,7 +40,7 @@ describe('the app in supabase mode', () => {
     const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
     const wallet = await request(ctx.app()).get('/api/wallet').set(auth);
     expect(wallet.status).toBe(200);
-    expect(wallet.body).toEqual({ orgId, currency: 'gbp', balance: 4200, available: 4200, updatedAt: expect.any(String) });
+    expect(wallet.body).toEqual({ orgId, currency: 'gbp', balance: 4200, available: 4200, frozen: false, frozenReason: null, updatedAt: expect.any(String) });
     const tx = await request(ctx.app()).get('/api/wallet/transactions').set(auth);
     expect(tx.status).toBe(200);
     expect(tx.body.items).toEqual([
