@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import type { Response } from 'supertest';
 import { openApiDocument } from '../../api/openapi';
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'put';
 interface MediaType {
   schema: Record<string, unknown>;
 }
