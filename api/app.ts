@@ -12,6 +12,7 @@ import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes } from './routes/vapi-webhook';
+import { stripeWebhookRoutes } from './routes/stripe-webhook';
 
 export function createApp(services: Services): Express {
   const app = express();
@@ -29,6 +30,8 @@ export function createApp(services: Services): Express {
   app.use(bullBoardRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
   app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
+  // Stripe's webhook verifies its signature over the raw bytes, so it also comes first.
+  app.use('/api/stripe', stripeWebhookRoutes(services));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', limiters.operator, adminRoutes(services));

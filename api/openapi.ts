@@ -15,7 +15,84 @@ const currency: Schema = { type: 'string', pattern: '^[a-z]{3}$', example: 'gbp'
 const uuid: Schema = { type: 'string', format: 'uuid' };
 const timestamp: Schema = { type: 'string', format: 'date-time' };
 
+const topUpStatus: Schema = { enum: ['pending', 'paid', 'failed', 'expired'] };
+
 const schemas: Record<string, Schema> = {
+  TopUpRequest: {
+    type: 'object',
+    required: ['amount'],
+    properties: { amount: { ...money, description: 'TOPUP_MIN_AMOUNT..TOPUP_MAX_AMOUNT, in the wallet currency.' }, returnUrl: { type: 'string', format: 'uri' } },
+    additionalProperties: false,
+  },
+  TopUpCreated: {
+    type: 'object',
+    required: ['topUpId', 'status', 'amount', 'currency', 'checkoutUrl', 'checkoutSessionId'],
+    properties: { topUpId: uuid, status: topUpStatus, amount: money, currency, checkoutUrl: { type: 'string', minLength: 1 }, checkoutSessionId: { type: 'string', minLength: 1 } },
+    additionalProperties: false,
+  },
+  TopUp: {
+    type: 'object',
+    required: ['topUpId', 'status', 'amount', 'currency', 'credited', 'refunded', 'createdAt', 'updatedAt'],
+    properties: { topUpId: uuid, status: topUpStatus, amount: money, currency, credited: money, refunded: money, createdAt: timestamp, updatedAt: timestamp },
+    additionalProperties: false,
+  },
+  AutoRecharge: {
+    type: 'object',
+    required: ['enabled', 'threshold', 'amount', 'currency', 'paymentMethod'],
+    properties: {
+      enabled: { type: 'boolean' },
+      threshold: money,
+      amount: money,
+      currency,
+      paymentMethod: { oneOf: [{ type: 'null' }, { type: 'object', required: ['brand', 'last4'], properties: { brand: nullable('string'), last4: nullable('string') } }] },
+    },
+    additionalProperties: false,
+  },
+  AutoRechargeRequest: {
+    type: 'object',
+    required: ['enabled', 'threshold', 'amount'],
+    properties: { enabled: { type: 'boolean' }, threshold: money, amount: money },
+    additionalProperties: false,
+  },
+  Alerts: {
+    type: 'object',
+    required: ['thresholds', 'webhookUrl', 'currency'],
+    properties: {
+      thresholds: { type: 'array', maxItems: 5, items: money },
+      webhookUrl: nullable('string'),
+      currency,
+      signingSecret: { type: 'string', description: 'Only in the first answer: the HMAC key of Billing-Gates-Signature.' },
+    },
+    additionalProperties: false,
+  },
+  AlertsRequest: {
+    type: 'object',
+    required: ['thresholds'],
+    properties: { thresholds: { type: 'array', maxItems: 5, items: { ...money, minimum: 0 } }, webhookUrl: nullable('string', { format: 'uri' }) },
+    additionalProperties: false,
+  },
+  WalletEvents: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'type', 'data', 'createdAt'],
+          properties: {
+            id: { type: 'string' },
+            type: { enum: ['balance.low', 'balance.recovered', 'auto_recharge.failed', 'auto_recharge.disabled', 'wallet.frozen', 'wallet.unfrozen'] },
+            data: { type: 'object', required: ['orgId', 'available', 'currency'] },
+            createdAt: timestamp,
+          },
+          additionalProperties: false,
+        },
+      },
+      nextCursor: nullable('string'),
+    },
+    additionalProperties: false,
+  },
   Error: {
     type: 'object',
     required: ['error', 'message'],
@@ -99,7 +176,7 @@ const schemas: Record<string, Schema> = {
       currency,
       balance: money,
       available: { ...money, description: 'balance minus holds of calls in progress' },
-      frozen: { type: 'boolean', description: 'A frozen wallet admits no call and buys no number (CONTRACT §8).' },
+      frozen: { type: 'boolean', description: 'A frozen wallet admits no call, buys no number and runs no auto-recharge (CONTRACT §8).' },
       frozenReason: nullable('string'),
       updatedAt: timestamp,
     },
@@ -161,7 +238,7 @@ const schemas: Record<string, Schema> = {
     required: ['id', 'kind', 'amount', 'balanceBefore', 'balanceAfter', 'reference', 'createdAt'],
     properties: {
       id: { type: 'integer', minimum: 1 },
-      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'call'] },
+      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'call', 'topup_refund', 'dispute', 'dispute_reversal'] },
       amount: { ...money, description: 'Signed: debits are negative.' },
       balanceBefore: money,
       balanceAfter: money,
@@ -366,6 +443,88 @@ export const openApiDocument = {
           { name: 'cursor', in: 'query', schema: { type: 'string' } },
         ],
         responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
+    },
+    '/api/wallet/top-ups': {
+      post: {
+        operationId: 'createTopUp',
+        summary: 'Start a top-up: a Stripe Checkout Session. Nothing is credited until Stripe says the money was paid.',
+        security: dashboard,
+        parameters: [idempotencyKey],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('TopUpRequest') } } },
+        responses: {
+          '201': json(ref('TopUpCreated'), 'Created (also the replay of the same key and body).'),
+          '400': badRequest,
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
+          '409': error('The Idempotency-Key was used with a different body.'),
+          '502': error('Stripe could not be reached: nothing charged; retry with the same key.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/wallet/top-ups/{topUpId}': {
+      get: {
+        operationId: 'getTopUp',
+        security: dashboard,
+        parameters: [{ name: 'topUpId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': json(ref('TopUp'), 'The top-up.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet/auto-recharge': {
+      get: {
+        operationId: 'getAutoRecharge',
+        security: dashboard,
+        responses: { '200': json(ref('AutoRecharge'), 'The settings.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+      put: {
+        operationId: 'putAutoRecharge',
+        security: dashboard,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('AutoRechargeRequest') } } },
+        responses: {
+          '200': json(ref('AutoRecharge'), 'The settings.'),
+          '400': badRequest,
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
+          '409': error('`no_payment_method`: pay one top-up by card first.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/wallet/alerts': {
+      put: {
+        operationId: 'putAlerts',
+        security: dashboard,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('AlertsRequest') } } },
+        responses: { '200': json(ref('Alerts'), 'The settings (signingSecret the first time).'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet/events': {
+      get: {
+        operationId: 'listWalletEvents',
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('WalletEvents'), 'Newest first.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
+    },
+    '/api/stripe/webhook': {
+      post: {
+        operationId: 'stripeWebhook',
+        summary: "Stripe's events, verified with stripe.webhooks.constructEvent over the raw body (300 s tolerance). Every verified event gets 200.",
+        security: [],
+        parameters: [{ name: 'Stripe-Signature', in: 'header', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '200': json({ type: 'object', required: ['received'], properties: { received: { const: true }, outcome: { type: 'string' } } }, 'Processed (or a duplicate, or nothing to do).'),
+          '400': error('`invalid_signature`, or a signed body that is not an event.'),
+          '413': error('Body too large.'),
+          '503': unavailable,
+        },
       },
     },
     '/api/vapi/webhook': {

@@ -48,6 +48,8 @@ function curlSteps(base: string, price: number): string[] {
     `curl -s -X POST ${base}/api/vapi/webhook ${vapi} ${json} -d '{"message":{"type":"end-of-call-report","call":{"id":"demo-call-1"},"phoneNumber":{"number":"PHONE_NUMBER"},"startedAt":"2026-01-01T10:00:00.000Z","endedAt":"2026-01-01T10:01:30.000Z"}}'`,
     `# 8. the wallet and its ledger`,
     `curl -s ${base}/api/wallet ${dash}; echo; curl -s ${base}/api/wallet/transactions ${dash}`,
+    `# 9. top up by card through Stripe Checkout (the sandbox Stripe simulator): open checkoutUrl and pay with 4242424242424242`,
+    `curl -s -X POST ${base}/api/wallet/top-ups ${dash} ${json} -H 'Idempotency-Key: demo-card-topup-1' -d '{"amount":2000}'`,
   ];
 }
 

@@ -14,6 +14,8 @@ export const SANDBOX_SECRETS = {
   VAPI_API_KEY: 'sandbox-vapi-key',
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
   TWILIO_AUTH_TOKEN: 'sandbox-twilio-token',
+  STRIPE_SECRET_KEY: 'sk_test_sandbox_0123456789',
+  STRIPE_WEBHOOK_SECRET: 'whsec_sandbox_0123456789abcdef',
 } as const;
 
 const int = (min: number, max: number) =>
@@ -92,6 +94,21 @@ const envSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: int(1, 1_000_000).default(100),
   // How long a worker's job lock lasts before the job counts as stalled and runs elsewhere.
   JOB_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
+  // Money in (issue 11, CONTRACT §7): Stripe, the bounds of one top-up, the recharge cooldown,
+  // and the limits of the outbox relay and of event delivery to customers' webhooks.
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_[A-Za-z0-9_]{8,250}$/, 'must be a Stripe secret key (sk_... or rk_...)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_]{8,250}$/, 'must be a Stripe webhook secret (whsec_...)').optional(),
+  STRIPE_API_BASE_URL: url.optional(),
+  STRIPE_WEBHOOK_URL: url.optional(),
+  STRIPE_API_TIMEOUT_MS: int(100, 80_000).default(10_000),
+  TOPUP_MIN_AMOUNT: int(1, 100_000_000).default(500),
+  TOPUP_MAX_AMOUNT: int(1, 100_000_000).default(100_000),
+  AUTO_RECHARGE_COOLDOWN_SECONDS: int(0, 86_400).default(60),
+  MONEY_OUTBOX_POLL_MS: int(10, 60_000).default(500),
+  WALLET_EVENT_DELIVERY_ATTEMPTS: int(1, 100).default(15),
+  WALLET_EVENT_DELIVERY_BACKOFF_MS: int(1, 3_600_000).default(1000),
+  WALLET_EVENT_DELIVERY_TIMEOUT_MS: int(100, 60_000).default(5000),
+  SANDBOX_STRIPE_PORT: int(1, 65535).default(4030),
   SANDBOX_TWILIO_PORT: int(1, 65535).default(4010),
   SANDBOX_VAPI_PORT: int(1, 65535).default(4020),
   /** Interface the simulators listen on; 0.0.0.0 when other containers must reach them (docker-compose). */
@@ -106,7 +123,7 @@ export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof
 
 export interface Config {
   port: number;
-  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; host: string };
+  sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; stripePort: number; host: string };
   /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
   data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
   redis: { url: string; keyPrefix: string };
@@ -156,6 +173,19 @@ export interface Config {
     vapiApiTimeoutMs: number;
   };
   provisioning: { maxAttempts: number; backoffMs: number };
+  /** Money in (CONTRACT §7). */
+  stripe: {
+    secretKey: string;
+    webhookSecret: string;
+    /** undefined = https://api.stripe.com */
+    apiBaseUrl: string | undefined;
+    /** Where the sandbox simulator delivers events. */
+    webhookUrl: string;
+    apiTimeoutMs: number;
+  };
+  topUps: { minAmount: number; maxAmount: number };
+  autoRecharge: { cooldownSeconds: number };
+  walletEvents: { outboxPollMs: number; deliveryAttempts: number; deliveryBackoffMs: number; deliveryTimeoutMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
   limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number; jobLockMs: number };
   logLevel: string;
@@ -207,9 +237,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
 
   const port = e.PORT;
+  if (e.TOPUP_MIN_AMOUNT > e.TOPUP_MAX_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must not be above TOPUP_MAX_AMOUNT');
+  const publicBaseUrl = sandbox ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`) : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside);
   return {
     port,
-    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, host: e.SANDBOX_HOST },
+    sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, stripePort: e.SANDBOX_STRIPE_PORT, host: e.SANDBOX_HOST },
     data,
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
@@ -230,9 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: orSandbox('VAPI_API_KEY', e.VAPI_API_KEY),
       apiBaseUrl: e.VAPI_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_VAPI_PORT}` : 'https://api.vapi.ai'),
     },
-    publicBaseUrl: sandbox
-      ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`)
-      : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside),
+    publicBaseUrl,
     pricing: {
       currency: e.CURRENCY,
       phoneNumberPrice: e.PHONE_NUMBER_PRICE,
@@ -258,6 +288,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
     provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
+    stripe: {
+      secretKey: orSandbox('STRIPE_SECRET_KEY', e.STRIPE_SECRET_KEY),
+      webhookSecret: orSandbox('STRIPE_WEBHOOK_SECRET', e.STRIPE_WEBHOOK_SECRET),
+      apiBaseUrl: e.STRIPE_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_STRIPE_PORT}` : undefined),
+      webhookUrl: e.STRIPE_WEBHOOK_URL ?? `${publicBaseUrl}/api/stripe/webhook`,
+      apiTimeoutMs: e.STRIPE_API_TIMEOUT_MS,
+    },
+    topUps: { minAmount: e.TOPUP_MIN_AMOUNT, maxAmount: e.TOPUP_MAX_AMOUNT },
+    autoRecharge: { cooldownSeconds: e.AUTO_RECHARGE_COOLDOWN_SECONDS },
+    walletEvents: {
+      outboxPollMs: e.MONEY_OUTBOX_POLL_MS,
+      deliveryAttempts: e.WALLET_EVENT_DELIVERY_ATTEMPTS,
+      deliveryBackoffMs: e.WALLET_EVENT_DELIVERY_BACKOFF_MS,
+      deliveryTimeoutMs: e.WALLET_EVENT_DELIVERY_TIMEOUT_MS,
+    },
     sweep: { intervalMs: e.SWEEP_INTERVAL_MS, stuckAfterSeconds: e.STUCK_REQUEST_AFTER_SECONDS },
     limits: {
       httpBodyBytes: e.HTTP_BODY_LIMIT_BYTES,

@@ -179,6 +179,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['action', 'outcome'] as const,
       registers,
     }),
+    /** outcome: created | replayed | stripe_error | paid | failed | expired */
+    topUps: new Counter({
+      name: 'billing_gates_topups_total',
+      help: 'Top-ups by outcome: created (Checkout Session made), replayed, stripe_error, paid, failed, expired',
+      labelNames: ['source', 'outcome'] as const,
+      registers,
+    }),
+    /** type: the Stripe event type we handle, or "other"; outcome: what its SQL function said */
+    stripeEvents: new Counter({
+      name: 'billing_gates_stripe_events_total',
+      help: 'Stripe webhook events by type and outcome (credited, already_credited, applied, pending, duplicate, unknown_organisation, mismatch, ignored, invalid_signature, invalid_event)',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    /** outcome: submitted | failed | disabled | cooldown | in_flight | not_needed | off | frozen | error */
+    autoRecharges: new Counter({
+      name: 'billing_gates_auto_recharges_total',
+      help: 'Auto-recharge steps by outcome: submitted, failed (card-level), disabled (after three failures), cooldown, in_flight, not_needed, off, frozen, error',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    /** type: balance.low | balance.recovered | auto_recharge.* | wallet.*; outcome: delivered | retrying | no_webhook */
+    walletEventDeliveries: new Counter({
+      name: 'billing_gates_wallet_event_deliveries_total',
+      help: "Wallet events (alerts and notices) POSTed to customers' webhooks, by type and outcome",
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
   };
   return m;
 }

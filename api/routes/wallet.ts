@@ -5,6 +5,8 @@ import { AppError } from '../../shared/errors';
 import type { Services } from '../../shared/process/services';
 import { dashboardCaller, requireDashboard } from '../middleware/dashboard-auth';
 import { parseQuery } from '../middleware/validate';
+import { createTopUp, getTopUp } from './top-ups';
+import { getAutoRecharge, listEvents, putAlerts, putAutoRecharge } from './wallet-settings';
 
 export const TRANSACTIONS_MAX_LIMIT = 200;
 
@@ -32,7 +34,8 @@ const query = z.strictObject({
 
 export const encodeCursor = (id: number) => Buffer.from(String(id), 'utf8').toString('base64url');
 
-export function walletRoutes({ config, wallet, store, holds }: Services): Router {
+export function walletRoutes(services: Services): Router {
+  const { config, wallet, store, holds } = services;
   const r = Router();
   r.use(requireDashboard(config.auth.jwt));
 
@@ -53,6 +56,14 @@ export function walletRoutes({ config, wallet, store, holds }: Services): Router
     const last = items[items.length - 1];
     res.json({ items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null });
   });
+
+  // Money in (CONTRACT §7).
+  r.post('/top-ups', createTopUp(services));
+  r.get('/top-ups/:topUpId', getTopUp(services));
+  r.get('/auto-recharge', getAutoRecharge(services));
+  r.put('/auto-recharge', putAutoRecharge(services));
+  r.put('/alerts', putAlerts(services));
+  r.get('/events', listEvents(services));
 
   return r;
 }

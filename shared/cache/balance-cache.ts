@@ -17,6 +17,7 @@ export interface CachedBalance {
   controls?: WalletControls | undefined;
 }
 
+
 /*
  * wallet_cache_put
  * KEYS[1]  the wallet hash

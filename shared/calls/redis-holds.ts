@@ -136,6 +136,7 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  *          {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
  *          {'refused', 'wallet_frozen'|'maxConcurrentCalls'|'dailySpendLimit'}   a spend control refused
  *          {'available', available}                        refused: not enough for any hold
+ *          {'frozen'}                                      refused: the wallet is frozen (CONTRACT §8)
  *          {'held', amount, maxDuration, availableAfter, expiresAtMs, cap, heldSeconds}
  * Controls (as SQL call_gate_admit): frozen refuses; maxConcurrentCalls counts entries in state h;
  *          the plan runs on min(available, dailySpendLimit − today's posted spend − Σ holds), with

@@ -18,6 +18,8 @@ import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 import { createCallServices, type CallServices } from '../calls/call-services';
 import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spend-controls-store';
+import { createStripeClient, type StripeClient } from '../clients/stripe-client';
+import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
 
 export interface Services {
   config: Config;
@@ -41,6 +43,9 @@ export interface Services {
   calls: CallServices;
   /** Spend controls and freezes (CONTRACT §8): operators' limits, wallet_freeze/unfreeze. */
   controls: SpendControlsStore;
+  /** Money in (issue 11): the Stripe SDK and the top-up, recharge, alert and event SQL functions. */
+  stripe: StripeClient;
+  moneyIn: MoneyInStore;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     vapi,
     calls,
     controls: createSpendControlsStore(rpc),
+    stripe: createStripeClient(config.stripe),
+    moneyIn: createMoneyInStore(rpc),
     async close() {
       // Pending hold records are written before the pool they need closes.
       await calls.close();

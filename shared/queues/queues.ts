@@ -10,6 +10,8 @@ export const QUEUE_NAMES = {
   callBilling: 'call-billing',
   maintenance: 'maintenance',
   callMeters: 'call-meters',
+  walletEvents: 'wallet-events',
+  autoRecharges: 'auto-recharges',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -44,6 +46,14 @@ export interface CallMeterJob {
   /** When the step is due (ms since the epoch), for the lateness metric. */
   dueAtMs: number;
 }
+/** Deliver one stored wallet event to the organisation's webhook (money in, issue 11). */
+export interface WalletEventJob {
+  eventId: number;
+}
+/** Try the organisation's auto-recharge rule (claim, then one off-session PaymentIntent). */
+export interface AutoRechargeJob {
+  orgId: string;
+}
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
 }
@@ -56,7 +66,20 @@ export const jobIds = {
   meter: (callId: string, slice: number) => `meter-${callId.replace(/:/g, '_')}-${slice}`,
   hangup: (callId: string, tag?: string) => `hangup-${callId.replace(/:/g, '_')}${tag === undefined ? '' : `-${tag}`}`,
   stop: (callId: string, tag: string) => `stop-${callId.replace(/:/g, '_')}-${tag}`,
+  walletEvent: (eventId: number) => `wallet-event-${eventId}`,
+  recharge: (why: string) => `recharge-${why.replace(/:/g, '_')}`,
 };
+
+/** Customer webhooks: retried with exponential backoff until a 2xx, within the configured attempts. */
+export function walletEventJobOptions(config: Config, eventId: number): JobsOptions {
+  return {
+    jobId: jobIds.walletEvent(eventId),
+    attempts: config.walletEvents.deliveryAttempts,
+    backoff: { type: 'exponential', delay: config.walletEvents.deliveryBackoffMs, jitter: 0.2 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
 
 /** Limits on what Redis keeps: enough history for Bull Board, bounded so Redis cannot fill up. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 1000 };
@@ -102,6 +125,8 @@ export interface Queues {
   callBilling: Queue<CallBillingJob>;
   maintenance: Queue<MaintenanceJob>;
   callMeters: Queue<CallMeterJob>;
+  walletEvents: Queue<WalletEventJob>;
+  autoRecharges: Queue<AutoRechargeJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -114,8 +139,10 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts),
     maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts),
     callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts),
+    walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts),
+    autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts),
   };
-  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters] as Queue[];
+  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
   return { ...q, all, close: async () => void (await Promise.allSettled(all().map((x) => x.close()))) };
 }

@@ -3,12 +3,14 @@
 import { SANDBOX_SECRETS, type Config } from '../config';
 import type { Logger } from '../logger';
 import { createVapiCallRoutes } from './vapi-call-routes';
+import { startStripeSimulator, type StripeSimulator } from './stripe-simulator';
 import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
 import { startVapiSimulator, type VapiRouterSpec, type VapiSimulator, type VapiSimulatorContext } from './vapi-simulator';
 
 export interface RunningSandbox {
   twilio: TwilioSimulator;
   vapi: VapiSimulator;
+  stripe: StripeSimulator;
   close(): Promise<void>;
 }
 
@@ -20,13 +22,15 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
   ];
   const twilio = await startTwilioSimulator({ host: config.sandbox.host, port: config.sandbox.twilioPort });
   const vapi = await startVapiSimulator({ host: config.sandbox.host, port: config.sandbox.vapiPort, routers: vapiRouters });
+  const stripe = await startStripeSimulator({ host: config.sandbox.host, port: config.sandbox.stripePort, webhookUrl: config.stripe.webhookUrl, webhookSecret: config.stripe.webhookSecret });
   const banner = [
     '*****************************************************************************',
-    '*  SANDBOX MODE: Twilio and Vapi are local simulators in this process.      *',
-    '*  NO REAL NUMBER IS BOUGHT and no real call is placed.                      *',
+    '*  SANDBOX MODE: Twilio, Vapi and Stripe are local simulators here.          *',
+    '*  NO REAL NUMBER IS BOUGHT, no real call is placed, no real card charged.  *',
     '*  Set TWILIO_ACCOUNT_SID (and the other secrets) to go live.                *',
     `*  Twilio simulator: ${twilio.url.padEnd(55)}*`,
     `*  Vapi simulator:   ${vapi.url.padEnd(55)}*`,
+    `*  Stripe simulator: ${stripe.url.padEnd(55)}*`,
     '*****************************************************************************',
   ].join('\n');
   process.stdout.write(`${banner}\n`);
@@ -35,6 +39,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
     ['ADMIN_TOKEN', config.auth.adminToken],
     ['SUPABASE_JWT_SECRET', config.auth.jwt.kind === 'secret' ? config.auth.jwt.secret : undefined],
     ['VAPI_WEBHOOK_SECRET', config.auth.vapiWebhookSecret],
+    ['STRIPE_WEBHOOK_SECRET', config.stripe.webhookSecret],
   ];
   for (const [name, value] of inUse) {
     if (value !== undefined && value === SANDBOX_SECRETS[name as keyof typeof SANDBOX_SECRETS]) process.stdout.write(`sandbox development secret ${name}=${value}\n`);
@@ -43,8 +48,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
   return {
     twilio,
     vapi,
+    stripe,
     async close() {
-      await Promise.allSettled([twilio.close(), vapi.close()]);
+      await Promise.allSettled([twilio.close(), vapi.close(), stripe.close()]);
     },
   };
 }

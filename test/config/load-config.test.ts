@@ -14,6 +14,8 @@ const production: Record<string, string> = {
   VAPI_WEBHOOK_SECRET: 'vapi-webhook-secret-value',
   VAPI_API_KEY: 'vapi-api-key-value',
   PUBLIC_BASE_URL: 'https://billing.example.com',
+  STRIPE_SECRET_KEY: 'sk_live_stripe_secret_value',
+  STRIPE_WEBHOOK_SECRET: 'whsec_stripe_webhook_secret_value',
 };
 
 function refusal(env: Record<string, string>): string {
@@ -69,9 +71,14 @@ describe('loadConfig', () => {
       expect(c.auth).toMatchObject({ adminToken: production.ADMIN_TOKEN, vapiWebhookSecret: production.VAPI_WEBHOOK_SECRET, jwt: { kind: 'secret', secret: production.SUPABASE_JWT_SECRET } });
       expect(c.twilio).toEqual({ accountSid: SID, authToken: production.TWILIO_AUTH_TOKEN, apiBaseUrl: undefined, timeoutMs: 15_000 });
       expect(c.vapi).toEqual({ apiKey: production.VAPI_API_KEY, apiBaseUrl: 'https://api.vapi.ai' });
+      expect(c.stripe).toMatchObject({ secretKey: production.STRIPE_SECRET_KEY, webhookSecret: production.STRIPE_WEBHOOK_SECRET, apiBaseUrl: undefined, webhookUrl: 'https://billing.example.com/api/stripe/webhook' });
     });
 
-    it.each(['TWILIO_AUTH_TOKEN', 'ADMIN_TOKEN', 'SUPABASE_JWT_SECRET', 'VAPI_WEBHOOK_SECRET', 'VAPI_API_KEY', 'PUBLIC_BASE_URL'])(
+    it('refuses a TOPUP_MIN_AMOUNT above TOPUP_MAX_AMOUNT, naming it', () => {
+      expect(refusal({ ...production, TOPUP_MIN_AMOUNT: '5000', TOPUP_MAX_AMOUNT: '1000' })).toMatch(/^TOPUP_MIN_AMOUNT /);
+    });
+
+    it.each(['TWILIO_AUTH_TOKEN', 'ADMIN_TOKEN', 'SUPABASE_JWT_SECRET', 'VAPI_WEBHOOK_SECRET', 'VAPI_API_KEY', 'PUBLIC_BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'])(
       'refuses to start without %s, naming it',
       (name) => {
         const { [name]: _dropped, ...rest } = production;
@@ -97,7 +104,16 @@ describe('loadConfig', () => {
   describe('sandbox mode (no TWILIO_ACCOUNT_SID)', () => {
     it('applies the documented defaults and the development secrets', () => {
       const c = loadConfig({});
-      expect(c.sandbox).toEqual({ enabled: true, host: '127.0.0.1', twilioPort: 4010, vapiPort: 4020 });
+      expect(c.sandbox).toEqual({ enabled: true, host: '127.0.0.1', twilioPort: 4010, vapiPort: 4020, stripePort: 4030 });
+      expect(c.stripe).toEqual({
+        secretKey: SANDBOX_SECRETS.STRIPE_SECRET_KEY,
+        webhookSecret: SANDBOX_SECRETS.STRIPE_WEBHOOK_SECRET,
+        apiBaseUrl: 'http://127.0.0.1:4030',
+        webhookUrl: 'http://127.0.0.1:3000/api/stripe/webhook',
+        apiTimeoutMs: 10_000,
+      });
+      expect(c.topUps).toEqual({ minAmount: 500, maxAmount: 100_000 });
+      expect(c.autoRecharge).toEqual({ cooldownSeconds: 60 });
       expect(c.port).toBe(3000);
       expect(c.data).toEqual({ kind: 'postgres', databaseUrl: DEFAULT_DATABASE_URL });
       expect(c.redis.url).toBe('redis://127.0.0.1:6379');

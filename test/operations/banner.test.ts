@@ -49,11 +49,13 @@ describe('start-up banner', () => {
       VAPI_WEBHOOK_SECRET: TEST_VAPI_SECRET,
       VAPI_API_KEY: 'live-vapi-key-xyz',
       PUBLIC_BASE_URL: 'https://billing.example.com',
+      STRIPE_SECRET_KEY: 'sk_live_stripe_key_xyz',
+      STRIPE_WEBHOOK_SECRET: 'whsec_live_stripe_xyz',
     });
     const text = await renderBanner(live, { apiPort: 3000, simulators: false });
     expect(text).not.toContain('SANDBOX MODE');
     expect(text).toContain('LIVE MODE');
-    for (const secret of ['live-twilio-token-xyz', 'live-admin-token-xyz', 'live-jwt-secret-xyz', TEST_VAPI_SECRET, 'live-vapi-key-xyz', 'DEMO_JWT']) {
+    for (const secret of ['live-twilio-token-xyz', 'live-admin-token-xyz', 'live-jwt-secret-xyz', TEST_VAPI_SECRET, 'live-vapi-key-xyz', 'sk_live_stripe_key_xyz', 'whsec_live_stripe_xyz', 'DEMO_JWT']) {
       expect(text).not.toContain(secret);
     }
   });

@@ -1,0 +1,96 @@
+// GET/PUT /api/wallet/auto-recharge, PUT /api/wallet/alerts, GET /api/wallet/events (CONTRACT §7).
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors';
+import type { AutoRechargeSettings } from '../../shared/money-in/money-in-store';
+import type { Services } from '../../shared/process/services';
+import { dashboardCaller } from '../middleware/dashboard-auth';
+import { parseBody, parseQuery } from '../middleware/validate';
+
+export const MAX_ALERT_THRESHOLDS = 5;
+export const EVENTS_MAX_LIMIT = 200;
+const MAX_MONEY = 100_000_000;
+const money = z.number().int('must be a whole number of minor units').min(0).max(MAX_MONEY);
+
+const rechargeBody = z
+  .strictObject({ enabled: z.boolean(), threshold: money, amount: money })
+  .refine((b) => !b.enabled || b.amount >= 1, { message: 'amount must be at least 1 when enabled', path: ['amount'] });
+
+const showRecharge = (s: AutoRechargeSettings) => ({ enabled: s.enabled, threshold: s.threshold, amount: s.amount, currency: s.currency, paymentMethod: s.paymentMethod });
+
+export function getAutoRecharge({ moneyIn }: Services): RequestHandler {
+  return async (req, res) => {
+    const r = await moneyIn.getAutoRecharge(dashboardCaller(req).orgId);
+    if (r.outcome === 'not_found') throw new AppError('not_found', 'This organisation has no wallet.');
+    res.json(showRecharge(r.settings));
+  };
+}
+
+export function putAutoRecharge(services: Services): RequestHandler {
+  const { moneyIn, config } = services;
+  return async (req, res) => {
+    const input = parseBody(rechargeBody, req);
+    if (input.enabled && (input.amount < config.topUps.minAmount || input.amount > config.topUps.maxAmount)) {
+      throw new AppError('invalid_request', `amount: must be between ${config.topUps.minAmount} and ${config.topUps.maxAmount}`);
+    }
+    const r = await moneyIn.putAutoRecharge(dashboardCaller(req).orgId, input);
+    if (r.outcome === 'not_found') throw new AppError('not_found', 'This organisation has no wallet.');
+    if (r.outcome === 'no_payment_method') throw new AppError('no_payment_method', 'Pay one top-up by card first: auto-recharge charges the card it saved.');
+    res.json(showRecharge(r.settings));
+  };
+}
+
+export function putAlerts(services: Services): RequestHandler {
+  const loopbackOk = services.config.sandbox.enabled;
+  const webhookUrl = z
+    .string()
+    .max(2000)
+    .url()
+    .refine((u) => {
+      const url = new URL(u);
+      if (url.protocol === 'https:') return true;
+      return loopbackOk && url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    }, 'must be an https URL (or loopback http in sandbox mode)');
+  const body = z.strictObject({
+    thresholds: z.array(money).max(MAX_ALERT_THRESHOLDS),
+    webhookUrl: webhookUrl.nullable().optional(),
+  });
+  return async (req, res) => {
+    const input = parseBody(body, req);
+    const secret = `bgs_${randomBytes(24).toString('hex')}`;
+    const r = await services.moneyIn.putAlerts(dashboardCaller(req).orgId, input.thresholds, input.webhookUrl ?? null, secret);
+    if (r.outcome === 'not_found') throw new AppError('not_found', 'This organisation has no wallet.');
+    res.json({
+      thresholds: r.thresholds,
+      webhookUrl: r.webhook_url,
+      currency: r.currency,
+      // Shown once, the first time; kept thereafter (rotate by asking an operator).
+      ...(r.signing_secret !== null ? { signingSecret: r.signing_secret } : {}),
+    });
+  };
+}
+
+const eventsQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(EVENTS_MAX_LIMIT))
+    .default(50),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'is not a cursor from this API')
+    .transform(Number)
+    .optional(),
+});
+
+export function listEvents({ moneyIn }: Services): RequestHandler {
+  return async (req, res) => {
+    const q = parseQuery(eventsQuery, req);
+    const rows = await moneyIn.listEvents(dashboardCaller(req).orgId, q.cursor, q.limit + 1);
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    res.json({ items, nextCursor: rows.length > q.limit && last ? last.id : null });
+  };
+}

@@ -1,0 +1,82 @@
+// Low-balance alerts (failure mode 34): one balance.low per threshold crossed, re-armed only by
+// a balance.recovered on the way back; stored in the transaction of the movement and delivered
+// by a BullMQ job, signed Billing-Gates-Signature, retried with backoff until the receiver
+// answers 2xx (this one fails twice first).
+import { createHmac } from 'node:crypto';
+import express from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { createStripeWorld, type StripeWorld } from '../support/stripe';
+
+let w: StripeWorld;
+let receiver: Server;
+let receiverUrl: string;
+const received: Array<{ body: string; signature: string }> = [];
+let failuresLeft = 2;
+
+beforeAll(async () => {
+  w = await createStripeWorld({ workers: true });
+  const app = express();
+  app.post('/hook', express.text({ type: '*/*' }), (req, res) => {
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      res.status(500).end();
+      return;
+    }
+    received.push({ body: String(req.body), signature: req.get('billing-gates-signature') ?? '' });
+    res.status(204).end();
+  });
+  receiver = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+});
+afterAll(async () => {
+  await new Promise((r) => receiver.close(r));
+  await w.close();
+});
+
+it('sends exactly one balance.low per threshold over twenty debits, signed, and balance.recovered on the way back', async () => {
+  const { orgId, token } = await w.org(3000);
+  const put = await request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${token}`).send({ thresholds: [2000, 500], webhookUrl: receiverUrl });
+  expect(put.status).toBe(200);
+  const secret = put.body.signingSecret as string;
+  expect(secret).toMatch(/^bgs_/);
+  const again = await request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${token}`).send({ thresholds: [2000, 500], webhookUrl: receiverUrl });
+  expect(again.body.signingSecret).toBeUndefined();
+
+  // 3000 → 100 in twenty steps of 145.
+  for (let i = 0; i < 20; i++) await w.ctx.services.store.chargeCall({ orgId, callId: `step-${orgId}-${i}`, amount: 145, reference: 'step' });
+  expect(await w.balance(orgId)).toBe(100);
+  await w.waitFor('two deliveries', async () => received.length >= 2);
+  // Back to 3000.
+  const back = await w.ctx.services.wallet.credit({ orgId, amount: 2900, idempotencyKey: `back-${orgId}`, fingerprint: 'a'.repeat(64), reason: 'top-up' });
+  expect(back.outcome).toBe('credited');
+  await w.waitFor('four deliveries', async () => received.length >= 4);
+  await new Promise((r) => setTimeout(r, 500));
+
+  const list = await request(w.ctx.app()).get('/api/wallet/events?limit=10').set('authorization', `Bearer ${token}`);
+  const seen = (list.body.items as Array<{ type: string; data: { threshold: number } }>).map((e) => `${e.type}:${e.data.threshold}`).reverse();
+  expect(seen).toEqual(['balance.low:2000', 'balance.low:500', 'balance.recovered:500', 'balance.recovered:2000']);
+  expect(received).toHaveLength(4);
+  for (const r of received) {
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(r.signature);
+    expect(m).not.toBeNull();
+    const expected = createHmac('sha256', secret).update(`${m?.[1]}.${r.body}`).digest('hex');
+    expect(m?.[2]).toBe(expected);
+    const body = JSON.parse(r.body);
+    expect(body).toMatchObject({ type: expect.stringMatching(/^balance\./), data: { orgId, currency: 'gbp' } });
+    expect(typeof body.data.available).toBe('number');
+    expect(typeof body.data.threshold).toBe('number');
+  }
+  expect(failuresLeft).toBe(0);
+});
+
+it('refuses more than five thresholds, negative ones, and a plain-http non-loopback URL', async () => {
+  const { token } = await w.org();
+  const put = (body: unknown) => request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${token}`).send(body as object);
+  expect((await put({ thresholds: [1, 2, 3, 4, 5, 6] })).status).toBe(400);
+  expect((await put({ thresholds: [-1] })).status).toBe(400);
+  expect((await put({ thresholds: [1], webhookUrl: 'http://example.com/hook' })).status).toBe(400);
+});

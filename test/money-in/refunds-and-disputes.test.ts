@@ -1,0 +1,152 @@
+// Refunds and disputes reach the wallet (failure mode 32): each partial refund is the cumulative
+// amount_refunded less what was taken before; a dispute freezes the wallet, takes the disputed
+// amount once when the funds are withdrawn and gives it back once when reinstated, and a refund
+// that arrives before its payment was credited waits for the credit instead of being lost. The
+// frozen wallet is refused by every gate: purchases (403 wallet_frozen) and calls, on the Redis
+// path and on the Postgres path, with a spoken sentence.
+import Stripe from 'stripe';
+import request from 'supertest';
+import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../../shared/pricing';
+import { expectLedgerConsistent } from '../support/invariants';
+import { createStripeWorld, TEST_STRIPE_WEBHOOK_SECRET, type StripeWorld } from '../support/stripe';
+
+let w: StripeWorld;
+const signer = new Stripe('sk_test_signer_only');
+type Ev = { id: string; type: string; data: { object: Record<string, unknown> } };
+
+beforeAll(async () => {
+  w = await createStripeWorld();
+});
+afterAll(async () => {
+  await w.close();
+});
+
+async function send(event: Ev) {
+  const payload = JSON.stringify(event);
+  const header = signer.webhooks.generateTestHeaderString({ payload, secret: TEST_STRIPE_WEBHOOK_SECRET });
+  return request(w.ctx.app()).post('/api/stripe/webhook').set('content-type', 'application/json').set('stripe-signature', header).send(payload);
+}
+
+async function paid(amount: number) {
+  const { orgId, token } = await w.org();
+  const res = await w.topUp(token, amount);
+  await w.pay(res.body.checkoutSessionId, '4242424242424242');
+  const session = w.sim.sessions.get(res.body.checkoutSessionId) as { payment_intent: string };
+  const pi = w.sim.paymentIntents.get(session.payment_intent) as { latest_charge: string };
+  return { orgId, token, topUpId: res.body.topUpId as string, chargeId: pi.latest_charge, paymentIntentId: session.payment_intent };
+}
+
+const entries = async (orgId: string) =>
+  (await w.ctx.pool.query<{ kind: string; amount: string }>('select kind, amount from ledger_entries where org_id = $1 order by id', [orgId])).rows.map((r) => [r.kind, Number(r.amount)]);
+const wallet = async (token: string) => (await request(w.ctx.app()).get('/api/wallet').set('authorization', `Bearer ${token}`)).body;
+
+it('takes back partial refunds of 500 then 700 as debits of 500 and 700, once each, replays included', async () => {
+  const { orgId, token, topUpId, chargeId } = await paid(2000);
+  expect((await w.simPost(`/sandbox/charges/${chargeId}/refund`, { amount: 500 })).status).toBe(200);
+  expect((await w.simPost(`/sandbox/charges/${chargeId}/refund`, { amount: 700 })).status).toBe(200);
+  // Every refund event delivered again (Stripe retries): nothing more is taken.
+  for (const e of w.sim.events.filter((x) => x.type === 'charge.refunded') as Ev[]) expect((await send(e)).status).toBe(200);
+  expect(await entries(orgId)).toEqual([['topup', 2000], ['topup_refund', -500], ['topup_refund', -700]]);
+  expect(await w.balance(orgId)).toBe(800);
+  const t = await request(w.ctx.app()).get(`/api/wallet/top-ups/${topUpId}`).set('authorization', `Bearer ${token}`);
+  expect(t.body).toMatchObject({ credited: 2000, refunded: 1200 });
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
+it('keeps a refund that arrives before its payment was credited, and applies it when the credit lands', async () => {
+  const { orgId, token } = await w.org();
+  const res = await w.topUp(token, 2000);
+  const url = w.sim.webhookUrl;
+  w.sim.webhookUrl = undefined; // Stripe's deliveries delayed: we replay them out of order below.
+  const before = w.sim.events.length;
+  await w.pay(res.body.checkoutSessionId, '4242424242424242');
+  const session = w.sim.sessions.get(res.body.checkoutSessionId) as { payment_intent: string };
+  const chargeId = (w.sim.paymentIntents.get(session.payment_intent) as { latest_charge: string }).latest_charge;
+  await w.simPost(`/sandbox/charges/${chargeId}/refund`, { amount: 300 });
+  w.sim.webhookUrl = url;
+  const held = w.sim.events.slice(before) as Ev[];
+  const refund = held.find((e) => e.type === 'charge.refunded') as Ev;
+  expect((await send(refund)).status).toBe(200);
+  expect(await w.balance(orgId)).toBe(0); // never a refund of money the wallet never got
+  for (const e of held.filter((x) => x.type === 'checkout.session.completed' || x.type === 'payment_intent.succeeded')) expect((await send(e)).status).toBe(200);
+  expect(await entries(orgId)).toEqual([['topup', 2000], ['topup_refund', -300]]);
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
+it('freezes on a dispute, takes the amount once, gives it back once when won, and unfreezes; the balance may go negative', async () => {
+  const { orgId, token, chargeId } = await paid(2000);
+  // Spend most of it: the dispute then takes the wallet below zero.
+  const spent = await w.ctx.services.store.chargeCall({ orgId, callId: `call-${orgId}`, amount: 1800, reference: 'spent' });
+  expect(spent.outcome).toBe('charged');
+  const opened = await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'open' });
+  expect(opened.status).toBe(200);
+  expect(await wallet(token)).toMatchObject({ frozen: true, balance: -1800 });
+  expect((await wallet(token)).frozenReason).toMatch(/^dispute /);
+
+  // Every gate refuses a frozen wallet.
+  const buy = await request(w.ctx.app()).post('/api/managed-telephony/provision').set('authorization', `Bearer ${token}`).set('idempotency-key', `buy-${orgId}`).send({ areaCode: '415' });
+  expect(buy.status).toBe(403);
+  expect(buy.body.error).toBe('wallet_frozen');
+  await expectLedgerConsistent(w.ctx.pool);
+
+  // Won: reinstated, then closed (each delivered twice).
+  const created = w.sim.events.find((e) => e.type === 'charge.dispute.created' && (e.data as Ev['data']).object.charge === chargeId) as Ev;
+  const reinstated: Ev = { ...created, id: `evt_reinstated_${chargeId}`, type: 'charge.dispute.funds_reinstated', data: { object: { ...created.data.object, status: 'won' } } };
+  const closed: Ev = { ...created, id: `evt_closed_${chargeId}`, type: 'charge.dispute.closed', data: { object: { ...created.data.object, status: 'won' } } };
+  for (const e of [reinstated, reinstated, closed, closed]) expect((await send(e)).status).toBe(200);
+  expect(await entries(orgId)).toEqual([['topup', 2000], ['call', -1800], ['dispute', -2000], ['dispute_reversal', 2000]]);
+  expect(await wallet(token)).toMatchObject({ frozen: false, balance: 200, frozenReason: null });
+  const events = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
+  expect(events.body.items.map((e: { type: string }) => e.type)).toEqual(['wallet.unfrozen', 'wallet.frozen']);
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
+it('keeps the disputed amount when a dispute is lost, and never gives back what was not taken', async () => {
+  const { orgId, token, chargeId } = await paid(1000);
+  expect((await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'lost' })).status).toBe(200);
+  expect(await entries(orgId)).toEqual([['topup', 1000], ['dispute', -1000]]);
+  expect(await wallet(token)).toMatchObject({ frozen: false, balance: 0 });
+  // A reinstatement arriving for a dispute whose withdrawal never came gives nothing back.
+  const created = w.sim.events.find((e) => e.type === 'charge.dispute.created' && (e.data as Ev['data']).object.charge === chargeId) as Ev;
+  const other: Ev = { ...created, id: 'evt_reinstate_unknown', type: 'charge.dispute.funds_reinstated', data: { object: { ...created.data.object, id: 'du_never_withdrawn' } } };
+  expect((await send(other)).status).toBe(200);
+  expect(await w.balance(orgId)).toBe(0);
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
+it('refuses calls on a frozen wallet with a spoken sentence, from Redis and from Postgres', async () => {
+  const { orgId } = await w.org(5000);
+  const reg = await w.ctx.services.store.registerPhoneNumber({ orgId, e164: '+14155550199', vapiPhoneNumberId: `pn-${orgId}`, assistantId: 'asst-1' });
+  expect(reg.outcome).toBe('registered');
+  const ok = await w.ctx.services.calls.gate.decide(`c1-${orgId}`, { vapiPhoneNumberId: `pn-${orgId}`, e164: null });
+  expect(ok.kind).toBe('allowed');
+  const f = await w.ctx.services.controls.freeze(orgId, 'operator test', 'operator');
+  expect(f?.outcome).toBe('frozen');
+  if (f === undefined) throw new Error('unreachable');
+  await w.ctx.services.wallet.writeThrough(orgId, f.wallet);
+  const refused = await w.ctx.services.calls.gate.decide(`c2-${orgId}`, { vapiPhoneNumberId: `pn-${orgId}`, e164: null });
+  expect(refused).toMatchObject({ kind: 'refused', reason: 'wallet_frozen', path: 'cache', message: REFUSAL_MESSAGES.wallet_frozen });
+  const c = w.ctx.config;
+  const pg = await w.ctx.services.calls.store.admit({
+    orgId,
+    callId: `c3-${orgId}`,
+    ratePerMinute: c.pricing.callRatePerMinute,
+    minBalance: c.pricing.callMinBalance,
+    safetyMarginSeconds: c.callGate.safetyMarginSeconds,
+    holdGraceSeconds: c.callGate.holdGraceSeconds,
+    policy: c.callGate.holdPolicy,
+    holdSeconds: c.callGate.holdSeconds,
+    minDurationSeconds: VAPI_MIN_DURATION_SECONDS,
+    maxDurationSeconds: VAPI_MAX_DURATION_SECONDS,
+  });
+  expect(pg.outcome).toBe('frozen');
+  // The cache refilled from Postgres after it lost the wallet still knows it is frozen.
+  await w.ctx.services.cache.invalidate(orgId);
+  const afterFill = await w.ctx.services.calls.gate.decide(`c4-${orgId}`, { vapiPhoneNumberId: `pn-${orgId}`, e164: null });
+  expect(afterFill).toMatchObject({ kind: 'refused', reason: 'wallet_frozen' });
+  const u = await w.ctx.services.controls.unfreeze(orgId, 'operator');
+  if (u === undefined) throw new Error('unreachable');
+  await w.ctx.services.wallet.writeThrough(orgId, u.wallet);
+  expect((await w.ctx.services.calls.gate.decide(`c5-${orgId}`, { vapiPhoneNumberId: `pn-${orgId}`, e164: null })).kind).toBe('allowed');
+});

@@ -1,0 +1,83 @@
+// A world for money-in tests: the service's app on a real port, the Stripe simulator as a real
+// HTTP server delivering signed events to it, the real `stripe` SDK pointed at the simulator, and
+// (optionally) the money-in workers and outbox relay of the worker process.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { startStripeSimulator, type StripeSimulator } from '../../shared/sandbox/stripe-simulator';
+import { startMoneyInWorkers } from '../../workers/money-in-worker';
+import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
+import { dashboardToken } from './jwt';
+
+export const TEST_STRIPE_WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
+
+export interface StripeWorld {
+  ctx: TestContext;
+  sim: StripeSimulator;
+  appUrl: string;
+  close(): Promise<void>;
+  org(balance?: number): Promise<{ orgId: string; token: string }>;
+  topUp(token: string, amount: number, key?: string): Promise<request.Response>;
+  pay(sessionId: string, card: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  simPost(path: string, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }>;
+  balance(orgId: string): Promise<number>;
+  waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+}
+
+export async function createStripeWorld(options: { workers?: boolean; env?: Record<string, string> } = {}): Promise<StripeWorld> {
+  const sim = await startStripeSimulator({ webhookSecret: TEST_STRIPE_WEBHOOK_SECRET });
+  const ctx = await createTestContext({
+    STRIPE_SECRET_KEY: 'sk_test_0123456789abcdef',
+    STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
+    STRIPE_API_BASE_URL: sim.url,
+    MONEY_OUTBOX_POLL_MS: '50',
+    WALLET_EVENT_DELIVERY_BACKOFF_MS: '50',
+    ...options.env,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = ctx.app().listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sim.webhookUrl = `${appUrl}/api/stripe/webhook`;
+  const workers = options.workers ? startMoneyInWorkers(ctx.services) : undefined;
+  const simPost = async (path: string, body: Record<string, unknown>) => {
+    const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  return {
+    ctx,
+    sim,
+    appUrl,
+    async close() {
+      await workers?.close(2000);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      await sim.close();
+      await ctx.close();
+    },
+    async org(balance = 0) {
+      const orgId = await createFundedOrg(ctx.services, balance);
+      return { orgId, token: await dashboardToken(TEST_JWT_SECRET, orgId) };
+    },
+    topUp: (token, amount, key = `k-${Math.random().toString(36).slice(2)}`) =>
+      request(ctx.app()).post('/api/wallet/top-ups').set('authorization', `Bearer ${token}`).set('idempotency-key', key).send({ amount }),
+    pay: (sessionId, card) => simPost(`/sandbox/checkout/sessions/${sessionId}/pay`, { card }),
+    simPost,
+    async balance(orgId) {
+      const w = await ctx.services.store.getWallet(orgId);
+      if (!w) throw new Error('no wallet');
+      return w.balance;
+    },
+    async waitFor(what, probe, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await probe();
+        if (v !== undefined && v !== false) return v as never;
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
