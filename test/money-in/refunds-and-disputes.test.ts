@@ -6,6 +6,7 @@
 // path and on the Postgres path, with a spoken sentence.
 import Stripe from 'stripe';
 import request from 'supertest';
+import { jobIds } from '../../shared/queues/queues';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../../shared/pricing';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -79,6 +80,11 @@ it('freezes on a dispute, takes the amount once, gives it back once when won, an
   // Spend most of it: the dispute then takes the wallet below zero.
   const spent = await w.ctx.services.store.chargeCall({ orgId, callId: `call-${orgId}`, amount: 1800, reference: 'spent' });
   expect(spent.outcome).toBe('charged');
+  // A call in progress when the dispute comes: the freeze ends it through its control URL.
+  await w.ctx.services.store.registerPhoneNumber({ orgId, e164: '+14155550198', vapiPhoneNumberId: `pn-live-${orgId}`, assistantId: 'asst-1' });
+  const live = await w.ctx.services.calls.gate.decide(`live-${orgId}`, { vapiPhoneNumberId: `pn-live-${orgId}`, e164: null });
+  expect(live.kind).toBe('allowed');
+  await w.ctx.services.calls.admitted(live);
   const opened = await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'open' });
   expect(opened.status).toBe(200);
   expect(await wallet(token)).toMatchObject({ frozen: true, balance: -1800 });
@@ -90,8 +96,10 @@ it('freezes on a dispute, takes the amount once, gives it back once when won, an
   expect(buy.body.error).toBe('wallet_frozen');
   await expectLedgerConsistent(w.ctx.pool);
 
-  // Won: reinstated, then closed (each delivered twice).
   const created = w.sim.events.find((e) => e.type === 'charge.dispute.created' && (e.data as Ev['data']).object.charge === chargeId) as Ev;
+  expect(await w.ctx.services.queues.callMeters.getJob(jobIds.stop(`live-${orgId}`, `dispute-${created.id}`))).toBeDefined();
+
+  // Won: reinstated, then closed (each delivered twice).
   const reinstated: Ev = { ...created, id: `evt_reinstated_${chargeId}`, type: 'charge.dispute.funds_reinstated', data: { object: { ...created.data.object, status: 'won' } } };
   const closed: Ev = { ...created, id: `evt_closed_${chargeId}`, type: 'charge.dispute.closed', data: { object: { ...created.data.object, status: 'won' } } };
   for (const e of [reinstated, reinstated, closed, closed]) expect((await send(e)).status).toBe(200);
@@ -140,7 +148,7 @@ it('refuses calls on a frozen wallet with a spoken sentence, from Redis and from
     minDurationSeconds: VAPI_MIN_DURATION_SECONDS,
     maxDurationSeconds: VAPI_MAX_DURATION_SECONDS,
   });
-  expect(pg.outcome).toBe('frozen');
+  expect(pg).toEqual({ outcome: 'refused', reason: 'wallet_frozen' });
   // The cache refilled from Postgres after it lost the wallet still knows it is frozen.
   await w.ctx.services.cache.invalidate(orgId);
   const afterFill = await w.ctx.services.calls.gate.decide(`c4-${orgId}`, { vapiPhoneNumberId: `pn-${orgId}`, e164: null });
