@@ -77,7 +77,7 @@ const envSchema = z.object({
   // The billing page (CONTRACT §9): which origins may embed /billing in a frame (CSP frame-ancestors).
   BILLING_PAGE_FRAME_ANCESTORS: z
     .string()
-    .regex(/^('self'|'none'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?)( ('self'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?))*$/, "must be 'none', or 'self' and/or https origins separated by spaces")
+    .regex(/^('none'|('self'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?)( ('self'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?))*)$/, "must be 'none', or 'self' and/or https origins separated by spaces")
     .default("'self'"),
   SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
   // Failed authentication attempts one source address may make per minute, per surface, across

@@ -11,7 +11,7 @@
 // URL or in the service's log. The steps run in order and share one page, as a person would.
 import type { Page } from 'playwright-core';
 import { DEMO_ORG_ID } from '../../bin/banner';
-import { horizontalOverflow, openBrowser, overflowingElements, type BrowserSession } from '../support/browser';
+import { focusedElement, focusedOutlineStyle, horizontalOverflow, openBrowser, overflowingElements, sessionItem, type BrowserSession } from '../support/browser';
 import { startSandboxApp, type SandboxApp } from '../support/sandbox-app';
 
 jest.setTimeout(90_000);
@@ -59,7 +59,7 @@ describe('billing page in Chromium against npm start (sandbox)', () => {
     expect(csp).not.toContain('unsafe-inline');
     await page.locator('body[data-ready="true"]').waitFor({ timeout: UI_LIMIT_MS });
     expect(page.url()).toBe(`${app.api}/billing`);
-    expect(await page.evaluate(() => sessionStorage.getItem('billing-gates:access-token'))).toBe(app.token);
+    expect(await sessionItem(page, 'billing-gates:access-token')).toBe(app.token);
     expect(await text('#balance')).toBe('£0.00');
     expect(await text('#available')).toBe('£0.00');
     expect(await page.locator('#frozen-banner').isHidden()).toBe(true);
@@ -81,7 +81,7 @@ describe('billing page in Chromium against npm start (sandbox)', () => {
     await action.click();
     const amount = page.getByLabel(/^Amount/);
     expect(await amount.inputValue()).toBe('10.00');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('top-up-amount');
+    expect(await focusedElement(page)).toBe('top-up-amount');
     // Until the money-in branch is merged, the top-up endpoint answers 404 and the page says so.
     await page.getByRole('button', { name: 'Pay by card' }).click();
     await expectText('#top-up-message', 'Card top-ups are not available on this service yet.');
@@ -130,15 +130,14 @@ describe('billing page in Chromium against npm start (sandbox)', () => {
     const visited: string[] = [];
     for (let i = 0; i < 10 && visited[visited.length - 1] !== 'area-code'; i++) {
       await page.keyboard.press('Tab');
-      visited.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
+      visited.push(await focusedElement(page));
     }
     // The focus order follows the page: skip link, Refresh, then the buy form.
     expect(visited).toEqual(['skip-link', 'refresh', 'area-code']);
     await page.keyboard.type('415');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('buy-submit');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
-    expect(outline).not.toBe('none');
+    expect(await focusedElement(page)).toBe('buy-submit');
+    expect(await focusedOutlineStyle(page)).not.toBe('none');
     await page.keyboard.press('Enter');
     await expectText('#buy-result', /^Your new number: \+1415\d{7}$/);
     await expectText('#balance', '£30.00');

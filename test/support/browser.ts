@@ -42,6 +42,23 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+// The DOM as the page.evaluate callbacks below see it. The project's TypeScript has no DOM lib (it
+// would clash with Node's types), so these module-local declarations name just what is used.
+interface DomElement {
+  id: string;
+  className: string;
+  tagName: string;
+  getBoundingClientRect(): { left: number; right: number; width: number };
+}
+declare const document: {
+  documentElement: { scrollWidth: number; clientWidth: number };
+  body: { scrollWidth: number };
+  activeElement: DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+};
+declare const sessionStorage: { getItem(key: string): string | null };
+declare function getComputedStyle(el: DomElement): { outlineStyle: string };
+
 const RESOURCE_NOTICE = /^Failed to load resource: the server responded with a status of (\d{3})/;
 
 export async function openBrowser(suite: string, options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
@@ -118,4 +135,19 @@ export async function overflowingElements(page: Page): Promise<string[]> {
       .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}`)
       .slice(0, 20);
   });
+}
+
+/** The focused element's id (or class when it has none), '' when nothing is focused. */
+export function focusedElement(page: Page): Promise<string> {
+  return page.evaluate(() => document.activeElement?.id || document.activeElement?.className || '');
+}
+
+/** The outline style of the focused element (focus must be visible: not 'none'). */
+export function focusedOutlineStyle(page: Page): Promise<string> {
+  return page.evaluate(() => (document.activeElement ? getComputedStyle(document.activeElement).outlineStyle : 'none'));
+}
+
+/** A value of the page's sessionStorage. */
+export function sessionItem(page: Page, key: string): Promise<string | null> {
+  return page.evaluate((k) => sessionStorage.getItem(k), key);
 }
