@@ -6,7 +6,7 @@ import { Api, decimalString, forgetToken, formatMoney, minorDigits, newIdempoten
 const PAGE_SIZE = 10;
 const PENDING_TOP_UP_KEY = 'billing-gates:pending-top-up';
 const PROVISIONING_POLL = { firstDelayMs: 400, maxDelayMs: 5000, maxPolls: 120 };
-const TOP_UP_POLL = { firstDelayMs: 500, maxDelayMs: 3000, maxPolls: 15 };
+const TOP_UP_POLL = { firstDelayMs: 400, maxDelayMs: 3000, maxPolls: 10 };
 const STATUS_URL = /^\/api\/managed-telephony\/provisioning\/[0-9a-fA-F-]{36}$/;
 
 const $ = (id) => {
