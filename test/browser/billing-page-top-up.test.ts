@@ -67,7 +67,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterEach(() => {
-  expect(browser.takeProblems()).toEqual([]);
+  if (browser) expect(browser.takeProblems()).toEqual([]);
 });
 
 afterAll(async () => {
