@@ -20,6 +20,32 @@ module.exports = tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // The billing page's browser modules (api/billing-page/*.js): ES modules run by the browser as
+  // they are, no build step. Only the browser globals they use are known, so a Node-only name
+  // (require, process, Buffer) or a typo is an error; no console left behind; no eval or innerHTML
+  // writes (the page sets text only, and its CSP forbids inline script).
+  {
+    files: ['api/billing-page/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'Intl', 'crypto', 'setTimeout', 'clearTimeout', 'URL', 'URLSearchParams', 'AbortSignal', 'HTMLElement']
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      'no-undef': 'error',
+      'no-console': 'error',
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-restricted-properties': ['error',
+        { property: 'innerHTML', message: 'set text with textContent; the page never builds HTML from strings' },
+        { property: 'outerHTML', message: 'set text with textContent; the page never builds HTML from strings' },
+        { property: 'insertAdjacentHTML', message: 'set text with textContent; the page never builds HTML from strings' }],
+      'no-restricted-globals': ['error', { name: 'localStorage', message: 'the token is kept for the tab only (sessionStorage)' }],
+    },
+  },
   forbid(['shared/**/*.ts'], ['api', 'workers', 'bin']),
   forbid(['api/**/*.ts'], ['workers', 'bin']),
   forbid(['workers/**/*.ts'], ['api', 'bin']),

@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import { authFailureLimiters } from './middleware/rate-limit';
 import { adminRoutes } from './routes/admin';
+import { billingPageRoutes } from './routes/billing-page';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
@@ -28,6 +29,8 @@ export function createApp(services: Services): Express {
   app.use(openApiRoutes());
   app.use(BULL_BOARD_PATH, limiters.operator);
   app.use(bullBoardRoutes(services));
+  // The billing page (CONTRACT §9): static files with their own CSP; it calls the dashboard API.
+  app.use('/billing', billingPageRoutes(services));
   // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
   app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
   // Stripe's webhook verifies its signature over the raw bytes, so it also comes first.

@@ -4,7 +4,7 @@
 import { SignJWT } from 'jose';
 import type { Config } from '../shared/config';
 
-/** The demo organisation the banner's token and commands use (created by the first command). */
+/** The demo organisation the banner's token, link and commands use (sandbox start creates it). */
 export const DEMO_ORG_ID = 'de300000-0000-4000-8000-000000000001';
 export const DEMO_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 /** An amount that covers one number and a few minutes of calls at the default prices. */
@@ -32,7 +32,7 @@ function curlSteps(base: string, price: number): string[] {
   const dash = `-H "Authorization: Bearer $DEMO_JWT"`;
   const vapi = `-H "x-vapi-secret: $VAPI_WEBHOOK_SECRET"`;
   return [
-    `# 1. create the demo organisation and its wallet (201; 409 when it exists already)`,
+    `# 1. create the demo organisation and its wallet (sandbox start has made it already: 409; 201 against another API)`,
     `curl -s -X POST ${base}/api/admin/orgs ${admin} ${json} -d '{"name":"Demo","orgId":"${DEMO_ORG_ID}"}'`,
     `# 2. provisioning gate at zero balance: 402 insufficient_funds, nothing debited`,
     `curl -s -X POST ${base}/api/managed-telephony/provision ${dash} ${json} -H 'Idempotency-Key: demo-provision-0' -d '{"areaCode":"415","assistantId":"asst-demo"}'`,
@@ -51,6 +51,11 @@ function curlSteps(base: string, price: number): string[] {
     `# 9. top up by card through Stripe Checkout (the sandbox Stripe simulator): open checkoutUrl and pay with 4242424242424242`,
     `curl -s -X POST ${base}/api/wallet/top-ups ${dash} ${json} -H 'Idempotency-Key: demo-card-topup-1' -d '{"amount":2000}'`,
   ];
+}
+
+/** The billing page with a token in its fragment, as Supabase's redirects pass it (CONTRACT §9). */
+export function billingPageLink(base: string, token: string): string {
+  return `${base}/billing#access_token=${token}`;
 }
 
 export async function renderBanner(config: Config, info: BannerInfo): Promise<string> {
@@ -84,6 +89,7 @@ export async function renderBanner(config: Config, info: BannerInfo): Promise<st
     out.push(`    SUPABASE_JWT_SECRET=${jwt.secret}`, '');
     const token = await demoDashboardToken(jwt.secret);
     out.push(`  Dashboard JWT for the demo organisation ${DEMO_ORG_ID} (valid ${DEMO_TOKEN_TTL_SECONDS / 3600} h):`, `    DEMO_JWT=${token}`, '');
+    out.push(`  Billing page for the demo organisation (open in a browser):`, `    ${billingPageLink(base, token)}`, '');
     out.push(
       `  Try both gates (paste into a shell; replace REQUEST_ID and PHONE_NUMBER from the answers):`,
       `export ADMIN_TOKEN='${config.auth.adminToken}' VAPI_WEBHOOK_SECRET='${config.auth.vapiWebhookSecret}' DEMO_JWT='${token}'`,

@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from '../api/server';
 import { startWorkers, type RunningWorkers } from '../workers/main';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { migrate } from '../shared/db/migrate';
-import { renderBanner } from './banner';
+import { DEMO_ORG_ID, renderBanner } from './banner';
 import { createLogger, redactUrl } from '../shared/logger';
 import { startSandbox, type RunningSandbox } from '../shared/sandbox/start-sandbox';
 import { createServices, type Services } from '../shared/process/services';
@@ -44,6 +44,18 @@ async function applyMigrations(config: Config, services?: Services): Promise<voi
   }
 }
 
+/**
+ * Sandbox mode only: the demo organisation of the banner's token and billing-page link exists (with
+ * an empty wallet), so the printed link works at once. Idempotent; several processes may race.
+ */
+async function ensureDemoOrg(services: Services): Promise<void> {
+  try {
+    await services.store.createOrg({ name: 'Demo', orgId: DEMO_ORG_ID, currency: services.config.pricing.currency });
+  } catch (err) {
+    services.log.warn({ err: (err as Error).message }, 'could not create the demo organisation; the billing-page link will say it has no wallet');
+  }
+}
+
 async function main(): Promise<void> {
   const role = process.argv[2] as Role;
   if (!ROLES.includes(role)) fail(`usage: launch.ts ${ROLES.join('|')}`);
@@ -74,6 +86,7 @@ async function main(): Promise<void> {
   if (role === 'all' && config.sandbox.enabled) sandbox = await startSandbox(config, services.log);
   if (role === 'all' || role === 'workers') workers = await startWorkers(services);
   if (role === 'all' || role === 'api') {
+    if (config.sandbox.enabled) await ensureDemoOrg(services);
     server = await startServer(createApp(services), config.port);
     services.log.info({ port: server.port }, `API listening on http://127.0.0.1:${server.port}`);
     process.stdout.write(await renderBanner(config, { apiPort: server.port, simulators: role === 'all' && config.sandbox.enabled }));

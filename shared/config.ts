@@ -88,6 +88,11 @@ const envSchema = z.object({
   STUCK_REQUEST_AFTER_SECONDS: int(1, 86_400).default(120),
   BALANCE_CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
   HTTP_BODY_LIMIT_BYTES: int(1024, 10_000_000).default(1_000_000),
+  // The billing page (CONTRACT §9): which origins may embed /billing in a frame (CSP frame-ancestors).
+  BILLING_PAGE_FRAME_ANCESTORS: z
+    .string()
+    .regex(/^('none'|('self'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?)( ('self'|https:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?))*)$/, "must be 'none', or 'self' and/or https origins separated by spaces")
+    .default("'self'"),
   SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
   // Failed authentication attempts one source address may make per minute, per surface, across
   // all API processes (api/middleware/rate-limit.ts). Authenticated requests are never counted.
@@ -138,6 +143,8 @@ export interface Config {
   reconcile: { intervalMs: number; graceSeconds: number };
   vapi: { apiKey: string; apiBaseUrl: string };
   publicBaseUrl: string;
+  /** The billing page: the CSP frame-ancestors source list (who may embed /billing). */
+  billingPage: { frameAncestors: string };
   /** The one source of every price and rate (failure mode 5). Integers, minor units. */
   pricing: {
     currency: string;
@@ -263,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiBaseUrl: e.VAPI_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_VAPI_PORT}` : 'https://api.vapi.ai'),
     },
     publicBaseUrl,
+    billingPage: { frameAncestors: e.BILLING_PAGE_FRAME_ANCESTORS },
     pricing: {
       currency: e.CURRENCY,
       phoneNumberPrice: e.PHONE_NUMBER_PRICE,

@@ -33,6 +33,8 @@ describe('start-up banner', () => {
     const token = /DEMO_JWT=(\S+)/.exec(text)?.[1];
     expect(token).toBeDefined();
     expect(text).toContain(TEST_JWT_SECRET);
+    // The billing page's link for the same organisation, token in the fragment (CONTRACT §9).
+    expect(text).toContain(`http://127.0.0.1:1/billing#access_token=${token}`);
     const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
     expect((await request(ctx.app()).post('/api/admin/orgs').set(admin).send({ name: 'Demo', orgId: DEMO_ORG_ID })).status).toBe(201);
     const wallet = await request(ctx.app()).get('/api/wallet').set('Authorization', `Bearer ${token}`);
