@@ -18,17 +18,20 @@ export function createApp(services: Services): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(httpMetrics(services.metrics));
-  app.use(healthRoutes(services));
   // Failed authentication is throttled per source address; callers that authenticate never are.
   const limiters = authFailureLimiters(services);
+  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser;
+  // and it comes first of all, as the hot path (issue 15): every router mounted without a path
+  // before it (health, metrics, OpenAPI, Bull Board) was walked and path-matched on every
+  // assistant-request. No route of theirs lies under /api/vapi, so the order changes no answer.
+  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
+  app.use(healthRoutes(services));
   app.use('/metrics', limiters.operator);
   app.use(metricsRoutes(services));
   // Operations (operations branch): the API description and Bull Board, before the JSON parser.
   app.use(openApiRoutes());
   app.use(BULL_BOARD_PATH, limiters.operator);
   app.use(bullBoardRoutes(services));
-  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
-  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/api/admin', limiters.operator, adminRoutes(services));
