@@ -55,7 +55,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
   const store = createCallStore(p.rpc);
   const hot = createRedisHolds(p.redis, p.keys, config.limits.balanceCacheTtlSeconds);
   // One breaker for the gate's two Redis steps (number lookup, admission): see redis-breaker.ts.
-  const breaker = createRedisBreaker({ metrics, log });
+  const breaker = createRedisBreaker({ metrics, log, failures: config.callGate.breakerFailures, coolDownMs: config.callGate.breakerCoolDownMs });
   const numbers = createNumberResolver({
     redis: p.redis,
     keys: p.keys,

@@ -2,10 +2,10 @@
 // stalled Redis is paid for on every decision: a failed command (with its error, metric and log)
 // when Redis is down, or a whole CALL_GATE_REDIS_TIMEOUT_MS when it hangs, before Postgres decides.
 //
-//   closed     every decision tries Redis; REDIS_BREAKER_FAILURES consecutive failures or
+//   closed     every decision tries Redis; CALL_GATE_BREAKER_FAILURES (5) consecutive failures or
 //              timeouts open the breaker (a success resets the count)
 //   open       decisions go straight to Postgres, without touching Redis, for
-//              REDIS_BREAKER_COOL_DOWN_MS
+//              CALL_GATE_BREAKER_COOL_DOWN_MS (1000)
 //   half-open  after the cool-down ONE decision is let through to Redis as a probe (the others
 //              keep going to Postgres): its success closes the breaker, its failure opens it for
 //              another cool-down. A probe that never reports (its caller gave up) is replaced
@@ -21,9 +21,9 @@
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 
-/** Consecutive Redis failures or timeouts that open the breaker. */
+/** Consecutive Redis failures or timeouts that open the breaker (CALL_GATE_BREAKER_FAILURES's default). */
 export const REDIS_BREAKER_FAILURES = 5;
-/** How long an open breaker sends every decision to Postgres before it lets one probe through (ms). */
+/** How long an open breaker sends every decision to Postgres before it lets one probe through (ms; CALL_GATE_BREAKER_COOL_DOWN_MS's default). */
 export const REDIS_BREAKER_COOL_DOWN_MS = 1000;
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
