@@ -20,9 +20,14 @@ export function createApp(services: Services): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(httpMetrics(services.metrics));
-  app.use(healthRoutes(services));
   // Failed authentication is throttled per source address; callers that authenticate never are.
   const limiters = authFailureLimiters(services);
+  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser;
+  // and it comes first of all, as the hot path (issue 15): every router mounted without a path
+  // before it (health, metrics, OpenAPI, Bull Board) was walked and path-matched on every
+  // assistant-request. No route of theirs lies under /api/vapi, so the order changes no answer.
+  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
+  app.use(healthRoutes(services));
   app.use('/metrics', limiters.operator);
   app.use(metricsRoutes(services));
   // Operations (operations branch): the API description and Bull Board, before the JSON parser.
@@ -31,9 +36,7 @@ export function createApp(services: Services): Express {
   app.use(bullBoardRoutes(services));
   // The billing page (CONTRACT §9): static files with their own CSP; it calls the dashboard API.
   app.use('/billing', billingPageRoutes(services));
-  // Vapi's webhook reads its own raw body (HMAC over the bytes), so it comes before the JSON parser.
-  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
-  // Stripe's webhook verifies its signature over the raw bytes, so it also comes first.
+  // Stripe's webhook verifies its signature over the raw bytes, so it comes before the JSON parser.
   app.use('/api/stripe', stripeWebhookRoutes(services));
   // Body parsing after the cheap routes; a strict JSON parser with a size limit for everything else.
   app.use(express.json({ limit: services.config.limits.httpBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));

@@ -58,6 +58,9 @@ const envSchema = z.object({
   CALL_SAFETY_MARGIN_SECONDS: int(0, 600).default(5),
   CALL_HOLD_GRACE_SECONDS: int(0, 86_400).default(300),
   CALL_GATE_REDIS_TIMEOUT_MS: int(1, 5000).default(150),
+  // The gate's Redis circuit breaker (issue 15, shared/calls/redis-breaker.ts).
+  CALL_GATE_BREAKER_FAILURES: int(1, 1000).default(5),
+  CALL_GATE_BREAKER_COOL_DOWN_MS: int(50, 600_000).default(1000),
   CALL_GATE_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
   // Call gate (issue 4): limits of the webhook, the number cache, fail-open and the call sweeper.
   CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS: int(10, 43_200).default(60),
@@ -158,6 +161,10 @@ export interface Config {
   callGate: {
     failMode: 'closed' | 'open';
     redisTimeoutMs: number;
+    /** Consecutive Redis failures or timeouts that open the gate's circuit breaker. */
+    breakerFailures: number;
+    /** How long an open breaker sends decisions straight to Postgres before one probe (ms). */
+    breakerCoolDownMs: number;
     safetyMarginSeconds: number;
     holdGraceSeconds: number;
     /** maxDurationSeconds granted when CALL_GATE_FAIL_MODE=open and neither store answers. */
@@ -281,6 +288,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callGate: {
       failMode: e.CALL_GATE_FAIL_MODE,
       redisTimeoutMs: e.CALL_GATE_REDIS_TIMEOUT_MS,
+      breakerFailures: e.CALL_GATE_BREAKER_FAILURES,
+      breakerCoolDownMs: e.CALL_GATE_BREAKER_COOL_DOWN_MS,
       safetyMarginSeconds: e.CALL_SAFETY_MARGIN_SECONDS,
       holdGraceSeconds: e.CALL_HOLD_GRACE_SECONDS,
       failOpenMaxDurationSeconds: e.CALL_GATE_FAIL_OPEN_MAX_DURATION_SECONDS,

@@ -207,6 +207,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
+    /** to: open | half_open | closed (shared/calls/redis-breaker.ts) */
+    redisBreakerTransitions: new Counter({
+      name: 'billing_gates_redis_breaker_transitions_total',
+      help: "The call gate's Redis circuit breaker changing state: open (decisions go straight to Postgres), half_open (one probe let through), closed",
+      labelNames: ['to'] as const,
+      registers,
+    }),
+    redisBreakerOpen: new Gauge({
+      name: 'billing_gates_redis_breaker_open',
+      help: "1 while the call gate's Redis circuit breaker is open or half-open (decisions go to Postgres), 0 when closed",
+      registers,
+    }),
   };
   return m;
 }

@@ -13,9 +13,24 @@ function templateOf(req: Request, route: unknown): string | undefined {
   return undefined;
 }
 
+/** Bound on the cached label children (method × route template × status: a few dozen in practice). */
+const MAX_CHILDREN = 1000;
+
 export function httpMetrics(metrics: Metrics): RequestHandler {
+  // The labelled child per (method, route, status), bound once rather than looked up from a label
+  // object on every request (the webhook's hot path).
+  const children = new Map<string, ReturnType<Metrics['httpDuration']['labels']>>();
+  const childFor = (method: string, route: string, status: string) => {
+    const key = `${method} ${status} ${route}`;
+    let c = children.get(key);
+    if (c === undefined) {
+      c = metrics.httpDuration.labels(method, route, status);
+      if (children.size < MAX_CHILDREN) children.set(key, c);
+    }
+    return c;
+  };
   return (req, res, next) => {
-    const end = metrics.httpDuration.startTimer();
+    const started = process.hrtime.bigint();
     let template: string | undefined;
     let route: unknown = req.route;
     Object.defineProperty(req, 'route', {
@@ -28,7 +43,7 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
       },
     });
     res.on('finish', () => {
-      end({ method: req.method, route: template ?? 'unmatched', status: String(res.statusCode) });
+      childFor(req.method, template ?? 'unmatched', String(res.statusCode)).observe(Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   };

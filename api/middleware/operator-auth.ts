@@ -4,10 +4,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AppError } from '../../shared/errors';
 
-/** Constant-time string equality (hashing first makes the lengths equal). */
+// The digests of the configured secrets (a handful per process), so that checking a request hashes
+// only what it presented: the webhook compares its secret on every call.
+const secretDigests = new Map<string, Buffer>();
+const MAX_REMEMBERED_SECRETS = 16;
+
+/** Constant-time string equality (hashing first makes the lengths equal). `b` is the configured secret. */
 export function safeEqual(a: string, b: string): boolean {
+  let hb = secretDigests.get(b);
+  if (hb === undefined) {
+    hb = createHash('sha256').update(b).digest();
+    if (secretDigests.size < MAX_REMEMBERED_SECRETS) secretDigests.set(b, hb);
+  }
   const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
 }
 

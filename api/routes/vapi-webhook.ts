@@ -8,11 +8,20 @@ import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
 import { endedCall, learnControlUrl, recordEndOfCallReport, type CallReportDeps } from '../../shared/calls/call-reports';
 import type { CallServices } from '../../shared/calls/call-services';
-import { vapiEnvelope, type VapiMessage } from '../../shared/calls/vapi-messages';
+import { gateRequestOf, vapiEnvelope, type GateRequest, type VapiMessage } from '../../shared/calls/vapi-messages';
 import type { Services } from '../../shared/process/services';
 import { vapiAuthenticator } from '../middleware/vapi-auth';
 
 const RECEIVED = { received: true } as const;
+
+/**
+ * The gate's answer, written as res.json would (status 200, the same Content-Type and body)
+ * minus the ETag: express hashes every body it sends to make one, and an answer to a POST is
+ * never revalidated. One hash per admission saved on the hot path.
+ */
+function sendGateAnswer(res: Response, body: object): void {
+  res.status(200).set('Content-Type', 'application/json; charset=utf-8').end(JSON.stringify(body));
+}
 
 function answerFor(decision: GateDecision) {
   if (decision.kind === 'refused') return { error: decision.message };
@@ -54,12 +63,26 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
   });
 
   async function dispatch(body: Buffer, res: Response): Promise<void> {
-    let message: VapiMessage | undefined;
+    let json: unknown;
     try {
-      const parsed = vapiEnvelope.safeParse(JSON.parse(body.toString('utf8')));
-      if (parsed.success) message = parsed.data.message;
+      json = JSON.parse(body.toString('utf8'));
     } catch {
-      message = undefined;
+      json = undefined;
+    }
+    // Parsed once. An assistant-request (the hot path) reads only its three fields; every other
+    // message, and one that carries a control URL, goes through the full zod schema.
+    const gateRequest = gateRequestOf(json);
+    if (gateRequest !== undefined) {
+      try {
+        return await assistantRequest(gateRequest, res);
+      } catch (err) {
+        return unexpected('assistant-request', gateRequest.callId, err, res);
+      }
+    }
+    let message: VapiMessage | undefined;
+    if (json !== undefined) {
+      const parsed = vapiEnvelope.safeParse(json);
+      if (parsed.success) message = parsed.data.message;
     }
     if (message === undefined) {
       log.warn({ bytes: body.length }, 'vapi webhook: not a Vapi message');
@@ -70,7 +93,10 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
       if (message.call?.monitor?.controlUrl !== undefined) await learnControlUrl(reports, message);
       switch (message.type) {
         case 'assistant-request':
-          return await assistantRequest(message, res);
+          return await assistantRequest(
+            { callId: message.call?.id, vapiPhoneNumberId: message.call?.phoneNumberId ?? message.phoneNumber?.id ?? null, e164: message.phoneNumber?.number ?? null },
+            res,
+          );
         case 'status-update':
           await endedCall(reports, message);
           res.status(200).json(RECEIVED);
@@ -85,19 +111,20 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
           res.status(200).json(RECEIVED);
       }
     } catch (err) {
-      // Still 200: a failed report is recovered by the sweeper (hold expiry, GET /call/{id}).
-      log.error({ type: message.type, callId: message.call?.id, err: (err as Error).message }, 'vapi webhook: handling failed');
-      if (res.headersSent) return;
-      res.status(200).json(message.type === 'assistant-request' ? { error: REFUSAL_MESSAGES.unavailable } : RECEIVED);
+      unexpected(message.type, message.call?.id, err, res);
     }
   }
 
-  async function assistantRequest(m: VapiMessage, res: Response): Promise<void> {
-    const decision = await gate.decide(m.call?.id, {
-      vapiPhoneNumberId: m.call?.phoneNumberId ?? m.phoneNumber?.id ?? null,
-      e164: m.phoneNumber?.number ?? null,
-    });
-    res.status(200).json(answerFor(decision));
+  function unexpected(type: string, callId: string | undefined, err: unknown, res: Response): void {
+    // Still 200: a failed report is recovered by the sweeper (hold expiry, GET /call/{id}).
+    log.error({ type, callId, err: (err as Error).message }, 'vapi webhook: handling failed');
+    if (res.headersSent) return;
+    res.status(200).json(type === 'assistant-request' ? { error: REFUSAL_MESSAGES.unavailable } : RECEIVED);
+  }
+
+  async function assistantRequest(r: GateRequest, res: Response): Promise<void> {
+    const decision = await gate.decide(r.callId, { vapiPhoneNumberId: r.vapiPhoneNumberId, e164: r.e164 });
+    sendGateAnswer(res, answerFor(decision));
     await admitted(decision);
   }
 

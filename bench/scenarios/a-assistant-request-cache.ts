@@ -12,6 +12,7 @@
 // run in halves, B M F F M B, so that drift in the shared machine's load is spread evenly.
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../../shared/pricing';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
+import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
 import { MAX_TOPUP } from '../lib/fixtures';
 import { runHttpLoad } from '../lib/http-load';
 import type { Measurement, Scenario, Target } from '../lib/types';
@@ -104,17 +105,18 @@ export const scenario: Scenario = {
       }
       const baseline = combine(sides.bare.parts);
       const measured = { metered: combine(sides.metered.parts), full: combine(sides.full.parts) };
-      const checks: string[] = [];
+      const results: CheckResult[] = [];
       for (const policy of ['metered', 'full'] as const) {
         const expected = measured[policy].count + numbers[policy].length;
         const recorded = await recordedHolds(world, numbers[policy], policy, expected);
         // Requests still in flight when autocannon stops are answered (and held) but not counted,
         // so with no refusal recorded ≥ expected, by up to the connections × 2 halves.
-        checks.push(`${policy}: ${recorded} holds recorded in Postgres, ≥ ${expected} expected (2xx counted + warm-up)`);
-        if (recorded < expected) progress(`WARNING ${policy}: ${expected - recorded} answered calls have no recorded hold (refused, or a record batch failed)`);
+        results.push(check(recorded >= expected, `${policy}: ${recorded} holds recorded in Postgres, ≥ ${expected} expected (2xx counted + warm-up)`));
       }
       const meteredJobs = (await world.services.queues.callMeters.getDelayedCount()) - meteredJobsBefore;
-      checks.push(`metered: ${meteredJobs} renewal jobs scheduled (delayed) for ${measured.metered.count} answered calls; full scheduled none`);
+      results.push(check(meteredJobs >= measured.metered.count, `metered: ${meteredJobs} renewal jobs scheduled (delayed) for ${measured.metered.count} answered calls; full scheduled none`));
+      results.push(...(await walletChecks(world, [...numbers.metered, ...numbers.full].map((n) => n.orgId), { redis: true })));
+      const checks = reportChecks(results, progress);
 
       const m = measured.metered;
       const f = measured.full;

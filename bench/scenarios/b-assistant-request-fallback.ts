@@ -3,6 +3,7 @@
 // with its fail-fast Redis error first). Baseline: the bare constant route, as in (a).
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
+import { check, reportChecks, walletChecks } from '../lib/checks';
 import { runHttpLoad } from '../lib/http-load';
 import type { Scenario } from '../lib/types';
 import { createWorld, startChild } from '../lib/world';
@@ -27,10 +28,18 @@ export const scenario: Scenario = {
       progress('redis-server killed; the app now answers from Postgres');
       await expectAdmitted(app.url, numbers[0]!);
       const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
+      // Every call answered from Postgres has its calls row (call_gate_admit inserts it before the
+      // answer); requests in flight when autocannon stops are held but not counted, so ≥.
+      const orgIds = numbers.map((n) => n.orgId);
+      const held = await world.count("select count(*) from calls where org_id = any($1::uuid[]) and admitted_path = 'database_fallback'", [orgIds]);
+      const checks = reportChecks(
+        [check(held >= subject.count + 1, `${held} holds placed in Postgres, ≥ ${subject.count + 1} expected (2xx counted + the probe after the kill)`), ...(await walletChecks(world, orgIds, { redis: false }))],
+        progress,
+      );
       return {
         subject,
         baseline,
-        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`],
+        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, ...checks],
       };
     } finally {
       await Promise.allSettled(children.map((c) => c.stop()));

@@ -4,7 +4,8 @@
 // → CALL_GATE_FAIL_MODE, as when the whole decision outlasts CALL_GATE_DECISION_DEADLINE_MS.
 // A store that answers after the gate gave up on it may still have placed a hold: when the call
 // was refused after all, that hold is taken back (failure mode 24). Every decision is counted
-// (gate 'call', outcome, path).
+// (gate 'call', outcome, path). A Redis that keeps failing is skipped for a cool-down by the
+// circuit breaker (redis-breaker.ts): decisions then go straight to Postgres.
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -12,6 +13,8 @@ import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing
 import type { CallStore, ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
+import { throttledLog } from './outage-log';
+import type { RedisBreaker } from './redis-breaker';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
 import { StoreTimeoutError, withTimeout } from './timeout';
 
@@ -81,6 +84,8 @@ export interface CallGateDeps {
   hot: RedisHolds;
   /** The decision's clock (ms since the epoch): tests move it across the UTC day boundary. */
   clock: () => number;
+  /** Shared with the number resolver, so both stop paying for a dead Redis together. */
+  breaker: RedisBreaker;
 }
 
 type Admission =
@@ -135,6 +140,17 @@ export function createCallGate(d: CallGateDeps) {
     }
   }
 
+  // Bound once per outcome and path (a handful): the decision counter runs on every request.
+  const counters = new Map<string, ReturnType<Metrics['gateDecisions']['labels']>>();
+  const fallbackToDatabase = new Map<string, ReturnType<Metrics['fallbacks']['labels']>>();
+  const fellBack = (reason: string) => {
+    let c = fallbackToDatabase.get(reason);
+    if (c === undefined) fallbackToDatabase.set(reason, (c = d.metrics.fallbacks.labels('call', 'database', reason)));
+    c.inc();
+  };
+  // Once per 10 s at most: during an outage this would be one synchronous stdout write per decision.
+  const warnFallback = throttledLog(d.log, 'warn', 'call gate: deciding from Postgres');
+
   const toRedisError = (err: unknown) => new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
 
   /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
@@ -185,7 +201,10 @@ export function createCallGate(d: CallGateDeps) {
 
   function count(decision: GateDecision): GateDecision {
     const outcome = decision.kind === 'allowed' ? 'allowed' : `refused_${decision.reason}`;
-    d.metrics.gateDecisions.inc({ gate: 'call', outcome, path: decision.path });
+    const key = `${outcome} ${decision.path}`;
+    let c = counters.get(key);
+    if (c === undefined) counters.set(key, (c = d.metrics.gateDecisions.labels('call', outcome, decision.path)));
+    c.inc();
     if (decision.kind === 'refused') {
       const control = Object.entries(CONTROL_OF).find(([, reason]) => reason === decision.reason)?.[0];
       if (control !== undefined) d.metrics.spendControls.inc({ control, surface: 'call', outcome: 'refused' });
@@ -225,15 +244,22 @@ export function createCallGate(d: CallGateDeps) {
       placed: a.placed,
     });
 
-    if (!redisFailed) {
+    if (!redisFailed && !d.breaker.allow()) {
+      fellBack('circuit_open'); // the breaker is open: Redis is not asked at all
+    } else if (!redisFailed) {
       try {
         const a = await admitOnRedis(orgId, callId, late);
+        d.breaker.success();
         return a.kind === 'allowed' ? allowed(a, 'cache') : refuse(a.reason, 'cache');
       } catch (err) {
         // Postgres failing during a cache fill: Redis is up but cannot decide alone.
-        if (!(err instanceof RedisUnavailable)) return failMode(callId, orgId, assistantId, err);
-        d.metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err.reason });
-        d.log.warn({ callId, orgId, err: err.message }, 'call gate: deciding from Postgres');
+        if (!(err instanceof RedisUnavailable)) {
+          d.breaker.success();
+          return failMode(callId, orgId, assistantId, err);
+        }
+        d.breaker.failure();
+        fellBack(err.reason);
+        warnFallback({ callId, orgId, err: err.message });
       }
     }
     try {

@@ -16,6 +16,7 @@ import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../pricing';
 import { jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
 import type { RedisKeys } from '../redis';
 import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './call-store';
+import { throttledLog } from './outage-log';
 import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
 import type { LimitName } from '../wallet/wallet-controls';
@@ -67,6 +68,8 @@ export function createMeters(d: MeterDeps) {
   let pending: Array<{ name: string; data: CallMeterJob; opts: ReturnType<typeof meterJobOptions>; done: () => void }> = [];
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
+  // With Redis down every batch (one per METER_FLUSH_MS under load) fails: one line per 10 s, all counted.
+  const logScheduleFailure = throttledLog(d.log, 'error', 'could not schedule call meters; the sweeper will');
 
   function flush(): void {
     if (timer !== undefined) clearTimeout(timer);
@@ -81,7 +84,7 @@ export function createMeters(d: MeterDeps) {
           (err: unknown) => {
             // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
             d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, batch.length);
-            d.log.error({ meters: batch.length, err: (err as Error).message }, 'could not schedule call meters; the sweeper will');
+            logScheduleFailure({ meters: batch.length, err: (err as Error).message });
           },
         )
         .finally(() => {

@@ -14,7 +14,8 @@ import { createMeters, type Meters } from './call-meter';
 import { createHoldRecorder } from './hold-recorder';
 import type { CallReportDeps } from './call-reports';
 import { createCallStore, holdRecord, type CallStore } from './call-store';
-import { createNumberResolver, NUMBER_LOCAL_CACHE_MS } from './number-resolver';
+import { createNumberResolver, NUMBER_LOCAL_CACHE_MS, RedisCircuitOpenError } from './number-resolver';
+import { createRedisBreaker, type RedisBreaker } from './redis-breaker';
 import { StoreTimeoutError, withTimeout } from './timeout';
 import { createRedisHolds, type RedisHolds } from './redis-holds';
 
@@ -23,6 +24,8 @@ export interface CallServices {
   hot: RedisHolds;
   gate: CallGate;
   meters: Meters;
+  /** The gate's Redis circuit breaker (state for tests and operators; metrics count its changes). */
+  breaker: RedisBreaker;
   /**
    * After answering an admission: the durable record of a Redis-path hold (batched), the copy of
    * a Postgres-path hold in Redis, and the first renewal of a metered call (batched).
@@ -53,6 +56,8 @@ export function createCallServices(p: CallServiceParts): CallServices {
   const { config, metrics, log } = p;
   const store = createCallStore(p.rpc);
   const hot = createRedisHolds(p.redis, p.keys, config.limits.balanceCacheTtlSeconds);
+  // One breaker for the gate's two Redis steps (number lookup, admission): see redis-breaker.ts.
+  const breaker = createRedisBreaker({ metrics, log, failures: config.callGate.breakerFailures, coolDownMs: config.callGate.breakerCoolDownMs });
   const numbers = createNumberResolver({
     redis: p.redis,
     keys: p.keys,
@@ -61,10 +66,12 @@ export function createCallServices(p: CallServiceParts): CallServices {
     localCacheMs: NUMBER_LOCAL_CACHE_MS,
     redisTimeoutMs: config.callGate.redisTimeoutMs,
     databaseTimeoutMs: config.callGate.databaseTimeoutMs,
-    onRedisFailure: (err) => metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error' }),
+    onRedisFailure: (err) =>
+      metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : err instanceof RedisCircuitOpenError ? 'circuit_open' : 'redis_error' }),
+    breaker,
   });
   const clock = p.clock ?? Date.now;
-  const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock });
+  const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
   const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
@@ -74,7 +81,9 @@ export function createCallServices(p: CallServiceParts): CallServices {
     const { hold, heldSeconds } = decision.placed;
     const work: Array<Promise<void>> = [meters.start(decision.orgId, hold, heldSeconds)];
     if (decision.path === 'cache') work.push(recorder.add(holdRecord(decision.orgId, hold, holdPolicy, heldSeconds)));
-    if (decision.path === 'database_fallback') {
+    // Not while the breaker is open: Redis is known to be away, and the meter sweep copies every
+    // open hold back into Redis once it returns (the same repair as a mirror that failed).
+    if (decision.path === 'database_fallback' && breaker.state() === 'closed') {
       // So the Redis path counts it as soon as Redis answers again (else the sweeper copies it).
       work.push(
         withTimeout(hot.mirror(decision.orgId, [hold]), redisTimeoutMs, 'redis').then(
@@ -91,6 +100,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     hot,
     gate,
     meters,
+    breaker,
     admitted,
     reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdPolicy, holdGraceSeconds },
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },

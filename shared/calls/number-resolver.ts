@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
 import type { CallStore } from './call-store';
+import type { RedisBreaker } from './redis-breaker';
 import { withTimeout } from './timeout';
 
 export interface NumberLookup {
@@ -33,6 +34,14 @@ export const NUMBER_LOCAL_CACHE_MS = 2000;
 /** Bound on the in-process copy (entries), oldest evicted first. */
 export const NUMBER_MEMORY_MAX_ENTRIES = 10_000;
 
+/** Why Redis was not asked: the gate's circuit breaker is open (see redis-breaker.ts). */
+export class RedisCircuitOpenError extends Error {
+  override name = 'RedisCircuitOpenError';
+  constructor() {
+    super('redis circuit breaker open');
+  }
+}
+
 const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable() });
 
 export interface NumberResolverOptions {
@@ -46,8 +55,10 @@ export interface NumberResolverOptions {
   databaseTimeoutMs: number;
   /** The clock (ms), injectable so tests can step past the local window without waiting. */
   nowMs?: () => number;
-  /** Called when Redis could not answer and Postgres was asked instead. */
+  /** Called when Redis could not answer (or was skipped: RedisCircuitOpenError) and Postgres was asked instead. */
   onRedisFailure(err: unknown): void;
+  /** The gate's breaker: while open, Redis is not asked; every Redis answer or failure is reported to it. */
+  breaker?: RedisBreaker;
 }
 
 export function createNumberResolver(o: NumberResolverOptions) {
@@ -72,17 +83,24 @@ export function createNumberResolver(o: NumberResolverOptions) {
       }
       let redisError: unknown;
       let redisUp = false;
-      try {
-        const raw = await withTimeout(o.redis.get(key), o.redisTimeoutMs, 'redis');
-        redisUp = true;
-        const hit = raw === null ? undefined : cached.safeParse(JSON.parse(raw));
-        if (hit?.success) {
-          remember(key, hit.data);
-          return { kind: 'found', number: hit.data, source: 'cache', redisFailed: false };
+      if (o.breaker !== undefined && !o.breaker.allow()) {
+        redisError = new RedisCircuitOpenError();
+        o.onRedisFailure(redisError);
+      } else {
+        try {
+          const raw = await withTimeout(o.redis.get(key), o.redisTimeoutMs, 'redis');
+          redisUp = true;
+          o.breaker?.success();
+          const hit = raw === null ? undefined : cached.safeParse(JSON.parse(raw));
+          if (hit?.success) {
+            remember(key, hit.data);
+            return { kind: 'found', number: hit.data, source: 'cache', redisFailed: false };
+          }
+        } catch (err) {
+          if (!redisUp) o.breaker?.failure();
+          redisError = err;
+          o.onRedisFailure(err);
         }
-      } catch (err) {
-        redisError = err;
-        o.onRedisFailure(err);
       }
       let found;
       try {

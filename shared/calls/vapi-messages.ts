@@ -56,3 +56,36 @@ export function isoOrNull(value: string | undefined): string | null {
   const ms = Date.parse(value);
   return Number.isFinite(ms) && ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS ? new Date(ms).toISOString() : null;
 }
+
+/** What the call gate reads of an assistant-request: nothing else of the (large) message. */
+export interface GateRequest {
+  callId: string | undefined;
+  vapiPhoneNumberId: string | null;
+  e164: string | null;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The same rule as `text(max)` above: a string of 1..max UTF-16 units, else absent. */
+const textOf = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length >= 1 && v.length <= max ? v : undefined);
+
+/**
+ * The hot path's reading of an already JSON-parsed body (issue 15): when it is an
+ * assistant-request that carries no control URL, the few fields the gate reads, checked by the
+ * same rules as `vapiEnvelope` (test/calls/vapi-gate-fields.test.ts proves them equal); otherwise
+ * undefined, and the caller parses the whole message with zod. The full parse copied and checked
+ * every field of Vapi's payload (the call, the assistant, the customer) only to use three.
+ */
+export function gateRequestOf(body: unknown): GateRequest | undefined {
+  if (!isRecord(body)) return undefined;
+  const m = body.message;
+  if (!isRecord(m) || m.type !== 'assistant-request') return undefined;
+  const call = isRecord(m.call) ? m.call : undefined;
+  // A control URL is learned from any message (validated, stored): leave that to the full path.
+  if (call !== undefined && isRecord(call.monitor) && call.monitor.controlUrl !== undefined) return undefined;
+  const phoneNumber = isRecord(m.phoneNumber) ? m.phoneNumber : undefined;
+  return {
+    callId: textOf(call?.id, 200),
+    vapiPhoneNumberId: textOf(call?.phoneNumberId, 200) ?? textOf(phoneNumber?.id, 200) ?? null,
+    e164: textOf(phoneNumber?.number, 20) ?? null,
+  };
+}

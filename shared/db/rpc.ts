@@ -40,16 +40,39 @@ export interface Rpc {
 
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
+/** Distinct statements one process prepares (function × argument names; a few dozen in practice). */
+const MAX_PREPARED = 500;
+
+// Each call shape (function and argument names, in order) is one named statement: node-postgres
+// prepares it once per connection (Parse) and afterwards only binds and executes it, so Postgres
+// no longer parses and plans the `select public.fn(...)` text on every call (issue 15: the
+// fallback path's call_gate_admit). Names are numbered for the whole process, not per pgRpc, so
+// two adapters over one pool can never give one name two texts; a statement that fails to parse
+// is not remembered by node-postgres (it is parsed again next time).
+const prepared = new Map<string, { name: string | undefined; text: string }>();
+
+function statement(fn: string, names: string[]): { name: string | undefined; text: string } {
+  const key = `${fn}(${names.join(',')})`;
+  let st = prepared.get(key);
+  if (st === undefined) {
+    if (!NAME.test(fn)) throw new Error(`bad function name ${fn}`);
+    for (const n of names) if (!NAME.test(n)) throw new Error(`bad argument name ${n}`);
+    const params = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
+    // Past the bound (never expected) statements still work, unnamed: parsed every time as before.
+    st = { name: prepared.size < MAX_PREPARED ? `rpc_${prepared.size + 1}_${fn}`.slice(0, 63) : undefined, text: `select public.${fn}(${params}) as result` };
+    if (st.name !== undefined) prepared.set(key, st);
+  }
+  return st;
+}
+
 export function pgRpc(pool: Pool, options: { ownsPool?: boolean } = {}): Rpc {
   return {
     kind: 'postgres',
     async call(fn, args) {
-      if (!NAME.test(fn)) throw new Error(`bad function name ${fn}`);
       const names = Object.keys(args);
-      for (const n of names) if (!NAME.test(n)) throw new Error(`bad argument name ${n}`);
-      const params = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
+      const st = statement(fn, names);
       try {
-        const res = await pool.query<{ result: unknown }>(`select public.${fn}(${params}) as result`, names.map((n) => args[n]));
+        const res = await pool.query<{ result: unknown }>({ name: st.name, text: st.text, values: names.map((n) => args[n]) });
         return res.rows[0]?.result;
       } catch (err) {
         throw new DataUnavailableError(`${fn} failed: ${(err as Error).message}`, err);
