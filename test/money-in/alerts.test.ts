@@ -80,3 +80,21 @@ it('refuses more than five thresholds, negative ones, and a plain-http non-loopb
   expect((await put({ thresholds: [-1] })).status).toBe(400);
   expect((await put({ thresholds: [1], webhookUrl: 'http://example.com/hook' })).status).toBe(400);
 });
+
+it('sends balance.low when a call admitted on the Redis path takes available below a threshold (a hold, not a charge)', async () => {
+  const { orgId, token } = await w.org(1000);
+  // No webhook: the event is stored (GET /api/wallet/events) whether or not it can be delivered.
+  const put = await request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${token}`).send({ thresholds: [950] });
+  expect(put.status).toBe(200);
+  const reg = await w.ctx.services.store.registerPhoneNumber({ orgId, e164: '+14155550177', vapiPhoneNumberId: `pn-alert-${orgId}`, assistantId: 'asst-1' });
+  expect(reg.outcome).toBe('registered');
+  // One metered slice of 112 held on the Redis path: available 888, below 950. No ledger entry.
+  const decision = await w.ctx.services.calls.gate.decide(`alert-call-${orgId}`, { vapiPhoneNumberId: `pn-alert-${orgId}`, e164: null });
+  expect(decision).toMatchObject({ kind: 'allowed', path: 'cache', holdAmount: 112 });
+  await w.ctx.services.calls.admitted(decision);
+  await w.waitFor('the balance.low event', async () => {
+    const list = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
+    return (list.body.items as Array<{ type: string }>).some((e) => e.type === 'balance.low');
+  });
+  expect(await w.balance(orgId)).toBe(1000);
+});
