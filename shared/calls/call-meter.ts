@@ -161,10 +161,12 @@ export function createMeters(d: MeterDeps) {
       if (snap.outcome === 'found') await d.hot.fill(job.orgId, snap);
       r = await once();
     } else if (r.outcome === 'missing') {
-      // Redis lost the call (restart, eviction): copy Postgres's hold back, then decide there.
-      const m = await d.store.meter(job.callId);
-      if (m.outcome === 'found' && m.live) {
-        await d.hot.mirror(job.orgId, [m.hold]);
+      // Redis does not know the call (it lost its data, or the call was admitted on the Postgres
+      // path): copy every open hold of the organisation from Postgres, not this one alone, so the
+      // renewal is decided on all of them; then decide there.
+      const snap = await d.store.gateSnapshot(job.orgId);
+      if (snap.outcome === 'found' && snap.holds.some((h) => h.call_id === job.callId)) {
+        await d.hot.fill(job.orgId, snap);
         d.metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' });
         r = await once();
       }

@@ -81,10 +81,11 @@ export function createCallServices(p: CallServiceParts): CallServices {
     const { hold, heldSeconds } = decision.placed;
     const work: Array<Promise<void>> = [meters.start(decision.orgId, hold, heldSeconds)];
     if (decision.path === 'cache') work.push(recorder.add(holdRecord(decision.orgId, hold, holdPolicy, heldSeconds)));
-    // Not while the breaker is open: Redis is known to be away, and the meter sweep copies every
-    // open hold back into Redis once it returns (the same repair as a mirror that failed).
-    if (decision.path === 'database_fallback' && breaker.state() === 'closed') {
-      // So the Redis path counts it as soon as Redis answers again (else the sweeper copies it).
+    // Even while the breaker is open: the breaker only spares the answer a wait on Redis; a Redis
+    // that is back (or was only slow) must count this hold before its path decides again, or it
+    // admits on money this hold took. A dead Redis refuses at once; a slow one costs a background
+    // wait bounded by the Redis timeout. What still fails is copied by the meter sweep.
+    if (decision.path === 'database_fallback') {
       work.push(
         withTimeout(hot.mirror(decision.orgId, [hold]), redisTimeoutMs, 'redis').then(
           () => void metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' }),

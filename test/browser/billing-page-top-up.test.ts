@@ -75,7 +75,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-describe('billing page top-up through the Stripe simulator (needs the money-in branch)', () => {
+describe('billing page top-up through the Stripe simulator', () => {
   it('tops up 50.00 with card 4242 4242 4242 4242 and comes back to a balance of £50.00', async () => {
     await page.goto(app.billingLink);
     await page.locator('body[data-ready="true"]').waitFor({ timeout: UI_LIMIT_MS });
@@ -100,7 +100,8 @@ describe('billing page top-up through the Stripe simulator (needs the money-in b
     await browser.screenshot('declined');
     // The person leaves the checkout and comes back to the billing page in the same tab.
     await page.goto(`${app.api}/billing`);
-    await expectText('#top-up-message', /The payment of £50\.00 has not been confirmed\. Nothing has been added yet/);
+    // Stripe's failed-payment event marks the top-up failed; the page says so plainly.
+    await expectText('#top-up-message', /The payment of £50\.00 did not go through\. Nothing was added and nothing was charged/);
     expect(await text('#balance')).toBe('£50.00');
     const topUps = await page.locator('#transactions-body tr', { hasText: 'Top-up' }).count();
     expect(topUps).toBe(1);
