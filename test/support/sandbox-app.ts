@@ -1,13 +1,13 @@
 // `npm start` in sandbox mode as a real process (bin/launch.ts all, no TWILIO_ACCOUNT_SID), with
 // its own database, Redis key prefix and free ports, as a person would start it. The banner it
 // prints is the source of the billing-page link the browser tests open.
-import { createServer } from 'node:net';
 import { createPool } from '../../shared/db/pool';
 import { createRedis } from '../../shared/redis';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from './databases';
 import { ledgerViolations } from './invariants';
 import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { freePort } from './redis-server';
 import { launchService, type ServiceProcess } from './service-processes';
 
 const START_LIMIT_MS = 45_000;
@@ -21,22 +21,10 @@ export interface SandboxApp {
   token: string;
   ports: { api: number; twilio: number; vapi: number; stripe: number };
   process: ServiceProcess;
-  /** Operator credit (stands in for a paid top-up where Stripe is not in the service yet). */
+  /** Operator credit (for walks that do not go through Stripe's checkout). */
   credit(orgId: string, amount: number, key: string): Promise<Response>;
   ledgerViolations(): Promise<unknown[]>;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startSandboxApp(label: string, extraEnv: Record<string, string> = {}): Promise<SandboxApp> {
