@@ -20,6 +20,7 @@ import { throttledLog } from './outage-log';
 import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
 import type { LimitName } from '../wallet/wallet-controls';
+import { createBatcher } from './batcher';
 import { withTimeout } from './timeout';
 
 /** What Vapi says to the caller when the money runs out (then it hangs up). */
@@ -65,46 +66,28 @@ export function createMeters(d: MeterDeps) {
   // A control URL is kept as long as the longest call plus its grace.
   const controlTtlMs = (VAPI_MAX_DURATION_SECONDS + callGate.holdGraceSeconds) * 1000;
 
-  let pending: Array<{ name: string; data: CallMeterJob; opts: ReturnType<typeof meterJobOptions>; done: () => void }> = [];
-  let timer: NodeJS.Timeout | undefined;
-  const inFlight = new Set<Promise<void>>();
   // With Redis down every batch (one per METER_FLUSH_MS under load) fails: one line per 10 s, all counted.
   const logScheduleFailure = throttledLog(d.log, 'error', 'could not schedule call meters; the sweeper will');
 
-  function flush(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    while (pending.length > 0) {
-      const batch = pending.slice(0, METER_BATCH_MAX);
-      pending = pending.slice(METER_BATCH_MAX);
-      const w = d.queues.callMeters
-        .addBulk(batch.map(({ name, data, opts }) => ({ name, data, opts })))
-        .then(
-          () => undefined,
-          (err: unknown) => {
-            // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
-            d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, batch.length);
-            logScheduleFailure({ meters: batch.length, err: (err as Error).message });
-          },
-        )
-        .finally(() => {
-          for (const p of batch) p.done();
-        });
-      inFlight.add(w);
-      void w.finally(() => inFlight.delete(w));
-    }
-  }
+  const jobIdOf = (job: CallMeterJob) =>
+    job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : job.kind === 'stop' ? jobIds.stop(job.callId, job.tag ?? '') : jobIds.hangup(job.callId, job.tag);
+  const optionsOf = (job: CallMeterJob) => meterJobOptions(jobIdOf(job), job.dueAtMs - d.clock());
+
+  const batcher = createBatcher<CallMeterJob>(
+    async (jobs) => {
+      try {
+        await d.queues.callMeters.addBulk(jobs.map((job) => ({ name: job.kind, data: job, opts: optionsOf(job) })));
+      } catch (err) {
+        // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
+        d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, jobs.length);
+        logScheduleFailure({ meters: jobs.length, err: (err as Error).message });
+      }
+    },
+    { flushMs: METER_FLUSH_MS, batchMax: METER_BATCH_MAX },
+  );
 
   /** Queues one meter step (batched with others); resolves once written or counted as failed. */
-  function schedule(job: CallMeterJob): Promise<void> {
-    const jobId =
-      job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : job.kind === 'stop' ? jobIds.stop(job.callId, job.tag ?? '') : jobIds.hangup(job.callId, job.tag);
-    return new Promise<void>((done) => {
-      pending.push({ name: job.kind, data: job, opts: meterJobOptions(jobId, job.dueAtMs - d.clock()), done });
-      if (pending.length >= METER_BATCH_MAX) flush();
-      else if (timer === undefined) timer = setTimeout(flush, METER_FLUSH_MS);
-    });
-  }
+  const schedule = (job: CallMeterJob): Promise<void> => batcher.add(job);
 
   function jobFor(kind: CallMeterJob['kind'], orgId: string, hold: StoredHold, slice: number, dueAtMs: number): CallMeterJob {
     return {
@@ -313,22 +296,18 @@ export function createMeters(d: MeterDeps) {
     async ensure(orgId: string, hold: StoredHold, heldSeconds: number): Promise<'none' | 'present' | 'created' | 'retried'> {
       if (callGate.holdPolicy !== 'metered' || hold.state !== 'held' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return 'none';
       const job = jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs);
-      const jobId = jobIds.meter(job.callId, job.slice);
-      const existing = await d.queues.callMeters.getJob(jobId);
+      const existing = await d.queues.callMeters.getJob(jobIdOf(job));
       if (existing) {
         if ((await existing.getState()) !== 'failed') return 'present';
         await existing.retry('failed');
         return 'retried';
       }
-      await d.queues.callMeters.add('renew', job, meterJobOptions(jobId, job.dueAtMs - Date.now()));
+      await d.queues.callMeters.add('renew', job, optionsOf(job));
       return 'created';
     },
 
     /** Shutdown: writes the meter steps still waiting for their batch. */
-    async close(): Promise<void> {
-      flush();
-      await Promise.all([...inFlight]);
-    },
+    close: (): Promise<void> => batcher.close(),
   };
 }
 

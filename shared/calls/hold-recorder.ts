@@ -7,6 +7,7 @@
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { CallStore, HoldRecord } from './call-store';
+import { createBatcher } from './batcher';
 import { withTimeout } from './timeout';
 
 /** Longest a hold waits in memory before its batch is written (ms). */
@@ -24,19 +25,8 @@ export interface HoldRecorderOptions {
   batchMax?: number;
 }
 
-interface Pending {
-  hold: HoldRecord;
-  done: () => void;
-}
 
 export function createHoldRecorder(o: HoldRecorderOptions) {
-  const flushMs = o.flushMs ?? HOLD_RECORD_FLUSH_MS;
-  const batchMax = o.batchMax ?? HOLD_RECORD_BATCH_MAX;
-  let pending: Pending[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const inFlight = new Set<Promise<void>>();
-
   function failed(holds: HoldRecord[], err: unknown): void {
     // The Redis holds still limit admission, and a metered call's renewal job writes its record
     // again (call_gate_record_holds); a full-policy call's lost report would now go unnoticed by
@@ -45,8 +35,7 @@ export function createHoldRecorder(o: HoldRecorderOptions) {
     o.log.error({ holds: holds.length, callIds: holds.slice(0, 10).map((h) => h.call_id), err: (err as Error)?.message }, 'call gate: could not record holds in Postgres');
   }
 
-  async function write(batch: Pending[]): Promise<void> {
-    const holds = batch.map((p) => p.hold);
+  async function write(holds: HoldRecord[]): Promise<void> {
     try {
       const r = await withTimeout(o.store.recordHolds(holds), o.databaseTimeoutMs, 'postgres');
       if (r.rejected > 0) {
@@ -57,42 +46,20 @@ export function createHoldRecorder(o: HoldRecorderOptions) {
       }
     } catch (err) {
       failed(holds, err);
-    } finally {
-      for (const p of batch) p.done();
     }
   }
 
-  function flush(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    while (pending.length > 0) {
-      const batch = pending.slice(0, batchMax);
-      pending = pending.slice(batchMax);
-      const w = write(batch);
-      inFlight.add(w);
-      void w.finally(() => inFlight.delete(w));
-    }
-  }
+  const batcher = createBatcher(write, {
+    flushMs: o.flushMs ?? HOLD_RECORD_FLUSH_MS,
+    batchMax: o.batchMax ?? HOLD_RECORD_BATCH_MAX,
+    afterClose: (hold) => failed([hold], new Error('hold recorder closed (shutting down)')),
+  });
 
   return {
     /** Queues one hold; resolves when its batch has been written or counted as failed. Never rejects. */
-    add(hold: HoldRecord): Promise<void> {
-      if (closed) {
-        failed([hold], new Error('hold recorder closed (shutting down)'));
-        return Promise.resolve();
-      }
-      return new Promise<void>((done) => {
-        pending.push({ hold, done });
-        if (pending.length >= batchMax) flush();
-        else if (timer === undefined) timer = setTimeout(flush, flushMs);
-      });
-    },
+    add: (hold: HoldRecord): Promise<void> => batcher.add(hold),
     /** Writes what is pending and waits for every batch in flight; later holds are counted as failed. */
-    async close(): Promise<void> {
-      closed = true;
-      flush();
-      await Promise.all([...inFlight]);
-    },
+    close: (): Promise<void> => batcher.close(),
   };
 }
 
