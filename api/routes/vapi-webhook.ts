@@ -90,28 +90,34 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
       return;
     }
     try {
+      await handle(message, res);
+      // After the answer: the control URL has its own table (any order of messages is fine), and
+      // an assistant-request that carries one must not wait on Redis and Postgres for it.
       if (message.call?.monitor?.controlUrl !== undefined) await learnControlUrl(reports, message);
-      switch (message.type) {
-        case 'assistant-request':
-          return await assistantRequest(
-            { callId: message.call?.id, vapiPhoneNumberId: message.call?.phoneNumberId ?? message.phoneNumber?.id ?? null, e164: message.phoneNumber?.number ?? null },
-            res,
-          );
-        case 'status-update':
-          await endedCall(reports, message);
-          res.status(200).json(RECEIVED);
-          return;
-        case 'end-of-call-report': {
-          const outcome = await recordEndOfCallReport(reports, message);
-          if (outcome === 'invalid') log.warn('vapi webhook: end-of-call report without a call id');
-          res.status(200).json(RECEIVED);
-          return;
-        }
-        default:
-          res.status(200).json(RECEIVED);
-      }
     } catch (err) {
       unexpected(message.type, message.call?.id, err, res);
+    }
+  }
+
+  async function handle(message: VapiMessage, res: Response): Promise<void> {
+    switch (message.type) {
+      case 'assistant-request':
+        return await assistantRequest(
+          { callId: message.call?.id, vapiPhoneNumberId: message.call?.phoneNumberId ?? message.phoneNumber?.id ?? null, e164: message.phoneNumber?.number ?? null },
+          res,
+        );
+      case 'status-update':
+        await endedCall(reports, message);
+        res.status(200).json(RECEIVED);
+        return;
+      case 'end-of-call-report': {
+        const outcome = await recordEndOfCallReport(reports, message);
+        if (outcome === 'invalid') log.warn('vapi webhook: end-of-call report without a call id');
+        res.status(200).json(RECEIVED);
+        return;
+      }
+      default:
+        res.status(200).json(RECEIVED);
     }
   }
 

@@ -116,6 +116,9 @@ function admission(step: HoldStep | RedisDecision, placed: PlacedHold | undefine
   }
 }
 
+/** The other way round, for the metric (CONTRACT §8 names): built once, read per refusal. */
+const CONTROL_BY_REASON = new Map<RefusalReason, ControlRefusal>(Object.entries(CONTROL_OF).map(([control, reason]) => [reason, control as ControlRefusal]));
+
 export function createCallGate(d: CallGateDeps) {
   const { pricing, callGate } = d.config;
   // What both atomic steps plan with: the prices come from Config.pricing and the bounds from
@@ -206,7 +209,7 @@ export function createCallGate(d: CallGateDeps) {
     if (c === undefined) counters.set(key, (c = d.metrics.gateDecisions.labels('call', outcome, decision.path)));
     c.inc();
     if (decision.kind === 'refused') {
-      const control = Object.entries(CONTROL_OF).find(([, reason]) => reason === decision.reason)?.[0];
+      const control = CONTROL_BY_REASON.get(decision.reason);
       if (control !== undefined) d.metrics.spendControls.inc({ control, surface: 'call', outcome: 'refused' });
     }
     return decision;
