@@ -18,6 +18,9 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
       eqeqeq: ['error', 'always'],
+      // A second case of one value is dead code that reads like a live branch (one was found
+      // after two branches were merged).
+      'no-duplicate-case': 'error',
     },
   },
   // The billing page's browser modules (api/billing-page/*.js): ES modules run by the browser as

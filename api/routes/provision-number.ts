@@ -101,9 +101,6 @@ export function provisionNumber(services: Services): RequestHandler {
         throw new AppError('not_found', 'This organisation has no wallet.');
       case 'idempotency_key_reused':
         throw keyReused();
-      case 'wallet_frozen':
-        metrics.gateDecisions.inc({ gate: 'provision', outcome: 'refused_wallet_frozen', path: 'database' });
-        throw new AppError('wallet_frozen', 'This wallet is frozen; no number can be bought until it is unfrozen.');
     }
   };
 }

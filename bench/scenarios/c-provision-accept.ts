@@ -4,6 +4,7 @@
 // well-funded wallet (so every request serialises on its row lock, on both sides). No workers
 // run: this measures acceptance, not purchase.
 import { randomUUID } from 'node:crypto';
+import { phoneNumberPrices } from '../../shared/pricing';
 import { dashboardHeaders } from '../lib/dashboard';
 import { baselinePool, fundedOrg } from '../lib/fixtures';
 import { runHttpLoad } from '../lib/http-load';
@@ -24,7 +25,8 @@ export const scenario: Scenario = {
     });
     try {
       const orgId = await fundedOrg(world.services, 10);
-      const price = world.services.config.pricing.phoneNumberPrice;
+      // The prices as the API passes them (every currency), so both sides run the same SQL.
+      const prices = JSON.stringify(phoneNumberPrices(world.services.config.pricing));
       const run = randomUUID().slice(0, 8);
       const baseline = await runLoopLoad(
         {
@@ -33,9 +35,9 @@ export const scenario: Scenario = {
           durationSeconds: settings.BENCH_DURATION_SECONDS,
           op: async (i) => {
             const r = await pool.query<{ r: { outcome: string } }>(
-              `select public.provision_request_create(p_org_id => $1, p_price => $2, p_idempotency_key => $3, p_fingerprint => $4,
+              `select public.provision_request_create(p_org_id => $1, p_prices => $2::jsonb, p_idempotency_key => $3, p_fingerprint => $4,
                  p_area_code => '415', p_country => 'US', p_assistant_id => null, p_max_attempts => 5) as r`,
-              [orgId, price, `sql-${run}-${i}`, 'c'.repeat(64)],
+              [orgId, prices, `sql-${run}-${i}`, 'c'.repeat(64)],
             );
             if (r.rows[0]?.r.outcome !== 'queued') throw new Error(`create ${r.rows[0]?.r.outcome}`);
           },
