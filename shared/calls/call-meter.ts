@@ -83,7 +83,15 @@ export function createMeters(d: MeterDeps) {
         logScheduleFailure({ meters: jobs.length, err: (err as Error).message });
       }
     },
-    { flushMs: METER_FLUSH_MS, batchMax: METER_BATCH_MAX },
+    {
+      flushMs: METER_FLUSH_MS,
+      batchMax: METER_BATCH_MAX,
+      // Shutting down: counted like a failed schedule; the meter sweep re-creates it.
+      afterClose: (job) => {
+        d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' });
+        logScheduleFailure({ meters: 1, callId: job.callId, err: 'meters closed (shutting down)' });
+      },
+    },
   );
 
   /** Queues one meter step (batched with others); resolves once written or counted as failed. */

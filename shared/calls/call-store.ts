@@ -82,18 +82,6 @@ export type ReleaseResult = z.output<typeof release>;
 const reportRecorded = z.object({ outcome: z.enum(['recorded', 'duplicate']), org_id: z.string().nullable(), billed: z.boolean() });
 export type ReportRecorded = z.output<typeof reportRecorded>;
 
-const reportFound = z.object({
-  outcome: z.literal('found'),
-  call_id: z.string(),
-  org_id: z.string().nullable(),
-  started_at: z.string().nullable(),
-  ended_at: z.string().nullable(),
-  duration_seconds: z.number().nullable(),
-  source: z.enum(['webhook', 'vapi_api']),
-  billed: z.boolean(),
-});
-const reportGet = z.union([reportFound, z.object({ outcome: z.literal('not_found') })]);
-export type StoredReport = z.output<typeof reportFound>;
 
 // Times stay the text Postgres wrote: a cursor rebuilt from a JS Date (milliseconds) would cut a
 // timestamptz's microseconds and repeat or skip rows at a page boundary.
@@ -287,10 +275,6 @@ export function createCallStore(rpc: Rpc) {
         p_source: r.source,
       });
       return parse(reportRecorded, 'call_report_record', raw);
-    },
-    async getReport(callId: string): Promise<StoredReport | undefined> {
-      const r = parse(reportGet, 'call_report_get', await rpc.call('call_report_get', { p_call_id: callId }));
-      return r.outcome === 'found' ? r : undefined;
     },
     /** Charges the call from its report and ends its hold, in one transaction (call_settle). */
     async settle(s: SettleInput): Promise<Settlement> {

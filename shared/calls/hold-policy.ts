@@ -37,8 +37,6 @@ export function planHold(pricing: Pricing, safetyMarginSeconds: number, availabl
   return { amount, maxDurationSeconds: seconds, cap, heldSeconds: secondsPaidFor(pricing, amount, seconds) };
 }
 
-/** Seconds a hold lives: the granted duration plus the grace for the call's last webhooks. */
-export const holdLifetimeSeconds = (maxDuration: number, graceSeconds: number) => maxDuration + graceSeconds;
 
 /**
  * How long before its held seconds run out a metered call's next slice is asked for: a quarter

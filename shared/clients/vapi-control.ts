@@ -3,7 +3,6 @@
 // Whoever holds that URL controls the call, so it is a secret: only https URLs on the allowed
 // hosts (VAPI_CONTROL_HOSTS; loopback too in sandbox mode) are ever called, and neither the URL
 // nor anything derived from it beyond its host is logged.
-import { z } from 'zod';
 
 export type ControlMessage = { type: 'say'; content: string; endCallAfterSpoken: true } | { type: 'end-call' };
 
@@ -19,8 +18,6 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 export const CONTROL_RETRIES = 2;
 export const CONTROL_RETRY_DELAY_MS = 200;
 export const CONTROL_TIMEOUT_MS = 3000;
-
-export const controlUrlSchema = z.string().min(1).max(2000);
 
 function hostAllowed(host: string, hosts: readonly string[]): boolean {
   return hosts.some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern));

@@ -6,8 +6,6 @@ import { z } from 'zod';
 
 export const MS_PER_DAY = 86_400_000;
 
-/** The UTC day of `nowMs` as days since 1970-01-01 (what SQL's spend_day is, as a number). */
-export const utcDay = (nowMs: number) => Math.floor(nowMs / MS_PER_DAY);
 
 export const LIMIT_NAMES = ['maxConcurrentCalls', 'dailySpendLimit', 'maxCallSeconds', 'maxNumbersPerDay'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];

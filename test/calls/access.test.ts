@@ -11,7 +11,6 @@ const PUBLIC_FUNCTIONS = [
   'call_hold_release',
   'call_holds_total',
   'call_report_record',
-  'call_report_get',
   'call_settle',
   'call_settle_not_found',
   'calls_due_for_sweep',
