@@ -263,6 +263,11 @@ begin
   if jsonb_typeof(p_hold) = 'string' then
     p_hold := (p_hold #>> '{}')::jsonb;  -- as call_gate_record_holds: PostgREST passes JSON text
   end if;
+  -- The wallet row first, as every money function locks it (then the call's row): the
+  -- organisation is the call's, else the one Redis's view names.
+  perform 1 from wallets
+   where org_id::text = coalesce((select org_id::text from calls where call_id = p_call_id), p_hold->>'org_id')
+     for no key update;
   select * into c from calls where call_id = p_call_id for update;
   if not found and p_hold is not null and jsonb_typeof(p_hold) = 'object' then
     perform call_gate_record_holds(jsonb_build_array(p_hold));

@@ -24,6 +24,15 @@ begin
   if jsonb_typeof(p_holds) is distinct from 'array' or jsonb_array_length(p_holds) > 1000 then
     raise exception 'call_gate_record_holds: expected an array of at most 1000 holds' using errcode = '22023';
   end if;
+  -- Every money function locks the wallet row first, then the rows that depend on it (calls, the
+  -- money settings). The batch does the same, for its organisations in one fixed order, before it
+  -- writes a hold: the watch below touches the settings and, through foreign keys, the wallet,
+  -- and without this a batch and a charge of one organisation deadlock. Compared as text: a
+  -- malformed org id must only fail its own hold, below.
+  perform 1 from wallets
+   where org_id::text in (select x->>'org_id' from jsonb_array_elements(p_holds) x)
+   order by org_id
+     for no key update;
   for h in select * from jsonb_array_elements(p_holds) loop
     begin
       insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
@@ -91,6 +100,10 @@ begin
   end if;
   select * into w from wallets where org_id = c.org_id for update;
   select * into c from calls where call_id = p_call_id for update;
+  if not found then
+    -- Taken back (call_gate_cancel_hold) while this renewal waited for the wallet.
+    return jsonb_build_object('outcome', 'missing');
+  end if;
   if c.hold_state <> 'held' or c.settled_at is not null then
     return jsonb_build_object('outcome', 'released');
   end if;

@@ -98,3 +98,36 @@ it('sends balance.low when a call admitted on the Redis path takes available bel
   });
   expect(await w.balance(orgId)).toBe(1000);
 });
+
+it('records hold batches and posts charges of the same organisations at once without a deadlock (one lock order: the wallet first)', async () => {
+  const orgs = await Promise.all([0, 1, 2].map(() => w.org(100_000)));
+  for (const o of orgs) {
+    const put = await request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${o.token}`).send({ thresholds: [99_000, 50_000] });
+    expect(put.status).toBe(200);
+  }
+  const now = Date.now();
+  const batch = (round: number) =>
+    orgs.map((o, i) => ({
+      call_id: `lock-${round}-${i}-${o.orgId}`,
+      org_id: o.orgId,
+      amount: 500,
+      max_duration_seconds: 600,
+      expires_at_ms: now + 900_000,
+      admitted_at_ms: now,
+      cap: 500,
+      held_seconds: 535,
+      slices: 1,
+      policy: 'metered' as const,
+    }));
+  // Batches name the organisations in both orders; charges lock one wallet each, concurrently.
+  const work: Array<Promise<unknown>> = [];
+  for (let round = 0; round < 15; round++) {
+    const b = batch(round);
+    work.push(w.ctx.services.calls.store.recordHolds(round % 2 === 0 ? b : [...b].reverse()));
+    for (const o of orgs) work.push(w.ctx.services.store.chargeCall({ orgId: o.orgId, callId: `lock-charge-${round}-${o.orgId}`, amount: 100, reference: 'lock order' }));
+  }
+  const results = await Promise.allSettled(work);
+  expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+  const held = await w.ctx.pool.query<{ n: number }>("select count(*)::int n from calls where call_id like 'lock-%'");
+  expect(held.rows[0]?.n).toBe(45);
+});
