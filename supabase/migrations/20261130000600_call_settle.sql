@@ -125,6 +125,14 @@ begin
   v_units := v_seconds * p_rate_per_minute;
   v_amount := div(v_units, 60)::bigint + case when v_units > div(v_units, 60) * 60 then 1 else 0 end;
 
+  -- The hold ends before the charge is posted, in this same transaction: ledger_post looks at
+  -- `available` for alerts and auto-recharge, and must not count the call twice (its hold and
+  -- its charge). Nobody else sees the state in between (the wallet row is locked).
+  update calls set settled_by = p_settled_by, settled_at = now(),
+                   hold_state = 'released', released_at = coalesce(released_at, now()),
+                   release_cause = coalesce(release_cause, 'billed')
+   where call_id = p_call_id and settled_at is null;
+
   -- An entry under the call's key may exist from an earlier two-step settlement that crashed
   -- before stamping the report: it is the call's charge, reused as it is.
   select * into e from ledger_entries where org_id = v_org and idempotency_key = 'call:' || p_call_id;
@@ -142,12 +150,8 @@ begin
   end if;
 
   update call_reports set billed_at = now(), charge_entry_id = e.id where call_id = p_call_id;
-  update calls set charge_entry_id = e.id, settled_by = p_settled_by, settled_at = now(),
-                   hold_state = 'released', released_at = coalesce(released_at, now()),
-                   release_cause = coalesce(release_cause, 'billed')
-   where call_id = p_call_id and settled_at is null;
-  -- A call the sweeper settled as unknown to Vapi whose report came after all: its hold is gone
-  -- already; record the charge against it.
+  -- The call's charge (also for a call the sweeper settled as unknown to Vapi whose report came
+  -- after all).
   update calls set charge_entry_id = e.id
    where call_id = p_call_id and charge_entry_id is null;
 

@@ -7,6 +7,7 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { billCall } from '../../shared/calls/call-billing';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
 
 let w: StripeWorld;
@@ -130,4 +131,20 @@ it('records hold batches and posts charges of the same organisations at once wit
   expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
   const held = await w.ctx.pool.query<{ n: number }>("select count(*)::int n from calls where call_id like 'lock-%'");
   expect(held.rows[0]?.n).toBe(45);
+});
+
+it('sends no balance.low when a call is billed for what it held: the charge replaces the hold, never counted beside it', async () => {
+  const { orgId, token } = await w.org(10_000);
+  expect((await request(w.ctx.app()).put('/api/wallet/alerts').set('authorization', `Bearer ${token}`).send({ thresholds: [9_850] })).status).toBe(200);
+  const pn = `pn-settle-${orgId}`;
+  expect((await w.ctx.services.store.registerPhoneNumber({ orgId, e164: '+14155550166', vapiPhoneNumberId: pn, assistantId: 'asst-1' })).outcome).toBe('registered');
+  const callId = `settle-alert-${orgId}`;
+  const decision = await w.ctx.services.calls.gate.decide(callId, { vapiPhoneNumberId: pn, e164: null });
+  expect(decision).toMatchObject({ kind: 'allowed', holdAmount: 112 }); // available 9888: above the line
+  await w.ctx.services.calls.admitted(decision);
+  // A 120 s call costs 112, exactly its hold: available stays 9888 once the charge replaces it.
+  expect((await w.ctx.services.calls.store.recordReport({ callId, orgId, vapiPhoneNumberId: pn, e164: null, startedAt: '2026-11-30T12:00:00.000Z', endedAt: '2026-11-30T12:02:00.000Z', durationSeconds: 120, endedReason: 'customer-ended-call', source: 'webhook' })).outcome).toBe('recorded');
+  expect(await billCall(w.ctx.services.calls.billing, callId, 'report')).toMatchObject({ outcome: 'charged', amount: 112 });
+  const list = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
+  expect((list.body.items as Array<{ type: string }>).map((e) => e.type)).toEqual([]);
 });
