@@ -708,6 +708,11 @@ declare
   r jsonb;
   v_outcome text;
 begin
+  -- One payment's events one at a time: a refund or dispute that races the payment's credit
+  -- would otherwise find no credited top-up (its payment intent is written by the credit) while
+  -- the credit does not see the refund's uncommitted row, and neither applies it. Taken first,
+  -- before any row lock, by the three functions that touch one payment.
+  perform stripe_payment_lock(p_payment_intent_id);
   if not stripe_event_claim(p_event_id, p_type, 'processing') then
     return jsonb_build_object('outcome', 'duplicate');
   end if;
@@ -834,6 +839,12 @@ end $$;
 -- ---------------------------------------------------------------------------------------------
 -- stripe_lock_payment_wallet (internal): locks the wallet a PaymentIntent was credited to, if
 -- any, before the charge and dispute rows (the lock order of every money-in function).
+-- stripe_payment_lock (internal): a transaction lock on one payment intent (see its callers).
+create function stripe_payment_lock(p_payment_intent_id text) returns void
+language sql security definer set search_path = public, pg_temp as $$
+  select pg_advisory_xact_lock(hashtextextended('stripe:pi:' || coalesce(p_payment_intent_id, ''), 0))
+$$;
+
 create function stripe_lock_payment_wallet(p_payment_intent_id text) returns void
 language sql security definer set search_path = public, pg_temp as $$
   select 1 from wallets
@@ -848,6 +859,11 @@ create function stripe_charge_refunded(
 language plpgsql security definer set search_path = public, pg_temp as $$
 declare r jsonb;
 begin
+  -- One payment's events one at a time: a refund or dispute that races the payment's credit
+  -- would otherwise find no credited top-up (its payment intent is written by the credit) while
+  -- the credit does not see the refund's uncommitted row, and neither applies it. Taken first,
+  -- before any row lock, by the three functions that touch one payment.
+  perform stripe_payment_lock(p_payment_intent_id);
   if not stripe_event_claim(p_event_id, p_type, 'processing') then
     return jsonb_build_object('outcome', 'duplicate');
   end if;
@@ -874,6 +890,11 @@ begin
                     'charge.dispute.funds_reinstated', 'charge.dispute.closed', 'charge.dispute.updated') then
     raise exception 'stripe_dispute_event: type % is not a dispute event', p_type using errcode = '22023';
   end if;
+  -- One payment's events one at a time: a refund or dispute that races the payment's credit
+  -- would otherwise find no credited top-up (its payment intent is written by the credit) while
+  -- the credit does not see the refund's uncommitted row, and neither applies it. Taken first,
+  -- before any row lock, by the three functions that touch one payment.
+  perform stripe_payment_lock(p_payment_intent_id);
   if not stripe_event_claim(p_event_id, p_type, 'processing') then
     return jsonb_build_object('outcome', 'duplicate');
   end if;

@@ -75,6 +75,28 @@ it('keeps a refund that arrives before its payment was credited, and applies it 
   await expectLedgerConsistent(w.ctx.pool);
 });
 
+it('applies a refund that arrives at the same moment as its payment\'s credit, however they interleave (ten payments)', async () => {
+  for (let i = 0; i < 10; i++) {
+    const { orgId, token } = await w.org();
+    const res = await w.topUp(token, 2000);
+    const url = w.sim.webhookUrl;
+    w.sim.webhookUrl = undefined; // delivered below, at once
+    const before = w.sim.events.length;
+    await w.pay(res.body.checkoutSessionId, '4242424242424242');
+    const session = w.sim.sessions.get(res.body.checkoutSessionId) as { payment_intent: string };
+    const chargeId = (w.sim.paymentIntents.get(session.payment_intent) as { latest_charge: string }).latest_charge;
+    await w.simPost(`/sandbox/charges/${chargeId}/refund`, { amount: 300 });
+    w.sim.webhookUrl = url;
+    const held = w.sim.events.slice(before) as Ev[];
+    const credit = held.find((e) => e.type === 'checkout.session.completed') as Ev;
+    const refund = held.find((e) => e.type === 'charge.refunded') as Ev;
+    const answers = await Promise.all([send(credit), send(refund)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(await entries(orgId)).toEqual([['topup', 2000], ['topup_refund', -300]]);
+  }
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
 it('freezes on a dispute, takes the amount once, gives it back once when won, and unfreezes; the balance may go negative', async () => {
   const { orgId, token, chargeId } = await paid(2000);
   // Spend most of it: the dispute then takes the wallet below zero.
