@@ -677,7 +677,10 @@ begin
       -- Unfreeze only what a dispute froze, and only when no other dispute of this wallet is open.
       if not exists (select 1 from stripe_disputes x join top_ups y on y.payment_intent_id = x.payment_intent_id
                       where y.org_id = t.org_id and x.froze_wallet)
-         and (select frozen_reason from wallets where org_id = t.org_id) like 'dispute %' then
+         -- Who froze it is a column (wallets.frozen_source, 20261130001200), not a pattern in
+         -- free text: an operator's reason may begin with "dispute", and an operator who froze
+         -- the wallet while a dispute was open took the freeze over (wallet_freeze).
+         and (select frozen_source from wallets where org_id = t.org_id) = 'stripe_dispute' then
         perform wallet_unfreeze(t.org_id, 'stripe_dispute');
       end if;
     end if;

@@ -147,6 +147,14 @@ begin
     return jsonb_build_object('outcome', 'not_found');
   end if;
   if w.frozen then
+    -- An operator freezing a wallet a dispute froze takes the freeze over: the dispute's end must
+    -- not lift it (stripe_reconcile_payment unfreezes only frozen_source = 'stripe_dispute').
+    if p_source = 'operator' and w.frozen_source is distinct from 'operator' then
+      update wallets
+         set frozen_reason = left(p_reason, 500), frozen_source = 'operator', version = version + 1, updated_at = now()
+       where org_id = p_org_id
+      returning * into w;
+    end if;
     return org_limits_json(w) || jsonb_build_object('outcome', 'already_frozen');
   end if;
   update wallets

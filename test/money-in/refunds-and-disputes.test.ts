@@ -132,6 +132,19 @@ it('freezes on a dispute, takes the amount once, gives it back once when won, an
   await expectLedgerConsistent(w.ctx.pool);
 });
 
+it('keeps an operator\'s freeze when the dispute that froze the wallet first is closed', async () => {
+  const { orgId, token, chargeId } = await paid(2000);
+  expect((await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'open' })).status).toBe(200);
+  expect(await wallet(token)).toMatchObject({ frozen: true });
+  // The operator freezes it too, for a reason of their own (it even begins with "dispute").
+  expect((await w.ctx.services.controls.freeze(orgId, 'dispute review by finance', 'operator'))?.outcome).toBe('already_frozen');
+  const created = w.sim.events.find((e) => e.type === 'charge.dispute.created' && (e.data as Ev['data']).object.charge === chargeId) as Ev;
+  const closed: Ev = { ...created, id: `evt_closed_op_${chargeId}`, type: 'charge.dispute.closed', data: { object: { ...created.data.object, status: 'won' } } };
+  expect((await send(closed)).status).toBe(200);
+  expect(await wallet(token)).toMatchObject({ frozen: true, frozenReason: 'dispute review by finance' });
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
 it('keeps the disputed amount when a dispute is lost, and never gives back what was not taken', async () => {
   const { orgId, token, chargeId } = await paid(1000);
   expect((await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'lost' })).status).toBe(200);
