@@ -1000,9 +1000,11 @@ begin
   end if;
   if s.recharge_in_flight is not null then
     select * into t from top_ups where id = s.recharge_in_flight;
-    -- A recharge started long ago and never answered (the process died between the claim and
-    -- Stripe): submit it again under the same idempotency key; Stripe answers the first result.
-    if t.status = 'pending' and s.recharge_last_attempt_at < now() - interval '10 minutes' then
+    -- A recharge Stripe never acknowledged (its job's Stripe call failed with an outage and the
+    -- job is retried, or the process died before the call), or one started long ago and never
+    -- answered: submit it again under the same idempotency key; Stripe answers the first result.
+    -- Told "in flight" instead, the retried job would end and nothing would ever send it.
+    if t.status = 'pending' and (t.payment_intent_id is null or s.recharge_last_attempt_at < now() - interval '10 minutes') then
       update wallet_money_settings set recharge_last_attempt_at = now() where org_id = p_org_id;
       return jsonb_build_object('outcome', 'resume', 'top_up', top_up_json(t),
         'customer_id', s.stripe_customer_id, 'payment_method_id', s.payment_method_id);
