@@ -1,9 +1,8 @@
 // POST /api/admin/orgs/:orgId/freeze {"reason"} and /unfreeze — operators freeze a wallet
 // (CONTRACT §8): it admits no call, renews none, buys no number; its calls in progress are ended
 // at once through their control URLs (shared/calls/call-meter.ts endLiveCalls: the sentence, then
-// end-call). SQL wallet_freeze / wallet_unfreeze are the interface shared with branch stripe
-// (disputes freeze with source 'stripe_dispute'); the wallet.frozen / wallet.unfrozen events of
-// that branch's outbox are written by those SQL functions once the branches are joined.
+// end-call). SQL wallet_freeze / wallet_unfreeze are the one freeze (Stripe disputes use it too,
+// with source 'stripe_dispute'); they also write the wallet.frozen / wallet.unfrozen events.
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';

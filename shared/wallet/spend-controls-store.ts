@@ -63,7 +63,7 @@ export function createSpendControlsStore(rpc: Rpc) {
       });
       return parse('org_limits_set', raw);
     },
-    /** `source`: who froze it ('operator' here; 'stripe_dispute' on branch stripe). */
+    /** `source`: who froze it ('operator' here; 'stripe_dispute' for a Stripe dispute). */
     async freeze(orgId: string, reason: string, source: string): Promise<OrgControls | undefined> {
       return parse('wallet_freeze', await rpc.call('wallet_freeze', { p_org_id: orgId, p_reason: reason, p_source: source }));
     },

@@ -8,9 +8,8 @@
 -- (spend_day, spend_today) in the same UPDATE that changes the balance. A reader at time t counts
 -- spend_today only when spend_day is t's UTC day (else zero): the day boundary needs no job.
 --
--- COORDINATION (branch stripe, issue 11): wallets.frozen, wallets.frozen_reason, wallet_freeze()
--- and wallet_unfreeze() are the interface both branches define, written so either may land first
--- (add column if not exists, create or replace).
+-- wallets.frozen, wallets.frozen_reason, wallet_freeze() and wallet_unfreeze() are shared with
+-- money in (20261130001100, Stripe disputes); the final versions are in 20261130001500.
 
 alter table wallets add column if not exists frozen boolean not null default false;
 alter table wallets add column if not exists frozen_reason text;
@@ -519,14 +518,13 @@ begin
 end $$;
 
 -- ---------------------------------------------------------------------------------------------
--- wallet_freeze / wallet_unfreeze (the interface shared with branch stripe): a frozen wallet
--- admits no call, renews none, buys no number. p_source says who: 'operator' (this branch),
--- 'stripe_dispute' (branch stripe). The version is bumped so the cached hash follows at once.
+-- wallet_freeze / wallet_unfreeze (shared with money in): a frozen wallet admits no call, renews
+-- none, buys no number. p_source says who: 'operator' or 'stripe_dispute'. The version is bumped so the cached hash follows at once.
 -- Output:  org_limits_json + {outcome: frozen | already_frozen | unfrozen | not_frozen}
 --          | {outcome: not_found}.
 -- Effects: freeze keeps the first reason of an already frozen wallet (a second freeze changes
---          nothing). JOIN POINT: the wallet.frozen / wallet.unfrozen outbox events of branch
---          stripe belong here, inserted when the outcome is 'frozen' / 'unfrozen'.
+--          nothing). Replaced by 20261130001500, which adds the wallet.frozen / wallet.unfrozen
+--          events and the operator's take-over of a dispute's freeze.
 -- ---------------------------------------------------------------------------------------------
 create or replace function wallet_freeze(p_org_id uuid, p_reason text, p_source text) returns jsonb
 language plpgsql security definer set search_path = public, pg_temp as $$

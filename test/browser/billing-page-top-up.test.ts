@@ -5,9 +5,7 @@
 // the declined card 4000 0000 0000 0002 → the checkout page says so, and back on /billing the page
 // says nothing was added and the balance is still £50.00, with one top-up in the ledger.
 //
-// THIS FILE FAILS until the money-in branch (CONTRACT §7: top-ups, the Stripe webhook, the Stripe
-// simulator) is merged: without it POST /api/wallet/top-ups answers 404 and the first step fails
-// saying so. It is deliberately not skipped. What it assumes of that branch:
+// What it relies on of CONTRACT §7 and the Stripe simulator:
 //   - POST /api/wallet/top-ups {amount, returnUrl} → 201 {topUpId, status:"pending", amount,
 //     currency, checkoutUrl, checkoutSessionId}; returnUrl is the Checkout Session's success URL.
 //   - GET /api/wallet/top-ups/:topUpId → 200 {topUpId, status: pending|paid|failed|expired, ...}.
@@ -46,7 +44,7 @@ async function goToCheckout(amount: string): Promise<void> {
   if (!page.url().startsWith(simulator)) {
     throw new Error(
       `the page did not go to the Stripe simulator's checkout (${simulator}); it says: "${await text('#top-up-message')}". ` +
-        'This test needs CONTRACT §7 (POST /api/wallet/top-ups and the Stripe simulator) from the money-in branch.',
+        'The top-up endpoint (CONTRACT §7) or the Stripe simulator did not answer as expected.',
     );
   }
 }

@@ -38,7 +38,7 @@ export async function startSandboxApp(label: string, extraEnv: Record<string, st
     PORT: String(ports.api),
     SANDBOX_TWILIO_PORT: String(ports.twilio),
     SANDBOX_VAPI_PORT: String(ports.vapi),
-    // Read by the money-in branch's Stripe simulator (CONTRACT §6); ignored before it.
+    // The Stripe simulator's port (CONTRACT §6).
     SANDBOX_STRIPE_PORT: String(ports.stripe),
     PROVISION_BACKOFF_MS: '50',
     LOG_LEVEL: 'info',
