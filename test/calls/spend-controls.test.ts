@@ -144,9 +144,11 @@ describe('spend controls', () => {
 
       // The next UTC day: today's posted spend no longer counts (holds still do, while they live).
       offsetMs = Math.ceil(Date.now() / MS_PER_DAY) * MS_PER_DAY + 1000 - Date.now();
-      expect((await call(num, 'day-next')).body.assistantId).toBe(num.assistantId);
+      // Postgres first: its 336 held leave 164 of the new day's 500. (Asked after the Redis call,
+      // it would also count that call's 112 once its batched record landed, 52 left: a race.)
       const pgNext = await ctx.services.calls.store.admit({ orgId, callId: 'day-pg-next', ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, minDurationSeconds: 10, maxDurationSeconds: 43_200, policy: 'metered', holdSeconds: 120, nowMs: Date.now() + offsetMs });
       expect(pgNext).toMatchObject({ outcome: 'held' });
+      expect((await call(num, 'day-next')).body.assistantId).toBe(num.assistantId);
     });
 
     it('caps maxDurationSeconds at maxCallSeconds', async () => {
