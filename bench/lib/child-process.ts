@@ -1,13 +1,20 @@
 // The processes the bench measures (started by world.ts startChild with the world's env):
 //   app     - createApp over real Services, listening on 127.0.0.1 (an OS-chosen port)
 //   bare    - the baseline: express with the same JSON body parser and a constant answer
+//   floor-redis - the bare route plus one Redis round trip per request (an EVALSHA reading one
+//             hash field, on a fail-fast connection like the gate's): what any Redis-backed gate
+//             pays on this machine, measured beside the gate (issue 15's reference point)
+//   floor-pg  - the bare route plus one Postgres round trip (a named one-row SELECT on a pool of
+//             the app's size): the same for a Postgres-backed decision
 //   workers - startWorkers over real Services
 // Each tells its parent it is ready over IPC, and stops on SIGTERM.
 import express from 'express';
 import { createApp } from '../../api/app';
 import { startServer, type RunningServer } from '../../api/server';
-import { loadConfig } from '../../shared/config';
+import { loadConfig, type Config } from '../../shared/config';
+import { createPool } from '../../shared/db/pool';
 import { createServices } from '../../shared/process/services';
+import { createRedis } from '../../shared/redis';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 
 /** What the bare baseline answers: the shape of an allowed assistant-request. */
@@ -16,6 +23,19 @@ export const CONSTANT_ASSISTANT = {
   assistantOverrides: { maxDurationSeconds: 600, metadata: { orgId: '00000000-0000-0000-0000-000000000000' } },
 };
 
+/** The one store round trip a floor route makes per request (none for the bare route). */
+function floorRoundTrip(role: 'floor-redis' | 'floor-pg', config: Config): { run(id: string): Promise<unknown>; close(): Promise<void> } {
+  if (role === 'floor-redis') {
+    const redis = createRedis(config.redis.url, 'fail-fast', 'bench-floor');
+    redis.defineCommand('floorRead', { numberOfKeys: 1, lua: "return redis.call('HGET', KEYS[1], ARGV[1])" });
+    const run = (redis as unknown as { floorRead(key: string, field: string): Promise<unknown> }).floorRead.bind(redis);
+    return { run: (id) => run('bench-floor:{h}', id), close: async () => void redis.disconnect() };
+  }
+  if (config.data.kind !== 'postgres') throw new Error('floor-pg needs DATABASE_URL');
+  const pool = createPool(config.data.databaseUrl);
+  return { run: (id) => pool.query({ name: 'bench-floor', text: 'select $1::text as id', values: [id] }), close: () => pool.end() };
+}
+
 async function main(): Promise<void> {
   const role = process.argv[2];
   const config = loadConfig();
@@ -23,13 +43,21 @@ async function main(): Promise<void> {
   let workers: RunningWorkers | undefined;
   let close: () => Promise<void> = async () => undefined;
 
-  if (role === 'bare') {
+  if (role === 'bare' || role === 'floor-redis' || role === 'floor-pg') {
     const app = express();
     app.disable('x-powered-by');
     app.use(express.json({ limit: config.limits.httpBodyBytes, strict: true }));
-    app.post('/api/vapi/webhook', (_req, res) => {
-      res.json(CONSTANT_ASSISTANT);
-    });
+    if (role === 'bare') {
+      app.post('/api/vapi/webhook', (_req, res) => {
+        res.json(CONSTANT_ASSISTANT);
+      });
+    } else {
+      const roundTrip = floorRoundTrip(role, config);
+      close = roundTrip.close;
+      app.post('/api/vapi/webhook', (req, res, next) => {
+        roundTrip.run(String((req.body as { message?: { call?: { id?: unknown } } }).message?.call?.id)).then(() => res.json(CONSTANT_ASSISTANT), next);
+      });
+    }
     server = await startServer(app, 0, '127.0.0.1');
   } else if (role === 'app' || role === 'workers') {
     const services = createServices(config);

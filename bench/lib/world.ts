@@ -86,7 +86,7 @@ const CHILD = join(__dirname, 'child-process.ts');
  * constant express route, 'workers' = startWorkers) with the world's env, and waits for it to be
  * ready.
  */
-export async function startChild(role: 'app' | 'bare' | 'workers', env: Record<string, string>): Promise<ChildHandle> {
+export async function startChild(role: 'app' | 'bare' | 'floor-redis' | 'floor-pg' | 'workers', env: Record<string, string>): Promise<ChildHandle> {
   // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when it exits (for finding
   // where a missed target's time goes; open in Chrome DevTools or summarise with bench/profile.ts).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];

@@ -9,7 +9,9 @@
 // as the row a-assistant-request-full. Each app gets its own organisations, funded so that no
 // hold is refused under either policy; after the load the scenario counts the holds recorded in
 // Postgres (and, for metered, the renewal jobs waiting) against the 2xx answers. The three sides
-// run in halves, B M F F M B, so that drift in the shared machine's load is spread evenly.
+// run in halves, B R M F F M R B, so that drift in the shared machine's load is spread evenly.
+// R is the bare route plus one Redis round trip (a-floor-redis, info): the part of the gap to the
+// bare route that any gate keeping its balance in Redis pays on this machine.
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../../shared/pricing';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
 import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
@@ -65,6 +67,8 @@ export const scenario: Scenario = {
     try {
       const bare = await startChild('bare', world.env);
       children.push(bare);
+      const floor = await startChild('floor-redis', world.env);
+      children.push(floor);
       const metered = await startChild('app', { ...world.env, CALL_HOLD_POLICY: 'metered' });
       children.push(metered);
       const full = await startChild('app', { ...world.env, CALL_HOLD_POLICY: 'full' });
@@ -92,18 +96,20 @@ export const scenario: Scenario = {
       // three alike. Throughput is exact over both halves; p50/p99 are the count-weighted mean of
       // the two halves' percentiles (autocannon reports percentiles, not histograms).
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: half, headers: webhookHeaders };
-      type Side = 'bare' | Policy;
+      type Side = 'bare' | 'floor' | Policy;
       const sides: Record<Side, { label: string; url: string; numbers: GateNumber[]; parts: Measurement[] }> = {
         bare: { label: 'bare express', url: bare.url, numbers: numbers.metered, parts: [] },
+        floor: { label: 'bare express + one Redis round trip', url: floor.url, numbers: numbers.metered, parts: [] },
         metered: { label: 'call gate (cache, metered)', url: apps.metered.url, numbers: numbers.metered, parts: [] },
         full: { label: 'call gate (cache, full)', url: apps.full.url, numbers: numbers.full, parts: [] },
       };
-      const order: Side[] = ['bare', 'metered', 'full', 'full', 'metered', 'bare'];
+      const order: Side[] = ['bare', 'floor', 'metered', 'full', 'full', 'metered', 'floor', 'bare'];
       for (const [k, side] of order.entries()) {
         const s = sides[side];
         s.parts.push(await runHttpLoad({ ...load, label: s.label, url: `${s.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(s.numbers, `${side}-${k}`) }, progress));
       }
       const baseline = combine(sides.bare.parts);
+      const floorRun = combine(sides.floor.parts);
       const measured = { metered: combine(sides.metered.parts), full: combine(sides.full.parts) };
       const results: CheckResult[] = [];
       for (const policy of ['metered', 'full'] as const) {
@@ -121,12 +127,13 @@ export const scenario: Scenario = {
       const m = measured.metered;
       const f = measured.full;
       const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
-      const comparison = `metered ÷ full in the same run: throughput ${ratio(m.throughput, f.throughput)}, p50 ${ratio(m.p50Ms, f.p50Ms)}, p99 ${ratio(m.p99Ms, f.p99Ms)} (order: bare, metered, full, full, metered, bare; ${half} s each)`;
+      const comparison = `metered ÷ full in the same run: throughput ${ratio(m.throughput, f.throughput)}, p50 ${ratio(m.p50Ms, f.p50Ms)}, p99 ${ratio(m.p99Ms, f.p99Ms)} (order: ${order.join(', ')}; ${half} s each)`;
+      const toFloor = `÷ the bare route + one Redis round trip (same run): metered ${ratio(m.throughput, floorRun.throughput)}, full ${ratio(f.throughput, floorRun.throughput)}`;
       const common = `${orgs} organisations per policy (one number each, ${topups} × ${MAX_TOPUP} funding each), a new call id per request; ${settings.BENCH_CONNECTIONS} connections`;
       return {
         subject: m,
         baseline,
-        notes: [common, comparison, ...checks],
+        notes: [common, comparison, toFloor, ...checks],
         also: [
           {
             name: 'a-assistant-request-full',
@@ -135,6 +142,13 @@ export const scenario: Scenario = {
             subject: f,
             baseline,
             notes: [`same run, payload and bare measurement as a-assistant-request; ${comparison}`],
+          },
+          {
+            name: 'a-floor-redis',
+            title: 'the floor any Redis-backed gate pays here: the bare route plus one EVALSHA (HGET) per request, vs the same bare measurement',
+            subject: floorRun,
+            baseline,
+            notes: [`same run as a-assistant-request; ${toFloor}`],
           },
         ],
       };

@@ -1,6 +1,8 @@
 // (b) The call gate with Redis down: the app runs on a bench-owned redis-server, which is
 // killed after warm-up, so every assistant-request is answered from Postgres (the fallback path
-// with its fail-fast Redis error first). Baseline: the bare constant route, as in (a).
+// with its fail-fast Redis error first). Baseline: the bare constant route, as in (a). Also
+// measured (b-floor-pg, info): the bare route plus one Postgres round trip, the floor any
+// Postgres-backed decision pays on this machine. Order: bare, floor, gate.
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
 import { check, reportChecks, walletChecks } from '../lib/checks';
@@ -20,10 +22,13 @@ export const scenario: Scenario = {
       const [bare] = children;
       const app = await startChild('app', world.env);
       children.push(app);
+      const floor = await startChild('floor-pg', world.env);
+      children.push(floor);
       const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
       for (const n of numbers) await expectAdmitted(app.url, n);
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
       const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare!.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
+      const floorRun = await runHttpLoad({ ...load, label: 'bare express + one Postgres round trip', url: `${floor.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'floor') }, progress);
       await redis.stop();
       progress('redis-server killed; the app now answers from Postgres');
       await expectAdmitted(app.url, numbers[0]!);
@@ -36,10 +41,20 @@ export const scenario: Scenario = {
         [check(held >= subject.count + 1, `${held} holds placed in Postgres, ≥ ${subject.count + 1} expected (2xx counted + the probe after the kill)`), ...(await walletChecks(world, orgIds, { redis: false }))],
         progress,
       );
+      const toFloor = `÷ the bare route + one Postgres round trip (same run): ${(subject.throughput / floorRun.throughput).toFixed(2)}`;
       return {
         subject,
         baseline,
-        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, ...checks],
+        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, toFloor, ...checks],
+        also: [
+          {
+            name: 'b-floor-pg',
+            title: 'the floor any Postgres-backed decision pays here: the bare route plus one named SELECT per request, vs the same bare measurement',
+            subject: floorRun,
+            baseline,
+            notes: [`same run as b-assistant-request-redis-down; ${toFloor}`],
+          },
+        ],
       };
     } finally {
       await Promise.allSettled(children.map((c) => c.stop()));
