@@ -12,7 +12,7 @@ import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import { walletRoutes } from './routes/wallet';
-import { vapiWebhookRoutes } from './routes/vapi-webhook';
+import { vapiWebhookRoutes, webhookDeps } from './routes/vapi-webhook';
 import { stripeWebhookRoutes } from './routes/stripe-webhook';
 
 export function createApp(services: Services): Express {
@@ -26,7 +26,8 @@ export function createApp(services: Services): Express {
   // and it comes first of all, as the hot path (issue 15): every router mounted without a path
   // before it (health, metrics, OpenAPI, Bull Board) was walked and path-matched on every
   // assistant-request. No route of theirs lies under /api/vapi, so the order changes no answer.
-  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes({ services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted }));
+  // (Requests with the shared secret are answered before express: api/webhook-fast-lane.ts.)
+  app.use('/api/vapi', limiters.webhook, vapiWebhookRoutes(webhookDeps(services)));
   app.use(healthRoutes(services));
   app.use('/metrics', limiters.operator);
   app.use(metricsRoutes(services));

@@ -1,6 +1,6 @@
-// Listening and graceful close for the express app; no logic.
-import type { Server } from 'node:http';
-import type { Express } from 'express';
+// Listening and graceful close for the HTTP handler (api/webhook-fast-lane.ts createHttpHandler:
+// the webhook's fast lane in front of the express app); no logic.
+import { createServer, type RequestListener, type Server } from 'node:http';
 
 export interface RunningServer {
   server: Server;
@@ -9,10 +9,12 @@ export interface RunningServer {
   close(deadlineMs: number): Promise<void>;
 }
 
-export function startServer(app: Express, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+export function startServer(handler: RequestListener, port: number, host = '0.0.0.0'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => {
-      if (err) return reject(err);
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
       const address = server.address();
       const bound = typeof address === 'object' && address ? address.port : port;
       resolve({

@@ -1,6 +1,6 @@
 // Entry point for npm start / start:api / start:workers / sandbox / migrate.
 // A bad setting stops the process here with one line naming it, never a stack trace.
-import { createApp } from '../api/app';
+import { createHttpHandler } from '../api/webhook-fast-lane';
 import { startServer, type RunningServer } from '../api/server';
 import { startWorkers, type RunningWorkers } from '../workers/main';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   if (role === 'all' || role === 'workers') workers = await startWorkers(services);
   if (role === 'all' || role === 'api') {
     if (config.sandbox.enabled) await ensureDemoOrg(services);
-    server = await startServer(createApp(services), config.port);
+    server = await startServer(createHttpHandler(services), config.port);
     services.log.info({ port: server.port }, `API listening on http://127.0.0.1:${server.port}`);
     process.stdout.write(await renderBanner(config, { apiPort: server.port, simulators: role === 'all' && config.sandbox.enabled }));
   }

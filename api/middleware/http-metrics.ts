@@ -16,7 +16,10 @@ function templateOf(req: Request, route: unknown): string | undefined {
 /** Bound on the cached label children (method × route template × status: a few dozen in practice). */
 const MAX_CHILDREN = 1000;
 
-export function httpMetrics(metrics: Metrics): RequestHandler {
+/** Observes one answered request's duration from its start (process.hrtime.bigint()). */
+export type HttpDurationRecorder = (method: string, route: string, status: number, startedNs: bigint) => void;
+
+export function httpDurationRecorder(metrics: Metrics): HttpDurationRecorder {
   // The labelled child per (method, route, status), bound once rather than looked up from a label
   // object on every request (the webhook's hot path).
   const children = new Map<string, ReturnType<Metrics['httpDuration']['labels']>>();
@@ -29,6 +32,10 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
     }
     return c;
   };
+  return (method, route, status, startedNs) => childFor(method, route, String(status)).observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
+}
+
+export function httpMetrics(metrics: Metrics, record: HttpDurationRecorder = httpDurationRecorder(metrics)): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     let template: string | undefined;
@@ -42,9 +49,7 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
         template = templateOf(req, value) ?? template;
       },
     });
-    res.on('finish', () => {
-      childFor(req.method, template ?? 'unmatched', String(res.statusCode)).observe(Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    res.on('finish', () => record(req.method, template ?? 'unmatched', res.statusCode, started));
     next();
   };
 }

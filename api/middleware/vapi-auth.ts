@@ -2,6 +2,7 @@
 // Bearer token, compared in constant time; or, when VAPI_WEBHOOK_HMAC_SECRET is set,
 // `x-signature` = hex HMAC-SHA256 of `{x-timestamp}.{raw body}` with a bounded clock skew.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { safeEqual } from './operator-auth';
 
@@ -14,11 +15,14 @@ export interface VapiAuthSettings {
 /** Timestamps above this are milliseconds (Vapi does not document the unit). */
 const MS_THRESHOLD = 100_000_000_000;
 
-/** True when the request carries the shared secret (no body needed). */
-export function hasSharedSecret(req: Request, s: VapiAuthSettings): boolean {
-  const header = req.get('x-vapi-secret');
-  if (header !== undefined && safeEqual(header, s.secret)) return true;
-  const bearer = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+/**
+ * True when the request carries the shared secret (no body needed). Takes the plain headers, not
+ * an express request: the webhook's fast lane (api/webhook-fast-lane.ts) asks before express runs.
+ */
+export function hasSharedSecret(headers: IncomingHttpHeaders, s: VapiAuthSettings): boolean {
+  const header = headers['x-vapi-secret'];
+  if (typeof header === 'string' && safeEqual(header, s.secret)) return true;
+  const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '');
   return bearer?.[1] !== undefined && safeEqual(bearer[1], s.secret);
 }
 
@@ -51,7 +55,7 @@ const verdicts = new WeakMap<Request, Promise<VapiCaller>>();
 export function vapiAuthenticator(s: VapiAuthSettings, bodyBytes: number): (req: Request, res: Response) => Promise<VapiCaller> {
   const raw = express.raw({ type: () => true, limit: bodyBytes });
   const authenticate = async (req: Request, res: Response): Promise<VapiCaller> => {
-    const bySecret = hasSharedSecret(req, s);
+    const bySecret = hasSharedSecret(req.headers, s);
     if (!bySecret && (s.hmacSecret === undefined || req.get('x-signature') === undefined)) return { by: undefined, body: undefined };
     const err = await new Promise<unknown>((resolve) => raw(req, res, resolve));
     if (err !== undefined) return { by: bySecret ? 'secret' : undefined, body: undefined, bodyError: err as Error };

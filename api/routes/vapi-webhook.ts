@@ -2,7 +2,10 @@
 // to EVERY message, whatever its shape: a non-2xx makes Vapi fail the call with a technical
 // error (failure mode 16). Dispatch by message.type; assistant-request is the call gate.
 // Mounted before the app's JSON parser: the raw body is read by vapiAuthenticator (HMAC needs the
-// bytes), once per request, shared with the failed-authentication limiter in front.
+// bytes), once per request, shared with the failed-authentication limiter in front. Requests that
+// carry the shared secret usually never reach this router: api/webhook-fast-lane.ts answers them
+// before express runs, with the same dispatcher (webhookDispatcher).
+import type { ServerResponse } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
@@ -15,12 +18,16 @@ import { vapiAuthenticator } from '../middleware/vapi-auth';
 const RECEIVED = { received: true } as const;
 
 /**
- * The gate's answer, written as res.json would (status 200, the same Content-Type and body)
- * minus the ETag: express hashes every body it sends to make one, and an answer to a POST is
- * never revalidated. One hash per admission saved on the hot path.
+ * Every webhook answer, written as res.json would (the same status, Content-Type and body) minus
+ * the ETag: express hashes every body it sends to make one, and an answer to a POST is never
+ * revalidated. Plain node: the fast lane's responses are not express responses.
  */
-function sendGateAnswer(res: Response, body: object): void {
-  res.status(200).set('Content-Type', 'application/json; charset=utf-8').end(JSON.stringify(body));
+export function sendJson(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function answerFor(decision: GateDecision) {
@@ -38,8 +45,19 @@ export interface VapiWebhookDeps {
   admitted: CallServices['admitted'];
 }
 
-export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWebhookDeps): Router {
-  const { config, log } = services;
+export function webhookDeps(services: Services): VapiWebhookDeps {
+  return { services, gate: services.calls.gate, reports: services.calls.reports, admitted: services.calls.admitted };
+}
+
+export interface WebhookDispatcher {
+  /** Answers one authenticated webhook request from its raw body (200 whatever it holds). */
+  dispatch(body: Buffer, res: ServerResponse): Promise<void>;
+  /** An authenticated request whose body could not be read (too large, aborted): still 200. */
+  unreadable(err: Error | undefined, res: ServerResponse): void;
+}
+
+export function vapiWebhookRoutes(deps: VapiWebhookDeps, dispatcher: WebhookDispatcher = webhookDispatcher(deps)): Router {
+  const { config } = deps.services;
   const authenticate = vapiAuthenticator(
     { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds },
     config.callGate.webhookBodyBytes,
@@ -53,16 +71,23 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
       res.status(401).json({ error: 'unauthorized', message: 'Vapi webhook credentials are required.' });
       return;
     }
-    if (caller.body === undefined) {
-      // An unreadable or oversized body with the secret: Vapi still needs its 200.
-      log.warn({ err: caller.bodyError?.message }, 'vapi webhook: unreadable body');
-      res.status(200).json(RECEIVED);
-      return;
-    }
-    await dispatch(caller.body, res);
+    if (caller.body === undefined) return dispatcher.unreadable(caller.bodyError, res);
+    await dispatcher.dispatch(caller.body, res);
   });
+  return r;
+}
 
-  async function dispatch(body: Buffer, res: Response): Promise<void> {
+/** The webhook's answers, by message type: shared by the express route and the fast lane. */
+export function webhookDispatcher({ services, gate, reports, admitted }: VapiWebhookDeps): WebhookDispatcher {
+  const { log } = services;
+
+  function unreadable(err: Error | undefined, res: ServerResponse): void {
+    // An unreadable or oversized body with the secret: Vapi still needs its 200.
+    log.warn({ err: err?.message }, 'vapi webhook: unreadable body');
+    sendJson(res, 200, RECEIVED);
+  }
+
+  async function dispatch(body: Buffer, res: ServerResponse): Promise<void> {
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -86,7 +111,7 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
     }
     if (message === undefined) {
       log.warn({ bytes: body.length }, 'vapi webhook: not a Vapi message');
-      res.status(200).json(RECEIVED);
+      sendJson(res, 200, RECEIVED);
       return;
     }
     try {
@@ -99,7 +124,7 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
     }
   }
 
-  async function handle(message: VapiMessage, res: Response): Promise<void> {
+  async function handle(message: VapiMessage, res: ServerResponse): Promise<void> {
     switch (message.type) {
       case 'assistant-request':
         return await assistantRequest(
@@ -108,31 +133,31 @@ export function vapiWebhookRoutes({ services, gate, reports, admitted }: VapiWeb
         );
       case 'status-update':
         await endedCall(reports, message);
-        res.status(200).json(RECEIVED);
+        sendJson(res, 200, RECEIVED);
         return;
       case 'end-of-call-report': {
         const outcome = await recordEndOfCallReport(reports, message);
         if (outcome === 'invalid') log.warn('vapi webhook: end-of-call report without a call id');
-        res.status(200).json(RECEIVED);
+        sendJson(res, 200, RECEIVED);
         return;
       }
       default:
-        res.status(200).json(RECEIVED);
+        sendJson(res, 200, RECEIVED);
     }
   }
 
-  function unexpected(type: string, callId: string | undefined, err: unknown, res: Response): void {
+  function unexpected(type: string, callId: string | undefined, err: unknown, res: ServerResponse): void {
     // Still 200: a failed report is recovered by the sweeper (hold expiry, GET /call/{id}).
     log.error({ type, callId, err: (err as Error).message }, 'vapi webhook: handling failed');
     if (res.headersSent) return;
-    res.status(200).json(type === 'assistant-request' ? { error: REFUSAL_MESSAGES.unavailable } : RECEIVED);
+    sendJson(res, 200, type === 'assistant-request' ? { error: REFUSAL_MESSAGES.unavailable } : RECEIVED);
   }
 
-  async function assistantRequest(r: GateRequest, res: Response): Promise<void> {
+  async function assistantRequest(r: GateRequest, res: ServerResponse): Promise<void> {
     const decision = await gate.decide(r.callId, { vapiPhoneNumberId: r.vapiPhoneNumberId, e164: r.e164 });
-    sendGateAnswer(res, answerFor(decision));
+    sendJson(res, 200, answerFor(decision));
     await admitted(decision);
   }
 
-  return r;
+  return { dispatch, unreadable };
 }

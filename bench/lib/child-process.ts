@@ -1,5 +1,5 @@
 // The processes the bench measures (started by world.ts startChild with the world's env):
-//   app     - createApp over real Services, listening on 127.0.0.1 (an OS-chosen port)
+//   app     - createHttpHandler (the webhook's fast lane, then the express app) over real Services, listening on 127.0.0.1 (an OS-chosen port)
 //   bare    - the baseline: express with the same JSON body parser and a constant answer
 //   floor-redis - the bare route plus one Redis round trip per request (an EVALSHA reading one
 //             hash field, on a fail-fast connection like the gate's): what any Redis-backed gate
@@ -9,7 +9,7 @@
 //   workers - startWorkers over real Services
 // Each tells its parent it is ready over IPC, and stops on SIGTERM.
 import express from 'express';
-import { createApp } from '../../api/app';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { startServer, type RunningServer } from '../../api/server';
 import { loadConfig, type Config } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     server = await startServer(app, 0, '127.0.0.1');
   } else if (role === 'app' || role === 'workers') {
     const services = createServices(config);
-    if (role === 'app') server = await startServer(createApp(services), 0, '127.0.0.1');
+    if (role === 'app') server = await startServer(createHttpHandler(services), 0, '127.0.0.1');
     else workers = await startWorkers(services);
     close = () => services.close();
   } else {

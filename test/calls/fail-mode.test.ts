@@ -2,8 +2,8 @@
 // redis-server is stopped and Postgres is cut behind a TCP proxy; every message still gets
 // HTTP 200; CALL_GATE_FAIL_MODE=closed refuses with a spoken sentence, =open admits numbers it
 // resolved before with the short fail-open maxDuration; both are counted on path fail_mode.
-import type { Express } from 'express';
-import { createApp } from '../../api/app';
+import type { RequestListener } from 'node:http';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { loadConfig } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
 import { pgRpc } from '../../shared/db/rpc';
@@ -23,7 +23,7 @@ describe('fail mode with both stores down', () => {
   let redis: TestRedisServer;
   let proxy: TcpProxy;
   let dbName: string;
-  const worlds: Array<{ services: Services; app: Express }> = [];
+  const worlds: Array<{ services: Services; app: RequestListener }> = [];
   let num: TestNumber;
 
   function world(failMode: 'closed' | 'open') {
@@ -34,13 +34,13 @@ describe('fail mode with both stores down', () => {
     // The outage drops idle connections; without a listener node-postgres would crash the process.
     pool.on('error', () => undefined);
     const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), rpc: pgRpc(pool), redis: createRedis(config.redis.url, 'fail-fast', 'test') });
-    const w = { services, app: createApp(services) };
+    const w = { services, app: createHttpHandler(services) };
     worlds.push(w);
     return w;
   }
 
-  let closed: { services: Services; app: Express };
-  let open: { services: Services; app: Express };
+  let closed: { services: Services; app: RequestListener };
+  let open: { services: Services; app: RequestListener };
 
   beforeAll(async () => {
     redis = await createRedisServer();

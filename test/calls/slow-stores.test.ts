@@ -2,7 +2,7 @@
 // byte): Redis slower than CALL_GATE_REDIS_TIMEOUT_MS → the decision comes from Postgres (reason
 // redis_timeout); the whole decision outlasting CALL_GATE_DECISION_DEADLINE_MS → the fail mode
 // answers 200 with a spoken refusal (reason deadline). No timings are asserted, only outcomes.
-import { createApp } from '../../api/app';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { createMetrics } from '../../shared/metrics';
@@ -77,7 +77,7 @@ describe('slow stores', () => {
     try {
       redisProxy.stall();
       pgProxy.stall();
-      const res = await postWebhook(createApp(services), assistantRequest({ vapiPhoneNumberId: 'pn-slow', e164: '+14155550777' }, 'slow-deadline'));
+      const res = await postWebhook(createHttpHandler(services), assistantRequest({ vapiPhoneNumberId: 'pn-slow', e164: '+14155550777' }, 'slow-deadline'));
       expect(res.status).toBe(200);
       expect(res.body.error).toMatch(/cannot take your call right now/);
       expect(await gateCount(services, 'refused_unavailable', 'fail_mode')).toBe(1);

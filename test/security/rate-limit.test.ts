@@ -4,7 +4,7 @@
 // calls from the same address right after the flood is never throttled, nor is an operator with
 // the right token; two API processes (two apps on one Redis prefix) share one count.
 import { startServer, type RunningServer } from '../../api/server';
-import { createApp } from '../../api/app';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { createServices } from '../../shared/process/services';
 import { createLogger } from '../../shared/logger';
 import { createMetrics } from '../../shared/metrics';
@@ -76,7 +76,7 @@ describe('throttling failed authentication', () => {
     // A second "process": its own Services, app and connections on the same Redis key prefix.
     const other = createServices(ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(ctx.config.redis.url, 'fail-fast', 'second') });
     await waitForRedis(other.redis, 5000);
-    const second = await startServer(createApp(other), 0, '127.0.0.1');
+    const second = await startServer(createHttpHandler(other), 0, '127.0.0.1');
     try {
       const dashboard = (base: string) => fetch(`${base}/api/wallet`, { headers: { Authorization: 'Bearer not.a.jwt' } }).then((r) => r.status);
       const first = [];

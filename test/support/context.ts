@@ -1,8 +1,8 @@
 // One isolated world per test file: its own database (a copy of the migrated template), its own
 // Redis key prefix, and the same Services the processes build, so tests run the real code paths.
 import { Pool } from 'pg';
-import type { Express } from 'express';
-import { createApp } from '../../api/app';
+import type { RequestListener } from 'node:http';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { loadConfig, type Config } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
 import { createLogger, type Logger } from '../../shared/logger';
@@ -19,7 +19,8 @@ export interface TestContext {
   pool: Pool;
   dbName: string;
   databaseUrl: string;
-  app(): Express;
+  /** The API as the server runs it: the webhook's fast lane in front of the express app. */
+  app(): RequestListener;
   close(): Promise<void>;
 }
 
@@ -54,14 +55,14 @@ export async function createTestContext(env: Record<string, string> = {}, overri
   });
   await waitForRedis(services.redis, 5000);
   const pool = createPool(url, { max: 4 });
-  let app: Express | undefined;
+  let app: RequestListener | undefined;
   return {
     config,
     services,
     pool,
     dbName,
     databaseUrl: url,
-    app: () => (app ??= createApp(services)),
+    app: () => (app ??= createHttpHandler(services)),
     async close() {
       await deleteByPrefix(services.redis, prefix).catch(() => undefined);
       await services.close();

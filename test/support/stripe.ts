@@ -2,7 +2,7 @@
 // HTTP server delivering signed events to it, the real `stripe` SDK pointed at the simulator, and
 // (optionally) the money-in workers and outbox relay of the worker process.
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { startStripeSimulator, type StripeSimulator } from '../../shared/sandbox/stripe-simulator';
 import { startMoneyInWorkers } from '../../workers/money-in-worker';
@@ -35,7 +35,7 @@ export async function createStripeWorld(options: { workers?: boolean; env?: Reco
     ...options.env,
   });
   const server: Server = await new Promise((resolve) => {
-    const s = ctx.app().listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(ctx.app()).listen(0, '127.0.0.1', () => resolve(s));
   });
   const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   sim.webhookUrl = `${appUrl}/api/stripe/webhook`;

@@ -1,9 +1,9 @@
 // A test world in supabase mode: the same isolated database and Redis prefix as createTestContext,
 // but the configuration has SUPABASE_URL (the PostgREST stand-in) and no DATABASE_URL, so the
 // Services build the supabase-js adapter exactly as a process configured that way would.
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import type { Pool } from 'pg';
-import { createApp } from '../../api/app';
+import { createHttpHandler } from '../../api/webhook-fast-lane';
 import { loadConfig, type Config } from '../../shared/config';
 import { createPool } from '../../shared/db/pool';
 import { createLogger } from '../../shared/logger';
@@ -21,7 +21,8 @@ export interface SupabaseTestContext {
   server: PostgrestServer;
   /** A direct pool on the same database, for assertions only. */
   pool: Pool;
-  app(): Express;
+  /** The API as the server runs it: the webhook's fast lane in front of the express app. */
+  app(): RequestListener;
   close(): Promise<void>;
 }
 
@@ -38,13 +39,13 @@ export async function createSupabaseTestContext(env: Record<string, string> = {}
     redis: createRedis(config.redis.url, 'fail-fast', 'test'),
   });
   const pool = createPool(url, { max: 2 });
-  let app: Express | undefined;
+  let app: RequestListener | undefined;
   return {
     config,
     services,
     server,
     pool,
-    app: () => (app ??= createApp(services)),
+    app: () => (app ??= createHttpHandler(services)),
     async close() {
       await deleteByPrefix(services.redis, prefix).catch(() => undefined);
       await services.close();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../shared/sandbox/vapi-call-routes';
 import { createWebhookSender, type WebhookSender } from '../../shared/sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
@@ -76,7 +76,7 @@ export function endOfCallReport(callId: string, o: { orgId?: string; seconds: nu
   };
 }
 
-export const postWebhook = (app: Express, body: unknown) =>
+export const postWebhook = (app: RequestListener, body: unknown) =>
   request(app).post('/api/vapi/webhook').set('x-vapi-secret', TEST_VAPI_SECRET).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 /** The Vapi call simulator on an ephemeral port, as the sandbox would mount it (without the REST
