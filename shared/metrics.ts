@@ -155,6 +155,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     }),
+    meterPumped: new Counter({
+      name: 'billing_gates_meter_pump_entries_total',
+      help: "First renewals of Redis-path metered calls moved from the due set into call-meters jobs by the meter pump",
+      registers,
+    }),
+    /** step: claim | enqueue | release | malformed */
+    meterPumpFailures: new Counter({
+      name: 'billing_gates_meter_pump_failures_total',
+      help: 'Meter pump steps that failed, by step (claim, enqueue, release: retried; malformed: an unreadable due entry dropped)',
+      labelNames: ['step'] as const,
+      registers,
+    }),
     callControl: new Counter({
       name: 'billing_gates_call_control_total',
       help: "Messages to Vapi's live call control for calls whose money ran out, by action (say, end-call) and outcome (sent, failed, no_url, host_refused)",

@@ -39,6 +39,14 @@ export function redisKeys(prefix: string) {
     number: (lookup: string) => `${prefix}:number:${lookup}`,
     /** A call's Vapi control URL (a secret), learned from its messages. */
     callControl: (callId: string) => `${prefix}:call-control:${callId}`,
+    /**
+     * Due first renewals of metered calls admitted on the Redis path (sorted set, score = due at
+     * ms), written by the admission's own Lua step and drained by the meter pump
+     * (shared/calls/meter-due.ts). One key for every organisation, outside the {orgId} hash slot:
+     * Redis Cluster would refuse the admission script, and would need one such key per slot
+     * (e.g. `…:meters:due:{orgId}` sharded by slot). The service does not run on Cluster.
+     */
+    meterDue: `${prefix}:meters:due`,
     bullPrefix: `${prefix}:bull`,
   };
 }

@@ -7,6 +7,7 @@ import { keepSchedules } from './keep-schedules';
 import { reconcileNumbers, scheduleReconcile } from './number-reconciler';
 import { startMaintenanceWorker } from './maintenance-worker';
 import { startMoneyInWorkers } from './money-in-worker';
+import { meterPumpDeps, startMeterPump } from './meter-pump';
 import { meterSweepDeps, sweepMeters } from './meter-sweeper';
 import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
 import { startProvisioningWorker } from './provisioning-worker';
@@ -25,6 +26,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   closers.push(startCallBillingWorker(services).close);
   // Metered calls (issue 10): renewals of live calls' holds, and ending calls out of money.
   closers.push(startCallMeterWorker(services).close);
+  // Issue 15: the first renewals Redis-path admissions wrote into the due set, into that queue.
+  closers.push(startMeterPump(meterPumpDeps(services)).close);
   // Money in (issue 11): wallet events to customers' webhooks, auto-recharges, the outbox relay.
   closers.push(startMoneyInWorkers(services).close);
   // One maintenance worker for every periodic task; each task has one schedule.

@@ -1,6 +1,8 @@
 // The meter of a metered call (docs/call-gate.md "Hold lifecycle"): a delayed BullMQ job per call
 // per slice (jobIds.meter(callId, n)) asks for the next slice before the seconds the hold pays for
-// run out; a job survives restarts, and the sweeper re-creates meters Redis lost. A renewal is
+// run out; a job survives restarts, and the sweeper re-creates meters Redis lost. The first
+// renewal of a Redis-path admission starts in the due set instead (meter-due.ts: written by the
+// admission's Lua step, turned into this same job by workers/meter-pump.ts). A renewal is
 // one atomic step in Redis (Lua call_meter_renew), or in Postgres (call_meter_renew) when Redis
 // cannot answer. When a renewal cannot be covered the call is ended through Vapi's live call
 // control: a spoken sentence with endCallAfterSpoken, then `end-call` (jobIds.hangup) if the call
@@ -19,6 +21,7 @@ import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './
 import { throttledLog } from './outage-log';
 import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
+import { dueMember, type MeterDue } from './meter-due';
 import type { LimitName } from '../wallet/wallet-controls';
 import { createBatcher } from './batcher';
 import { withTimeout } from './timeout';
@@ -44,6 +47,8 @@ export interface MeterDeps {
   config: Config;
   store: CallStore;
   hot: RedisHolds;
+  /** Where a Redis-path admission left its first renewal (the sweep's repair looks there first). */
+  due: MeterDue;
   redis: Redis;
   keys: RedisKeys;
   queues: Queues;
@@ -199,7 +204,7 @@ export function createMeters(d: MeterDeps) {
   }
 
   return {
-    /** After an admission: the first renewal of a metered call (batched with others). */
+    /** After a Postgres-path admission: the first renewal of a metered call (batched with others). */
     start(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
       return next(orgId, hold, heldSeconds);
     },
@@ -304,6 +309,10 @@ export function createMeters(d: MeterDeps) {
     async ensure(orgId: string, hold: StoredHold, heldSeconds: number): Promise<'none' | 'present' | 'created' | 'retried'> {
       if (callGate.holdPolicy !== 'metered' || hold.state !== 'held' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return 'none';
       const job = jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs);
+      // Asked before the queue: the pump adds the job before it removes the entry, so one of the
+      // two is always there while the renewal waits. (A job added here anyway has the pump's job
+      // id: BullMQ keeps one of them, and a renewal is replay-safe by its slice number.)
+      if (job.slice === 2 && (await d.due.has(dueMember(job)))) return 'present';
       const existing = await d.queues.callMeters.getJob(jobIdOf(job));
       if (existing) {
         if ((await existing.getState()) !== 'failed') return 'present';

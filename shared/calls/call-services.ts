@@ -11,6 +11,7 @@ import type { VapiCallsClient } from '../clients/vapi-client';
 import type { CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate, type GateDecision } from './call-gate';
 import { createMeters, type Meters } from './call-meter';
+import { createMeterDue, type MeterDue } from './meter-due';
 import { createHoldRecorder } from './hold-recorder';
 import type { CallReportDeps } from './call-reports';
 import { createCallStore, holdRecord, type CallStore } from './call-store';
@@ -24,11 +25,16 @@ export interface CallServices {
   hot: RedisHolds;
   gate: CallGate;
   meters: Meters;
+  /** The due set of first renewals the Redis-path admission writes; the meter pump drains it. */
+  due: MeterDue;
+  /** The gate's and the meter's clock (the due set is scored by it, so the pump reads it too). */
+  clock: () => number;
   /** The gate's Redis circuit breaker (state for tests and operators; metrics count its changes). */
   breaker: RedisBreaker;
   /**
-   * After answering an admission: the durable record of a Redis-path hold (batched), the copy of
-   * a Postgres-path hold in Redis, and the first renewal of a metered call (batched).
+   * After answering an admission: the durable record of a Redis-path hold (batched); for a
+   * Postgres-path hold, its copy in Redis and the first renewal of a metered call (batched). A
+   * Redis-path hold's first renewal is already in the due set (written by the admission itself).
    */
   admitted(decision: GateDecision): Promise<void>;
   reports: CallReportDeps;
@@ -73,14 +79,19 @@ export function createCallServices(p: CallServiceParts): CallServices {
   const clock = p.clock ?? Date.now;
   const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
-  const meters = createMeters({ config, store, hot, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
+  const due = createMeterDue(p.redis, p.keys);
+  const meters = createMeters({ config, store, hot, due, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
 
   async function admitted(decision: GateDecision): Promise<void> {
     if (decision.kind !== 'allowed' || decision.placed === undefined) return;
     const { hold, heldSeconds } = decision.placed;
-    const work: Array<Promise<void>> = [meters.start(decision.orgId, hold, heldSeconds)];
+    const work: Array<Promise<void>> = [];
+    // A Redis-path admission wrote its first renewal into the due set in the same Lua step (no
+    // BullMQ job on the hot path, and no meter lost if this process dies now); a Postgres-path
+    // one still schedules it here, and the meter sweep repairs it if that fails.
     if (decision.path === 'cache') work.push(recorder.add(holdRecord(decision.orgId, hold, holdPolicy, heldSeconds)));
+    else work.push(meters.start(decision.orgId, hold, heldSeconds));
     // Even while the breaker is open: the breaker only spares the answer a wait on Redis; a Redis
     // that is back (or was only slow) must count this hold before its path decides again, or it
     // admits on money this hold took. A dead Redis refuses at once; a slow one costs a background
@@ -101,6 +112,8 @@ export function createCallServices(p: CallServiceParts): CallServices {
     hot,
     gate,
     meters,
+    due,
+    clock,
     breaker,
     admitted,
     reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdPolicy, holdGraceSeconds },

@@ -1,6 +1,8 @@
 // The hot copy of the holds, per organisation, next to the cached wallet hash (keys.wallet(orgId),
 // written by shared/cache/balance-cache.ts). All keys carry the {orgId} hash tag, so each script
-// below touches one slot and runs atomically:
+// below touches one slot and runs atomically — except call_gate_decide's due set of first
+// renewals (keys.meterDue), one key for every organisation (fine on one Redis; Cluster would need
+// it per slot):
 //   H = keys.holds(orgId)            hash   call id → "<state>|<amount>|<maxDuration s>|<expiresAtMs>|<admittedAtMs>|<cap>|<slices>"
 //   E = keys.holds(orgId) + ':expiry' zset   call id → expiresAtMs (finds expired entries in O(log n))
 //   S = keys.holds(orgId) + ':sum'   string  Σ amount of the entries that count (states h and e)
@@ -14,6 +16,7 @@ import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing
 import type { RedisKeys } from '../redis';
 import type { ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { controlsArgs, type LimitName, type WalletControls } from '../wallet/wallet-controls';
+import { renewalLeadSeconds } from './hold-policy';
 
 // Shared by the scripts below (prepended to each). Not a script of its own. Numbers are written
 // with %.0f: Lua's own tostring turns a millisecond timestamp into 1.8e+12.
@@ -129,9 +132,11 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
 
 /*
  * call_gate_decide: the whole Redis-side admission in one call (probe, spend controls, plan, hold).
- * KEYS     wallet hash, H, E, S (see above)
+ * KEYS     wallet hash, H, E, S (see above), D = keys.meterDue (the due set of first renewals:
+ *          one key for every organisation, outside the {orgId} slot — see redis.ts)
  * ARGV     call id, now (ms), rate per minute, CALL_MIN_BALANCE, safety margin (s),
- *          hold grace (s), Vapi's min and max duration (s), policy, CALL_HOLD_SECONDS
+ *          hold grace (s), Vapi's min and max duration (s), policy, CALL_HOLD_SECONDS,
+ *          renewal lead (ms), org id
  * Returns  {'miss'}                                        wallet or its controls not cached
  *          {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
  *          {'refused', 'wallet_frozen'|'maxConcurrentCalls'|'dailySpendLimit'}   a spend control refused
@@ -143,7 +148,10 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  *          Vapi's upper bound lowered to maxCallSeconds; refused as dailySpendLimit when only the
  *          limit stands in the way. Today's spend counts when the hash's spend_day is now's UTC day.
  * Effects  removes expired entries; places at most one hold per call id, expiring at
- *          now + (maxDuration + grace) s; keeps H, E and S alive until it expires.
+ *          now + (maxDuration + grace) s; keeps H, E and S alive until it expires. A metered
+ *          hold that does not already pay for the whole call (held s < maxDuration and amount <
+ *          cap, as call-meter.ts next()) gets its slice-2 renewal in D, scored at its due time
+ *          now + held s − lead, as meter-due.ts dueMember(): the hold and its meter are one step.
  */
 export const CALL_GATE_DECIDE_LUA = LUA_LIB + LUA_PLAN + `
 local now = tonumber(ARGV[2])
@@ -173,6 +181,11 @@ redis.call('HSET', KEYS[2], ARGV[1], fmt(entry))
 redis.call('ZADD', KEYS[3], n(entry.expires), ARGV[1])
 redis.call('INCRBY', KEYS[4], n(amount))
 extend(entry.expires - now)
+if metered and held_s < seconds and amount < cap then
+  local due = now + held_s * 1000 - tonumber(ARGV[11])
+  redis.call('ZADD', KEYS[5], n(due), '1|' .. ARGV[12] .. '|2|' .. n(now) .. '|' .. n(seconds) .. '|' ..
+             n(entry.expires) .. '|' .. n(cap) .. '|' .. n(due) .. '|' .. ARGV[1])
+end
 return {'held', n(amount), n(seconds), n(available - amount), n(entry.expires), n(cap), n(held_s)}
 `;
 
@@ -344,7 +357,7 @@ return n(purge(tonumber(ARGV[1])))
 type Keys = [wallet: string, holds: string, expiry: string, sum: string];
 type Args = Array<string | number>;
 type Commands = {
-  callGateDecide(...args: [...Keys, ...Args]): Promise<string[]>;
+  callGateDecide(...args: [...Keys, due: string, ...Args]): Promise<string[]>;
   callMeterRenew(...args: [...Keys, ...Args]): Promise<string[]>;
   callGateEnd(...args: [...Keys, ...Args]): Promise<string[]>;
   callGateRelease(...args: [...Keys, callId: string, nowMs: number, keepUntilMs: number]): Promise<number>;
@@ -355,7 +368,7 @@ type Commands = {
 
 function withCommands(redis: Redis): Redis & Commands {
   if (!('callMeterRenew' in redis)) {
-    redis.defineCommand('callGateDecide', { numberOfKeys: 4, lua: CALL_GATE_DECIDE_LUA });
+    redis.defineCommand('callGateDecide', { numberOfKeys: 5, lua: CALL_GATE_DECIDE_LUA });
     redis.defineCommand('callMeterRenew', { numberOfKeys: 4, lua: CALL_METER_RENEW_LUA });
     redis.defineCommand('callGateEnd', { numberOfKeys: 4, lua: CALL_GATE_END_LUA });
     redis.defineCommand('callGateRelease', { numberOfKeys: 4, lua: CALL_GATE_RELEASE_LUA });
@@ -411,6 +424,8 @@ function holdArgs(holds: StoredHold[]): Array<string | number> {
 
 export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds: number) {
   const r = withCommands(redis);
+  // Where the decide script schedules a metered call's first renewal (meter-due.ts).
+  const leadMsOf = (holdSeconds: number) => renewalLeadSeconds(holdSeconds) * 1000;
   const k = (orgId: string): Keys => {
     const holds = keys.holds(orgId);
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
@@ -418,7 +433,7 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
   return {
     /** Probe, plan and hold in one atomic call (see call_gate_decide). */
     async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
-      const reply = await r.callGateDecide(...k(orgId), callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds);
+      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId);
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':

@@ -84,10 +84,13 @@ describe('hold lifecycle (metered)', () => {
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'survivor'))).body.assistantId).toBe(num.assistantId);
     await recorded('survivor');
     const meterId = jobIds.meter('survivor', 2);
-    await eventually(async () => ((await ctx.services.queues.callMeters.getJob(meterId)) ? true : undefined));
+    // No worker runs here: the first renewal waits in the due set for the meter pump.
+    const dueOf = async () => (await ctx.services.redis.zrange(ctx.services.keys.meterDue, 0, -1)).filter((m) => m.endsWith('|survivor'));
+    expect(await dueOf()).toHaveLength(1);
 
     await deleteByPrefix(ctx.services.redis, ctx.services.keys.prefix);
     expect(await ctx.services.calls.hot.held(orgId)).toBe(0);
+    expect(await dueOf()).toEqual([]);
     expect(await ctx.services.queues.callMeters.getJob(meterId)).toBeUndefined();
 
     const summary = await sweepMeters(meterSweepDeps(ctx.services));

@@ -1,0 +1,99 @@
+// The due set of first renewals (keys.meterDue, docs/call-gate.md "Hold lifecycle"). A metered
+// call admitted on the Redis path gets its slice-2 renewal written by the admission's own Lua
+// step (call_gate_decide in redis-holds.ts), so answer and meter are one atomic step: an API
+// process that dies after answering loses no meter, and the hot path pays one ZADD instead of a
+// BullMQ job. The meter pump (workers/meter-pump.ts) turns entries that are nearly due into the
+// same delayed `renew` jobs the meter always used, under a lease: a pump that dies between its
+// claim and its addBulk leaves the entries to be claimed again once the lease runs out.
+import type { Redis } from 'ioredis';
+import type { CallMeterJob } from '../queues/queues';
+import type { RedisKeys } from '../redis';
+
+/**
+ * An entry carries the whole `renew` job, so the pump needs no other read:
+ *   1|orgId|slice|admittedAtMs|maxDurationSeconds|expiresAtMs|cap|dueAtMs|callId
+ * The leading `1` is the format's version. The call id goes last and is everything after the
+ * eighth `|`, so any call id (pipes included) parses back; an org id is a uuid (no pipe).
+ * CALL_GATE_DECIDE_LUA writes the same string: test/calls/meter-due.test.ts proves they agree.
+ */
+export const DUE_FORMAT = '1';
+const FIXED_FIELDS = 8;
+
+/** The due-set member of a slice's renewal (what the admission script writes for slice 2). */
+export function dueMember(job: Pick<CallMeterJob, 'orgId' | 'callId' | 'slice' | 'admittedAtMs' | 'maxDurationSeconds' | 'expiresAtMs' | 'cap' | 'dueAtMs'>): string {
+  return [DUE_FORMAT, job.orgId, job.slice, job.admittedAtMs, job.maxDurationSeconds, job.expiresAtMs, job.cap, job.dueAtMs, job.callId].join('|');
+}
+
+const isWhole = (x: number) => Number.isSafeInteger(x);
+
+/** The `renew` job a member stands for; undefined for a malformed one (dropped by the pump). */
+export function parseDueMember(member: string): CallMeterJob | undefined {
+  const fields: string[] = [];
+  let from = 0;
+  for (let i = 0; i < FIXED_FIELDS; i++) {
+    const bar = member.indexOf('|', from);
+    if (bar < 0) return undefined;
+    fields.push(member.slice(from, bar));
+    from = bar + 1;
+  }
+  const callId = member.slice(from);
+  const [version, orgId, ...rest] = fields;
+  if (version !== DUE_FORMAT || !orgId || callId === '') return undefined;
+  const numbers = rest.map((f) => (/^-?\d{1,16}$/.test(f) ? Number(f) : Number.NaN));
+  if (!numbers.every(isWhole)) return undefined;
+  const [slice, admittedAtMs, maxDurationSeconds, expiresAtMs, cap, dueAtMs] = numbers as [number, number, number, number, number, number];
+  return { kind: 'renew', orgId, callId, slice, admittedAtMs, maxDurationSeconds, expiresAtMs, cap, dueAtMs };
+}
+
+/*
+ * meter_due_claim
+ * KEYS     the due set
+ * ARGV     now (ms), horizon (ms), lease (ms), at most this many
+ * Returns  the members due at or before now + horizon (earliest first), each re-scored to
+ *          now + lease in the same step.
+ * Why      one step, so two pumps never claim one entry together; the lease (longer than the
+ *          horizon) keeps a claimed entry out of other claims until it runs out — then it is
+ *          claimed again, which is how a pump that died after claiming loses nothing.
+ */
+export const METER_DUE_CLAIM_LUA = `
+local now = tonumber(ARGV[1])
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now + tonumber(ARGV[2])), 'LIMIT', 0, tonumber(ARGV[4]))
+local leased = string.format('%.0f', now + tonumber(ARGV[3]))
+for _, m in ipairs(members) do redis.call('ZADD', KEYS[1], 'XX', leased, m) end
+return members
+`;
+
+type Commands = {
+  meterDueClaim(key: string, nowMs: number, horizonMs: number, leaseMs: number, limit: number): Promise<string[]>;
+};
+
+function withCommands(redis: Redis): Redis & Commands {
+  if (!('meterDueClaim' in redis)) redis.defineCommand('meterDueClaim', { numberOfKeys: 1, lua: METER_DUE_CLAIM_LUA });
+  return redis as Redis & Commands;
+}
+
+export function createMeterDue(redis: Redis, keys: RedisKeys) {
+  const r = withCommands(redis);
+  const key = keys.meterDue;
+  return {
+    key,
+    /** Takes up to `limit` entries due within `horizonMs`, leased until now + `leaseMs`. */
+    claim: (nowMs: number, horizonMs: number, leaseMs: number, limit: number): Promise<string[]> => r.meterDueClaim(key, nowMs, horizonMs, leaseMs, limit),
+    /** Their jobs exist: the entries are done. */
+    async release(members: string[]): Promise<void> {
+      if (members.length > 0) await redis.zrem(key, ...members);
+    },
+    /**
+     * Their jobs could not be written: back to their due time, so the next run retries them at
+     * once rather than after the lease (only entries still present: XX).
+     */
+    async unclaim(entries: Array<{ member: string; dueAtMs: number }>): Promise<void> {
+      if (entries.length === 0) return;
+      await redis.zadd(key, 'XX', ...entries.flatMap((e) => [e.dueAtMs, e.member]));
+    },
+    /** Is this renewal waiting in the due set (claimed or not)? */
+    has: async (member: string): Promise<boolean> => (await redis.zscore(key, member)) !== null,
+  };
+}
+
+export type MeterDue = ReturnType<typeof createMeterDue>;
