@@ -4,14 +4,16 @@
 // processes; autocannon drives them from this one with the same connections and request bodies.
 //
 // The gate is measured under both hold policies (issue 10), in the same run against the same bare
-// measurement: `metered` (the default: one slice held, plus a renewal job per admitted call,
-// batched into addBulk) as this scenario's row, and `full` (the whole maxDuration held, no job)
-// as the row a-assistant-request-full. Each app gets its own organisations, funded so that no
-// hold is refused under either policy; after the load the scenario counts the holds recorded in
-// Postgres (and, for metered, the renewal jobs waiting) against the 2xx answers. The three sides
+// measurement: `metered` (the default: one slice held, and its first renewal written into the
+// due set by the same admission script — issue 15; no worker runs here, so the meter pump never
+// turns them into jobs) as this scenario's row, and `full` (the whole maxDuration held, nothing
+// due) as the row a-assistant-request-full. Each app gets its own organisations, funded so that
+// no hold is refused under either policy; after the load the scenario counts the holds recorded
+// in Postgres (and, for metered, the due renewals waiting) against the 2xx answers. The three sides
 // run in halves, B R M F F M R B, so that drift in the shared machine's load is spread evenly.
 // R is the bare route plus one Redis round trip (a-floor-redis, info): the part of the gap to the
 // bare route that any gate keeping its balance in Redis pays on this machine.
+import { parseDueMember } from '../../shared/calls/meter-due';
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../../shared/pricing';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
 import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
@@ -89,7 +91,9 @@ export const scenario: Scenario = {
       for (const policy of ['metered', 'full'] as const) {
         for (const n of numbers[policy]) await expectAdmitted(apps[policy].url, n); // warms the caches for every number
       }
-      const meteredJobsBefore = await world.services.queues.callMeters.getDelayedCount();
+      // Both apps write to the world's one due set (its key prefix): full should write nothing.
+      const dueKey = world.services.keys.meterDue;
+      const dueBefore = await world.services.redis.zcard(dueKey);
 
       // B M F F M B: each side runs twice, for half the duration, placed symmetrically in time,
       // so a machine that gets busier or quieter during the run (it is shared) weighs on all
@@ -119,8 +123,15 @@ export const scenario: Scenario = {
         // so with no refusal recorded ≥ expected, by up to the connections × 2 halves.
         results.push(check(recorded >= expected, `${policy}: ${recorded} holds recorded in Postgres, ≥ ${expected} expected (2xx counted + warm-up)`));
       }
-      const meteredJobs = (await world.services.queues.callMeters.getDelayedCount()) - meteredJobsBefore;
-      results.push(check(meteredJobs >= measured.metered.count, `metered: ${meteredJobs} renewal jobs scheduled (delayed) for ${measured.metered.count} answered calls; full scheduled none`));
+      const dueAdded = (await world.services.redis.zcard(dueKey)) - dueBefore;
+      const fullOrgs = new Set(numbers.full.map((n) => n.orgId));
+      const fullDue = (await world.services.redis.zrange(dueKey, 0, -1)).filter((m) => fullOrgs.has(parseDueMember(m)?.orgId ?? '')).length;
+      results.push(
+        check(
+          dueAdded >= measured.metered.count && fullDue === 0,
+          `metered: ${dueAdded} first renewals written to the due set (ZCARD) for ${measured.metered.count} answered calls; full wrote ${fullDue}`,
+        ),
+      );
       results.push(...(await walletChecks(world, [...numbers.metered, ...numbers.full].map((n) => n.orgId), { redis: true })));
       const checks = reportChecks(results, progress);
 
