@@ -207,7 +207,7 @@ describe('due set of first renewals', () => {
       await waitForRedis(redis2, 5000);
       const queue2 = new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, { connection: redis2, prefix: keys.bullPrefix });
       try {
-        const small: MeterPumpOptions = { ...METER_PUMP_DEFAULTS, batch: 40 };
+        const small: MeterPumpOptions = { ...METER_PUMP_DEFAULTS, batch: 10 };
         const one = at(now);
         const two: MeterPumpDeps = { ...one, due: createMeterDue(redis2, keys), queues: { callMeters: queue2 } };
         // Several runs each, interleaved, as the timers of two worker processes would run them.
