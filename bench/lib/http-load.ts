@@ -2,6 +2,9 @@
 import autocannon from 'autocannon';
 import type { Measurement } from './types';
 
+/** Unmeasured load each HTTP side of a and b runs first, so no measured side pays its JIT warm-up. */
+export const WARM_UP_SECONDS = 1;
+
 export interface HttpLoad {
   label: string;
   url: string;

@@ -6,7 +6,7 @@
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
 import { check, reportChecks, walletChecks } from '../lib/checks';
-import { runHttpLoad } from '../lib/http-load';
+import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
 import type { Scenario } from '../lib/types';
 import { createWorld, startChild } from '../lib/world';
 
@@ -27,18 +27,23 @@ export const scenario: Scenario = {
       const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
       for (const n of numbers) await expectAdmitted(app.url, n);
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
+      // Each side first runs WARM_UP_SECONDS unmeasured (JIT warm-up; for the gate, its Postgres path).
+      const warmUp = (label: string, url: string, tag: string) => runHttpLoad({ ...load, durationSeconds: WARM_UP_SECONDS, label, url: `${url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, tag) }, () => undefined);
+      await warmUp('bare (warm-up)', bare!.url, 'bare-warm');
       const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare!.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
+      await warmUp('floor (warm-up)', floor.url, 'floor-warm');
       const floorRun = await runHttpLoad({ ...load, label: 'bare express + one Postgres round trip', url: `${floor.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'floor') }, progress);
       await redis.stop();
       progress('redis-server killed; the app now answers from Postgres');
       await expectAdmitted(app.url, numbers[0]!);
+      await warmUp('gate (warm-up)', app.url, 'gate-warm');
       const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
       // Every call answered from Postgres has its calls row (call_gate_admit inserts it before the
       // answer); requests in flight when autocannon stops are held but not counted, so ≥.
       const orgIds = numbers.map((n) => n.orgId);
       const held = await world.count("select count(*) from calls where org_id = any($1::uuid[]) and admitted_path = 'database_fallback'", [orgIds]);
       const checks = reportChecks(
-        [check(held >= subject.count + 1, `${held} holds placed in Postgres, ≥ ${subject.count + 1} expected (2xx counted + the probe after the kill)`), ...(await walletChecks(world, orgIds, { redis: false }))],
+        [check(held >= subject.count + 1, `${held} holds placed in Postgres, ≥ ${subject.count + 1} expected (2xx counted + the probe after the kill; the warm-up's holds come on top)`), ...(await walletChecks(world, orgIds, { redis: false }))],
         progress,
       );
       const toFloor = `÷ the bare route + one Postgres round trip (same run): ${(subject.throughput / floorRun.throughput).toFixed(2)}`;
