@@ -35,7 +35,8 @@ export function httpDurationRecorder(metrics: Metrics): HttpDurationRecorder {
   return (method, route, status, startedNs) => childFor(method, route, String(status)).observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
 }
 
-export function httpMetrics(metrics: Metrics, record: HttpDurationRecorder = httpDurationRecorder(metrics)): RequestHandler {
+export function httpMetrics(metrics: Metrics): RequestHandler {
+  const record = httpDurationRecorder(metrics);
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     let template: string | undefined;

@@ -56,7 +56,8 @@ export interface WebhookDispatcher {
   unreadable(err: Error | undefined, res: ServerResponse): void;
 }
 
-export function vapiWebhookRoutes(deps: VapiWebhookDeps, dispatcher: WebhookDispatcher = webhookDispatcher(deps)): Router {
+export function vapiWebhookRoutes(deps: VapiWebhookDeps): Router {
+  const dispatcher = webhookDispatcher(deps);
   const { config } = deps.services;
   const authenticate = vapiAuthenticator(
     { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds },
