@@ -81,6 +81,9 @@ export function createMeters(d: MeterDeps) {
   const batcher = createBatcher<CallMeterJob>(
     async (jobs) => {
       try {
+        // The queue shares this connection; not 'ready', it would refuse the jobs at once (no
+        // offline queue), after BullMQ had built and packed every one of them.
+        if (d.redis.status !== 'ready') throw new Error(`Redis connection is ${d.redis.status}`);
         await d.queues.callMeters.addBulk(jobs.map((job) => ({ name: job.kind, data: job, opts: optionsOf(job) })));
       } catch (err) {
         // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).

@@ -95,8 +95,10 @@ export function createCallServices(p: CallServiceParts): CallServices {
     // Even while the breaker is open: the breaker only spares the answer a wait on Redis; a Redis
     // that is back (or was only slow) must count this hold before its path decides again, or it
     // admits on money this hold took. A dead Redis refuses at once; a slow one costs a background
-    // wait bounded by the Redis timeout. What still fails is copied by the meter sweep.
-    if (decision.path === 'database_fallback') {
+    // wait bounded by the Redis timeout. What still fails is copied by the meter sweep. A
+    // connection that is not 'ready' would refuse the command at once (no offline queue), so it is
+    // not built at all: during an outage every decision comes here.
+    if (decision.path === 'database_fallback' && p.redis.status === 'ready') {
       work.push(
         withTimeout(hot.mirror(decision.orgId, [hold]), redisTimeoutMs, 'redis').then(
           () => void metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' }),
