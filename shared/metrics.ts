@@ -160,6 +160,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "First renewals of Redis-path metered calls moved from the due set into call-meters jobs by the meter pump",
       registers,
     }),
+    meterDueEntries: new Gauge({
+      name: 'billing_gates_meter_due_entries',
+      help: 'First renewals waiting in the due set (sampled on scrape)',
+      registers,
+    }),
+    meterDueOverdueSeconds: new Gauge({
+      name: 'billing_gates_meter_due_overdue_seconds',
+      help: 'How long the most overdue unclaimed first renewal has been due (0 when none): the meter pump is not running or failing (sampled on scrape)',
+      registers,
+    }),
     /** step: claim | enqueue | release | malformed */
     meterPumpFailures: new Counter({
       name: 'billing_gates_meter_pump_failures_total',

@@ -91,6 +91,11 @@ export function createMeterDue(redis: Redis, keys: RedisKeys) {
       if (entries.length === 0) return;
       await redis.zadd(key, 'XX', ...entries.flatMap((e) => [e.dueAtMs, e.member]));
     },
+    /** How many entries wait, and the lowest score among them (a claimed entry's is its lease's end). */
+    async depth(): Promise<{ entries: number; lowestScoreMs: number | undefined }> {
+      const [count, lowest] = await Promise.all([redis.zcard(key), redis.zrange(key, 0, 0, 'WITHSCORES')]);
+      return { entries: count, lowestScoreMs: lowest[1] === undefined ? undefined : Number(lowest[1]) };
+    },
     /** Is this renewal waiting in the due set (claimed or not)? */
     has: async (member: string): Promise<boolean> => (await redis.zscore(key, member)) !== null,
   };

@@ -79,6 +79,8 @@ describe('Prometheus alerting rules', () => {
     expect(watching('billing_gates_spend_controls_total', /outcome="refused"/)).toHaveLength(1);
     expect(watching('billing_gates_spend_controls_total', /outcome="ended"/)).toHaveLength(1);
     expect(watching('billing_gates_wallet_freezes_total')).toHaveLength(1);
+    // Issue 15: first renewals no meter pump takes.
+    expect(watching('billing_gates_meter_due_overdue_seconds')).toHaveLength(1);
   });
 
   it('compare each ratio with the threshold that was asked for', () => {

@@ -39,6 +39,27 @@ describe('/metrics', () => {
     expect((await request(ctx.app()).get('/metrics').set('Authorization', 'Bearer wrong-token-123')).status).toBe(401);
   });
 
+  it('reports the due set of first renewals: how many wait, and how long the most overdue one has been due', async () => {
+    const { redis, keys } = ctx.services;
+    const scrape = async () => {
+      const res = await request(ctx.app()).get('/metrics').set(admin);
+      return { entries: sample(res.text, 'billing_gates_meter_due_entries', {}), overdue: sample(res.text, 'billing_gates_meter_due_overdue_seconds', {}) };
+    };
+    expect(await scrape()).toEqual({ entries: 0, overdue: 0 });
+    // One entry no pump took, due 90 s ago; one due in a minute (or leased: its score is ahead).
+    await redis.zadd(keys.meterDue, Date.now() - 90_000, 'overdue-entry', Date.now() + 60_000, 'later-entry');
+    try {
+      const seen = await scrape();
+      expect(seen.entries).toBe(2);
+      expect(seen.overdue).toBeGreaterThanOrEqual(90);
+      expect(seen.overdue).toBeLessThan(90 + 60);
+      await redis.zrem(keys.meterDue, 'overdue-entry');
+      expect(await scrape()).toEqual({ entries: 1, overdue: 0 });
+    } finally {
+      await redis.del(keys.meterDue);
+    }
+  });
+
   it('reports jobs per state and the age of the oldest waiting job for every queue', async () => {
     const { provisioning, refunds } = ctx.services.queues;
     // Nothing consumes these queues in this test, so the jobs stay where they are put.
