@@ -155,6 +155,8 @@ export function createCallGate(d: CallGateDeps) {
   const admitOne = (call: AdmitCall): Promise<HoldStep> =>
     admitBatch.add(call).then((r) => {
       if (r.outcome === 'error') throw new Error(`call_gate_admit failed: ${r.message}`);
+      // A hold answered to the wrong caller would admit a call nothing holds money for.
+      if (r.outcome === 'held' && r.hold.call_id !== call.callId) throw new Error(`invariant violated: the batch answered ${call.callId} with the hold of ${r.hold.call_id}`);
       return r;
     });
 
