@@ -5,10 +5,15 @@
 // - an element that raises fails alone: the others in its batch are decided and committed;
 // - concurrent batches over overlapping organisations in different orders, racing ledger_post
 //   movements and call_gate_record_holds batches on the same wallets, never deadlock and never
-//   hold more than the money there was.
+//   hold more than the money there was;
+// - the store's admitMany passes the batch through both data adapters (node-postgres, supabase-js).
 import fc from 'fast-check';
 import type { Pool } from 'pg';
+import { createCallStore } from '../../shared/calls/call-store';
 import { createPool } from '../../shared/db/pool';
+import { pgRpc, supabaseRpc } from '../../shared/db/rpc';
+import { startPostgrestServer } from '../support/postgrest-server';
+import { TEST_JWT_SECRET } from '../support/context';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 
@@ -201,6 +206,30 @@ describe('call_gate_admit_batch', () => {
       }
     } finally {
       await pool.end();
+    }
+  });
+
+  it.each(['node-postgres', 'supabase-js'] as const)('admits a batch through the %s adapter, each answer in input order', async (adapter) => {
+    const server = adapter === 'supabase-js' ? await startPostgrestServer({ databaseUrl: ctx.databaseUrl, jwtSecret: TEST_JWT_SECRET, poolSize: 4 }) : undefined;
+    const rpc = server === undefined ? pgRpc(createPool(ctx.databaseUrl, { max: 2 })) : supabaseRpc(server.url, server.keys.serviceRole);
+    try {
+      const store = createCallStore(rpc);
+      const orgA = await createFundedOrg(ctx.services, 1000);
+      const orgB = await createFundedOrg(ctx.services, 0);
+      const terms = { ratePerMinute: 56, minBalance: 79, safetyMarginSeconds: 5, holdGraceSeconds: 300, minDurationSeconds: 10, maxDurationSeconds: 43_200, policy: 'metered' as const, holdSeconds: 120 };
+      const nowMs = Date.now();
+      const out = await store.admitMany(terms, [
+        { orgId: orgB, callId: `${adapter}-b`, nowMs },
+        { orgId: orgA, callId: `${adapter}-a`, nowMs },
+        { orgId: 'nope', callId: `${adapter}-x` },
+        { orgId: orgA, callId: `${adapter}-a` },
+      ]);
+      expect(out.map((o) => o.outcome)).toEqual(['available', 'held', 'error', 'existing']);
+      expect(out[1]).toMatchObject({ outcome: 'held', hold: { call_id: `${adapter}-a`, admitted_at_ms: nowMs, amount: 112 } });
+      expect(await store.admitMany(terms, [])).toEqual([]);
+    } finally {
+      await rpc.close();
+      await server?.close();
     }
   });
 });
