@@ -39,16 +39,13 @@ export function createResultBatcher<T, R>(write: (items: T[]) => Promise<readonl
       const batch = pending.slice(0, o.batchMax);
       pending = pending.slice(o.batchMax);
       o.onFlush?.(batch.length);
-      const w = write(batch.map((p) => p.item)).then(
-        (results) => {
-          // One answer per item or none: a short answer must not leave a caller waiting forever.
-          if (results.length !== batch.length) throw new Error(`invariant violated: a batch of ${batch.length} got ${results.length} answers`);
-          batch.forEach((p, i) => p.resolve(results[i] as R));
-        },
-        (err: unknown) => {
-          for (const p of batch) p.reject(err);
-        },
-      ).catch((err: unknown) => {
+      // async: a write that throws instead of rejecting still answers its callers.
+      const w = (async () => {
+        const results = await write(batch.map((p) => p.item));
+        // One answer per item or none: a short answer must not leave a caller waiting forever.
+        if (results.length !== batch.length) throw new Error(`invariant violated: a batch of ${batch.length} got ${results.length} answers`);
+        batch.forEach((p, i) => p.resolve(results[i] as R));
+      })().catch((err: unknown) => {
         for (const p of batch) p.reject(err);
       });
       inFlight.add(w);
