@@ -149,6 +149,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome', 'path'] as const,
       registers,
     }),
+    admitBatchSize: new Histogram({
+      name: 'billing_gates_call_gate_admit_batch_size',
+      help: 'Postgres-path admissions (Redis down) sent together in one call_gate_admit_batch transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers,
+    }),
     callRenewalLateness: new Histogram({
       name: 'billing_gates_call_renewal_lateness_seconds',
       help: 'How late a renewal ran after it was due (its lead before the held seconds run out is the slack)',

@@ -1,17 +1,33 @@
-// A micro-batcher for the writes that follow an answer on the hot path (hold records, meter jobs):
-// what is added within `flushMs` (or until `batchMax` are waiting) is written by one call. Each
-// add() resolves once its batch was written or its failure handled, and never rejects: `write`
-// owns the counting and logging of its failures. close() writes what is pending and waits for
-// every batch in flight, so shutdown can close the connections after it.
+// Micro-batchers for the hot path: what is added within `flushMs` (or until `batchMax` are
+// waiting) goes to the store in one call, so a burst pays one round trip instead of one each.
+//
+// createResultBatcher: each add() resolves with its own item's answer (write returns one per
+// item, in order) or rejects with the error that failed its batch — the Postgres-path admission
+// (call_gate_admit_batch), where every caller needs its own decision.
+// createBatcher: the writes that follow an answer (hold records, meter jobs); add() resolves once
+// its batch was written or its failure handled, and never rejects: `write` owns the counting and
+// logging of its failures.
+// close() sends what is pending and waits for every batch in flight, so shutdown can close the
+// connections after it.
 export interface BatcherOptions<T> {
   flushMs: number;
   batchMax: number;
   /** An item added after close(): not written (the connections are going); count it here. */
   afterClose?(item: T): void;
+  /** Each batch as it goes out (its size, for a metric). */
+  onFlush?(size: number): void;
 }
 
-export function createBatcher<T>(write: (items: T[]) => Promise<void>, o: BatcherOptions<T>) {
-  let pending: Array<{ item: T; done: () => void }> = [];
+/** Added after close(): the batcher's connections are going. */
+export class BatcherClosedError extends Error {
+  override name = 'BatcherClosedError';
+  constructor() {
+    super('batcher closed (shutting down)');
+  }
+}
+
+export function createResultBatcher<T, R>(write: (items: T[]) => Promise<readonly R[]>, o: BatcherOptions<T>) {
+  let pending: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const inFlight = new Set<Promise<void>>();
@@ -22,24 +38,29 @@ export function createBatcher<T>(write: (items: T[]) => Promise<void>, o: Batche
     while (pending.length > 0) {
       const batch = pending.slice(0, o.batchMax);
       pending = pending.slice(o.batchMax);
-      const w = write(batch.map((p) => p.item))
-        .catch(() => undefined)
-        .finally(() => {
-          for (const p of batch) p.done();
-        });
+      o.onFlush?.(batch.length);
+      // async: a write that throws instead of rejecting still answers its callers.
+      const w = (async () => {
+        const results = await write(batch.map((p) => p.item));
+        // One answer per item or none: a short answer must not leave a caller waiting forever.
+        if (results.length !== batch.length) throw new Error(`invariant violated: a batch of ${batch.length} got ${results.length} answers`);
+        batch.forEach((p, i) => p.resolve(results[i] as R));
+      })().catch((err: unknown) => {
+        for (const p of batch) p.reject(err);
+      });
       inFlight.add(w);
       void w.finally(() => inFlight.delete(w));
     }
   }
 
   return {
-    add(item: T): Promise<void> {
+    add(item: T): Promise<R> {
       if (closed) {
         o.afterClose?.(item);
-        return Promise.resolve();
+        return Promise.reject(new BatcherClosedError());
       }
-      return new Promise<void>((done) => {
-        pending.push({ item, done });
+      return new Promise<R>((resolve, reject) => {
+        pending.push({ item, resolve, reject });
         if (pending.length >= o.batchMax) flush();
         else if (timer === undefined) timer = setTimeout(flush, o.flushMs);
       });
@@ -49,5 +70,20 @@ export function createBatcher<T>(write: (items: T[]) => Promise<void>, o: Batche
       flush();
       await Promise.all([...inFlight]);
     },
+  };
+}
+
+export function createBatcher<T>(write: (items: T[]) => Promise<void>, o: BatcherOptions<T>) {
+  const b = createResultBatcher<T, undefined>(
+    (items) =>
+      write(items).then(
+        () => items.map(() => undefined),
+        () => items.map(() => undefined),
+      ),
+    o,
+  );
+  return {
+    add: (item: T): Promise<void> => b.add(item).catch(() => undefined),
+    close: (): Promise<void> => b.close(),
   };
 }

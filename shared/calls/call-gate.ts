@@ -6,11 +6,14 @@
 // was refused after all, that hold is taken back (failure mode 24). Every decision is counted
 // (gate 'call', outcome, path). A Redis that keeps failing is skipped for a cool-down by the
 // circuit breaker (redis-breaker.ts): decisions then go straight to Postgres.
+// Postgres-path admissions waiting at the same moment go to Postgres together, in one transaction
+// (call_gate_admit_batch): each still has its own answer, deadline and late-hold handling.
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
-import type { CallStore, ControlRefusal, HoldStep, StoredHold } from './call-store';
+import { createResultBatcher } from './batcher';
+import type { AdmitCall, AdmitTerms, BatchAdmission, CallStore, ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import { throttledLog } from './outage-log';
@@ -86,7 +89,17 @@ export interface CallGateDeps {
   clock: () => number;
   /** Shared with the number resolver, so both stop paying for a dead Redis together. */
   breaker: RedisBreaker;
+  /** Postgres-path admissions: how long the first one waits for company (ms), and the most sent together. */
+  admitBatch?: { flushMs: number; batchMax: number };
 }
+
+/**
+ * How long a Postgres-path admission waits for others to share its transaction (ms). Short: with
+ * Redis up this path is rare and a batch of one is the normal case, so this is its added latency.
+ */
+export const ADMIT_BATCH_FLUSH_MS = 2;
+/** Admissions per transaction; at most 64 (call_gate_admit_batch, one subtransaction xid each). */
+export const ADMIT_BATCH_MAX = 32;
 
 type Admission =
   | { kind: 'allowed'; holdAmount: number; maxDurationSeconds: number; placed: PlacedHold | undefined }
@@ -131,6 +144,21 @@ export function createCallGate(d: CallGateDeps) {
     policy: callGate.holdPolicy,
     holdSeconds: callGate.holdSeconds,
   };
+
+  const admitTerms: AdmitTerms = { ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS };
+  const admitBatch = createResultBatcher<AdmitCall, BatchAdmission>((calls) => d.store.admitMany(admitTerms, calls), {
+    flushMs: d.admitBatch?.flushMs ?? ADMIT_BATCH_FLUSH_MS,
+    batchMax: d.admitBatch?.batchMax ?? ADMIT_BATCH_MAX,
+    onFlush: (size) => d.metrics.admitBatchSize.observe(size),
+  });
+  /** One admission through the batch: an element that raised fails this admission as a failed admit() did. */
+  const admitOne = (call: AdmitCall): Promise<HoldStep> =>
+    admitBatch.add(call).then((r) => {
+      if (r.outcome === 'error') throw new Error(`call_gate_admit failed: ${r.message}`);
+      // A hold answered to the wrong caller would admit a call nothing holds money for.
+      if (r.outcome === 'held' && r.hold.call_id !== call.callId) throw new Error(`invariant violated: the batch answered ${call.callId} with the hold of ${r.hold.call_id}`);
+      return r;
+    });
 
   /** Waits at most `timeoutMs` for `work`; a step given up on is remembered in `late`. */
   async function bounded<T extends HoldStep | RedisDecision>(work: Promise<T>, store: LateStep['store'], orgId: string, late: LateStep[]): Promise<T> {
@@ -190,14 +218,13 @@ export function createCallGate(d: CallGateDeps) {
     return admission(s, { hold, heldSeconds: s.held_seconds });
   }
 
-  /** One Postgres round trip (call_gate_admit under the wallet row lock). */
+  /**
+   * call_gate_admit under the wallet row lock, in a transaction shared with the admissions waiting
+   * at the same moment. The bound covers the wait for company too; given up on, the element is a
+   * late step of its own, whose hold is taken back if it lands held (the batch's others unaffected).
+   */
   async function admitOnPostgres(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
-    const step = await bounded(
-      d.store.admit({ orgId, callId, ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS, nowMs: d.clock() }),
-      'database_fallback',
-      orgId,
-      late,
-    );
+    const step = await bounded(admitOne({ orgId, callId, nowMs: d.clock() }), 'database_fallback', orgId, late);
     if (step.outcome !== 'held') return admission(step, undefined);
     return admission(step, { hold: step.hold, heldSeconds: secondsPaidFor(pricing, step.hold.amount, step.hold.max_duration_seconds) });
   }
@@ -291,6 +318,8 @@ export function createCallGate(d: CallGateDeps) {
   }
 
   return {
+    /** Sends the admissions still waiting for company and waits for every batch in flight; later ones fail (fail mode). */
+    close: (): Promise<void> => admitBatch.close(),
     /** The decision, counted; past CALL_GATE_DECISION_DEADLINE_MS the fail mode answers (no organisation known then). */
     async decide(callId: string | undefined, lookup: NumberLookup): Promise<GateDecision> {
       const late: LateStep[] = [];

@@ -122,7 +122,9 @@ export function createCallServices(p: CallServiceParts): CallServices {
     billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
     vapiCalls: p.vapi,
     close: async () => {
-      // Meters first: a renewal in flight may still add a record to the recorder's batch.
+      // The gate first: an admission still waiting for its batch goes out while the pool is open.
+      await gate.close();
+      // Then meters: a renewal in flight may still add a record to the recorder's batch.
       await meters.close();
       await recorder.close();
     },

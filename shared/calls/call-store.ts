@@ -144,10 +144,8 @@ export interface ReportInput {
   source: 'webhook' | 'vapi_api';
 }
 
-/** Config.pricing and the gate settings the one-call admission plans with (call_gate_admit). */
-export interface AdmitInput {
-  orgId: string;
-  callId: string;
+/** Config.pricing and the gate settings an admission plans with (call_gate_admit and its batch). */
+export interface AdmitTerms {
   ratePerMinute: number;
   minBalance: number;
   safetyMarginSeconds: number;
@@ -156,9 +154,21 @@ export interface AdmitInput {
   maxDurationSeconds: number;
   policy: 'metered' | 'full';
   holdSeconds: number;
+}
+
+/** One call to admit: whose, which, and when (the decision's clock). */
+export interface AdmitCall {
+  orgId: string;
+  callId: string;
   /** The decision's clock (ms): the UTC day of the daily spend, hold expiry and admission time; default Postgres's now(). */
   nowMs?: number;
 }
+
+export type AdmitInput = AdmitTerms & AdmitCall;
+
+/** What the batch says of one element: its own call_gate_admit answer, or the error it raised alone. */
+export type BatchAdmission = HoldStep | { outcome: 'error'; message: string };
+const batchAdmission = z.union([holdStep, z.object({ outcome: z.literal('error'), message: z.string() })]);
 
 /** A hold the Redis path placed or renewed, to be recorded in Postgres (call_gate_record_holds). */
 export interface HoldRecord {
@@ -223,6 +233,26 @@ export function createCallStore(rpc: Rpc) {
         p_now: a.nowMs === undefined ? null : new Date(a.nowMs).toISOString(),
       });
       return parse(holdStep, 'call_gate_admit', raw);
+    },
+    /**
+     * Several admissions in one transaction (call_gate_admit_batch, at most 64): each decided by
+     * call_gate_admit in organisation order, each answer in input order. An element that raised
+     * comes back as outcome 'error' and failed alone; only an unreachable database throws.
+     */
+    async admitMany(t: AdmitTerms, calls: readonly AdmitCall[]): Promise<BatchAdmission[]> {
+      const raw = await rpc.call('call_gate_admit_batch', {
+        p_calls: JSON.stringify(calls.map((c) => ({ org_id: c.orgId, call_id: c.callId, now: c.nowMs === undefined ? null : new Date(c.nowMs).toISOString() }))),
+        p_rate_per_minute: t.ratePerMinute,
+        p_min_balance: t.minBalance,
+        p_safety_margin_seconds: t.safetyMarginSeconds,
+        p_hold_grace_seconds: t.holdGraceSeconds,
+        p_min_duration_seconds: t.minDurationSeconds,
+        p_max_duration_seconds: t.maxDurationSeconds,
+        p_policy: t.policy,
+        p_hold_seconds: t.holdSeconds,
+      });
+      if (!Array.isArray(raw) || raw.length !== calls.length) throw new Error(`invariant violated: call_gate_admit_batch returned an unexpected shape: ${JSON.stringify(raw)}`);
+      return raw.map((r: unknown) => parse(batchAdmission, 'call_gate_admit_batch', r));
     },
     /** Records a batch of Redis-path holds in one call; each is written or rejected on its own. */
     async recordHolds(holds: HoldRecord[]): Promise<RecordedHolds> {

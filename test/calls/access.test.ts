@@ -7,6 +7,7 @@ const PUBLIC_FUNCTIONS = [
   'phone_number_resolve',
   'call_gate_snapshot',
   'call_gate_admit',
+  'call_gate_admit_batch',
   'call_gate_record_holds',
   'call_hold_release',
   'call_holds_total',
@@ -17,7 +18,7 @@ const PUBLIC_FUNCTIONS = [
   'call_reports_due_for_sweep',
   'call_sweep_defer',
 ];
-const INTERNAL_FUNCTIONS = ['call_holds_sum', 'call_gate_plan_hold'];
+const INTERNAL_FUNCTIONS = ['call_holds_sum', 'call_gate_plan_hold', 'call_gate_org_key'];
 
 describe('access to the call gate tables and functions', () => {
   let ctx: TestContext;
