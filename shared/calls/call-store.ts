@@ -1,7 +1,7 @@
 // Typed wrappers over the call SQL functions (supabase/migrations/20261123000300_calls.sql).
 // Expected outcomes come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
-import type { Rpc } from '../db/rpc';
+import { DataUnavailableError, type Rpc } from '../db/rpc';
 import { LIMIT_NAMES, walletControls } from '../wallet/wallet-controls';
 
 const int = z.number().int();
@@ -209,6 +209,27 @@ function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z
 }
 
 export function createCallStore(rpc: Rpc) {
+  /**
+   * Several admissions in one transaction (call_gate_admit_batch, at most 64): each decided by
+   * call_gate_admit in organisation order, each answer in input order. An element that raised
+   * comes back as outcome 'error' and failed alone; only an unreachable database throws.
+   */
+  async function admitMany(t: AdmitTerms, calls: readonly AdmitCall[]): Promise<BatchAdmission[]> {
+    const raw = await rpc.call('call_gate_admit_batch', {
+      p_calls: JSON.stringify(calls.map((c) => ({ org_id: c.orgId, call_id: c.callId, now: c.nowMs === undefined ? null : new Date(c.nowMs).toISOString() }))),
+      p_rate_per_minute: t.ratePerMinute,
+      p_min_balance: t.minBalance,
+      p_safety_margin_seconds: t.safetyMarginSeconds,
+      p_hold_grace_seconds: t.holdGraceSeconds,
+      p_min_duration_seconds: t.minDurationSeconds,
+      p_max_duration_seconds: t.maxDurationSeconds,
+      p_policy: t.policy,
+      p_hold_seconds: t.holdSeconds,
+    });
+    if (!Array.isArray(raw) || raw.length !== calls.length) throw new Error(`invariant violated: call_gate_admit_batch returned an unexpected shape: ${JSON.stringify(raw)}`);
+    return raw.map((r: unknown) => parse(batchAdmission, 'call_gate_admit_batch', r));
+  }
+
   return {
     async resolveNumber(vapiPhoneNumberId: string | null, e164: string | null): Promise<NumberResolution> {
       const raw = await rpc.call('phone_number_resolve', { p_vapi_phone_number_id: vapiPhoneNumberId, p_e164: e164 });
@@ -217,42 +238,16 @@ export function createCallStore(rpc: Rpc) {
     async gateSnapshot(orgId: string): Promise<GateSnapshot> {
       return parse(gateSnapshot, 'call_gate_snapshot', await rpc.call('call_gate_snapshot', { p_org_id: orgId }));
     },
-    /** Probe, plan and hold in one call under the wallet row lock (the fallback path). */
-    async admit(a: AdmitInput): Promise<HoldStep> {
-      const raw = await rpc.call('call_gate_admit', {
-        p_org_id: a.orgId,
-        p_call_id: a.callId,
-        p_rate_per_minute: a.ratePerMinute,
-        p_min_balance: a.minBalance,
-        p_safety_margin_seconds: a.safetyMarginSeconds,
-        p_hold_grace_seconds: a.holdGraceSeconds,
-        p_min_duration_seconds: a.minDurationSeconds,
-        p_max_duration_seconds: a.maxDurationSeconds,
-        p_policy: a.policy,
-        p_hold_seconds: a.holdSeconds,
-        p_now: a.nowMs === undefined ? null : new Date(a.nowMs).toISOString(),
-      });
-      return parse(holdStep, 'call_gate_admit', raw);
-    },
+    admitMany,
     /**
-     * Several admissions in one transaction (call_gate_admit_batch, at most 64): each decided by
-     * call_gate_admit in organisation order, each answer in input order. An element that raised
-     * comes back as outcome 'error' and failed alone; only an unreachable database throws.
+     * One admission (probe, plan and hold under the wallet row lock): a batch of one, so there is
+     * one way into call_gate_admit. An element that raised throws, as the database's error would.
      */
-    async admitMany(t: AdmitTerms, calls: readonly AdmitCall[]): Promise<BatchAdmission[]> {
-      const raw = await rpc.call('call_gate_admit_batch', {
-        p_calls: JSON.stringify(calls.map((c) => ({ org_id: c.orgId, call_id: c.callId, now: c.nowMs === undefined ? null : new Date(c.nowMs).toISOString() }))),
-        p_rate_per_minute: t.ratePerMinute,
-        p_min_balance: t.minBalance,
-        p_safety_margin_seconds: t.safetyMarginSeconds,
-        p_hold_grace_seconds: t.holdGraceSeconds,
-        p_min_duration_seconds: t.minDurationSeconds,
-        p_max_duration_seconds: t.maxDurationSeconds,
-        p_policy: t.policy,
-        p_hold_seconds: t.holdSeconds,
-      });
-      if (!Array.isArray(raw) || raw.length !== calls.length) throw new Error(`invariant violated: call_gate_admit_batch returned an unexpected shape: ${JSON.stringify(raw)}`);
-      return raw.map((r: unknown) => parse(batchAdmission, 'call_gate_admit_batch', r));
+    async admit(a: AdmitInput): Promise<HoldStep> {
+      const { orgId, callId, nowMs, ...terms } = a;
+      const [r] = await admitMany(terms, [{ orgId, callId, nowMs }]);
+      if (r === undefined || r.outcome === 'error') throw new DataUnavailableError(`call_gate_admit failed: ${r?.outcome === 'error' ? r.message : 'no answer'}`);
+      return r;
     },
     /** Records a batch of Redis-path holds in one call; each is written or rejected on its own. */
     async recordHolds(holds: HoldRecord[]): Promise<RecordedHolds> {
