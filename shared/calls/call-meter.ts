@@ -261,21 +261,7 @@ export function createMeters(d: MeterDeps) {
       const calls = new Map<string, StoredHold>();
       for (const h of await d.store.liveCalls(orgId)) calls.set(h.call_id, h);
       try {
-        const entries = await d.redis.hgetall(d.keys.holds(orgId));
-        for (const [callId, v] of Object.entries(entries)) {
-          const [state, amount, maxd, expires, admitted, cap, slices] = v.split('|');
-          if (state !== 'h' || calls.has(callId)) continue;
-          calls.set(callId, {
-            call_id: callId,
-            state: 'held',
-            amount: Number(amount),
-            max_duration_seconds: Number(maxd),
-            expires_at_ms: Number(expires),
-            admitted_at_ms: Number(admitted),
-            cap: Number(cap),
-            slices: Number(slices),
-          });
-        }
+        for (const h of await d.hot.heldEntries(orgId)) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
       } catch (err) {
         // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
         d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');

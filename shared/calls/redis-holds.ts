@@ -497,6 +497,28 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       if (holds.length === 0) return;
       await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, '0', 0, 0, -1, -1, -1, ...holdArgs(holds));
     },
+    /**
+     * The entries in state h (calls in progress), read as StoredHold: the one place TypeScript reads
+     * the entry format H documents above (the scripts read it with parse()).
+     */
+    async heldEntries(orgId: string): Promise<StoredHold[]> {
+      const out: StoredHold[] = [];
+      for (const [callId, v] of Object.entries(await redis.hgetall(keys.holds(orgId)))) {
+        const [state, amount, maxd, expires, admitted, cap, slices] = v.split('|');
+        if (state !== 'h') continue;
+        out.push({
+          call_id: callId,
+          state: 'held',
+          amount: Number(amount),
+          max_duration_seconds: Number(maxd),
+          expires_at_ms: Number(expires),
+          admitted_at_ms: Number(admitted),
+          cap: Number(cap),
+          slices: Number(slices),
+        });
+      }
+      return out;
+    },
     /** The call's entry state, or undefined when Redis does not know the call. */
     async state(orgId: string, callId: string): Promise<'held' | 'ended' | 'released' | undefined> {
       const v = await redis.hget(keys.holds(orgId), callId);
