@@ -78,27 +78,27 @@ export function createMeters(d: MeterDeps) {
     job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : job.kind === 'stop' ? jobIds.stop(job.callId, job.tag ?? '') : jobIds.hangup(job.callId, job.tag);
   const optionsOf = (job: CallMeterJob) => meterJobOptions(jobIdOf(job), job.dueAtMs - d.clock());
 
+  const scheduleFailed = (meters: number, err: string) => {
+    // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
+    d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, meters);
+    logScheduleFailure({ meters, err });
+  };
   const batcher = createBatcher<CallMeterJob>(
     async (jobs) => {
+      // The queue shares this connection; not 'ready', it would refuse the jobs at once (no
+      // offline queue), after BullMQ had built and packed every one of them.
+      if (d.redis.status !== 'ready') return scheduleFailed(jobs.length, `Redis connection is ${d.redis.status}`);
       try {
-        // The queue shares this connection; not 'ready', it would refuse the jobs at once (no
-        // offline queue), after BullMQ had built and packed every one of them.
-        if (d.redis.status !== 'ready') throw new Error(`Redis connection is ${d.redis.status}`);
         await d.queues.callMeters.addBulk(jobs.map((job) => ({ name: job.kind, data: job, opts: optionsOf(job) })));
       } catch (err) {
-        // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
-        d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' }, jobs.length);
-        logScheduleFailure({ meters: jobs.length, err: (err as Error).message });
+        scheduleFailed(jobs.length, (err as Error).message);
       }
     },
     {
       flushMs: METER_FLUSH_MS,
       batchMax: METER_BATCH_MAX,
       // Shutting down: counted like a failed schedule; the meter sweep re-creates it.
-      afterClose: (job) => {
-        d.metrics.walletFailures.inc({ operation: 'call_meter_schedule' });
-        logScheduleFailure({ meters: 1, callId: job.callId, err: 'meters closed (shutting down)' });
-      },
+      afterClose: (job) => scheduleFailed(1, `meters closed (shutting down): ${job.callId}`),
     },
   );
 
