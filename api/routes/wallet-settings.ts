@@ -7,6 +7,7 @@ import type { AutoRechargeSettings } from '../../shared/money-in/money-in-store'
 import type { Services } from '../../shared/process/services';
 import { dashboardCaller } from '../middleware/dashboard-auth';
 import { parseBody, parseQuery } from '../middleware/validate';
+import { encodeCursor, pageCursor } from './page-cursor';
 
 export const MAX_ALERT_THRESHOLDS = 5;
 export const EVENTS_MAX_LIMIT = 200;
@@ -78,11 +79,7 @@ const eventsQuery = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(EVENTS_MAX_LIMIT))
     .default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,15}$/, 'is not a cursor from this API')
-    .transform(Number)
-    .optional(),
+  cursor: pageCursor.optional(),
 });
 
 export function listEvents({ moneyIn }: Services): RequestHandler {
@@ -91,6 +88,6 @@ export function listEvents({ moneyIn }: Services): RequestHandler {
     const rows = await moneyIn.listEvents(dashboardCaller(req).orgId, q.cursor, q.limit + 1);
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
-    res.json({ items, nextCursor: rows.length > q.limit && last ? last.id : null });
+    res.json({ items, nextCursor: rows.length > q.limit && last ? encodeCursor(Number(last.id)) : null });
   };
 }

@@ -5,22 +5,11 @@ import { AppError } from '../../shared/errors';
 import type { Services } from '../../shared/process/services';
 import { dashboardCaller, requireDashboard } from '../middleware/dashboard-auth';
 import { parseQuery } from '../middleware/validate';
+import { encodeCursor, pageCursor } from './page-cursor';
 import { createTopUp, getTopUp } from './top-ups';
 import { getAutoRecharge, listEvents, putAlerts, putAutoRecharge } from './wallet-settings';
 
 export const TRANSACTIONS_MAX_LIMIT = 200;
-
-const cursor = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,24}$/, 'is not a cursor from this API')
-  .transform((c, ctx) => {
-    const id = Number(Buffer.from(c, 'base64url').toString('utf8'));
-    if (!Number.isSafeInteger(id) || id < 1) {
-      ctx.addIssue({ code: 'custom', message: 'is not a cursor from this API' });
-      return z.NEVER;
-    }
-    return id;
-  });
 
 const query = z.strictObject({
   limit: z
@@ -29,10 +18,8 @@ const query = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(TRANSACTIONS_MAX_LIMIT))
     .default(50),
-  cursor: cursor.optional(),
+  cursor: pageCursor.optional(),
 });
-
-export const encodeCursor = (id: number) => Buffer.from(String(id), 'utf8').toString('base64url');
 
 export function walletRoutes(services: Services): Router {
   const { config, wallet, store, holds } = services;

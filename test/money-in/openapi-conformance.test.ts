@@ -26,11 +26,17 @@ it('documents every answer of the money-in endpoints', async () => {
   expectConforms('get', '/api/wallet/auto-recharge', await app().get('/api/wallet/auto-recharge').set(auth));
   expectConforms('put', '/api/wallet/auto-recharge', await app().put('/api/wallet/auto-recharge').set(auth).send({ enabled: true, threshold: 500, amount: 2000 }));
   expectConforms('put', '/api/wallet/auto-recharge', await app().put('/api/wallet/auto-recharge').set(auth).send({ enabled: 'yes' }));
-  expectConforms('put', '/api/wallet/alerts', await app().put('/api/wallet/alerts').set(auth).send({ thresholds: [100], webhookUrl: 'https://example.com/hook' }));
+  expectConforms('put', '/api/wallet/alerts', await app().put('/api/wallet/alerts').set(auth).send({ thresholds: [1000, 100], webhookUrl: 'https://example.com/hook' }));
   expectConforms('put', '/api/wallet/alerts', await app().put('/api/wallet/alerts').set(auth).send({ thresholds: 'x' }));
   await w.ctx.services.store.chargeCall({ orgId, callId: `c-${orgId}`, amount: 1950, reference: 'x' });
   expectConforms('get', '/api/wallet/events', await app().get('/api/wallet/events').set(auth));
   expectConforms('get', '/api/wallet/events', await app().get('/api/wallet/events?limit=0').set(auth));
+  // Paged one at a time: nextCursor is the documented string, and it leads to the next event.
+  const first = expectConforms('get', '/api/wallet/events', await app().get('/api/wallet/events?limit=1').set(auth));
+  expect(first.body.nextCursor).toEqual(expect.any(String));
+  const second = expectConforms('get', '/api/wallet/events', await app().get(`/api/wallet/events?limit=1&cursor=${first.body.nextCursor}`).set(auth));
+  expect(Number(second.body.items[0].id)).toBeLessThan(Number(first.body.items[0].id));
+  expectConforms('get', '/api/wallet/events', await app().get('/api/wallet/events?cursor=not!a!cursor').set(auth));
   const payload = JSON.stringify(w.sim.events[0]);
   const header = new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload, secret: TEST_STRIPE_WEBHOOK_SECRET });
   expectConforms('post', '/api/stripe/webhook', await app().post('/api/stripe/webhook').set('content-type', 'application/json').set('stripe-signature', header).send(payload));
