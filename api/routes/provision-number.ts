@@ -8,6 +8,7 @@ import { AppError } from '../../shared/errors';
 import { phoneNumberPrices } from '../../shared/pricing';
 import type { Services } from '../../shared/process/services';
 import { jobIds, provisioningJobOptions } from '../../shared/queues/queues';
+import { withTimeout } from '../../shared/timeout';
 import { dashboardCaller } from '../middleware/dashboard-auth';
 import { fingerprint, keyReused, requireIdempotencyKey } from '../middleware/idempotency';
 import { parseBody } from '../middleware/validate';
@@ -23,14 +24,6 @@ const body = z.strictObject({
 });
 
 export const statusUrl = (requestId: string) => `/api/managed-telephony/provisioning/${requestId}`;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function provisionNumber(services: Services): RequestHandler {
   const { config, provisioning, wallet, queues, metrics, log } = services;
@@ -60,7 +53,7 @@ export function provisionNumber(services: Services): RequestHandler {
         // Also on a replay: the first answer may have been given while Redis was down. The job
         // id makes a second add a no-op while the job exists.
         try {
-          await withTimeout(queues.provisioning.add('provision', { requestId }, provisioningJobOptions(config, requestId)), ENQUEUE_TIMEOUT_MS);
+          await withTimeout(queues.provisioning.add('provision', { requestId }, provisioningJobOptions(config, requestId)), ENQUEUE_TIMEOUT_MS, 'redis');
         } catch (err) {
           metrics.fallbacks.inc({ gate: 'provision', to: 'sweeper', reason: 'enqueue_failed' });
           log.warn({ requestId, jobId: jobIds.provisioning(requestId), err: (err as Error).message }, 'could not queue provisioning job; the sweeper will');

@@ -19,7 +19,7 @@ import type { NumberLookup, NumberResolver } from './number-resolver';
 import { throttledLog } from './outage-log';
 import type { RedisBreaker } from './redis-breaker';
 import type { HoldTerms, RedisDecision, RedisHolds } from './redis-holds';
-import { StoreTimeoutError, withTimeout } from './timeout';
+import { StoreTimeoutError, withTimeout } from '../timeout';
 
 export type GatePath = 'cache' | 'database_fallback' | 'fail_mode';
 export type RefusalReason =

@@ -24,7 +24,7 @@ import type { RedisHolds, RenewOutcome } from './redis-holds';
 import { dueMember, type MeterDue } from './meter-due';
 import type { LimitName } from '../wallet/wallet-controls';
 import { createBatcher } from './batcher';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../timeout';
 
 /** What Vapi says to the caller when the money runs out (then it hangs up). */
 export const RUN_OUT_SENTENCE = 'Sorry, the credit for this line has run out, so this call has to end now. Goodbye.';

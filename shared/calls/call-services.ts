@@ -17,7 +17,7 @@ import type { CallReportDeps } from './call-reports';
 import { createCallStore, holdRecord, type CallStore } from './call-store';
 import { createNumberResolver, NUMBER_LOCAL_CACHE_MS, RedisCircuitOpenError } from './number-resolver';
 import { createRedisBreaker, type RedisBreaker } from './redis-breaker';
-import { StoreTimeoutError, withTimeout } from './timeout';
+import { StoreTimeoutError, withTimeout } from '../timeout';
 import { createRedisHolds, type RedisHolds } from './redis-holds';
 
 export interface CallServices {

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { CallStore, HoldRecord } from './call-store';
 import { createBatcher } from './batcher';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../timeout';
 
 /** Longest a hold waits in memory before its batch is written (ms). */
 export const HOLD_RECORD_FLUSH_MS = 5;

@@ -7,7 +7,7 @@ import type { Rpc } from '../db/rpc';
 import type { RedisKeys } from '../redis';
 import { createCallStore } from './call-store';
 import { createRedisHolds } from './redis-holds';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../timeout';
 
 export interface HoldsReader {
   totalHeld(orgId: string): Promise<number>;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { RedisKeys } from '../redis';
 import type { CallStore } from './call-store';
 import type { RedisBreaker } from './redis-breaker';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../timeout';
 
 export interface NumberLookup {
   vapiPhoneNumberId: string | null;

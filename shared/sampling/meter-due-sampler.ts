@@ -6,25 +6,15 @@
 // what the alert BillingGatesMeterPumpStalled is for. Bounded in time; never throws.
 import type { MeterDue } from '../calls/meter-due';
 import type { Metrics } from '../metrics';
+import { settlesWithin } from '../timeout';
 
 export const METER_DUE_SAMPLE_TIMEOUT_MS = 1000;
 
 /** Resolves true when sampled within the timeout, false otherwise (the gauges keep their last values). */
 export async function sampleMeterDue(due: MeterDue, metrics: Metrics, nowMs = Date.now(), timeoutMs = METER_DUE_SAMPLE_TIMEOUT_MS): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-    timer.unref();
+  const work = due.depth().then(({ entries, lowestScoreMs }) => {
+    metrics.meterDueEntries.set(entries);
+    metrics.meterDueOverdueSeconds.set(lowestScoreMs === undefined ? 0 : Math.max(0, (nowMs - lowestScoreMs) / 1000));
   });
-  const work = due.depth().then(
-    ({ entries, lowestScoreMs }) => {
-      metrics.meterDueEntries.set(entries);
-      metrics.meterDueOverdueSeconds.set(lowestScoreMs === undefined ? 0 : Math.max(0, (nowMs - lowestScoreMs) / 1000));
-      return true;
-    },
-    () => false,
-  );
-  const ok = await Promise.race([work, deadline]);
-  clearTimeout(timer);
-  return ok;
+  return settlesWithin(work, timeoutMs);
 }

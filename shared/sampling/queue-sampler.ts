@@ -6,6 +6,7 @@
 // the scrape still answers.
 import type { Queue } from 'bullmq';
 import type { Metrics } from '../metrics';
+import { settlesWithin } from '../timeout';
 
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
 export const QUEUE_SAMPLE_TIMEOUT_MS = 1000;
@@ -22,16 +23,5 @@ async function sampleQueue(queue: Queue, metrics: Metrics, now: number): Promise
 /** Resolves true when every queue was sampled within the timeout, false otherwise (never throws). */
 export async function sampleQueues(queues: readonly Queue[], metrics: Metrics, timeoutMs = QUEUE_SAMPLE_TIMEOUT_MS): Promise<boolean> {
   const now = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-    timer.unref();
-  });
-  const work = Promise.all(queues.map((q) => sampleQueue(q, metrics, now))).then(
-    () => true,
-    () => false,
-  );
-  const ok = await Promise.race([work, deadline]);
-  clearTimeout(timer);
-  return ok;
+  return settlesWithin(Promise.all(queues.map((q) => sampleQueue(q, metrics, now))), timeoutMs);
 }

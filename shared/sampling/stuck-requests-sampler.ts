@@ -5,6 +5,7 @@
 // on failure the last value stays and the scrape still answers.
 import type { Metrics } from '../metrics';
 import type { ProvisioningStore } from '../provisioning/provisioning-store';
+import { settlesWithin } from '../timeout';
 
 export const STUCK_SAMPLE_TIMEOUT_MS = 1000;
 
@@ -14,20 +15,9 @@ export async function sampleStuckRequests(
   stuckAfterSeconds: number,
   timeoutMs = STUCK_SAMPLE_TIMEOUT_MS,
 ): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-    timer.unref();
-  });
   // limit 1: only the count is wanted.
-  const work = provisioning.sweepCandidates(new Date(), 1, stuckAfterSeconds).then(
-    (c) => {
-      metrics.stuckRequests.set(c.stuck);
-      return true;
-    },
-    () => false,
+  return settlesWithin(
+    provisioning.sweepCandidates(new Date(), 1, stuckAfterSeconds).then((c) => metrics.stuckRequests.set(c.stuck)),
+    timeoutMs,
   );
-  const ok = await Promise.race([work, deadline]);
-  clearTimeout(timer);
-  return ok;
 }

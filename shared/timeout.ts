@@ -1,4 +1,5 @@
-// A bound on how long the call gate waits for one store before it moves to the next.
+// Bounds on waiting for a store: the call gate's per-step deadlines, the enqueue after a debit,
+// readiness checks, and the metrics samplers that run on scrape.
 
 export class StoreTimeoutError extends Error {
   override name = 'StoreTimeoutError';
@@ -17,4 +18,24 @@ export function withTimeout<T>(work: Promise<T>, timeoutMs: number, store: 'redi
   // The losing promise may still reject later; it must not become an unhandled rejection.
   work.catch(() => undefined);
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * True when `work` settles successfully within timeoutMs; false when it fails or is still running
+ * (it is then left to finish on its own). For work whose only output is its side effect, e.g. a
+ * gauge set on scrape: the scrape must answer in time either way.
+ */
+export async function settlesWithin(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  const done = work.then(
+    () => true,
+    () => false,
+  );
+  const ok = await Promise.race([done, deadline]);
+  clearTimeout(timer);
+  return ok;
 }
