@@ -10,7 +10,6 @@
 // counts those; it never counts a request that authenticates, so skipping it changes nothing),
 // compressed bodies, any other path or method.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Express } from 'express';
 import getRawBody from 'raw-body';
 import type { Logger } from '../shared/logger';
 import type { Services } from '../shared/process/services';
@@ -58,8 +57,9 @@ export function webhookFastLane(o: FastLaneOptions): (req: IncomingMessage, res:
  * What the HTTP server runs: the webhook's fast lane, then the express app for everything else.
  * Both count into the same HTTP histogram, with the same labels.
  */
-export function createHttpHandler(services: Services, app: Express = createApp(services)): RequestListener {
+export function createHttpHandler(services: Services): RequestListener {
   const { config, metrics, log } = services;
+  const app = createApp(services);
   const take = webhookFastLane({
     auth: { secret: config.auth.vapiWebhookSecret, hmacSecret: config.auth.vapiWebhookHmacSecret, maxSkewSeconds: config.auth.vapiWebhookMaxSkewSeconds },
     bodyBytes: config.callGate.webhookBodyBytes,

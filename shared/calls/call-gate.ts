@@ -89,8 +89,6 @@ export interface CallGateDeps {
   clock: () => number;
   /** Shared with the number resolver, so both stop paying for a dead Redis together. */
   breaker: RedisBreaker;
-  /** Postgres-path admissions: how long the first one waits for company (ms), and the most sent together. */
-  admitBatch?: { flushMs: number; batchMax: number };
 }
 
 /**
@@ -147,8 +145,8 @@ export function createCallGate(d: CallGateDeps) {
 
   const admitTerms: AdmitTerms = { ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS };
   const admitBatch = createResultBatcher<AdmitCall, BatchAdmission>((calls) => d.store.admitMany(admitTerms, calls), {
-    flushMs: d.admitBatch?.flushMs ?? ADMIT_BATCH_FLUSH_MS,
-    batchMax: d.admitBatch?.batchMax ?? ADMIT_BATCH_MAX,
+    flushMs: ADMIT_BATCH_FLUSH_MS,
+    batchMax: ADMIT_BATCH_MAX,
     onFlush: (size) => d.metrics.admitBatchSize.observe(size),
   });
   /** One admission through the batch: an element that raised fails this admission as a failed admit() did. */
