@@ -10,8 +10,16 @@
 // close() sends what is pending and waits for every batch in flight, so shutdown can close the
 // connections after it.
 export interface BatcherOptions<T> {
+  /** The longest an item waits for company (ms). */
   flushMs: number;
   batchMax: number;
+  /**
+   * Group commit: an item that finds no batch of this batcher out is sent at once (a batch of one,
+   * no window); items added while one is out gather and go together when it returns, or after
+   * flushMs / at batchMax, whichever comes first, so a batch that hangs never holds the others.
+   * Under load the batch size follows the store's own round-trip time instead of a fixed window.
+   */
+  sendWhenIdle?: boolean;
   /** An item added after close(): not written (the connections are going); count it here. */
   afterClose?(item: T): void;
   /** Each batch as it goes out (its size, for a metric). */
@@ -49,7 +57,10 @@ export function createResultBatcher<T, R>(write: (items: T[]) => Promise<readonl
         for (const p of batch) p.reject(err);
       });
       inFlight.add(w);
-      void w.finally(() => inFlight.delete(w));
+      void w.finally(() => {
+        inFlight.delete(w);
+        if (o.sendWhenIdle === true && inFlight.size === 0 && pending.length > 0) flush();
+      });
     }
   }
 
@@ -61,7 +72,7 @@ export function createResultBatcher<T, R>(write: (items: T[]) => Promise<readonl
       }
       return new Promise<R>((resolve, reject) => {
         pending.push({ item, resolve, reject });
-        if (pending.length >= o.batchMax) flush();
+        if (pending.length >= o.batchMax || (o.sendWhenIdle === true && inFlight.size === 0)) flush();
         else if (timer === undefined) timer = setTimeout(flush, o.flushMs);
       });
     },
