@@ -18,10 +18,14 @@
 
 -- Writes p_holds (as call_gate_record_holds takes them; an array) in one statement: a new call id
 -- is inserted, an unsettled row is advanced (more slices, or its end), anything else is left as
--- it is. A hold whose organisation does not exist is skipped (the caller sees no row). Returns how
--- many rows were inserted and updated; raises if any hold cannot be written. Internal.
-create function call_holds_upsert(p_holds jsonb, out o_recorded integer, out o_updated integer)
+-- it is. A hold whose organisation does not exist is skipped (the caller sees no row). Returns
+-- {recorded, updated}: how many rows were inserted and updated; raises if any hold cannot be
+-- written. Internal.
+create function call_holds_upsert(p_holds jsonb) returns jsonb
 language plpgsql security definer set search_path = public, pg_temp as $$
+declare
+  v_recorded integer;
+  v_updated integer;
 begin
   with written as (
     insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
@@ -44,14 +48,15 @@ begin
      where calls.settled_at is null
        and (excluded.slices > calls.slices or (calls.ended_at is null and excluded.ended_at is not null))
     returning (xmax = 0) as is_new)
-  select count(*) filter (where is_new), count(*) filter (where not is_new) into o_recorded, o_updated from written;
+  select count(*) filter (where is_new), count(*) filter (where not is_new) into v_recorded, v_updated from written;
+  return jsonb_build_object('recorded', v_recorded, 'updated', v_updated);
 end $$;
 
 create or replace function call_gate_record_holds(p_holds jsonb) returns jsonb
 language plpgsql security definer set search_path = public, pg_temp as $$
 declare
   h jsonb;
-  w record;
+  w jsonb;
   v_recorded integer := 0;
   v_updated integer := 0;
   v_rejected integer := 0;
@@ -82,8 +87,8 @@ begin
   if (select count(*) = count(distinct x->>'call_id') from jsonb_array_elements(p_holds) x) then
     begin
       w := call_holds_upsert(p_holds);
-      v_recorded := w.o_recorded;
-      v_updated := w.o_updated;
+      v_recorded := (w->>'recorded')::integer;
+      v_updated := (w->>'updated')::integer;
       -- A hold that left no row named no organisation (its call id is its own in this batch).
       select count(*), coalesce(jsonb_agg(to_jsonb(left(coalesce(el->>'call_id', '?'), 200)) order by i) filter (where n <= 20), '[]'::jsonb)
         into v_rejected, v_rejected_ids
@@ -102,11 +107,11 @@ begin
     for h in select * from jsonb_array_elements(p_holds) loop
       begin
         w := call_holds_upsert(jsonb_build_array(h));
-        if w.o_recorded + w.o_updated = 0 and not exists (select 1 from calls where call_id = h->>'call_id') then
+        if (w->>'recorded')::integer + (w->>'updated')::integer = 0 and not exists (select 1 from calls where call_id = h->>'call_id') then
           raise exception 'no such organisation' using errcode = '23503';
         end if;
-        v_recorded := v_recorded + w.o_recorded;
-        v_updated := v_updated + w.o_updated;
+        v_recorded := v_recorded + (w->>'recorded')::integer;
+        v_updated := v_updated + (w->>'updated')::integer;
       exception when others then
         v_rejected := v_rejected + 1;
         if jsonb_array_length(v_rejected_ids) < 20 then
