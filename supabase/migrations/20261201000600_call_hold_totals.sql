@@ -32,6 +32,7 @@ create table call_hold_totals (
   org_id uuid primary key references wallets (org_id),
   held   bigint not null default 0 check (held >= 0)
 );
+alter table call_hold_totals enable row level security;
 revoke all on call_hold_totals from public, anon, authenticated, service_role;
 
 insert into call_hold_totals (org_id, held)
