@@ -10,8 +10,16 @@ import type { CallStore, HoldRecord } from './call-store';
 import { createBatcher } from './batcher';
 import { withTimeout } from '../timeout';
 
-/** Longest a hold waits in memory before its batch is written (ms). */
-export const HOLD_RECORD_FLUSH_MS = 5;
+/**
+ * Longest a hold waits in memory before its batch is written (ms). 20, not 5: since a batch is one
+ * statement (20261201000500), a batch's own cost (its wallet locks, its transaction) is a large
+ * part of the whole, and at 9,000 answers/s batches of ≈ 45 every 5 ms fell behind under load
+ * (Postgres still writing them after the load stopped), taking CPU from the answers. Bench a,
+ * alternate runs: metered 75/82/76/82/74% of the bare route at 5 ms, 89/83/83/84/96% at 20.
+ * The cost: a Redis-path hold reaches Postgres (the fallback's and the sweeper's copy) up to 20 ms
+ * after its answer instead of 5 (docs/call-gate.md, "Redis and Postgres paths").
+ */
+export const HOLD_RECORD_FLUSH_MS = 20;
 /** Holds per statement; a full batch is written at once (also the bound on what waits in memory). */
 export const HOLD_RECORD_BATCH_MAX = 200;
 
