@@ -1,11 +1,11 @@
 // Proves call_gate_record_holds' two ways of writing a batch (migration 20261201000500):
 // - a batch nothing in which raises is written by one statement (call_holds_upsert once);
-// (Rejected ids are reported cut to 200 characters.)
 // - the one-statement way and the hold-at-a-time way (taken when any hold raises) leave the same
 //   rows and report the same counts and rejected ids, on generated batches (fast-check, seeded):
 //   new holds, replays, advanced slices, ended calls, settled rows, repeated call ids (always one
-//   at a time), unknown, malformed and missing organisations. The hold-at-a-time way is forced by adding one hold the calls CHECK
-//   refuses (a call id of 201 characters), which must then be the only difference.
+//   at a time), unknown, malformed and missing organisations. The hold-at-a-time way is forced by
+//   adding one hold the calls CHECK refuses (a call id of 201 characters), which must then be the
+//   only difference (rejected ids are reported cut to 200 characters).
 import fc from 'fast-check';
 import type { PoolClient } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
