@@ -10,14 +10,17 @@ export interface KeptSchedules {
 }
 
 export async function keepSchedules(assert: () => Promise<void>, everyMs: number, log: Logger, metrics: Metrics): Promise<KeptSchedules> {
-  await assert();
-  const timer = setInterval(() => {
+  const attempt = () =>
     assert().catch((err: unknown) => {
       // Redis down: the next tick tries again; the outage itself is visible elsewhere too.
       metrics.sweeperRepairs.inc({ sweeper: 'schedules', repair: 'assert_failed' });
       log.warn({ err: (err as Error).message }, 'could not re-assert the sweep schedules');
     });
-  }, everyMs);
+  // The first attempt too: a workers process started during a Redis outage must start (its
+  // workers wait for Redis on their own) and get its schedules on the next tick, not exit —
+  // the chaos test restarts a worker while Redis is being restarted.
+  await attempt();
+  const timer = setInterval(() => void attempt(), everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

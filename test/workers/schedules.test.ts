@@ -1,11 +1,13 @@
 // Proves the sweeps survive a Redis that loses its data: after the maintenance queue's job
 // schedulers are wiped, the running workers process re-asserts both within a sweep interval,
-// without a restart (failure mode 12; the open finding of docs/chaos.md).
+// without a restart (failure mode 12; the open finding of docs/chaos.md). And a workers process
+// started while Redis is down starts, and gets its schedules once Redis is back.
 import { CALL_SWEEP_SCHEDULER_ID } from '../../workers/call-sweeper';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { RECONCILE_SCHEDULER_ID } from '../../workers/number-reconciler';
 import { PROVISIONING_SWEEP_SCHEDULER_ID } from '../../workers/provisioning-sweeper';
 import { createTestContext, type TestContext } from '../support/context';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { eventually } from '../support/vapi';
 
 describe('sweep schedules', () => {
@@ -33,5 +35,37 @@ describe('sweep schedules', () => {
       return now.length === all.length ? now : undefined;
     });
     expect(back).toEqual(all);
+  });
+});
+
+describe('a workers process started while Redis is down', () => {
+  let redis: TestRedisServer;
+  let ctx: TestContext;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    ctx = await createTestContext({ REDIS_URL: redis.url, SWEEP_INTERVAL_MS: '300' });
+  });
+  afterAll(async () => {
+    await redis.start().catch(() => undefined);
+    await ctx.close();
+    await redis.dispose();
+  });
+
+  it('starts, and asserts its schedules once Redis is back', async () => {
+    await redis.stop();
+    // Before: the first assert threw ("max retries per request") and the process exited.
+    const workers = await startWorkers(ctx.services);
+    try {
+      await redis.start();
+      const { maintenance } = ctx.services.queues;
+      const all = [CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID, RECONCILE_SCHEDULER_ID].sort();
+      const back = await eventually(async () => {
+        const now = (await maintenance.getJobSchedulers().catch(() => [])).map((s) => s.key).sort();
+        return now.length === all.length ? now : undefined;
+      });
+      expect(back).toEqual(all);
+    } finally {
+      await workers.close(5000);
+    }
   });
 });
