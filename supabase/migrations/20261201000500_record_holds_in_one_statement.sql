@@ -1,11 +1,17 @@
--- call_gate_record_holds (as in 20261201000300_record_holds_watch_watched.sql), writing a batch
--- in one INSERT … ON CONFLICT instead of one per hold.
+-- call_gate_record_holds (as in 20261201000200_record_holds_by_key.sql) with two changes, both
+-- found profiling the cache path's durable write (issue 15, benchmark a; one batch every 20 ms
+-- under load, hold-recorder.ts):
 --
--- Why (issue 15, benchmark a): this is the cache path's durable write, one batch every 5 ms under
--- load. Written a hold at a time, each INSERT built a new executor and with it the calls table's
--- CHECK constraints, read back from their stored node trees (`perf`: ExecConstraints and
--- stringToNode, 30% of Postgres's CPU during bench a). In one statement that happens once per
--- batch: pgbench, 45 holds over 45 organisations, 2.74 → 1.75 ms per batch.
+-- 1. A batch is written in one INSERT … ON CONFLICT instead of one per hold. Written a hold at a
+--    time, each INSERT built a new executor and with it the calls table's CHECK constraints, read
+--    back from their stored node trees (`perf`: ExecConstraints and stringToNode, 30% of
+--    Postgres's CPU during bench a). In one statement that happens once per batch: pgbench, 45
+--    holds over 45 organisations, 2.74 → 1.75 ms per batch.
+-- 2. The money watch runs only for the organisations that have money settings (alerts or
+--    auto-recharge). wallet_money_watch returns at once without a wallet_money_settings row, but
+--    each call still cost a function call and a locking SELECT: 12% of a batch (3.19 → 2.79 ms).
+--    Same organisations watched, same order. The batch's org keys are computed once, for the
+--    wallet locks and the watch.
 --
 -- The same results either way, hold for hold: call_holds_upsert writes the whole batch or raises
 -- (a cast, a CHECK); when it raises, or when a call id appears twice in the batch, the batch is
@@ -14,7 +20,7 @@
 -- and is rejected unless its call already has a row (a replay: nothing new to write). One change:
 -- an org id that is not a uuid is now treated exactly so too (before, its cast raised, so it was
 -- rejected even when its call had a row). test/calls/record-holds-batch.test.ts compares the two
--- ways on generated batches.
+-- ways on generated batches; test/money-in/alerts.test.ts fails if the watch is skipped.
 
 -- Writes p_holds (as call_gate_record_holds takes them; an array) in one statement: a new call id
 -- is inserted, an unsettled row is advanced (more slices, or its end), anything else is left as
@@ -62,6 +68,7 @@ declare
   v_rejected integer := 0;
   v_rejected_ids jsonb := '[]'::jsonb;
   v_org uuid;
+  v_orgs uuid[];
   v_written boolean := false;
 begin
   -- The RPC adapters pass scalars only: the array arrives as JSON text inside a jsonb string
@@ -78,10 +85,8 @@ begin
   -- and without this a batch and a charge of one organisation deadlock. A malformed org id must
   -- only fail its own hold: call_gate_org_key gives it null (no wallet), and any well-formed one
   -- its uuid, so the lookup uses the primary key.
-  perform 1 from wallets
-   where org_id = any (array(select call_gate_org_key(x->>'org_id') from jsonb_array_elements(p_holds) x))
-   order by org_id
-     for no key update;
+  v_orgs := array(select distinct call_gate_org_key(x->>'org_id') from jsonb_array_elements(p_holds) x);
+  perform 1 from wallets where org_id = any (v_orgs) order by org_id for no key update;
   -- One statement for the batch when every hold has its own call id (a repeated one is written
   -- in order, one at a time, as before), and nothing in it raises.
   if (select count(*) = count(distinct x->>'call_id') from jsonb_array_elements(p_holds) x) then
@@ -97,11 +102,12 @@ begin
                where not exists (select 1 from calls c where c.call_id = x.el->>'call_id')) r;
       v_written := true;
     exception when others then
-      -- Some hold cannot be written, so nothing of the batch was.
-      v_written := false;
+      -- Some hold cannot be written, so nothing of the batch was (v_written stays false).
+      null;
     end;
   end if;
   if not v_written then
+    -- The rollback above does not reset variables the statement had already assigned.
     v_recorded := 0;
     v_updated := 0;
     for h in select * from jsonb_array_elements(p_holds) loop
@@ -123,9 +129,7 @@ begin
   -- Money in: these holds lowered `available`, which alerts and auto-recharge watch (in a fixed
   -- order of organisations, so two batches never wait on each other's settings rows). Only the
   -- organisations with settings: for any other the watch has nothing to do.
-  for v_org in select s.org_id from wallet_money_settings s
-                where s.org_id = any (array(select call_gate_org_key(x->>'org_id') from jsonb_array_elements(p_holds) x))
-                order by 1 loop
+  for v_org in select s.org_id from wallet_money_settings s where s.org_id = any (v_orgs) order by 1 loop
     perform wallet_money_watch(v_org);
   end loop;
   return jsonb_build_object('recorded', v_recorded, 'updated', v_updated, 'rejected', v_rejected,
