@@ -1,5 +1,6 @@
 // HTTP load with autocannon against a real listening server, with a progress line per second.
 import autocannon from 'autocannon';
+import { cpuBetween, sampleCpu } from './cpu-time';
 import type { Measurement } from './types';
 
 /** Unmeasured load each HTTP side of a and b runs first, so no measured side pays its JIT warm-up. */
@@ -13,6 +14,8 @@ export interface HttpLoad {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** The measured server's pid: the result then carries the CPU each process group spent (cpu-time.ts). */
+  serverPid?: number;
   /** Rewrites each request (e.g. a unique Idempotency-Key). */
   setupRequest?: (req: { headers?: Record<string, string>; body?: string }) => { headers?: Record<string, string>; body?: string };
 }
@@ -37,6 +40,7 @@ export async function runHttpLoad(load: HttpLoad, progress: (line: string) => vo
     responses++;
     if (statusCode < 200 || statusCode >= 300) bad++;
   });
+  const cpuBefore = load.serverPid === undefined ? undefined : sampleCpu(load.serverPid);
   const started = Date.now();
   const ticker = setInterval(() => {
     const s = (Date.now() - started) / 1000;
@@ -44,6 +48,7 @@ export async function runHttpLoad(load: HttpLoad, progress: (line: string) => vo
   }, 1000);
   try {
     const r = await instance;
+    const cpu = load.serverPid === undefined ? undefined : cpuBetween(cpuBefore, sampleCpu(load.serverPid));
     return {
       label: load.label,
       throughput: r['2xx'] / r.duration,
@@ -53,6 +58,7 @@ export async function runHttpLoad(load: HttpLoad, progress: (line: string) => vo
       count: r['2xx'],
       errors: r.errors + r.timeouts + r.non2xx,
       durationSeconds: r.duration,
+      ...(cpu ? { cpu } : {}),
     };
   } finally {
     clearInterval(ticker);

@@ -1,5 +1,6 @@
 // What a scenario measures and how it is judged: each scenario measures its subject and its
 // baseline in the same run, on the same machine, with the same concurrency.
+import type { CpuMs } from './cpu-time';
 import type { BenchSettings } from './settings';
 
 export interface Measurement {
@@ -12,6 +13,8 @@ export interface Measurement {
   count: number;
   errors: number;
   durationSeconds: number;
+  /** CPU the side cost by process group (HTTP sides given their server's pid, on Linux). */
+  cpu?: CpuMs;
 }
 
 export interface Target {

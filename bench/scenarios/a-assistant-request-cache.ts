@@ -17,6 +17,7 @@ import { parseDueMember } from '../../shared/calls/meter-due';
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../../shared/pricing';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
 import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
+import { addCpu, cpuPerAnswer, type CpuMs } from '../lib/cpu-time';
 import { MAX_TOPUP } from '../lib/fixtures';
 import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
 import type { Measurement, Scenario, Target } from '../lib/types';
@@ -43,6 +44,7 @@ function combine(parts: Measurement[]): Measurement {
     count,
     errors: parts.reduce((a, p) => a + p.errors, 0),
     durationSeconds: seconds,
+    cpu: parts.reduce<CpuMs | undefined>((a, p) => addCpu(a, p.cpu), undefined),
   };
 }
 
@@ -102,22 +104,22 @@ export const scenario: Scenario = {
       // the two halves' percentiles (autocannon reports percentiles, not histograms).
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: half, headers: webhookHeaders };
       type Side = 'bare' | 'floor' | Policy;
-      const sides: Record<Side, { label: string; url: string; numbers: GateNumber[]; parts: Measurement[] }> = {
-        bare: { label: 'bare express', url: bare.url, numbers: numbers.metered, parts: [] },
-        floor: { label: 'bare express + one Redis round trip', url: floor.url, numbers: numbers.metered, parts: [] },
-        metered: { label: 'call gate (cache, metered)', url: apps.metered.url, numbers: numbers.metered, parts: [] },
-        full: { label: 'call gate (cache, full)', url: apps.full.url, numbers: numbers.full, parts: [] },
+      const sides: Record<Side, { label: string; child: ChildHandle; numbers: GateNumber[]; parts: Measurement[] }> = {
+        bare: { label: 'bare express', child: bare, numbers: numbers.metered, parts: [] },
+        floor: { label: 'bare express + one Redis round trip', child: floor, numbers: numbers.metered, parts: [] },
+        metered: { label: 'call gate (cache, metered)', child: apps.metered, numbers: numbers.metered, parts: [] },
+        full: { label: 'call gate (cache, full)', child: apps.full, numbers: numbers.full, parts: [] },
       };
       const order: Side[] = ['bare', 'floor', 'metered', 'full', 'full', 'metered', 'floor', 'bare'];
       // Every side first runs WARM_UP_SECONDS unmeasured, so that no side's first half pays for its
       // JIT warm-up (the bare route and the floor would otherwise start cold, and look slower).
       for (const side of ['bare', 'floor', 'metered', 'full'] as const) {
         const s = sides[side];
-        await runHttpLoad({ ...load, durationSeconds: WARM_UP_SECONDS, label: `${s.label} (warm-up)`, url: `${s.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(s.numbers, `${side}-warm`) }, () => undefined);
+        await runHttpLoad({ ...load, durationSeconds: WARM_UP_SECONDS, label: `${s.label} (warm-up)`, url: `${s.child.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(s.numbers, `${side}-warm`) }, () => undefined);
       }
       for (const [k, side] of order.entries()) {
         const s = sides[side];
-        s.parts.push(await runHttpLoad({ ...load, label: s.label, url: `${s.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(s.numbers, `${side}-${k}`) }, progress));
+        s.parts.push(await runHttpLoad({ ...load, label: s.label, url: `${s.child.url}/api/vapi/webhook`, serverPid: s.child.pid, setupRequest: assistantRequestRewriter(s.numbers, `${side}-${k}`) }, progress));
       }
       const baseline = combine(sides.bare.parts);
       const floorRun = combine(sides.floor.parts);
@@ -147,11 +149,12 @@ export const scenario: Scenario = {
       const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
       const comparison = `metered ÷ full in the same run: throughput ${ratio(m.throughput, f.throughput)}, p50 ${ratio(m.p50Ms, f.p50Ms)}, p99 ${ratio(m.p99Ms, f.p99Ms)} (order: ${order.join(', ')}; ${half} s each)`;
       const toFloor = `÷ the bare route + one Redis round trip (same run): metered ${ratio(m.throughput, floorRun.throughput)}, full ${ratio(f.throughput, floorRun.throughput)}`;
+      const cpu = `CPU per answer (server, Redis, Postgres, load generator): bare ${cpuPerAnswer(baseline.cpu, baseline.count)}; floor ${cpuPerAnswer(floorRun.cpu, floorRun.count)}; metered ${cpuPerAnswer(m.cpu, m.count)}; full ${cpuPerAnswer(f.cpu, f.count)}`;
       const common = `${orgs} organisations per policy (one number each, ${topups} × ${MAX_TOPUP} funding each), a new call id per request; ${settings.BENCH_CONNECTIONS} connections`;
       return {
         subject: m,
         baseline,
-        notes: [common, comparison, toFloor, ...checks],
+        notes: [common, comparison, toFloor, cpu, ...checks],
         also: [
           {
             name: 'a-assistant-request-full',

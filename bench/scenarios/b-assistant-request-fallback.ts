@@ -6,6 +6,7 @@
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
 import { check, reportChecks, walletChecks } from '../lib/checks';
+import { cpuPerAnswer } from '../lib/cpu-time';
 import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
 import type { Scenario } from '../lib/types';
 import { createWorld, startChild } from '../lib/world';
@@ -30,14 +31,14 @@ export const scenario: Scenario = {
       // Each side first runs WARM_UP_SECONDS unmeasured (JIT warm-up; for the gate, its Postgres path).
       const warmUp = (label: string, url: string, tag: string) => runHttpLoad({ ...load, durationSeconds: WARM_UP_SECONDS, label, url: `${url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, tag) }, () => undefined);
       await warmUp('bare (warm-up)', bare!.url, 'bare-warm');
-      const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare!.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
+      const baseline = await runHttpLoad({ ...load, label: 'bare express', url: `${bare!.url}/api/vapi/webhook`, serverPid: bare!.pid, setupRequest: assistantRequestRewriter(numbers, 'bare') }, progress);
       await warmUp('floor (warm-up)', floor.url, 'floor-warm');
-      const floorRun = await runHttpLoad({ ...load, label: 'bare express + one Postgres round trip', url: `${floor.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'floor') }, progress);
+      const floorRun = await runHttpLoad({ ...load, label: 'bare express + one Postgres round trip', url: `${floor.url}/api/vapi/webhook`, serverPid: floor.pid, setupRequest: assistantRequestRewriter(numbers, 'floor') }, progress);
       await redis.stop();
       progress('redis-server killed; the app now answers from Postgres');
       await expectAdmitted(app.url, numbers[0]!);
       await warmUp('gate (warm-up)', app.url, 'gate-warm');
-      const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
+      const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, serverPid: app.pid, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
       // Every call answered from Postgres has its calls row (call_gate_admit inserts it before the
       // answer); requests in flight when autocannon stops are held but not counted, so ≥.
       const orgIds = numbers.map((n) => n.orgId);
@@ -47,10 +48,11 @@ export const scenario: Scenario = {
         progress,
       );
       const toFloor = `÷ the bare route + one Postgres round trip (same run): ${(subject.throughput / floorRun.throughput).toFixed(2)}`;
+      const cpu = `CPU per answer (server, Redis, Postgres, load generator): bare ${cpuPerAnswer(baseline.cpu, baseline.count)}; floor ${cpuPerAnswer(floorRun.cpu, floorRun.count)}; gate ${cpuPerAnswer(subject.cpu, subject.count)}`;
       return {
         subject,
         baseline,
-        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, toFloor, ...checks],
+        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, toFloor, cpu, ...checks],
         also: [
           {
             name: 'b-floor-pg',
