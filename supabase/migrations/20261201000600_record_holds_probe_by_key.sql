@@ -112,7 +112,7 @@ begin
     for h in select * from jsonb_array_elements(p_holds) loop
       begin
         w := call_holds_upsert(jsonb_build_array(h));
-        if (w->>'recorded')::integer + (w->>'updated')::integer = 0 and not exists (select 1 from calls where call_id = h->>'call_id') then
+        if jsonb_array_length(w->'skipped') > 0 and not exists (select 1 from calls where call_id = h->>'call_id') then
           raise exception 'no such organisation' using errcode = '23503';
         end if;
         v_recorded := v_recorded + (w->>'recorded')::integer;
