@@ -5,6 +5,7 @@
 // `org_id::text`, which no index serves. A malformed org id in a batch still fails only its hold.
 import type { PoolClient } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
+import { meteredHold } from '../support/holds';
 
 describe('hold records and ends look wallets up by key', () => {
   let ctx: TestContext;
@@ -38,23 +39,10 @@ describe('hold records and ends look wallets up by key', () => {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  const hold = (callId: string, org: string) => ({
-    call_id: callId,
-    org_id: org,
-    amount: 112,
-    max_duration_seconds: 600,
-    expires_at_ms: Date.now() + 630_000,
-    admitted_at_ms: Date.now(),
-    policy: 'metered',
-    cap: 560,
-    held_seconds: 120,
-    slices: 1,
-  });
-
   it('records a batch of holds reading a few rows, not every wallet; a malformed org id fails only its hold', async () => {
     const before = await rowsRead();
     const r = await client.query<{ r: { recorded: number; rejected: number } }>('select call_gate_record_holds($1::jsonb) as r', [
-      JSON.stringify([hold('by-key-1', orgId), hold('by-key-2', 'not-a-uuid'), hold('by-key-3', orgId)]),
+      JSON.stringify([meteredHold('by-key-1', orgId), meteredHold('by-key-2', 'not-a-uuid'), meteredHold('by-key-3', orgId)]),
     ]);
     const read = (await rowsRead()) - before;
     expect(r.rows[0]?.r).toMatchObject({ recorded: 2, rejected: 1 });

@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import type { PoolClient } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
+import { meteredHold, type RecordedHold } from '../support/holds';
 
 interface Recorded {
   recorded: number;
@@ -16,7 +17,7 @@ interface Recorded {
   rejected: number;
   rejected_call_ids: string[];
 }
-type Hold = Record<string, unknown>;
+type Hold = RecordedHold;
 
 const BASE_MS = Date.UTC(2026, 11, 1, 12, 0, 0);
 const POISON = 'p'.repeat(201);
@@ -35,19 +36,7 @@ describe('call_gate_record_holds: one statement, or one hold at a time', () => {
     await ctx.close();
   });
 
-  const hold = (callId: string, orgId: unknown, slices = 1, endedAtMs: number | null = null): Hold => ({
-    call_id: callId,
-    org_id: orgId,
-    amount: 112 * slices,
-    max_duration_seconds: 600,
-    expires_at_ms: BASE_MS + 630_000,
-    admitted_at_ms: BASE_MS,
-    policy: 'metered',
-    cap: 560,
-    held_seconds: 120 * slices,
-    slices,
-    ...(endedAtMs === null ? {} : { ended_at_ms: endedAtMs }),
-  });
+  const hold = (callId: string, orgId: unknown, slices = 1, endedAtMs: number | null = null): Hold => meteredHold(callId, orgId, { nowMs: BASE_MS, slices, endedAtMs });
 
   const record = async (holds: Hold[]): Promise<Recorded> => (await client.query<{ r: Recorded }>('select call_gate_record_holds($1::jsonb) as r', [JSON.stringify(holds)])).rows[0]!.r;
   const rows = async (prefix: string) =>

@@ -7,6 +7,7 @@
 // 10 holds must read a few dozen `calls` rows, not the thousands the table holds.
 import type { PoolClient } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
+import { meteredHold } from '../support/holds';
 
 describe('a hold batch reads calls by key, whatever the plan cache saw first', () => {
   let ctx: TestContext;
@@ -22,20 +23,8 @@ describe('a hold batch reads calls by key, whatever the plan cache saw first', (
     await ctx.close();
   });
 
-  const hold = (callId: string) => ({
-    call_id: callId,
-    org_id: orgId,
-    amount: 112,
-    max_duration_seconds: 600,
-    expires_at_ms: Date.now() + 630_000,
-    admitted_at_ms: Date.now(),
-    policy: 'metered',
-    cap: 560,
-    held_seconds: 120,
-    slices: 1,
-  });
   const record = async (ids: string[]) =>
-    (await client.query<{ r: { recorded: number; rejected: number } }>('select call_gate_record_holds($1::jsonb) as r', [JSON.stringify(ids.map(hold))])).rows[0]!.r;
+    (await client.query<{ r: { recorded: number; rejected: number } }>('select call_gate_record_holds($1::jsonb) as r', [JSON.stringify(ids.map((id) => meteredHold(id, orgId)))])).rows[0]!.r;
 
   /** Rows of `calls` returned by sequential and index scans so far. */
   async function callsRowsRead(): Promise<number> {
