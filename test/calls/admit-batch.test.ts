@@ -1,7 +1,11 @@
 // Proves call_gate_admit_batch (the Postgres path's admissions grouped into one transaction):
-// - each element's answer, and the calls rows left behind, are exactly those of call_gate_admit
-//   run alone for each element in organisation order (generated sequences, fast-check, seeded),
-//   frozen wallets, spend limits, existing and repeated call ids and short money included;
+// - each element's answer, and the calls rows, alerts and recharge requests left behind, are
+//   exactly those of call_gate_admit run alone for each element in organisation order (generated
+//   sequences, fast-check, seeded), frozen wallets, spend limits, money settings, existing and
+//   repeated call ids and short money included; both for batches decided at once (one INSERT,
+//   call_gate_admit_many: migration 20261201000700) and for batches with an element that raises
+//   (decided element by element);
+// - a clean batch never calls call_gate_admit; one with an element that raises calls it for each;
 // - an element that raises fails alone: the others in its batch are decided and committed;
 // - concurrent batches over overlapping organisations in different orders, racing ledger_post
 //   movements and call_gate_record_holds batches on the same wallets, never deadlock and never
@@ -22,7 +26,7 @@ const BASE_MS = Date.UTC(2026, 11, 1, 12, 0, 0);
 
 type Outcome = Record<string, unknown>;
 
-async function admitBatch(pool: Pool, calls: Array<{ org_id: string; call_id: string; now?: string }>, policy: 'metered' | 'full'): Promise<Outcome[]> {
+async function admitBatch(pool: Pick<Pool, 'query'>, calls: Array<{ org_id: string; call_id: string; now?: string }>, policy: 'metered' | 'full'): Promise<Outcome[]> {
   const r = await pool.query<{ r: Outcome[] }>('select call_gate_admit_batch($1::jsonb, $2, $3, $4, $5, $6, $7, $8, 120) as r', [JSON.stringify(calls), ...TERMS, policy]);
   return r.rows[0]!.r;
 }
@@ -35,6 +39,14 @@ async function admitAlone(pool: Pool, c: { org_id: string; call_id: string; now:
   } catch (err) {
     return { outcome: 'error', message: (err as Error).message };
   }
+}
+
+/** How often this backend has called the two ways of deciding so far (track_functions = 'all'). */
+async function admitCalls(client: Pick<Pool, 'query'>): Promise<{ many: number; one: number }> {
+  const r = await client.query<{ many: string | null; one: string | null }>(
+    "select pg_stat_get_xact_function_calls('call_gate_admit_many'::regproc)::text as many, pg_stat_get_xact_function_calls('call_gate_admit'::regproc)::text as one",
+  );
+  return { many: Number(r.rows[0]!.many ?? 0), one: Number(r.rows[0]!.one ?? 0) };
 }
 
 describe('call_gate_admit_batch', () => {
@@ -50,6 +62,9 @@ describe('call_gate_admit_batch', () => {
     frozen: boolean;
     maxConcurrent: number | null;
     dailyLimit: number | null;
+    /** Money settings: alert thresholds, and an auto-recharge threshold (none: no settings row). */
+    alerts: number[];
+    recharge: number | null;
     /** Calls admitted before the batch (call_gate_admit), by call number. */
     before: number[];
   }
@@ -64,13 +79,34 @@ describe('call_gate_admit_batch', () => {
     frozen: fc.boolean(),
     maxConcurrent: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
     dailyLimit: fc.option(fc.integer({ min: 0, max: 1500 }), { nil: null }),
+    alerts: fc.uniqueArray(fc.integer({ min: 0, max: 3000 }), { maxLength: 3 }),
+    recharge: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: null }),
     before: fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 2 }),
   });
   const admission: fc.Arbitrary<Admission> = fc.record({
     org: fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 0, max: 2 }) }, { weight: 1, arbitrary: fc.constant(-1) }),
     call: fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 0, max: 7 }) }, { weight: 1, arbitrary: fc.constant(99) }),
-    atSeconds: fc.integer({ min: 0, max: 600 }),
+    atSeconds: fc.integer({ min: 0, max: 900 }),
   });
+  /** Elements none of which raises: the batch is decided at once. */
+  const cleanAdmission: fc.Arbitrary<Admission> = fc.record({
+    org: fc.integer({ min: 0, max: 2 }),
+    call: fc.integer({ min: 0, max: 7 }),
+    atSeconds: fc.integer({ min: 0, max: 900 }),
+  });
+  const plain: OrgSetup = { balance: 400, frozen: false, maxConcurrent: null, dailyLimit: null, alerts: [], recharge: null, before: [] };
+  /**
+   * Always run too: a batch's own earlier hold has expired by a later element's moment (full
+   * policy, 400: a 423 s hold plus 300 s grace), so it must no longer count, also when it is not
+   * the last one granted; and a limited
+   * organisation with money settings taking two holds.
+   */
+  const examples: Array<[OrgSetup[], Admission[], 'metered' | 'full']> = [
+    [[plain, plain, plain], [{ org: 0, call: 0, atSeconds: 0 }, { org: 0, call: 1, atSeconds: 724 }, { org: 0, call: 2, atSeconds: 100 }], 'full'],
+    // Metered: the second hold (less left, a shorter call) expires first, before the third element.
+    [[plain, plain, plain], [{ org: 0, call: 0, atSeconds: 0 }, { org: 0, call: 1, atSeconds: 0 }, { org: 0, call: 2, atSeconds: 650 }], 'metered'],
+    [[{ ...plain, maxConcurrent: 2, dailyLimit: 300, alerts: [350, 200], recharge: 250 }, plain, plain], [{ org: 0, call: 0, atSeconds: 0 }, { org: 0, call: 1, atSeconds: 1 }, { org: 0, call: 2, atSeconds: 2 }], 'metered'],
+  ];
 
   let world = 0;
   /** Three organisations set up as told, and the name each call number has in this world. */
@@ -81,6 +117,13 @@ describe('call_gate_admit_batch', () => {
     for (const o of orgs) {
       const orgId = await createFundedOrg(ctx.services, o.balance);
       await ctx.pool.query('select org_limits_set($1, $2, $3, null, null)', [orgId, o.maxConcurrent, o.dailyLimit]);
+      if (o.alerts.length > 0 || o.recharge !== null) {
+        await ctx.pool.query(
+          `insert into wallet_money_settings (org_id, alert_thresholds, recharge_enabled, recharge_threshold, recharge_amount, payment_method_id)
+           values ($1, $2::bigint[], $3, $4, 500, 'pm_test')`,
+          [orgId, o.alerts, o.recharge !== null, o.recharge ?? 0],
+        );
+      }
       ids.push(orgId);
     }
     // Before the freezes and across organisations: a call number taken by one org is "existing" for all.
@@ -100,29 +143,98 @@ describe('call_gate_admit_batch', () => {
     );
     return r.rows.map((row: Record<string, unknown>) => ({ ...row, call_id: String(row.call_id).slice(x.w.length), org_id: x.ids.indexOf(String(row.org_id)) }));
   }
+  /**
+   * What the money watch left, by organisation number: alerts in order, recharge requests,
+   * settings. An alert's `available` is left out: a batch decided at once runs the watch after all
+   * of its holds (as a Redis-path hold batch does), so it reports the available the batch commits,
+   * where one admission at a time reports each moment's; each must still be at or under its
+   * threshold.
+   */
+  async function moneyOf(x: { ids: string[] }): Promise<unknown[]> {
+    const org = (id: unknown) => x.ids.indexOf(String(id));
+    const events = await ctx.pool.query<{ org_id: string; type: string; data: { available?: number; threshold?: number } }>(
+      'select org_id::text, type, data from wallet_events where org_id = any($1::uuid[]) order by id',
+      [x.ids],
+    );
+    for (const e of events.rows) if (e.type === 'balance.low') expect(e.data.available!).toBeLessThanOrEqual(e.data.threshold!);
+    for (const e of events.rows) delete e.data.available;
+    const outbox = await ctx.pool.query("select org_id::text, task from money_outbox where org_id = any($1::uuid[]) and task = 'auto_recharge'", [x.ids]);
+    const settings = await ctx.pool.query('select org_id::text, alerts_low, recharge_wanted from wallet_money_settings where org_id = any($1::uuid[])', [x.ids]);
+    return [
+      events.rows.map((r: Record<string, unknown>) => ({ ...r, org_id: org(r.org_id), data: JSON.parse(JSON.stringify(r.data).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => `org${x.ids.indexOf(id)}`)) as unknown })),
+      outbox.rows.map((r: Record<string, unknown>) => org(r.org_id)).sort(),
+      settings.rows.map((r: Record<string, unknown>) => ({ ...r, org_id: org(r.org_id) })).sort((p, q) => p.org_id - q.org_id),
+    ];
+  }
   const neutral = (x: { w: string; ids: string[] }, o: Outcome): Outcome => JSON.parse(JSON.stringify(o).split(x.w).join('W').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => `org${x.ids.indexOf(id)}`));
 
-  it('answers each element as call_gate_admit alone would, run in organisation order, and leaves the same calls rows', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(orgSetup, { minLength: 3, maxLength: 3 }), fc.array(admission, { minLength: 1, maxLength: 24 }), fc.constantFrom('metered' as const, 'full' as const), async (orgs, admissions, policy) => {
-        const a = await buildWorld(orgs, policy);
-        const b = await buildWorld(orgs, policy);
-        const elements = (x: typeof a) => admissions.map((e) => ({ org_id: x.orgId(e.org), call_id: x.callId(e.call), now: new Date(BASE_MS + e.atSeconds * 1000).toISOString() }));
+  it.each([
+    { kind: 'with elements that raise', elementOf: admission, atOnce: undefined },
+    { kind: 'none raising, decided at once', elementOf: cleanAdmission, atOnce: true },
+  ])('answers each element as call_gate_admit alone would, run in organisation order, and leaves the same rows ($kind)', async ({ elementOf, atOnce }) => {
+    const client = await ctx.pool.connect();
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(orgSetup, { minLength: 3, maxLength: 3 }), fc.array(elementOf, { minLength: 1, maxLength: 24 }), fc.constantFrom('metered' as const, 'full' as const), async (orgs, admissions, policy) => {
+          const a = await buildWorld(orgs, policy);
+          const b = await buildWorld(orgs, policy);
+          const elements = (x: typeof a) => admissions.map((e) => ({ org_id: x.orgId(e.org), call_id: x.callId(e.call), now: new Date(BASE_MS + e.atSeconds * 1000).toISOString() }));
 
-        const batched = await admitBatch(ctx.pool, elements(a), policy);
+          // One transaction, so Postgres counts which way the batch took (its own function calls).
+          // Postgres keeps a backend's counts until it flushes them: compare before and after.
+          await client.query('begin');
+          await client.query("set local track_functions = 'all'");
+          const before = await admitCalls(client);
+          const batched = await admitBatch(client, elements(a), policy);
+          const after = await admitCalls(client);
+          await client.query('commit');
+          if (atOnce) expect({ many: after.many - before.many, one: after.one - before.one }).toEqual({ many: 1, one: 0 });
 
-        // The reference: one by one, in the order the batch promises (world a's org ids, then input order).
-        const rank = (k: number) => (k === -1 ? Number.POSITIVE_INFINITY : [...a.ids].sort().indexOf(a.ids[k]!));
-        const order = admissions.map((e, i) => ({ e, i })).sort((p, q) => rank(p.e.org) - rank(q.e.org) || p.i - q.i);
-        const alone: Outcome[] = new Array<Outcome>(admissions.length);
-        const bElements = elements(b);
-        for (const { i } of order) alone[i] = await admitAlone(ctx.pool, bElements[i]!, policy);
+          // The reference: one by one, in the order the batch promises (world a's org ids, then input order).
+          const rank = (k: number) => (k === -1 ? Number.POSITIVE_INFINITY : [...a.ids].sort().indexOf(a.ids[k]!));
+          const order = admissions.map((e, i) => ({ e, i })).sort((p, q) => rank(p.e.org) - rank(q.e.org) || p.i - q.i);
+          const alone: Outcome[] = new Array<Outcome>(admissions.length);
+          const bElements = elements(b);
+          for (const { i } of order) alone[i] = await admitAlone(ctx.pool, bElements[i]!, policy);
 
-        expect(batched.map((o) => neutral(a, o))).toEqual(alone.map((o) => neutral(b, o)));
-        expect(await rowsOf(a)).toEqual(await rowsOf(b));
-      }),
-      { seed: 15_2026, numRuns: 40 },
-    );
+          expect(batched.map((o) => neutral(a, o))).toEqual(alone.map((o) => neutral(b, o)));
+          expect(await rowsOf(a)).toEqual(await rowsOf(b));
+          expect(await moneyOf(a)).toEqual(await moneyOf(b));
+        }),
+        { seed: 15_2026, numRuns: 40, examples },
+      );
+    } finally {
+      client.release();
+    }
+  });
+
+  it('decides a clean batch at once and one with an element that raises element by element', async () => {
+    const org = await createFundedOrg(ctx.services, 5000);
+    const now = new Date().toISOString();
+    const client = await ctx.pool.connect();
+    const ways = async (calls: Array<{ org_id: string; call_id: string; now: string }>) => {
+      await client.query('begin');
+      try {
+        await client.query("set local track_functions = 'all'");
+        const before = await admitCalls(client);
+        const out = await admitBatch(client, calls, 'metered');
+        const after = await admitCalls(client);
+        return { outcomes: out.map((o) => o.outcome), many: after.many - before.many, one: after.one - before.one };
+      } finally {
+        await client.query('rollback');
+      }
+    };
+    try {
+      const clean = Array.from({ length: 5 }, (_, i) => ({ org_id: org, call_id: `ways-${i}`, now }));
+      expect(await ways(clean)).toEqual({ outcomes: ['held', 'held', 'held', 'held', 'held'], many: 1, one: 0 });
+      // A call id the CHECK refuses: the attempt at once is rolled back and each element is
+      // decided alone (Postgres counts the calls that returned: the five good ones).
+      const mixed = await ways([...clean, { org_id: org, call_id: 'x'.repeat(201), now }]);
+      expect(mixed.outcomes).toEqual(['held', 'held', 'held', 'held', 'held', 'error']);
+      expect(mixed.one).toBeGreaterThanOrEqual(5);
+    } finally {
+      client.release();
+    }
   });
 
   it('fails an element that raises on its own: the rest of the batch is decided and committed', async () => {
