@@ -5,8 +5,9 @@
 -- 15% of Postgres's CPU; `auto_explain`: ≈ 235 µs of an admission's ≈ 370 in nested statements),
 -- and ran the money watch, a function call that returns at once for most organisations.
 --
--- call_gate_admit_many decides every element by call_gate_admit's own rules, in the same order
--- (organisation, then input order), but keeps the holds it grants in an array: a later element
+-- call_gate_admit_many decides every element by call_gate_admit's own rules (the plan and spend
+-- controls now in call_gate_admit_plan, which both call), in the same order (organisation, then
+-- input order), but keeps the holds it grants in an array: a later element
 -- of the same organisation counts them as call_gate_admit would count the rows (in `available`,
 -- in maxConcurrentCalls, by expiry at its own `now`), and a later element with the same call id
 -- answers `existing` from them. Then it writes them in one INSERT, and runs the money watch once
@@ -24,6 +25,90 @@
 -- test/calls/admit-batch.test.ts proves both ways answer as call_gate_admit alone (generated
 -- batches, with and without elements that raise, money settings included) and that a clean batch
 -- never calls call_gate_admit.
+
+-- What an admission can hold once its wallet is locked and its organisation's live holds are
+-- summed (p_held): call_gate_admit's rules (spend controls, then call_gate_plan_hold), one copy
+-- for both call_gate_admit and call_gate_admit_many. Returns {available, amount, seconds, cap,
+-- held seconds} when a hold fits; {available, -1} when only dailySpendLimit stands in the way;
+-- {available} when nothing fits.
+create function call_gate_admit_plan(
+  w wallets, p_held bigint, p_now timestamptz, p_rate_per_minute bigint, p_min_balance bigint,
+  p_safety_margin_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer,
+  p_policy text, p_hold_seconds integer
+) returns bigint[]
+language plpgsql stable security definer set search_path = public, pg_temp as $$
+declare
+  v_available bigint := w.balance - p_held;
+  v_effective bigint := w.balance - p_held;
+  v_max_seconds integer := p_max_duration_seconds;
+  v_plan bigint[];
+begin
+  if w.daily_spend_limit is not null then
+    v_effective := least(v_available, w.daily_spend_limit - wallet_spent_on(w, p_now) - p_held);
+  end if;
+  if w.max_call_seconds is not null then
+    v_max_seconds := least(v_max_seconds, w.max_call_seconds);
+  end if;
+  v_plan := call_gate_plan_hold(v_effective, p_rate_per_minute, p_min_balance, p_safety_margin_seconds,
+    p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds);
+  if v_plan is not null then
+    return array[v_available] || v_plan;
+  end if;
+  if v_effective < v_available and call_gate_plan_hold(v_available, p_rate_per_minute, p_min_balance,
+       p_safety_margin_seconds, p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds) is not null then
+    return array[v_available, -1];
+  end if;
+  return array[v_available];
+end $$;
+
+-- call_gate_admit (as in 20261130001500_money_in_meets_spend_controls.sql), its plan now taken
+-- from call_gate_admit_plan.
+create or replace function call_gate_admit(
+  p_org_id uuid, p_call_id text, p_rate_per_minute bigint, p_min_balance bigint,
+  p_safety_margin_seconds integer, p_hold_grace_seconds integer,
+  p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer,
+  p_now timestamptz
+) returns jsonb
+language plpgsql security definer set search_path = public, pg_temp as $$
+declare
+  c calls%rowtype;
+  w wallets%rowtype;
+  v_now timestamptz := coalesce(p_now, now());
+  v_plan bigint[];
+begin
+  select * into w from wallets where org_id = p_org_id for update;
+  if not found then
+    return jsonb_build_object('outcome', 'not_found');
+  end if;
+  select * into c from calls where call_id = p_call_id;
+  if found then
+    return jsonb_build_object('outcome', 'existing', 'hold_amount', c.hold_amount,
+      'max_duration_seconds', c.max_duration_seconds, 'hold_state', c.hold_state);
+  end if;
+  if w.frozen then
+    return jsonb_build_object('outcome', 'refused', 'reason', 'wallet_frozen');
+  end if;
+  if w.max_concurrent_calls is not null and calls_live_count(p_org_id, v_now) >= w.max_concurrent_calls then
+    return jsonb_build_object('outcome', 'refused', 'reason', 'maxConcurrentCalls');
+  end if;
+  v_plan := call_gate_admit_plan(w, call_holds_sum(p_org_id, v_now), v_now, p_rate_per_minute, p_min_balance,
+    p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds);
+  if cardinality(v_plan) = 2 then
+    return jsonb_build_object('outcome', 'refused', 'reason', 'dailySpendLimit');
+  elsif cardinality(v_plan) = 1 then
+    return jsonb_build_object('outcome', 'available', 'available', v_plan[1]);
+  end if;
+  insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
+                     hold_policy, hold_cap, held_seconds, admitted_at)
+  values (p_call_id, p_org_id, v_plan[2], v_plan[3],
+          v_now + make_interval(secs => v_plan[3] + p_hold_grace_seconds), 'database_fallback',
+          p_policy, v_plan[4], v_plan[5], v_now)
+  returning * into c;
+  -- Money in: a hold lowers `available`, which alerts and auto-recharge watch.
+  perform wallet_money_watch(p_org_id);
+  return jsonb_build_object('outcome', 'held', 'hold_amount', v_plan[2],
+    'max_duration_seconds', v_plan[3], 'available', v_plan[1] - v_plan[2], 'hold', call_hold_json(c));
+end $$;
 
 create function call_gate_admit_many(
   p_calls jsonb, p_rate_per_minute bigint, p_min_balance bigint,
@@ -53,10 +138,6 @@ declare
   v_p_held bigint;
   v_p_live bigint;
   v_i integer;
-  v_held bigint;
-  v_available bigint;
-  v_effective bigint;
-  v_max_seconds integer;
   v_plan bigint[];
 begin
   for e in
@@ -119,25 +200,13 @@ begin
       v_table_held := call_holds_sum(v_org, v_now);
       v_sum_at := v_now;
     end if;
-    v_held := v_table_held + v_p_held;
-    v_available := w.balance - v_held;
-    v_effective := v_available;
-    if w.daily_spend_limit is not null then
-      v_effective := least(v_available, w.daily_spend_limit - wallet_spent_on(w, v_now) - v_held);
-    end if;
-    v_max_seconds := p_max_duration_seconds;
-    if w.max_call_seconds is not null then
-      v_max_seconds := least(v_max_seconds, w.max_call_seconds);
-    end if;
-    v_plan := call_gate_plan_hold(v_effective, p_rate_per_minute, p_min_balance, p_safety_margin_seconds,
-      p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds);
-    if v_plan is null then
-      if v_effective < v_available and call_gate_plan_hold(v_available, p_rate_per_minute, p_min_balance,
-           p_safety_margin_seconds, p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds) is not null then
-        v_out[e.idx] := jsonb_build_object('outcome', 'refused', 'reason', 'dailySpendLimit');
-      else
-        v_out[e.idx] := jsonb_build_object('outcome', 'available', 'available', v_available);
-      end if;
+    v_plan := call_gate_admit_plan(w, v_table_held + v_p_held, v_now, p_rate_per_minute, p_min_balance,
+      p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds);
+    if cardinality(v_plan) = 2 then
+      v_out[e.idx] := jsonb_build_object('outcome', 'refused', 'reason', 'dailySpendLimit');
+      continue;
+    elsif cardinality(v_plan) = 1 then
+      v_out[e.idx] := jsonb_build_object('outcome', 'available', 'available', v_plan[1]);
       continue;
     end if;
     -- The row call_gate_admit inserts, with the columns' defaults as the INSERT below gives them.
@@ -145,13 +214,13 @@ begin
     r.call_id := e.el->>'call_id';
     r.org_id := v_org;
     r.hold_state := 'held';
-    r.hold_amount := v_plan[1];
-    r.max_duration_seconds := v_plan[2];
-    r.hold_expires_at := v_now + make_interval(secs => v_plan[2] + p_hold_grace_seconds);
+    r.hold_amount := v_plan[2];
+    r.max_duration_seconds := v_plan[3];
+    r.hold_expires_at := v_now + make_interval(secs => v_plan[3] + p_hold_grace_seconds);
     r.admitted_path := 'database_fallback';
     r.hold_policy := p_policy;
-    r.hold_cap := v_plan[3];
-    r.held_seconds := v_plan[4];
+    r.hold_cap := v_plan[4];
+    r.held_seconds := v_plan[5];
     r.admitted_at := v_now;
     r.slices := 1;
     r.sweep_deferrals := 0;
@@ -165,8 +234,8 @@ begin
     if v_orgs[cardinality(v_orgs)] is distinct from v_org then
       v_orgs := v_orgs || v_org;
     end if;
-    v_out[e.idx] := jsonb_build_object('outcome', 'held', 'hold_amount', v_plan[1],
-      'max_duration_seconds', v_plan[2], 'available', v_available - v_plan[1], 'hold', call_hold_json(r));
+    v_out[e.idx] := jsonb_build_object('outcome', 'held', 'hold_amount', v_plan[2],
+      'max_duration_seconds', v_plan[3], 'available', v_plan[1] - v_plan[2], 'hold', call_hold_json(r));
   end loop;
   insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
                      hold_policy, hold_cap, held_seconds, admitted_at)
@@ -231,6 +300,9 @@ begin
   return to_jsonb(v_out);
 end $$;
 
+revoke execute on function
+  call_gate_admit_plan(wallets, bigint, timestamptz, bigint, bigint, integer, integer, integer, text, integer)
+from public, anon, authenticated, service_role;
 revoke execute on function
   call_gate_admit_many(jsonb, bigint, bigint, integer, integer, integer, integer, text, integer)
 from public, anon, authenticated, service_role;
