@@ -8,9 +8,11 @@
 --    while the table grew: every batch then read and hashed every call ever recorded (10 ms of a
 --    15 ms batch after 40 s of bench load; `perf`: MultiExecHash, a third of Postgres's CPU on the
 --    cache path). Written as one probe per hold, a plan cached early is a sequential scan per hold
---    instead, which is worse. Now call_holds_upsert names the holds it skipped (no such
---    organisation), and only those, usually none, are looked up: a clean batch reads `calls` only
---    through the insert's own unique index.
+--    instead, which is worse. Now call_holds_upsert itself names the holds it rejects: those it
+--    skipped for want of an organisation whose call has no row either (a replay has nothing new to
+--    write). Only skipped holds, usually none, are looked up, so a clean batch reads `calls` only
+--    through the insert's own unique index; both ways of writing a batch take the rejections from
+--    its answer.
 -- 2. In call_holds_upsert the organisation probe ran twice per hold (the subquery was pulled up
 --    into both the select list and the filter); a materialised CTE runs it once.
 --
@@ -22,11 +24,11 @@ language plpgsql security definer set search_path = public, pg_temp as $$
 declare
   v_recorded integer;
   v_updated integer;
-  v_skipped jsonb;
+  v_rejected jsonb;
 begin
   -- A scalar subquery per hold (one primary-key probe each): as a join the planner may read
   -- every organisation instead (20261201000200). Materialised, so the probe runs once per hold
-  -- (pulled up, it ran for `org` and again for the filter) and the skipped holds can be named.
+  -- (pulled up, it ran for `org` and again for the filter) and the rejected holds can be named.
   with src as materialized (
     select x.el, x.i, (select o.id from organizations o where o.id = call_gate_org_key(x.el->>'org_id')) as org
       from jsonb_array_elements(p_holds) with ordinality x(el, i)
@@ -49,9 +51,12 @@ begin
        and (excluded.slices > calls.slices or (calls.ended_at is null and excluded.ended_at is not null))
     returning (xmax = 0) as is_new)
   select (select count(*) filter (where is_new) from written), (select count(*) filter (where not is_new) from written),
-         (select coalesce(jsonb_agg(el->'call_id' order by i), '[]'::jsonb) from src where org is null)
-    into v_recorded, v_updated, v_skipped;
-  return jsonb_build_object('recorded', v_recorded, 'updated', v_updated, 'skipped', v_skipped);
+         -- Rejected: no organisation, and no row to leave as it is (the statement's snapshot: no
+         -- hold written here shares its call id, the caller sees to that).
+         (select coalesce(jsonb_agg(el->'call_id' order by i), '[]'::jsonb) from src
+           where org is null and not exists (select 1 from calls c where c.call_id = src.el->>'call_id'))
+    into v_recorded, v_updated, v_rejected;
+  return jsonb_build_object('recorded', v_recorded, 'updated', v_updated, 'rejected', v_rejected);
 end $$;
 
 create or replace function call_gate_record_holds(p_holds jsonb) returns jsonb
@@ -90,15 +95,9 @@ begin
       w := call_holds_upsert(p_holds);
       v_recorded := (w->>'recorded')::integer;
       v_updated := (w->>'updated')::integer;
-      -- A hold rejected: one the statement skipped (no such organisation) whose call has no row
-      -- either (a replay of a recorded call has nothing new to write). Only the skipped ones are
-      -- looked up, usually none: a lookup of every hold, as before, was planned on a new
-      -- connection while `calls` was small and then read the whole table for every batch.
-      select count(*), coalesce(jsonb_agg(to_jsonb(left(coalesce(id, '?'), 200)) order by i) filter (where n <= 20), '[]'::jsonb)
-        into v_rejected, v_rejected_ids
-        from (select s.id, s.i, row_number() over (order by s.i) as n
-                from jsonb_array_elements_text(w->'skipped') with ordinality s(id, i)
-               where not exists (select 1 from calls c where c.call_id = s.id)) r;
+      v_rejected := jsonb_array_length(w->'rejected');
+      select coalesce(jsonb_agg(to_jsonb(left(coalesce(id, '?'), 200)) order by i), '[]'::jsonb) into v_rejected_ids
+        from jsonb_array_elements_text(w->'rejected') with ordinality s(id, i) where i <= 20;
       v_written := true;
     exception when others then
       -- Some hold cannot be written, so nothing of the batch was (v_written stays false).
@@ -112,7 +111,7 @@ begin
     for h in select * from jsonb_array_elements(p_holds) loop
       begin
         w := call_holds_upsert(jsonb_build_array(h));
-        if jsonb_array_length(w->'skipped') > 0 and not exists (select 1 from calls where call_id = h->>'call_id') then
+        if jsonb_array_length(w->'rejected') > 0 then
           raise exception 'no such organisation' using errcode = '23503';
         end if;
         v_recorded := v_recorded + (w->>'recorded')::integer;

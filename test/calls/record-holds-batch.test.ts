@@ -1,5 +1,7 @@
-// Proves call_gate_record_holds' two ways of writing a batch (migration 20261201000500):
+// Proves call_gate_record_holds' two ways of writing a batch (migrations 20261201000500, 0600):
 // - a batch nothing in which raises is written by one statement (call_holds_upsert once);
+// - either way, a hold naming no organisation is rejected unless its call already has a row (a
+//   replay: nothing new to write), the rule both ways take from call_holds_upsert's answer;
 // - the one-statement way and the hold-at-a-time way (taken when any hold raises) leave the same
 //   rows and report the same counts and rejected ids, on generated batches (fast-check, seeded):
 //   new holds, replays, advanced slices, ended calls, settled rows, repeated call ids (always one
@@ -74,6 +76,19 @@ describe('call_gate_record_holds: one statement, or one hold at a time', () => {
     ended: fc.boolean(),
   });
   const before = fc.array(fc.record({ call: fc.integer({ min: 0, max: 15 }), slices: fc.integer({ min: 1, max: 2 }), settled: fc.boolean(), org: fc.constantFrom(0, 1) }), { maxLength: 4 });
+
+  it('rejects a hold naming no organisation unless its call already has a row (a replay), either way', async () => {
+    await client.query('begin');
+    try {
+      expect(await record([hold('replayed', orgs[0])])).toMatchObject({ recorded: 1, rejected: 0 });
+      const batch = [hold('replayed', 'not-a-uuid'), hold('unknown-org', '00000000-0000-4000-8000-000000000000'), hold('fine', orgs[1])];
+      expect(await record(batch)).toEqual({ recorded: 1, updated: 0, rejected: 1, rejected_call_ids: ['unknown-org'] });
+      await client.query("delete from calls where call_id = 'fine'");
+      expect(await record([...batch, hold(POISON, orgs[0])])).toEqual({ recorded: 1, updated: 0, rejected: 2, rejected_call_ids: ['unknown-org', POISON.slice(0, 200)] });
+    } finally {
+      await client.query('rollback');
+    }
+  });
 
   it('leaves the same rows and reports the same either way, on generated batches', async () => {
     let run = 0;
