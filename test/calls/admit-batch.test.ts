@@ -7,9 +7,10 @@
 //   (decided element by element);
 // - a clean batch never calls call_gate_admit; one with an element that raises calls it for each;
 // - an element that raises fails alone: the others in its batch are decided and committed;
-// - concurrent batches over overlapping organisations in different orders, racing ledger_post
-//   movements and call_gate_record_holds batches on the same wallets, never deadlock and never
-//   hold more than the money there was;
+// - concurrent batches over overlapping organisations in different orders, decided at once and
+//   (a quarter of them, after their attempt at once rolled back) element by element, racing
+//   ledger_post movements and call_gate_record_holds batches on the same wallets, never deadlock
+//   and never hold more than the money there was;
 // - the store's admitMany passes the batch through both data adapters (node-postgres, supabase-js).
 import fc from 'fast-check';
 import type { Pool } from 'pg';
@@ -274,11 +275,20 @@ describe('call_gate_admit_batch', () => {
       const debited = new Map<string, number>(orgs.map((o) => [o, 0]));
       const errors: string[] = [];
 
+      const poisoned: string[] = [];
       const batches = Array.from({ length: 40 }, (_, b) => async () => {
         // Many elements per org, in an order of its own: without the sort these lock wallets in different orders.
         const elements = Array.from({ length: 12 }, (_, i) => ({ org_id: orgs[pick() % orgs.length]!, call_id: `cc-${b}-${i}`, now: new Date().toISOString() }));
+        // Every fourth batch carries an element whose time is not one: its attempt at once (having
+        // locked the wallets sorted before it) rolls back, then it is decided element by element,
+        // among the others.
+        const poison = b % 4 === 0 ? elements.length : -1;
+        if (poison >= 0) elements.push({ org_id: orgs[pick() % orgs.length]!, call_id: `cc-${b}-poison`, now: 'not a time' });
         const out = await admitBatch(pool, elements, 'metered');
-        for (const o of out) if (o.outcome === 'error') errors.push(String(o.message));
+        for (const [i, o] of out.entries()) {
+          if (i === poison) poisoned.push(o.outcome === 'error' ? String(o.message) : `not refused: ${String(o.outcome)}`);
+          else if (o.outcome === 'error') errors.push(String(o.message));
+        }
       });
       const movements = Array.from({ length: 40 }, (_, m) => async () => {
         const org = orgs[pick() % orgs.length]!;
@@ -303,6 +313,8 @@ describe('call_gate_admit_batch', () => {
       const all = [...batches, ...movements, ...records].map((f, i) => ({ f, i: (i * 7919) % 100 })).sort((p, q) => p.i - q.i);
       await Promise.all(all.map(async ({ f }) => f()));
       expect(errors).toEqual([]);
+      expect(poisoned).toHaveLength(10);
+      for (const message of poisoned) expect(message).toMatch(/invalid input syntax for type timestamp/);
 
       // Every admission saw available = balance − holds at its moment ≥ its hold, and money only
       // left through the debits counted here: the holds admitted never exceed the balance plus them.
