@@ -20,8 +20,8 @@
 -- Any element that raises (a malformed org id or time, a call id the CHECKs refuse, a call id a
 -- concurrent transaction took) rolls the whole attempt back, and the batch is then decided as
 -- before: call_gate_admit for each element in its own subtransaction, so that element alone fails.
--- An org id Postgres accepts in a non-canonical spelling (call_gate_org_key gives null) takes that
--- way too: its elements are sorted last, apart from the rest of their organisation.
+-- An org id that is not a uuid is one of those (call_gate_org_key gives null; it sorts last and
+-- fails alone there, before it locks anything).
 -- test/calls/admit-batch.test.ts proves both ways answer as call_gate_admit alone (generated
 -- batches, with and without elements that raise, money settings included) and that a clean batch
 -- never calls call_gate_admit.
@@ -146,7 +146,7 @@ begin
      order by 3 nulls last, x.ordinality
   loop
     if e.org_id is null then
-      raise exception 'call_gate_admit_many: org id % is not in canonical form', e.el->>'org_id' using errcode = '22023';
+      raise exception 'call_gate_admit_many: org id % is not a uuid', e.el->>'org_id' using errcode = '22023';
     end if;
     -- call_gate_admit's arguments: a time that is not one raises here.
     v_now := coalesce((e.el->>'now')::timestamptz, now());
