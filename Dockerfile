@@ -10,6 +10,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY api ./api
 COPY shared ./shared
 COPY workers ./workers
+COPY sandbox ./sandbox
 COPY supabase ./supabase
 COPY test/acceptance ./test/acceptance
 COPY tsconfig.json ./

@@ -1,10 +1,12 @@
 const tseslint = require('typescript-eslint');
 
-/** Imports run one way: bin/ → api/, workers/ → shared/. A layer may not reach up or sideways. */
+/** Imports run one way: bin/ → api/, workers/, sandbox/ → shared/. A layer may not reach up or
+ * sideways; sandbox/ (the third parties' simulators) is a process role of its own that only bin/,
+ * tests and benchmarks start, so the service's own code never depends on it. */
 function forbid(files, layers) {
   const patterns = layers.map((layer) => ({
     group: [`../**/${layer}`, `../**/${layer}/**`, `./${layer}/**`],
-    message: `imports run one way (bin → api, workers → shared): ${files[0].split('/')[0]}/ may not import ${layer}/.`,
+    message: `imports run one way (bin → api, workers, sandbox → shared): ${files[0].split('/')[0]}/ may not import ${layer}/.`,
   }));
   return { files, rules: { 'no-restricted-imports': ['error', { patterns }] } };
 }
@@ -49,7 +51,8 @@ module.exports = tseslint.config(
       'no-restricted-globals': ['error', { name: 'localStorage', message: 'the token is kept for the tab only (sessionStorage)' }],
     },
   },
-  forbid(['shared/**/*.ts'], ['api', 'workers', 'bin']),
-  forbid(['api/**/*.ts'], ['workers', 'bin']),
-  forbid(['workers/**/*.ts'], ['api', 'bin']),
+  forbid(['shared/**/*.ts'], ['api', 'workers', 'bin', 'sandbox']),
+  forbid(['api/**/*.ts'], ['workers', 'bin', 'sandbox']),
+  forbid(['workers/**/*.ts'], ['api', 'bin', 'sandbox']),
+  forbid(['sandbox/**/*.ts'], ['api', 'workers', 'bin']),
 );

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { migrate } from '../shared/db/migrate';
 import { DEMO_ORG_ID, renderBanner } from './banner';
 import { createLogger, redactUrl } from '../shared/logger';
-import { startSandbox, type RunningSandbox } from '../shared/sandbox/start-sandbox';
+import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
 import { createServices, type Services } from '../shared/process/services';
 import { waitForRedis } from '../shared/redis';
 

@@ -1,7 +1,7 @@
 // Zero-latency Twilio and Vapi simulators for the end-to-end scenarios, on free ports in the
 // bench process; the app and workers reach them through SANDBOX_TWILIO_PORT / SANDBOX_VAPI_PORT.
-import { startTwilioSimulator } from '../../shared/sandbox/twilio-simulator';
-import { startVapiSimulator } from '../../shared/sandbox/vapi-simulator';
+import { startTwilioSimulator } from '../../sandbox/twilio-simulator';
+import { startVapiSimulator } from '../../sandbox/vapi-simulator';
 import { freePort } from '../../test/support/redis-server';
 
 export async function startSimulators() {

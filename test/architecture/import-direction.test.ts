@@ -20,6 +20,11 @@ describe('import direction', () => {
     ['shared/example.ts', "import { renderBanner } from '../bin/banner';"],
     ['api/routes/example.ts', "import { startWorkers } from '../../workers/main';"],
     ['workers/example.ts', "import { createApp } from '../api/app';"],
+    ['api/routes/example.ts', "import { startSandbox } from '../../sandbox/start-sandbox';"],
+    ['workers/example.ts', "import { startSandbox } from '../sandbox/start-sandbox';"],
+    ['shared/calls/example.ts', "import { startSandbox } from '../../sandbox/start-sandbox';"],
+    ['sandbox/example.ts', "import { createApp } from '../api/app';"],
+    ['sandbox/example.ts', "import { startWorkers } from '../workers/main';"],
   ])('refuses, in %s: %s', async (file, code) => {
     const messages = await restrictedImports(file, `${code}\nexport const x = 1;\n`);
     expect(messages).toHaveLength(1);
@@ -30,12 +35,14 @@ describe('import direction', () => {
     ['api/routes/example.ts', "import { QUEUE_NAMES } from '../../shared/queues/queues';"],
     ['workers/example.ts', "import { QUEUE_NAMES } from '../shared/queues/queues';"],
     ['bin/example.ts', "import { createApp } from '../api/app';"],
+    ['bin/example.ts', "import { startSandbox } from '../sandbox/start-sandbox';"],
+    ['sandbox/example.ts', "import { loadConfig } from '../shared/config';"],
     ['shared/calls/example.ts', "import { createBullBoard } from '@bull-board/api';"],
   ])('allows, in %s: %s', async (file, code) => {
     expect(await restrictedImports(file, `${code}\nexport const x = 1;\n`)).toEqual([]);
   });
 
-  it('no file under shared/ imports api/, workers/ or bin/, and api/ and workers/ do not import each other', () => {
+  it('no file under shared/ imports api/, workers/, bin/ or sandbox/; api/ and workers/ import neither each other nor sandbox/; sandbox/ imports only shared/', () => {
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((name) => {
         const path = join(dir, name);
@@ -48,9 +55,10 @@ describe('import direction', () => {
         for (const spec of imports) if (spec.startsWith('.') && forbidden.test(spec)) offenders.push(`${relative(ROOT, file)} → ${spec}`);
       }
     };
-    check('shared', /(^|\/)(api|workers|bin)(\/|$)/);
-    check('api', /(^|\/)(workers|bin)(\/|$)/);
-    check('workers', /(^|\/)(api|bin)(\/|$)/);
+    check('shared', /(^|\/)(api|workers|bin|sandbox)(\/|$)/);
+    check('api', /(^|\/)(workers|bin|sandbox)(\/|$)/);
+    check('workers', /(^|\/)(api|bin|sandbox)(\/|$)/);
+    check('sandbox', /(^|\/)(api|workers|bin)(\/|$)/);
     expect(offenders).toEqual([]);
   });
 });

@@ -4,9 +4,9 @@
 // on top of the deterministic area-code faults, on SANDBOX_TWILIO_PORT / SANDBOX_VAPI_PORT. Its
 // own process so the test can stall it with SIGSTOP: sockets stay open and nothing answers.
 import { z } from 'zod';
-import { createVapiCallRoutes } from '../../shared/sandbox/vapi-call-routes';
-import { startTwilioSimulator } from '../../shared/sandbox/twilio-simulator';
-import { startVapiSimulator, type VapiSimulatorContext } from '../../shared/sandbox/vapi-simulator';
+import { createVapiCallRoutes } from '../../sandbox/vapi-call-routes';
+import { startTwilioSimulator } from '../../sandbox/twilio-simulator';
+import { startVapiSimulator, type VapiSimulatorContext } from '../../sandbox/vapi-simulator';
 import { endProcess } from '../../shared/process/end-process';
 
 const env = z

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startStripeSimulator, type StripeSimulator } from '../../shared/sandbox/stripe-simulator';
+import { startStripeSimulator, type StripeSimulator } from '../../sandbox/stripe-simulator';
 
 const fixtures = JSON.parse(readFileSync(join(__dirname, '../fixtures/stripe-openapi/fixtures3.json'), 'utf8')).resources as Record<string, Record<string, unknown>>;
 const missingFields = (kind: string, obj: unknown) => Object.keys(fixtures[kind] ?? { missing_fixture: 1 }).filter((k) => !(k in (obj as object)));

@@ -8,7 +8,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import spec from '../fixtures/twilio-oai/twilio_api_v2010.subset.json';
 import { createTwilioClient } from '../../shared/clients/twilio-client';
 import { SANDBOX_SECRETS } from '../../shared/config';
-import { startTwilioSimulator, type RecordedRequest, type TwilioSimulator } from '../../shared/sandbox/twilio-simulator';
+import { startTwilioSimulator, type RecordedRequest, type TwilioSimulator } from '../../sandbox/twilio-simulator';
 
 type Spec = typeof spec;
 type Operation = { parameters?: Array<{ name: string; in: string; schema: object; required?: boolean }>; requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> };

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { CONTROL_ENDED_REASON, createVapiCallRoutes, SANDBOX_MAX_CONTROL_PER_CALL } from '../../shared/sandbox/vapi-call-routes';
-import { startVapiSimulator, type VapiSimulator, type VapiSimulatorContext } from '../../shared/sandbox/vapi-simulator';
+import { CONTROL_ENDED_REASON, createVapiCallRoutes, SANDBOX_MAX_CONTROL_PER_CALL } from '../../sandbox/vapi-call-routes';
+import { startVapiSimulator, type VapiSimulator, type VapiSimulatorContext } from '../../sandbox/vapi-simulator';
 import { eventually } from '../support/vapi';
 
 // The spec ships a few empty `enum` arrays, which ajv refuses (vapi-oai README): dropped on parsing.

@@ -3,8 +3,8 @@
 // go through the HTTP API like the dashboard does.
 import request from 'supertest';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
-import { startTwilioSimulator, type TwilioSimulator } from '../../shared/sandbox/twilio-simulator';
-import { startVapiSimulator, type VapiSimulator } from '../../shared/sandbox/vapi-simulator';
+import { startTwilioSimulator, type TwilioSimulator } from '../../sandbox/twilio-simulator';
+import { startVapiSimulator, type VapiSimulator } from '../../sandbox/vapi-simulator';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { phoneNumberPrices } from '../../shared/pricing';
 import { createTestContext, TEST_JWT_SECRET, type TestContext } from './context';

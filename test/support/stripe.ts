@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
-import { startStripeSimulator, type StripeSimulator } from '../../shared/sandbox/stripe-simulator';
+import { startStripeSimulator, type StripeSimulator } from '../../sandbox/stripe-simulator';
 import { startMoneyInWorkers } from '../../workers/money-in-worker';
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
 import { dashboardToken } from './jwt';

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
-import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../shared/sandbox/vapi-call-routes';
-import { createWebhookSender, type WebhookSender } from '../../shared/sandbox/vapi-webhooks';
+import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../sandbox/vapi-call-routes';
+import { createWebhookSender, type WebhookSender } from '../../sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
 import { TEST_VAPI_SECRET } from './context';
 

@@ -136,7 +136,7 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
     res.json(p);
   });
 
-  // Further Vapi resources (e.g. GET /call/:id from shared/sandbox/vapi-call-routes.ts) mount here.
+  // Further Vapi resources (e.g. GET /call/:id from sandbox/vapi-call-routes.ts) mount here.
   for (const r of routers) app.use(r);
 
   app.use((_req, res) => sendError(res, 404, 'Cannot find the requested resource'));

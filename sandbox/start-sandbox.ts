@@ -1,7 +1,7 @@
 // Starts both simulators on the sandbox ports (CONTRACT §6) and says loudly that nothing real is
 // bought. Used by `npm run sandbox` and by `npm start` in sandbox mode.
-import { SANDBOX_SECRETS, type Config } from '../config';
-import type { Logger } from '../logger';
+import { SANDBOX_SECRETS, type Config } from '../shared/config';
+import type { Logger } from '../shared/logger';
 import { createVapiCallRoutes } from './vapi-call-routes';
 import { startStripeSimulator, type StripeSimulator } from './stripe-simulator';
 import { startTwilioSimulator, type TwilioSimulator } from './twilio-simulator';
