@@ -2,7 +2,8 @@ const tseslint = require('typescript-eslint');
 
 /** Imports run one way: bin/ → api/, workers/, sandbox/ → shared/. A layer may not reach up or
  * sideways; sandbox/ (the third parties' simulators) is a process role of its own that only bin/,
- * tests and benchmarks start, so the service's own code never depends on it. */
+ * tests and benchmarks start, so the service's own code never depends on it; tools/ (the schema
+ * drift check and migration writer) is developers' tooling that only reads shared/db. */
 function forbid(files, layers) {
   const patterns = layers.map((layer) => ({
     group: [`../**/${layer}`, `../**/${layer}/**`, `./${layer}/**`],
@@ -51,8 +52,9 @@ module.exports = tseslint.config(
       'no-restricted-globals': ['error', { name: 'localStorage', message: 'the token is kept for the tab only (sessionStorage)' }],
     },
   },
-  forbid(['shared/**/*.ts'], ['api', 'workers', 'bin', 'sandbox']),
-  forbid(['api/**/*.ts'], ['workers', 'bin', 'sandbox']),
-  forbid(['workers/**/*.ts'], ['api', 'bin', 'sandbox']),
-  forbid(['sandbox/**/*.ts'], ['api', 'workers', 'bin']),
+  forbid(['shared/**/*.ts'], ['api', 'workers', 'bin', 'sandbox', 'tools']),
+  forbid(['api/**/*.ts'], ['workers', 'bin', 'sandbox', 'tools']),
+  forbid(['workers/**/*.ts'], ['api', 'bin', 'sandbox', 'tools']),
+  forbid(['sandbox/**/*.ts'], ['api', 'workers', 'bin', 'tools']),
+  forbid(['tools/**/*.ts'], ['api', 'workers', 'bin', 'sandbox']),
 );
