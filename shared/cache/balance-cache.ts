@@ -1,9 +1,11 @@
 // The Redis copy of each wallet's balance: written through after every ledger change, filled on
 // a miss, and never overwritten by an older version (two writers can finish in either order).
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../load-lua-script';
 import type { Metrics } from '../metrics';
 import type { RedisKeys } from '../redis';
-import { controlsArgs, LUA_CONTROL_FIELDS, type WalletControls } from '../wallet/wallet-controls';
+import { controlsArgs, type WalletControls } from '../wallet/wallet-controls';
 
 export interface CachedBalance {
   balance: number;
@@ -18,32 +20,8 @@ export interface CachedBalance {
 }
 
 
-/*
- * wallet_cache_put
- * KEYS[1]  the wallet hash
- * ARGV     version, balance, currency, ttl in ms, then optionally the controls (controlsArgs():
- *          frozen, spend_day, spend, lim_cc, lim_daily, lim_secs)
- * Returns  1 when stored, 0 when the cache already holds this version or a newer one (the same
- *          version is stored again only to add controls it lacks).
- * Effects  replaces balance/version/currency and the controls (or removes the controls when
- *          none are given: the gate then misses and fills) and resets the TTL; leaves the rest.
- */
-export const WALLET_CACHE_PUT_LUA = `
-local current = redis.call('HGET', KEYS[1], 'version')
-if current then
-  local c, v = tonumber(current), tonumber(ARGV[1])
-  if c > v then return 0 end
-  if c == v and (#ARGV < 10 or redis.call('HEXISTS', KEYS[1], 'spend_day') == 1) then return 0 end
-end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'balance', ARGV[2], 'currency', ARGV[3])
-if #ARGV >= 10 then
-  redis.call('HSET', KEYS[1], 'frozen', ARGV[5], 'spend_day', ARGV[6], 'spend', ARGV[7], 'lim_cc', ARGV[8], 'lim_daily', ARGV[9], 'lim_secs', ARGV[10])
-else
-  redis.call('HDEL', KEYS[1], ${LUA_CONTROL_FIELDS})
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-`;
+// The version-guarded write (KEYS, ARGV and effects in its header), read once at module load.
+const WALLET_CACHE_PUT = loadLuaScript(join(__dirname, 'wallet-cache-put-1.lua'));
 
 type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number, ...controls: Array<string | number>): Promise<number> };
 
@@ -56,7 +34,7 @@ export class BalanceCache {
     private readonly ttlSeconds: number,
     private readonly metrics: Metrics,
   ) {
-    if (!('walletCachePut' in redis)) redis.defineCommand('walletCachePut', { numberOfKeys: 1, lua: WALLET_CACHE_PUT_LUA });
+    if (!('walletCachePut' in redis)) redis.defineCommand('walletCachePut', WALLET_CACHE_PUT);
     this.redis = redis as WithPut;
   }
 

@@ -5,7 +5,9 @@
 // BullMQ job. The meter pump (workers/meter-pump.ts) turns entries that are nearly due into the
 // same delayed `renew` jobs the meter always used, under a lease: a pump that dies between its
 // claim and its addBulk leaves the entries to be claimed again once the lease runs out.
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../load-lua-script';
 import type { CallMeterJob } from '../queues/queues';
 import type { RedisKeys } from '../redis';
 
@@ -14,7 +16,7 @@ import type { RedisKeys } from '../redis';
  *   1|orgId|slice|admittedAtMs|maxDurationSeconds|expiresAtMs|cap|dueAtMs|callId
  * The leading `1` is the format's version. The call id goes last and is everything after the
  * eighth `|`, so any call id (pipes included) parses back; an org id is a uuid (no pipe).
- * CALL_GATE_DECIDE_LUA writes the same string: test/calls/meter-due.test.ts proves they agree.
+ * call-gate-decide-5.lua writes the same string: test/calls/meter-due.test.ts proves they agree.
  */
 export const DUE_FORMAT = '1';
 const FIXED_FIELDS = 8;
@@ -45,30 +47,16 @@ export function parseDueMember(member: string): CallMeterJob | undefined {
   return { kind: 'renew', orgId, callId, slice, admittedAtMs, maxDurationSeconds, expiresAtMs, cap, dueAtMs };
 }
 
-/*
- * meter_due_claim
- * KEYS     the due set
- * ARGV     now (ms), horizon (ms), lease (ms), at most this many
- * Returns  the members due at or before now + horizon (earliest first), each re-scored to
- *          now + lease in the same step.
- * Why      one step, so two pumps never claim one entry together; the lease (longer than the
- *          horizon) keeps a claimed entry out of other claims until it runs out — then it is
- *          claimed again, which is how a pump that died after claiming loses nothing.
- */
-export const METER_DUE_CLAIM_LUA = `
-local now = tonumber(ARGV[1])
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now + tonumber(ARGV[2])), 'LIMIT', 0, tonumber(ARGV[4]))
-local leased = string.format('%.0f', now + tonumber(ARGV[3]))
-for _, m in ipairs(members) do redis.call('ZADD', KEYS[1], 'XX', leased, m) end
-return members
-`;
+// Claims nearly due entries under a lease, in one step (its header says why), read once at
+// module load.
+const METER_DUE_CLAIM = loadLuaScript(join(__dirname, 'meter-due-claim-1.lua'));
 
 type Commands = {
   meterDueClaim(key: string, nowMs: number, horizonMs: number, leaseMs: number, limit: number): Promise<string[]>;
 };
 
 function withCommands(redis: Redis): Redis & Commands {
-  if (!('meterDueClaim' in redis)) redis.defineCommand('meterDueClaim', { numberOfKeys: 1, lua: METER_DUE_CLAIM_LUA });
+  if (!('meterDueClaim' in redis)) redis.defineCommand('meterDueClaim', METER_DUE_CLAIM);
   return redis as Redis & Commands;
 }
 

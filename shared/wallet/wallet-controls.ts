@@ -60,9 +60,6 @@ export function controlsArgs(c: WalletControls): Array<string | number> {
   return [c.frozen ? '1' : '0', c.spendDay, c.spend, l(c.limits.maxConcurrentCalls), l(c.limits.dailySpendLimit), l(c.limits.maxCallSeconds)];
 }
 
-/** Lua: the fields above, written with the wallet or (snapshot without controls) removed. */
-export const LUA_CONTROL_FIELDS = `'frozen', 'spend_day', 'spend', 'lim_cc', 'lim_daily', 'lim_secs'`;
-
 /** A purchase refused by a control (SQL wallet_purchase_refusal): 403 wallet_frozen / limit_reached. */
 export const spendRefusal = z.union([
   z.object({ outcome: z.literal('wallet_frozen'), replayed: z.boolean().default(false) }),

@@ -3,11 +3,14 @@
 // shared/calls/hold-policy.ts: fast-check drives many balances and settings through the real
 // Redis and the real Postgres and compares each answer with planHold() on the same inputs.
 import { NO_SPEND_CONTROLS } from '../../shared/wallet/wallet-controls';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { planHold } from '../../shared/calls/hold-policy';
-import { CALL_GATE_PLAN_LUA } from '../../shared/calls/redis-holds';
+import { loadLuaScript } from '../../shared/load-lua-script';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../../shared/pricing';
 import { createTestContext, type TestContext } from '../support/context';
+
+const CALL_GATE_PLAN = loadLuaScript(join(__dirname, '../../shared/calls/call-gate-plan-0.lua'));
 
 describe('hold plan parity (Lua and SQL against planHold)', () => {
   let ctx: TestContext;
@@ -37,7 +40,7 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
   it('plans in Lua exactly what planHold plans, for any balance and setting', async () => {
     await fc.assert(
       fc.asyncProperty(inputs, async (i) => {
-        const reply = (await ctx.services.redis.eval(CALL_GATE_PLAN_LUA, 0, i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, i.policy, i.holdSeconds)) as string[];
+        const reply = (await ctx.services.redis.eval(CALL_GATE_PLAN.lua, 0, i.available, i.callRatePerMinute, i.callMinBalance, i.margin, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, i.policy, i.holdSeconds)) as string[];
         const lua = reply.length === 0 ? null : fromArray(reply);
         expect(lua).toEqual(expected(i));
       }),

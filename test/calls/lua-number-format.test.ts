@@ -1,14 +1,17 @@
-// Proves the hold scripts' number formatting (LUA_NUMBER_FORMAT's n(), shared/calls/redis-holds.ts)
+// Proves the hold scripts' number formatting (n() of shared/calls/includes/number-format.lua)
 // prints every number exactly as string.format('%.0f') does, in a real Redis's Lua: whole numbers
 // across the range the scripts use (amounts, millisecond timestamps, sums), beyond it, negative
 // ones, and fractions (which take the '%.0f' branch). −0 is the one intended difference ("0").
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { LUA_NUMBER_FORMAT } from '../../shared/calls/redis-holds';
 import { createRedis } from '../../shared/redis';
 import { TEST_REDIS_URL } from '../support/redis';
 
-const COMPARE = `${LUA_NUMBER_FORMAT}
+// The include as the scripts get it (it includes nothing itself), then n() beside %.0f.
+const NUMBER_FORMAT = readFileSync(join(__dirname, '../../shared/calls/includes/number-format.lua'), 'utf8');
+const COMPARE = `${NUMBER_FORMAT}
 local out = {}
 for i = 1, #ARGV do
   local x = tonumber(ARGV[i])

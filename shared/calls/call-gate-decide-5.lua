@@ -1,0 +1,77 @@
+--[[
+  call_gate_decide: the whole Redis-side admission in one call (probe, spend controls, plan,
+  hold), so that the answer, the hold and its first renewal are one atomic step.
+    Input:
+      KEYS[1] the wallet hash (keys.wallet(orgId))
+      KEYS[2] H, the holds hash (keys.holds(orgId))
+      KEYS[3] E, the expiry index (H + ':expiry')
+      KEYS[4] S, the held sum (H + ':sum')
+      KEYS[5] D = keys.meterDue, the due set of first renewals: one key for every organisation,
+              outside the {orgId} slot (see redis.ts)
+      ARGV[1] call id
+      ARGV[2] now (ms)
+      ARGV[3] rate per minute
+      ARGV[4] CALL_MIN_BALANCE
+      ARGV[5] safety margin (s)
+      ARGV[6] hold grace (s)
+      ARGV[7] Vapi's min duration (s)
+      ARGV[8] Vapi's max duration (s)
+      ARGV[9] policy: 'metered' | 'full'
+      ARGV[10] CALL_HOLD_SECONDS
+      ARGV[11] renewal lead (ms)
+      ARGV[12] org id
+    Output:
+      {'miss'}                                       wallet or its controls not cached
+      {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
+      {'refused', 'wallet_frozen'|'maxConcurrentCalls'|'dailySpendLimit'}   a spend control refused
+      {'available', available}                       refused: not enough for any hold
+      {'held', amount, maxDuration, availableAfter, expiresAtMs, cap, heldSeconds}
+    Controls (as SQL call_gate_admit):
+      frozen refuses; maxConcurrentCalls counts entries in state h; the plan runs on
+      min(available, dailySpendLimit − today's posted spend − Σ holds), with Vapi's upper bound
+      lowered to maxCallSeconds; refused as dailySpendLimit when only the limit stands in the
+      way. Today's spend counts when the hash's spend_day is now's UTC day.
+    Events/effects:
+      removes expired entries; places at most one hold per call id, expiring at
+      now + (maxDuration + grace) s; keeps H, E and S alive until it expires. A metered hold that
+      does not already pay for the whole call (held s < maxDuration and amount < cap, as
+      call-meter.ts next()) gets its slice-2 renewal in D, scored at its due time
+      now + held s − lead, as meter-due.ts dueMember(): the hold and its meter are one step.
+]]
+--- @include "includes/hold-entry"
+--- @include "includes/hold-keys"
+--- @include "includes/spend-controls"
+--- @include "includes/plan-hold"
+local now = tonumber(ARGV[2])
+local w = wallet(now)
+if not w then return {'miss'} end
+local held = purge(now)
+local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
+if e then return {'existing', n(e.amount), n(e.maxd), state_name(e)} end
+if w.frozen then return {'refused', 'wallet_frozen'} end
+if w.cc >= 0 and live_before(ARGV[1], nil) >= w.cc then return {'refused', 'maxConcurrentCalls'} end
+local available = w.balance - held
+local effective = available
+if w.daily >= 0 then effective = math.min(available, w.daily - w.spent - held) end
+local max_s = tonumber(ARGV[8])
+if w.secs >= 0 then max_s = math.min(max_s, w.secs) end
+local rate, minb, margin, min_s, metered, slice_s = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[9] == 'metered', tonumber(ARGV[10])
+local amount, seconds, cap, held_s = plan_hold(effective, rate, minb, margin, min_s, max_s, metered, slice_s)
+if not amount then
+  if effective < available and plan_hold(available, rate, minb, margin, min_s, max_s, metered, slice_s) then
+    return {'refused', 'dailySpendLimit'}
+  end
+  return {'available', n(available)}
+end
+local entry = {state = 'h', amount = amount, maxd = seconds, expires = now + (seconds + tonumber(ARGV[6])) * 1000,
+               admitted = now, cap = cap, slices = 1}
+redis.call('HSET', KEYS[2], ARGV[1], fmt(entry))
+redis.call('ZADD', KEYS[3], n(entry.expires), ARGV[1])
+redis.call('INCRBY', KEYS[4], n(amount))
+extend(entry.expires - now)
+if metered and held_s < seconds and amount < cap then
+  local due = now + held_s * 1000 - tonumber(ARGV[11])
+  redis.call('ZADD', KEYS[5], n(due), '1|' .. ARGV[12] .. '|2|' .. n(now) .. '|' .. n(seconds) .. '|' ..
+             n(entry.expires) .. '|' .. n(cap) .. '|' .. n(due) .. '|' .. ARGV[1])
+end
+return {'held', n(amount), n(seconds), n(available - amount), n(entry.expires), n(cap), n(held_s)}

@@ -1,0 +1,60 @@
+--[[
+  call_meter_renew: grants a live metered call its next slice, if the wallet and its spend
+  controls allow it (the same order as SQL call_meter_renew). One atomic step, so renewals of
+  many calls on one wallet never together exceed it.
+    Input:
+      KEYS[1] the wallet hash (keys.wallet(orgId))
+      KEYS[2] H, the holds hash (keys.holds(orgId))
+      KEYS[3] E, the expiry index (H + ':expiry')
+      KEYS[4] S, the held sum (H + ':sum')
+      ARGV[1] call id
+      ARGV[2] now (ms)
+      ARGV[3] slice number n (>= 2)
+      ARGV[4] slice amount
+      ARGV[5] rate per minute
+    Output:
+      {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
+      {'already', amount, heldSeconds, slices}           slice n was granted before (a replayed job)
+      {'frozen', amount, heldSeconds}                    the wallet is frozen: end the call
+      {'capped', amount, heldSeconds}                    the hold already pays for the whole call
+      {'limited', limit, amount, heldSeconds}            maxCallSeconds reached, more than
+                                                         maxConcurrentCalls admitted before it, or
+                                                         the slice would pass dailySpendLimit: end it
+      {'exhausted', amount, heldSeconds, available}      the wallet cannot cover the slice: end the call
+      {'ended'} | {'released'}                           the call ended or is billed: stop metering
+      {'missing'}                                        Redis does not know the call (lost data)
+      {'miss'}                                           the wallet (or its controls) is not cached
+    Events/effects:
+      removes expired entries; a renewal grows the entry's amount and S by the slice (HSET H,
+      INCRBY S) and records slice n in the entry. The hold never pays for more than
+      maxCallSeconds.
+]]
+--- @include "includes/hold-entry"
+--- @include "includes/hold-keys"
+--- @include "includes/spend-controls"
+local now = tonumber(ARGV[2])
+local held = purge(now)
+local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
+if not e then return {'missing'} end
+if e.state ~= 'h' then return {state_name(e)} end
+local rate = tonumber(ARGV[5])
+local function held_s() return n(math.min(e.maxd, math.floor((e.amount * 60) / rate))) end
+local slice_no = tonumber(ARGV[3])
+if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
+local w = wallet(now)
+if not w then return {'miss'} end
+if w.frozen then return {'frozen', n(e.amount), held_s()} end
+if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end
+local inc = math.min(tonumber(ARGV[4]), e.cap - e.amount)
+if w.secs >= 0 then
+  local lim_cap = math.ceil((w.secs * rate) / 60)
+  if e.amount >= lim_cap then return {'limited', 'maxCallSeconds', n(e.amount), held_s()} end
+  inc = math.min(inc, lim_cap - e.amount)
+end
+if w.cc >= 0 and live_before(ARGV[1], e) >= w.cc then return {'limited', 'maxConcurrentCalls', n(e.amount), held_s()} end
+local available = w.balance - held
+if available < inc then return {'exhausted', n(e.amount), held_s(), n(available)} end
+if w.daily >= 0 and w.spent + held + inc > w.daily then return {'limited', 'dailySpendLimit', n(e.amount), held_s()} end
+e.slices = slice_no
+resize(ARGV[1], e, e.amount + inc)
+return {'renewed', n(e.amount), held_s(), n(available - inc)}
