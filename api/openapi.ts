@@ -68,7 +68,15 @@ const schemas: Record<string, Schema> = {
   AlertsRequest: {
     type: 'object',
     required: ['thresholds'],
-    properties: { thresholds: { type: 'array', maxItems: 5, items: { ...money, minimum: 0 } }, webhookUrl: nullable('string', { format: 'uri' }) },
+    properties: {
+      thresholds: { type: 'array', maxItems: 5, items: { ...money, minimum: 0 } },
+      webhookUrl: nullable('string', {
+        format: 'uri',
+        maxLength: 2000,
+        description:
+          'https (or loopback http in sandbox mode). A host that is an IP literal in a private, loopback (outside sandbox mode), link-local, unique-local or unspecified range is refused with 400; a host name is saved, and its addresses are checked the same way at every delivery.',
+      }),
+    },
     additionalProperties: false,
   },
   WalletEvents: {

@@ -228,7 +228,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome'] as const,
       registers,
     }),
-    /** type: balance.low | balance.recovered | auto_recharge.* | wallet.*; outcome: delivered | retrying | no_webhook */
+    /** type: balance.low | balance.recovered | auto_recharge.* | wallet.*; outcome: delivered | retrying | no_webhook | refused_address (no connection made: the webhook's address is internal) */
     walletEventDeliveries: new Counter({
       name: 'billing_gates_wallet_event_deliveries_total',
       help: "Wallet events (alerts and notices) POSTed to customers' webhooks, by type and outcome",

@@ -48,7 +48,7 @@ export function startMoneyInWorkers(services: Services) {
   const events = new Worker<WalletEventJob>(
     QUEUE_NAMES.walletEvents,
     async (job: Job<WalletEventJob>) => ({
-      outcome: await deliverWalletEvent({ moneyIn: services.moneyIn, metrics, log, timeoutMs: config.walletEvents.deliveryTimeoutMs }, job.data.eventId),
+      outcome: await deliverWalletEvent({ moneyIn: services.moneyIn, metrics, log, timeoutMs: config.walletEvents.deliveryTimeoutMs, sandbox: config.sandbox.enabled }, job.data.eventId),
     }),
     { ...eventOpts, concurrency: 8 },
   );

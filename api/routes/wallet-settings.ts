@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import type { AutoRechargeSettings } from '../../shared/money-in/money-in-store';
+import { webhookUrlProblem } from '../../shared/money-in/webhook-address';
 import type { Services } from '../../shared/process/services';
 import { dashboardCaller } from '../middleware/dashboard-auth';
 import { parseBody, parseQuery } from '../middleware/validate';
@@ -43,18 +44,19 @@ export function putAutoRecharge(services: Services): RequestHandler {
 }
 
 export function putAlerts(services: Services): RequestHandler {
-  const loopbackOk = services.config.sandbox.enabled;
+  const sandbox = services.config.sandbox.enabled;
+  // Every rule is judged here, so a bad setting is a 400 and reaches no SQL. The URL is parsed
+  // once, inside the check, which never throws (a `z.string().url()` failure still ran the next
+  // refinement, whose `new URL` threw: a 500 for a value that is not a URL).
   const webhookUrl = z
     .string()
     .max(2000)
-    .url()
-    .refine((u) => {
-      const url = new URL(u);
-      if (url.protocol === 'https:') return true;
-      return loopbackOk && url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-    }, 'must be an https URL (or loopback http in sandbox mode)');
+    .superRefine((u, ctx) => {
+      const problem = webhookUrlProblem(u, sandbox);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    });
   const body = z.strictObject({
-    thresholds: z.array(money).max(MAX_ALERT_THRESHOLDS),
+    thresholds: z.array(money).max(MAX_ALERT_THRESHOLDS, `at most ${MAX_ALERT_THRESHOLDS} thresholds`),
     webhookUrl: webhookUrl.nullable().optional(),
   });
   return async (req, res) => {

@@ -2,12 +2,14 @@
 // accept only a genuine token and only show its own organisation: tokens signed with another key,
 // with alg none or another HMAC size, expired or not yet valid, with a payload swapped under a
 // valid signature, or plain garbage all get 401 (never a 5xx); a genuine token of one organisation
-// only ever sees that organisation's wallet (failure mode 21); and any query string on
-// /transactions gets 200 or a 4xx. Nothing of it moves money.
+// only ever sees that organisation's wallet (failure mode 21); any query string on
+// /transactions gets 200 or a 4xx; and any alert settings body (thresholds of any count and
+// value, webhook URLs of any spelling, internal hosts among them) gets 200 or a 400 that stored
+// nothing. Nothing of it moves money.
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from '../support/context';
-import { anyText, expectClientError, expectHandled, fuzzParams, headerText, ledgerState, listen, type FuzzServer } from '../support/fuzz';
+import { anyText, badAmount, expectClientError, expectHandled, fuzzParams, headerText, ledgerState, listen, type FuzzServer } from '../support/fuzz';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
 
@@ -103,6 +105,37 @@ describe('fuzzing the dashboard endpoints', () => {
         const r = await server.send('GET', `/api/wallet/transactions?${qs}`, { headers: { Authorization: `Bearer ${token}` } });
         expectHandled(r, `?${qs.slice(0, 100)}`);
         expect([200, 400]).toContain(r.status);
+      }),
+      fuzzParams(),
+    );
+  });
+
+  it('answers any alert settings with 200 or a 400 that stores nothing', async () => {
+    const o = orgs[1]!;
+    const token = await dashboardToken(TEST_JWT_SECRET, o.id);
+    const settings = async () => (await ctx.pool.query('select alert_thresholds, alerts_low, webhook_url, signing_secret, updated_at from wallet_money_settings where org_id = $1', [o.id])).rows[0] ?? null;
+    const host = fc.oneof(
+      fc.domain(),
+      fc.ipV4(),
+      fc.ipV4Extended(),
+      fc.ipV6().map((a) => `[${a}]`),
+      fc.constantFrom('localhost', '10.0.0.5', '169.254.169.254', '0x7f.1', '2130706433', '017700000001', '0', '[::1]', '[::ffff:10.0.0.5]', '[fd00:ec2::254]', '[fe80::1]', '[::]', '0.0.0.0'),
+    );
+    const url = fc.oneof(
+      fc.tuple(fc.constantFrom('https', 'http', 'ftp', 'HTTPS', 'javascript'), host, fc.webPath()).map(([scheme, h, path]) => `${scheme}://${h}${path}`),
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      anyText(80),
+      fc.constantFrom('', 'https//example.com', 'https://', 'https://exa mple.com/', 'https://example.com/\u0000', null, 1, {}, []),
+    );
+    const threshold = fc.oneof(fc.integer({ min: 0, max: 100_000_000 }), badAmount);
+    const body = fc.record({ thresholds: fc.oneof(fc.array(threshold, { maxLength: 8 }), badAmount), webhookUrl: url }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const before = await settings();
+        const r = await server.send('PUT', '/api/wallet/alerts', { headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(b) });
+        expectHandled(r, `PUT /api/wallet/alerts ${JSON.stringify(b).slice(0, 200)}`);
+        expect([200, 400]).toContain(r.status);
+        if (r.status === 400) expect(await settings()).toEqual(before);
       }),
       fuzzParams(),
     );
