@@ -13,7 +13,8 @@
 //   POST /sandbox/checkout/sessions/:id/pay {card}    what the page's Pay button does
 //   POST /sandbox/checkout/sessions/:id/expire        the session expires
 //   POST /sandbox/charges/:id/refund {amount}         a (partial) refund
-//   POST /sandbox/charges/:id/dispute {outcome}       a dispute's events: won or lost
+//   POST /sandbox/charges/:id/dispute {outcome}       a dispute's events: won, lost or open; on a
+//                                                     charge whose dispute is open, resolves it
 //   POST /sandbox/payment_methods/:id/card {card}     the saved card behaves as another test card
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
@@ -106,6 +107,8 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
   const sessions = new Map<string, Obj>();
   const paymentIntents = new Map<string, Obj>();
   const charges = new Map<string, Obj>();
+  /** Each charge's dispute (at most one, as in Stripe), by charge id. */
+  const disputes = new Map<string, Obj>();
   const paymentMethods = new Map<string, Obj>();
   const cardOfMethod = new Map<string, string>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
@@ -275,17 +278,42 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
     return re;
   }
 
+  /**
+   * A charge's dispute: Stripe has at most one per charge. The first call opens it (created, then
+   * funds_withdrawn) and, unless `open`, resolves it; a later call on a charge whose dispute is still
+   * open resolves that same dispute (funds_reinstated when won, then closed), never a second one; a
+   * charge whose dispute is closed cannot be disputed again (400).
+   */
   async function dispute(chargeId: string, outcome: 'won' | 'lost' | 'open', close = true): Promise<Obj> {
     const ch = charges.get(chargeId);
     if (!ch || !ch.paid) throw missing('charge', chargeId);
+    const existing = disputes.get(chargeId);
+    if (existing !== undefined) {
+      if (existing.status === 'won' || existing.status === 'lost') {
+        throw invalid(`Charge ${chargeId} has already been disputed (${String(existing.id)}, ${String(existing.status)}); a charge has one dispute.`, 'charge');
+      }
+      if (outcome === 'open') return { ...existing };
+      await emit(...resolution(existing, outcome));
+      return { ...existing };
+    }
     const d = template('dispute');
     Object.assign(d, { id: newId('du'), amount: ch.amount, charge: ch.id, payment_intent: ch.payment_intent, created: now(), currency: ch.currency, livemode: false, metadata: {}, reason: 'fraudulent', status: 'needs_response', balance_transactions: [] });
+    disputes.set(chargeId, d);
     ch.disputed = true;
-    const list: Array<[string, Obj]> = [['charge.dispute.created', { ...d }], ['charge.dispute.funds_withdrawn', { ...d, status: 'under_review' }]];
-    if (outcome === 'won') list.push(['charge.dispute.funds_reinstated', { ...d, status: 'won' }]);
-    if (close && outcome !== 'open') list.push(['charge.dispute.closed', { ...d, status: outcome }]);
+    const list: Array<[string, Obj]> = [['charge.dispute.created', { ...d }]];
+    d.status = 'under_review';
+    list.push(['charge.dispute.funds_withdrawn', { ...d }]);
+    if (close && outcome !== 'open') list.push(...resolution(d, outcome));
     await emit(...list);
-    return { ...d, status: close ? outcome : 'under_review' };
+    return { ...d };
+  }
+
+  /** The events that close an open dispute (its status set to the outcome). */
+  function resolution(d: Obj, outcome: 'won' | 'lost'): Array<[string, Obj]> {
+    d.status = outcome;
+    return outcome === 'won'
+      ? [['charge.dispute.funds_reinstated', { ...d }], ['charge.dispute.closed', { ...d }]]
+      : [['charge.dispute.closed', { ...d }]];
   }
 
   const app = express();

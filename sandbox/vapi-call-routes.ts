@@ -150,7 +150,9 @@ const createBody = z.strictObject({
   id: z.string().min(1).max(200).optional(),
   phoneNumberId: z.string().min(1).max(200).optional(),
   status: z.enum(['queued', 'ringing', 'in-progress']).default('in-progress'),
-  startedAt: iso.optional(),
+  // Omitted: an in-progress call started now. null: Vapi's call object carries no startedAt (as
+  // some ended calls' objects do), which GET /call keeps after the call ends.
+  startedAt: iso.nullable().optional(),
   // Where this call's webhooks go when its phoneNumberId is not a number imported into this
   // simulator with a server URL (that number's server wins, as it decides for a real call).
   serverUrl: httpUrl.optional(),
@@ -215,22 +217,23 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     notify(call, { type: 'status-update', status: call.status, ...(call.status === 'ended' && call.endedReason ? { endedReason: call.endedReason } : {}) });
   }
 
-  /** Moves a live call to ended and sends what Vapi sends: the ended status, then the report. */
+  /** Moves a live call to ended and sends what Vapi sends: the ended status, then the report.
+   * A call without a start time keeps none (it is not invented from its end): its report then
+   * carries endedAt but neither startedAt nor a duration, like its call object. */
   function end(call: SandboxCall, endedAt: string, endedReason: string): SandboxCall {
     const wasLive = call.status !== 'ended';
-    const startedAt = call.startedAt ?? endedAt;
+    const startedAt = call.startedAt;
     const ended = store.put({ ...call, status: 'ended', startedAt, endedAt, endedReason, updatedAt: new Date().toISOString() });
     if (wasLive) {
       notifyStatus(ended);
-      const durationMs = Math.max(0, Date.parse(endedAt) - Date.parse(startedAt));
+      const durationMs = startedAt === null ? undefined : Math.max(0, Date.parse(endedAt) - Date.parse(startedAt));
       notify(ended, {
         type: 'end-of-call-report',
         endedReason,
-        startedAt,
+        ...(startedAt === null ? {} : { startedAt }),
         endedAt,
         // Not in the spec but in real reports (reference/vapi.md); the service uses it as a fallback.
-        durationMs,
-        durationSeconds: durationMs / 1000,
+        ...(durationMs === undefined ? {} : { durationMs, durationSeconds: durationMs / 1000 }),
         cost: 0,
         costs: [],
         artifact: { messages: [], transcript: '' },
@@ -311,7 +314,7 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
         phoneNumberId: p.data.phoneNumberId ?? null,
         createdAt: now,
         updatedAt: now,
-        startedAt: p.data.status === 'in-progress' ? (p.data.startedAt ?? now) : null,
+        startedAt: p.data.status === 'in-progress' ? (p.data.startedAt === undefined ? now : p.data.startedAt) : null,
         endedAt: null,
         endedReason: null,
         // listenUrl is the shape Vapi gives (a websocket) but is not served by the simulator.

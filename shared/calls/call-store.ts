@@ -108,7 +108,7 @@ const settlement = z.union([
     org_id: z.string(),
     amount: int.nonnegative(),
     billed_ms: z.number().nonnegative(),
-    seconds_basis: z.enum(['report', 'admission_to_ended', 'admission_to_received', 'none']),
+    seconds_basis: z.enum(['report', 'admission_to_report_ended', 'admission_to_ended', 'admission_to_received', 'none']),
     implausible: z.boolean(),
     implausible_reason: implausibleReason.nullable(),
     entry_id: int.positive(),

@@ -180,7 +180,7 @@ export function createMoneyInStore(rpc: Rpc) {
         p_amount_refunded: i.amountRefunded,
         p_currency: i.currency,
       }),
-    disputeEvent: (i: { eventId: string; type: string; disputeId: string; chargeId: string | null; paymentIntentId: string; amount: number; currency: string; status: string }) =>
+    disputeEvent: (i: { eventId: string; type: string; disputeId: string; chargeId: string; paymentIntentId: string; amount: number; currency: string; status: string }) =>
       call(stripeEffect, 'stripe_dispute_event', {
         p_event_id: i.eventId,
         p_type: i.type,

@@ -54,7 +54,8 @@ const paymentIntent = z.object({
   last_payment_error: z.object({ code: z.string().nullable().optional(), decline_code: z.string().nullable().optional(), message: z.string().nullable().optional() }).nullable().optional(),
 });
 const charge = z.object({ id, payment_intent: ref.nullable(), amount_refunded: amount, currency });
-const dispute = z.object({ id, charge: ref.nullable(), payment_intent: ref.nullable(), amount: amount.min(1), currency, status: z.string().min(1).max(50) });
+// Stripe's Dispute.charge is never null: every dispute is counted against its charge's amount.
+const dispute = z.object({ id, charge: ref, payment_intent: ref.nullable(), amount: amount.min(1), currency, status: z.string().min(1).max(50) });
 
 export interface StripeEventDeps {
   moneyIn: MoneyInStore;

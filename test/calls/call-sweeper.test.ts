@@ -1,7 +1,9 @@
 // Proves the call sweeper (failure mode 19): a call whose end-of-call report never came is
 // settled from the Vapi call simulator's GET /call/{id} and billed once, the gap counted in
 // metrics; calls Vapi does not know end their hold without a charge; live calls are left alone;
-// recorded but unbilled reports are re-enqueued and billed by the real worker.
+// recorded but unbilled reports are re-enqueued and billed by the real worker. A call whose Vapi
+// object has endedAt but no startedAt is billed from our admission to that endedAt (clamped to
+// 0..its bound), never to the sweep time (issue 22 item 10).
 import net, { type AddressInfo } from 'node:net';
 import { enqueueBilling } from '../../shared/calls/call-reports';
 import type { SweepCursor } from '../../shared/calls/call-store';
@@ -80,6 +82,52 @@ describe('call sweeper', () => {
     expect((await sweepCalls(callSweepDeps(ctx.services), new Date())).settled).toBe(0);
     expect((await sweepCalls(callSweepDeps(ctx.services), new Date(Date.now() + 61_000))).settled).toBe(1);
     expect(await callEntries(orgId)).toEqual([-28]); // ceil(30 × 56 ÷ 60)
+  });
+
+  it('bills a call whose Vapi object has endedAt but no startedAt from its admission to that endedAt, never to the sweep time', async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    const created = await fetch(`${sim.url}/sandbox/calls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: 'sw-nostart', startedAt: null }) });
+    expect(created.status).toBe(201);
+    const gate = await postWebhook(ctx.app(), assistantRequest(num, 'sw-nostart'));
+    const maxDuration = gate.body.assistantOverrides.maxDurationSeconds as number;
+    await durable('sw-nostart');
+    // Admitted ten minutes ago (the sweeper comes long after a call whose report never came)...
+    const admitted = new Date(Date.now() - 600_000);
+    await ctx.pool.query('update calls set admitted_at = $2 where call_id = $1', ['sw-nostart', admitted.toISOString()]);
+    // ...and, by Vapi's call object, ended 20 s later, with no startedAt.
+    await simEnd('sw-nostart', new Date(admitted.getTime() + 20_000));
+    const vapiCall = await (await fetch(`${sim.url}/call/sw-nostart`, { headers: { authorization: 'Bearer k' } })).json();
+    expect(vapiCall).toMatchObject({ status: 'ended', startedAt: null, endedAt: new Date(admitted.getTime() + 20_000).toISOString() });
+
+    const r = await sweepCalls(callSweepDeps(ctx.services), later());
+    expect(r).toMatchObject({ errors: 0 });
+    expect(r.settled).toBeGreaterThanOrEqual(1);
+    // ceil(20 × 56 ÷ 60) = 19: the 20 s call, not the 600 s to the sweep (560) nor its bound.
+    expect(await callEntries(orgId)).toEqual([-19]);
+    expect(Math.ceil(((maxDuration + 60) * 56) / 60)).toBeGreaterThan(19);
+  });
+
+  it('clamps a call without startedAt to 0..its bound: an endedAt before admission costs nothing, one two days after it costs the bound', async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    const maxDurations: number[] = [];
+    for (const id of ['sw-nostart-early', 'sw-nostart-late']) {
+      const created = await fetch(`${sim.url}/sandbox/calls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id, startedAt: null }) });
+      expect(created.status).toBe(201);
+      maxDurations.push((await postWebhook(ctx.app(), assistantRequest(num, id))).body.assistantOverrides.maxDurationSeconds as number);
+      await durable(id);
+    }
+    const admitted = new Date(Date.now() - 3 * 86_400_000);
+    await ctx.pool.query("update calls set admitted_at = $1 where call_id in ('sw-nostart-early', 'sw-nostart-late')", [admitted.toISOString()]);
+    await simEnd('sw-nostart-early', new Date(admitted.getTime() - 5_000));
+    await simEnd('sw-nostart-late', new Date(admitted.getTime() + 2 * 86_400_000));
+    expect((await sweepCalls(callSweepDeps(ctx.services), later())).errors).toBe(0);
+    const billed = await ctx.pool.query("select c.call_id, -e.amount as amount from calls c join ledger_entries e on e.id = c.charge_entry_id where c.call_id in ('sw-nostart-early', 'sw-nostart-late') order by c.call_id");
+    expect(billed.rows.map((x) => [x.call_id, Number(x.amount)])).toEqual([
+      ['sw-nostart-early', 0],
+      ['sw-nostart-late', Math.ceil(((maxDurations[1]! + 60) * 56) / 60)],
+    ]);
   });
 
   it('ends the hold of a call Vapi does not know, without a charge, and leaves live calls alone', async () => {

@@ -3,7 +3,10 @@
 // amount once when the funds are withdrawn and gives it back once when reinstated, and a refund
 // that arrives before its payment was credited waits for the credit instead of being lost. The
 // frozen wallet is refused by every gate: purchases (403 wallet_frozen) and calls, on the Redis
-// path and on the Postgres path, with a spoken sentence.
+// path and on the Postgres path, with a spoken sentence. Failure mode 44: the disputes of one
+// charge never take more than its amount (two dispute ids for one charge take it once, and the
+// wallet is unfrozen once neither is open), and the simulator resolves a charge's open dispute
+// instead of opening a second one.
 import Stripe from 'stripe';
 import request from 'supertest';
 import { jobIds } from '../../shared/queues/queues';
@@ -156,6 +159,89 @@ it('keeps the disputed amount when a dispute is lost, and never gives back what 
   expect((await send(other)).status).toBe(200);
   expect(await w.balance(orgId)).toBe(0);
   await expectLedgerConsistent(w.ctx.pool);
+});
+
+it('resolves the open dispute of a …0259 payment when the simulator is asked again: debited once, given back once when won, and unfrozen', async () => {
+  const { orgId, token } = await w.org();
+  const res = await w.topUp(token, 3000);
+  expect((await w.pay(res.body.checkoutSessionId, '4000000000000259')).status).toBe(200);
+  const session = w.sim.sessions.get(res.body.checkoutSessionId) as { payment_intent: string };
+  const chargeId = (w.sim.paymentIntents.get(session.payment_intent) as { latest_charge: string }).latest_charge;
+  expect(await entries(orgId)).toEqual([['topup', 3000], ['dispute', -3000]]);
+  expect(await wallet(token)).toMatchObject({ frozen: true, balance: 0 });
+
+  const won = await w.simPost(`/sandbox/charges/${chargeId}/dispute`, { outcome: 'won' });
+  expect(won.status).toBe(200);
+  const ids = new Set(w.sim.events.filter((e) => String(e.type).startsWith('charge.dispute.') && (e.data as Ev['data']).object.charge === chargeId).map((e) => (e.data as Ev['data']).object.id));
+  expect(ids).toEqual(new Set([won.body.id]));
+  expect(await entries(orgId)).toEqual([['topup', 3000], ['dispute', -3000], ['dispute_reversal', 3000]]);
+  expect(await wallet(token)).toMatchObject({ frozen: false, balance: 3000, frozenReason: null });
+  await expectLedgerConsistent(w.ctx.pool);
+});
+
+describe('two dispute ids for one charge (failure mode 44)', () => {
+  /** A signed Stripe event for a dispute of the charge, as Stripe sends it. */
+  const disputeEvent = (type: string, disputeId: string, p: { chargeId: string; paymentIntentId: string }, status: string): Ev => ({
+    id: `evt_${type.replace(/\./g, '_')}_${disputeId}`,
+    type,
+    data: { object: { id: disputeId, object: 'dispute', amount: 3000, charge: p.chargeId, payment_intent: p.paymentIntentId, currency: 'gbp', reason: 'fraudulent', status } },
+  });
+  const disputeNet = async (orgId: string) =>
+    Number((await w.ctx.pool.query("select coalesce(sum(amount), 0) as n from ledger_entries where org_id = $1 and kind in ('dispute', 'dispute_reversal')", [orgId])).rows[0].n);
+
+  it.each([
+    ['the first won, then the second lost', 'won', 'lost'],
+    ['the first lost, then the second won', 'lost', 'won'],
+  ] as const)('never take more than the charge\'s 3,000, and the wallet is unfrozen once neither is open: %s', async (_name, first, second) => {
+    const p = await paid(3000);
+    const { orgId, token } = p;
+    const [a, b] = [`du_a_${p.chargeId}`, `du_b_${p.chargeId}`];
+    // Both opened and both withdrawn (each event delivered twice, as Stripe retries).
+    for (const e of [
+      disputeEvent('charge.dispute.created', a, p, 'needs_response'),
+      disputeEvent('charge.dispute.created', b, p, 'needs_response'),
+      disputeEvent('charge.dispute.funds_withdrawn', a, p, 'under_review'),
+      disputeEvent('charge.dispute.funds_withdrawn', b, p, 'under_review'),
+    ]) {
+      expect((await send(e)).status).toBe(200);
+      expect((await send(e)).status).toBe(200);
+      expect(await disputeNet(orgId)).toBeGreaterThanOrEqual(-3000);
+    }
+    expect(await entries(orgId)).toEqual([['topup', 3000], ['dispute', -3000]]);
+    expect(await wallet(token)).toMatchObject({ frozen: true, balance: 0 });
+
+    const close = async (id: string, outcome: 'won' | 'lost') => {
+      const list = outcome === 'won' ? [disputeEvent('charge.dispute.funds_reinstated', id, p, 'won')] : [];
+      for (const e of [...list, disputeEvent('charge.dispute.closed', id, p, outcome)]) {
+        expect((await send(e)).status).toBe(200);
+        expect(await disputeNet(orgId)).toBeGreaterThanOrEqual(-3000);
+      }
+    };
+    await close(a, first);
+    // One dispute of the charge is still open: the wallet stays frozen.
+    expect(await wallet(token)).toMatchObject({ frozen: true });
+    await close(b, second);
+
+    // One dispute lost: the charge's amount taken once; both closed: unfrozen.
+    expect(await disputeNet(orgId)).toBe(-3000);
+    expect(await wallet(token)).toMatchObject({ frozen: false, balance: 0, frozenReason: null });
+    expect(await entries(orgId)).toEqual(
+      first === 'won'
+        ? [['topup', 3000], ['dispute', -3000], ['dispute_reversal', 3000], ['dispute', -3000]]
+        : [['topup', 3000], ['dispute', -3000]],
+    );
+    const charge = await w.ctx.pool.query('select amount, dispute_taken from stripe_charges where charge_id = $1', [p.chargeId]);
+    expect(charge.rows).toEqual([{ amount: 3000, dispute_taken: 3000 }]);
+    const events = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
+    expect(events.body.items.map((e: { type: string }) => e.type)).toEqual(['wallet.unfrozen', 'wallet.frozen']);
+    await expectLedgerConsistent(w.ctx.pool);
+  });
+
+  it('refuses, by a check on the charge row, disputes that would hold more than the charge', async () => {
+    const p = await paid(1000);
+    await send(disputeEvent('charge.dispute.created', `du_c_${p.chargeId}`, p, 'needs_response'));
+    await expect(w.ctx.pool.query('update stripe_charges set dispute_taken = amount + 1 where charge_id = $1', [p.chargeId])).rejects.toThrow(/stripe_charges_disputes_within_amount/);
+  });
 });
 
 it('refuses calls on a frozen wallet with a spoken sentence, from Redis and from Postgres', async () => {

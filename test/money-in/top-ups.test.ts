@@ -1,6 +1,7 @@
 // Top-ups end to end: a Checkout Session made through the real `stripe` SDK against the Stripe
 // simulator (a real HTTP server), paid with test cards, credited only from Stripe's signed events
-// (verified by stripe.webhooks.constructEvent), once per payment however many events describe it.
+// (verified by stripe.webhooks.constructEvent), once per payment however many events describe it;
+// the topup entry's reference is the PaymentIntent id itself (CONTRACT §7).
 import Stripe from 'stripe';
 import request from 'supertest';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -72,6 +73,34 @@ describe('happy path', () => {
     expect(await w.balance(orgId)).toBe(2000);
     const entries = await w.ctx.pool.query("select count(*)::int as n from ledger_entries where org_id = $1 and kind = 'topup'", [orgId]);
     expect(entries.rows[0].n).toBe(1);
+    await expectLedgerConsistent(w.ctx.pool);
+  });
+});
+
+describe('the topup ledger entry', () => {
+  it('carries the PaymentIntent id itself as its reference (CONTRACT §7), whichever event credits it', async () => {
+    const { orgId, token, topUp } = await paidTopUp(2500);
+    const pi = String((w.sim.sessions.get(topUp.checkoutSessionId) as { payment_intent: string }).payment_intent);
+    expect(pi).toMatch(/^pi_/);
+    const rows = await w.ctx.pool.query("select reference from ledger_entries where org_id = $1 and kind = 'topup'", [orgId]);
+    expect(rows.rows).toEqual([{ reference: pi }]);
+    // As programs read it: GET /api/wallet/transactions.
+    const t = await request(w.ctx.app()).get('/api/wallet/transactions').set('authorization', `Bearer ${token}`);
+    expect(t.body.items).toEqual([expect.objectContaining({ kind: 'topup', amount: 2500, reference: pi })]);
+
+    // Credited by payment_intent.succeeded alone (the event auto-recharge payments are credited by): the same.
+    const other = await w.org();
+    const created = await w.topUp(other.token, 1500);
+    const url = w.sim.webhookUrl;
+    w.sim.webhookUrl = undefined; // only the payment_intent.succeeded event is delivered below
+    const before = w.sim.events.length;
+    await w.pay(created.body.checkoutSessionId, '4242424242424242');
+    w.sim.webhookUrl = url;
+    const succeeded = w.sim.events.slice(before).find((e) => e.type === 'payment_intent.succeeded') as { data: { object: { id: string } } };
+    const { payload, header } = signed(succeeded);
+    expect((await post(payload, header)).status).toBe(200);
+    const second = await w.ctx.pool.query("select reference from ledger_entries where org_id = $1 and kind = 'topup'", [other.orgId]);
+    expect(second.rows).toEqual([{ reference: succeeded.data.object.id }]);
     await expectLedgerConsistent(w.ctx.pool);
   });
 });

@@ -9,14 +9,18 @@
 --          bound = the call's max_duration_seconds (43200 when no calls row: the call never passed
 --          the gate) + grace. Otherwise (implausible) the call's own record: from calls.admitted_at
 --          to calls.ended_at (its status-update "ended"), else to the report's received_at,
---          clamped to 0..bound; with no calls row, zero.
+--          clamped to 0..bound; with no calls row, zero. A report with endedAt but neither
+--          startedAt nor durationSeconds (the sweeper's reading of a Vapi call object without
+--          startedAt) is billed from calls.admitted_at to that endedAt, clamped to 0..bound,
+--          never to its arrival (call_settle_core, 20261206204000_settle_from_admission_to_ended).
 -- Charge:  ceil(seconds × rate ÷ 60), once, in exact numeric arithmetic; zero seconds cost nothing.
 -- Output:  {outcome: charged, org_id, amount, billed_ms, seconds_basis, implausible,
 --           implausible_reason, entry_id, replayed, beyond_debt_limit, balance_after,
 --           balance, version, currency}
 --          | {outcome: already_billed, org_id, entry_id, amount, replayed: true, balance, version, currency}
 --          | {outcome: no_report} | {outcome: unattributed} | {outcome: no_wallet, org_id}
---          seconds_basis: report | admission_to_ended | admission_to_received | none;
+--          seconds_basis: report | admission_to_report_ended | admission_to_ended |
+--          admission_to_received | none;
 --          implausible_reason (null when plausible): missing | negative | beyond_bound.
 --          balance/version/currency: the wallet now, for the cache write-through.
 -- Effects: under the wallet row lock, at most one 'call' ledger entry per call id (key

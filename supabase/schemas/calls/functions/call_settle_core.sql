@@ -5,7 +5,12 @@
 -- wallet's `controls` to its answer (read in the same transaction, so the same version).
 -- Internal: executable only by its owner.
 --
--- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls.
+-- Seconds when the report has endedAt but neither startedAt nor durationSeconds (issue 22 item
+-- 10): from the call's admission (calls.admitted_at) to that endedAt, clamped to 0..bound; basis
+-- admission_to_report_ended, still counted as implausible (reason missing) for review.
+--
+-- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls;
+-- replaced in 20261206204000_settle_from_admission_to_ended (current).
 --
 -- Called by: call_settle().
 CREATE OR REPLACE FUNCTION public.call_settle_core(p_call_id text, p_rate_per_minute bigint, p_grace_seconds integer, p_settled_by text)
@@ -89,6 +94,13 @@ begin
   if v_reason is null then
     v_seconds := v_reported;
     v_basis := 'report';
+  elsif v_reason = 'missing' and v_has_call and r.ended_at is not null then
+    -- Vapi gave the end but no start (a call object with endedAt and no startedAt, as the sweeper
+    -- reads it): from our admission to Vapi's endedAt, never to the report's arrival (for the
+    -- sweeper, the sweep time, long after the call: that billed a short call its whole bound).
+    v_basis := 'admission_to_report_ended';
+    v_seconds := least(v_bound, greatest(0::numeric,
+      extract(epoch from r.ended_at) - extract(epoch from c.admitted_at)));
   elsif v_has_call then
     -- Our own record: admission to the ended status-update, else to the report's arrival.
     v_basis := case when c.ended_at is not null then 'admission_to_ended' else 'admission_to_received' end;

@@ -9,11 +9,16 @@
 -- Output:  {outcome: credited | already_credited | duplicate | unknown_organisation | mismatch,
 --           org_id, top_up, wallet}
 -- Effects: once per event id and once per PaymentIntent (ledger key topup:pi:<id>): one topup
---          entry, the top-up paid, the card saved, the recharge in flight done, then whatever
+--          entry whose reference is the PaymentIntent id itself (CONTRACT §7: programs reconcile
+--          on it), the top-up paid, the card saved, the recharge in flight done, then whatever
 --          refunds and disputes of this payment were waiting.
+-- Reference: "pi_…" exactly since 20261206205000_topup_reference_is_payment_intent (issue 22
+--          item 11a). Entries posted before it keep "stripe pi_…": the ledger is append-only
+--          (ledger_entries_no_update) and history is not rewritten; their key topup:pi:<id> is
+--          the same as ever.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261206205000_topup_reference_is_payment_intent (the last is current).
 --
 -- Called by: shared/money-in/money-in-store.ts.
 CREATE OR REPLACE FUNCTION public.stripe_payment_succeeded(p_event_id text, p_type text, p_top_up_id uuid, p_org_id uuid, p_payment_intent_id text, p_amount bigint, p_currency text, p_session_id text, p_customer_id text, p_payment_method_id text, p_card_brand text, p_card_last4 text)
@@ -51,7 +56,7 @@ begin
   -- Even an expired or failed top-up is credited when Stripe says its money was paid: a payment
   -- that happened is money the customer has (a later card after a decline, a race with expiry).
   r := ledger_post(t.org_id, 'topup', p_amount, 'topup:pi:' || p_payment_intent_id,
-                   'stripe ' || p_payment_intent_id, null, false);
+                   p_payment_intent_id, null, false);
   if r->>'outcome' not in ('posted', 'replayed') then
     raise exception 'stripe_payment_succeeded: ledger outcome %', r using errcode = 'XX000';
   end if;

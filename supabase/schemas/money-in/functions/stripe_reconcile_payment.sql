@@ -8,6 +8,20 @@
 --          was taken), a dispute debit once per dispute whose funds were withdrawn, its reversal
 --          once when reinstated (only after the debit), the wallet frozen while a dispute of the
 --          payment is open and unfrozen when the last dispute that froze it closes.
+-- Disputes of one charge (20261206000100_disputes_within_charge; failure mode 44): what they
+--          take and have not given back (stripe_charges.dispute_taken) never exceeds the charge's
+--          amount (the credited payment's amount), decided under the charge row's lock and held by
+--          the stripe_charges_disputes_within_amount check. Reinstatements are applied before
+--          withdrawals, so money given back in this pass makes room for them. A withdrawal that
+--          does not fit (the charge's amount is already held by another dispute of it: Stripe has
+--          one dispute per charge) is not debited and waits; it is debited by a later pass of
+--          this payment if the other dispute's funds are reinstated, so one won and one lost
+--          dispute of a charge cost the wallet the charge's amount once, in either order. A
+--          waiting dispute reinstated before it was ever debited needs nothing.
+-- Freezes: every open dispute of the payment freezes the wallet; a closed one (won or lost)
+--          releases its freeze, and the wallet is unfrozen only when no dispute of the wallet is
+--          still open (so neither another dispute of the same charge nor one of another payment)
+--          and the freeze is a dispute's (wallets.frozen_source), never an operator's.
 -- Output:  {outcome: applied | pending, org_id}
 -- ---------------------------------------------------------------------------------------------
 --
@@ -24,7 +38,8 @@
 --    wallet row lock, against the live available amount (balance - holds): "recharge wanted" and
 --    the balance.* events go to an outbox in the same transaction (failure modes 33, 34).
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261206203112_disputes_within_charge_functions (the last is current; its
+-- tables: 20261206000100_disputes_within_charge).
 --
 -- Called by: stripe_charge_refunded(), stripe_dispute_event(), stripe_payment_succeeded().
 CREATE OR REPLACE FUNCTION public.stripe_reconcile_payment(p_payment_intent_id text)
@@ -39,14 +54,20 @@ declare
   d stripe_disputes%rowtype;
   r jsonb;
   w wallets%rowtype;
+  v_released boolean := false;
 begin
   select * into t from top_ups where payment_intent_id = p_payment_intent_id and status = 'paid';
   if not found then
     return jsonb_build_object('outcome', 'pending');
   end if;
+  -- Lock order: the wallet, then this payment's charges, then its disputes.
   select * into w from wallets where org_id = t.org_id for update;
   for c in select * from stripe_charges where payment_intent_id = p_payment_intent_id
             order by charge_id for update loop
+    -- A top-up is one PaymentIntent paid by one charge: the charge's amount is the payment's.
+    if c.amount is null then
+      update stripe_charges set amount = t.amount where charge_id = c.charge_id;
+    end if;
     if c.refunded_seen > c.refunded_taken then
       r := ledger_post(t.org_id, 'topup_refund', -(c.refunded_seen - c.refunded_taken),
                        'topup_refund:' || c.charge_id || ':' || c.refunded_seen,
@@ -57,36 +78,73 @@ begin
       update stripe_charges set refunded_taken = refunded_seen where charge_id = c.charge_id;
     end if;
   end loop;
+
+  -- Every open dispute of this payment freezes the wallet.
   for d in select * from stripe_disputes where payment_intent_id = p_payment_intent_id
             order by dispute_id for update loop
     if not d.closed and not d.froze_wallet then
       perform wallet_freeze(t.org_id, 'dispute ' || d.dispute_id, 'stripe_dispute');
       update stripe_disputes set froze_wallet = true where dispute_id = d.dispute_id;
-      d.froze_wallet := true;
-    end if;
-    if d.withdrawn_seen and d.withdrawn_entry_id is null then
-      r := ledger_post(t.org_id, 'dispute', -d.amount, 'dispute:' || d.dispute_id,
-                       'stripe dispute ' || d.dispute_id, null, false);
-      d.withdrawn_entry_id := (r->>'entry_id')::bigint;
-      update stripe_disputes set withdrawn_entry_id = d.withdrawn_entry_id where dispute_id = d.dispute_id;
-    end if;
-    if d.reinstated_seen and d.withdrawn_entry_id is not null and d.reinstated_entry_id is null then
-      r := ledger_post(t.org_id, 'dispute_reversal', d.amount, 'dispute_reversal:' || d.dispute_id,
-                       'stripe dispute ' || d.dispute_id || ' reinstated', d.withdrawn_entry_id, false);
-      update stripe_disputes set reinstated_entry_id = (r->>'entry_id')::bigint where dispute_id = d.dispute_id;
-    end if;
-    if d.closed and d.froze_wallet then
-      update stripe_disputes set froze_wallet = false where dispute_id = d.dispute_id;
-      -- Unfreeze only what a dispute froze, and only when no other dispute of this wallet is open.
-      if not exists (select 1 from stripe_disputes x join top_ups y on y.payment_intent_id = x.payment_intent_id
-                      where y.org_id = t.org_id and x.froze_wallet)
-         -- Who froze it is a column (wallets.frozen_source, 20261130001200), not a pattern in
-         -- free text: an operator's reason may begin with "dispute", and an operator who froze
-         -- the wallet while a dispute was open took the freeze over (wallet_freeze).
-         and (select frozen_source from wallets where org_id = t.org_id) = 'stripe_dispute' then
-        perform wallet_unfreeze(t.org_id, 'stripe_dispute');
-      end if;
     end if;
   end loop;
+
+  -- Money given back first: a dispute debited and now reinstated, once.
+  for d in select * from stripe_disputes where payment_intent_id = p_payment_intent_id
+              and reinstated_seen and withdrawn_entry_id is not null and reinstated_entry_id is null
+            order by dispute_id loop
+    r := ledger_post(t.org_id, 'dispute_reversal', d.amount, 'dispute_reversal:' || d.dispute_id,
+                     'stripe dispute ' || d.dispute_id || ' reinstated', d.withdrawn_entry_id, false);
+    if r->>'outcome' not in ('posted', 'replayed') then
+      raise exception 'stripe_reconcile_payment: dispute reversal not posted %', r using errcode = 'XX000';
+    end if;
+    update stripe_disputes set reinstated_entry_id = (r->>'entry_id')::bigint where dispute_id = d.dispute_id;
+    update stripe_charges set dispute_taken = dispute_taken - d.amount where charge_id = d.charge_id;
+  end loop;
+
+  -- Then money taken: a dispute whose funds were withdrawn, once, if its charge has room for it.
+  for d in select * from stripe_disputes where payment_intent_id = p_payment_intent_id
+              and withdrawn_seen and withdrawn_entry_id is null
+            order by dispute_id loop
+    -- Under the charge row's lock (taken above): what the charge's other disputes hold now.
+    select * into c from stripe_charges where charge_id = d.charge_id;
+    continue when not found or c.amount is null or c.amount - c.dispute_taken < d.amount;
+    r := ledger_post(t.org_id, 'dispute', -d.amount, 'dispute:' || d.dispute_id,
+                     'stripe dispute ' || d.dispute_id, null, false);
+    if r->>'outcome' not in ('posted', 'replayed') then
+      raise exception 'stripe_reconcile_payment: dispute debit not posted %', r using errcode = 'XX000';
+    end if;
+    d.withdrawn_entry_id := (r->>'entry_id')::bigint;
+    update stripe_disputes set withdrawn_entry_id = d.withdrawn_entry_id where dispute_id = d.dispute_id;
+    update stripe_charges set dispute_taken = dispute_taken + d.amount where charge_id = d.charge_id;
+    -- Withdrawn and reinstated before the payment was credited: both entries, in order.
+    if d.reinstated_seen then
+      r := ledger_post(t.org_id, 'dispute_reversal', d.amount, 'dispute_reversal:' || d.dispute_id,
+                       'stripe dispute ' || d.dispute_id || ' reinstated', d.withdrawn_entry_id, false);
+      if r->>'outcome' not in ('posted', 'replayed') then
+        raise exception 'stripe_reconcile_payment: dispute reversal not posted %', r using errcode = 'XX000';
+      end if;
+      update stripe_disputes set reinstated_entry_id = (r->>'entry_id')::bigint where dispute_id = d.dispute_id;
+      update stripe_charges set dispute_taken = dispute_taken - d.amount where charge_id = d.charge_id;
+    end if;
+  end loop;
+
+  -- A closed dispute (won or lost) releases its freeze.
+  for d in select * from stripe_disputes where payment_intent_id = p_payment_intent_id
+              and closed and froze_wallet
+            order by dispute_id loop
+    update stripe_disputes set froze_wallet = false where dispute_id = d.dispute_id;
+    v_released := true;
+  end loop;
+  -- Unfreeze only what a dispute froze, and only when no other dispute of this wallet is open
+  -- (another dispute of the same charge included).
+  if v_released
+     and not exists (select 1 from stripe_disputes x join top_ups y on y.payment_intent_id = x.payment_intent_id
+                      where y.org_id = t.org_id and x.froze_wallet)
+     -- Who froze it is a column (wallets.frozen_source, 20261130001200), not a pattern in
+     -- free text: an operator's reason may begin with "dispute", and an operator who froze
+     -- the wallet while a dispute was open took the freeze over (wallet_freeze).
+     and (select frozen_source from wallets where org_id = t.org_id) = 'stripe_dispute' then
+    perform wallet_unfreeze(t.org_id, 'stripe_dispute');
+  end if;
   return jsonb_build_object('outcome', 'applied', 'org_id', t.org_id);
 end $function$;

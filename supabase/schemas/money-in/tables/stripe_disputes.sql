@@ -1,7 +1,9 @@
 -- table stripe_disputes
 -- Each dispute: what Stripe said (flags only ever turn on) and the entries the wallet got.
+-- Every dispute names its charge (a stripe_charges row, inserted with the dispute's first
+-- event: 20261206000100_disputes_within_charge), whose row bounds what its disputes take.
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261206000100_disputes_within_charge.
 
 CREATE TABLE stripe_disputes (
     dispute_id text NOT NULL,
@@ -34,6 +36,9 @@ ALTER TABLE ONLY stripe_disputes
     ADD CONSTRAINT stripe_disputes_withdrawn_entry_id_key UNIQUE (withdrawn_entry_id);
 
 CREATE INDEX stripe_disputes_by_payment ON stripe_disputes USING btree (payment_intent_id);
+
+ALTER TABLE ONLY stripe_disputes
+    ADD CONSTRAINT stripe_disputes_charge_id_fkey FOREIGN KEY (charge_id) REFERENCES stripe_charges(charge_id);
 
 ALTER TABLE ONLY stripe_disputes
     ADD CONSTRAINT stripe_disputes_reinstated_entry_id_fkey FOREIGN KEY (reinstated_entry_id) REFERENCES ledger_entries(id);
