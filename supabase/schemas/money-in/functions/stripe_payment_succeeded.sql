@@ -9,11 +9,12 @@
 -- Output:  {outcome: credited | already_credited | duplicate | unknown_organisation | mismatch,
 --           org_id, top_up, wallet}
 -- Effects: once per event id and once per PaymentIntent (ledger key topup:pi:<id>): one topup
---          entry, the top-up paid, the card saved, the recharge in flight done, then whatever
---          refunds and disputes of this payment were waiting.
+--          entry, the top-up paid, the card saved, the recharge in flight done (and the outbox
+--          row that asked for it closed: the answer to the job that sent it may have been
+--          lost), then whatever refunds and disputes of this payment were waiting.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261207000100_recharge_outbox_functions (the last is current).
 --
 -- Called by: shared/money-in/money-in-store.ts.
 CREATE OR REPLACE FUNCTION public.stripe_payment_succeeded(p_event_id text, p_type text, p_top_up_id uuid, p_org_id uuid, p_payment_intent_id text, p_amount bigint, p_currency text, p_session_id text, p_customer_id text, p_payment_method_id text, p_card_brand text, p_card_last4 text)
@@ -71,6 +72,9 @@ begin
          recharge_failures = case when t.source = 'auto_recharge' then 0 else recharge_failures end,
          updated_at = now()
    where org_id = t.org_id;
+  if t.source = 'auto_recharge' then
+    perform auto_recharge_request_done(t.org_id, t.id);
+  end if;
   perform stripe_reconcile_payment(p_payment_intent_id);
   perform stripe_event_done(p_event_id, v_outcome, t.org_id);
   select * into t from top_ups where id = t.id;
