@@ -112,7 +112,13 @@ const envSchema = z.object({
   TOPUP_MIN_AMOUNT: int(1, 100_000_000).default(500),
   TOPUP_MAX_AMOUNT: int(1, 100_000_000).default(100_000),
   AUTO_RECHARGE_COOLDOWN_SECONDS: int(0, 86_400).default(60),
+  // The longest wait between two tries of a recharge Stripe did not answer (an outage); the
+  // outbox backs off 1, 2, 4 … seconds up to this (money_outbox_retry).
+  AUTO_RECHARGE_RETRY_MAX_SECONDS: int(1, 3600).default(300),
   MONEY_OUTBOX_POLL_MS: int(10, 60_000).default(500),
+  // How long a claimed outbox row waits for its job to report before the relay claims it again (a
+  // lost job, a dead worker). Longer than a Stripe call with its retry (2 × STRIPE_API_TIMEOUT_MS).
+  MONEY_OUTBOX_LEASE_SECONDS: int(1, 3600).default(60),
   WALLET_EVENT_DELIVERY_ATTEMPTS: int(1, 100).default(15),
   WALLET_EVENT_DELIVERY_BACKOFF_MS: int(1, 3_600_000).default(1000),
   WALLET_EVENT_DELIVERY_TIMEOUT_MS: int(100, 60_000).default(5000),
@@ -198,8 +204,8 @@ export interface Config {
     apiTimeoutMs: number;
   };
   topUps: { minAmount: number; maxAmount: number };
-  autoRecharge: { cooldownSeconds: number };
-  walletEvents: { outboxPollMs: number; deliveryAttempts: number; deliveryBackoffMs: number; deliveryTimeoutMs: number };
+  autoRecharge: { cooldownSeconds: number; retryMaxSeconds: number };
+  walletEvents: { outboxPollMs: number; outboxLeaseSeconds: number; deliveryAttempts: number; deliveryBackoffMs: number; deliveryTimeoutMs: number };
   sweep: { intervalMs: number; stuckAfterSeconds: number };
   limits: { httpBodyBytes: number; balanceCacheTtlSeconds: number; shutdownDeadlineMs: number; authFailuresPerMinute: number; jobLockMs: number };
   logLevel: string;
@@ -313,9 +319,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiTimeoutMs: e.STRIPE_API_TIMEOUT_MS,
     },
     topUps: { minAmount: e.TOPUP_MIN_AMOUNT, maxAmount: e.TOPUP_MAX_AMOUNT },
-    autoRecharge: { cooldownSeconds: e.AUTO_RECHARGE_COOLDOWN_SECONDS },
+    autoRecharge: { cooldownSeconds: e.AUTO_RECHARGE_COOLDOWN_SECONDS, retryMaxSeconds: e.AUTO_RECHARGE_RETRY_MAX_SECONDS },
     walletEvents: {
       outboxPollMs: e.MONEY_OUTBOX_POLL_MS,
+      outboxLeaseSeconds: e.MONEY_OUTBOX_LEASE_SECONDS,
       deliveryAttempts: e.WALLET_EVENT_DELIVERY_ATTEMPTS,
       deliveryBackoffMs: e.WALLET_EVENT_DELIVERY_BACKOFF_MS,
       deliveryTimeoutMs: e.WALLET_EVENT_DELIVERY_TIMEOUT_MS,

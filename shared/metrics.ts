@@ -221,11 +221,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
-    /** outcome: submitted | failed | disabled | cooldown | in_flight | not_needed | off | frozen | error */
+    /** outcome: submitted | failed | disabled | cooldown | in_flight | not_needed | off | frozen | stale | error */
     autoRecharges: new Counter({
       name: 'billing_gates_auto_recharges_total',
-      help: 'Auto-recharge steps by outcome: submitted, failed (card-level), disabled (after three failures), cooldown, in_flight, not_needed, off, frozen, error',
+      help: 'Auto-recharge steps by outcome: submitted, failed (card-level), disabled (after three failures), cooldown, in_flight, not_needed, off, frozen, stale (a job whose outbox attempt was answered or claimed again), error (Stripe did not answer; retried by the outbox)',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    /** task: auto_recharge | deliver_event; reason: error | lease_expired */
+    moneyOutboxRetries: new Counter({
+      name: 'billing_gates_money_outbox_retries_total',
+      help: 'Money outbox rows tried again, by task and reason: error (the attempt failed without an answer, backed off in SQL), lease_expired (claimed again after its job never reported: a lost job or a dead worker)',
+      labelNames: ['task', 'reason'] as const,
       registers,
     }),
     /** type: balance.low | balance.recovered | auto_recharge.* | wallet.*; outcome: delivered | retrying | no_webhook | refused_address (no connection made: the webhook's address is internal) */

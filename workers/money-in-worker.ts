@@ -1,7 +1,12 @@
 // Money in (issue 11): delivers wallet events to customers' webhooks, runs auto-recharges, and
 // relays the SQL outbox (money_outbox, written in the transaction of each money movement) into
-// those two queues. The relay polls every MONEY_OUTBOX_POLL_MS; a claimed row is leased, queued
-// under a deterministic job id (so a second relay of it is a no-op), then marked done.
+// those two queues. The relay polls every MONEY_OUTBOX_POLL_MS and leases due rows for
+// MONEY_OUTBOX_LEASE_SECONDS (money_outbox_claim). An event delivery row is queued under a
+// deterministic job id and marked done (its job retries the delivery). A recharge row is never
+// marked done here: its job carries one attempt (job id per row and attempt, no BullMQ retries),
+// and the row stays open in Postgres until its recharge is answered. A Stripe error backs the row
+// off in SQL; a lost job (Redis restarted or evicted it) or a dead worker lets the lease lapse and
+// the relay claims the row again. Postgres is the only scheduler of recharges (issue 22).
 import { Worker, type Job } from 'bullmq';
 import { createRedis } from '../shared/redis';
 import { runAutoRecharge } from '../shared/money-in/auto-recharge';
@@ -11,29 +16,27 @@ import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, walletEventJobOptions
 import { closeWorker } from './close-worker';
 
 export const OUTBOX_BATCH = 100;
-export const OUTBOX_LEASE_SECONDS = 30;
-const RECHARGE_ATTEMPTS = 5;
 
 export async function relayOutbox(services: Services): Promise<number> {
-  const { moneyIn, queues, config } = services;
-  const items = await moneyIn.claimOutbox(OUTBOX_BATCH, OUTBOX_LEASE_SECONDS);
+  const { moneyIn, queues, config, metrics, log } = services;
+  const items = await moneyIn.claimOutbox(OUTBOX_BATCH, config.walletEvents.outboxLeaseSeconds);
   for (const item of items) {
+    if (item.lease_expired) {
+      metrics.moneyOutboxRetries.inc({ task: item.task, reason: 'lease_expired' });
+      log.warn({ outboxId: item.id, orgId: item.org_id, task: item.task, attempt: item.attempt }, 'money outbox row claimed again: its last job never reported');
+    }
     if (item.task === 'deliver_event' && item.event_id !== null) {
       await queues.walletEvents.add('deliver', { eventId: item.event_id }, walletEventJobOptions(config, item.event_id));
+      await moneyIn.outboxDone(item.id);
     } else {
-      await queueRecharge(services, item.org_id, `outbox-${item.id}`, 0);
+      await queues.autoRecharges.add(
+        'recharge',
+        { orgId: item.org_id, outboxId: item.id, attempt: item.attempt },
+        { jobId: jobIds.recharge(item.id, item.attempt), attempts: 1, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
+      );
     }
-    await moneyIn.outboxDone(item.id);
   }
   return items.length;
-}
-
-async function queueRecharge(services: Services, orgId: string, why: string, delayMs: number): Promise<void> {
-  await services.queues.autoRecharges.add(
-    'recharge',
-    { orgId },
-    { jobId: jobIds.recharge(why), delay: delayMs, attempts: RECHARGE_ATTEMPTS, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
-  );
 }
 
 export function startMoneyInWorkers(services: Services) {
@@ -55,12 +58,9 @@ export function startMoneyInWorkers(services: Services) {
   const rechargeOpts = opts('auto-recharge-worker');
   const recharges = new Worker<AutoRechargeJob>(
     QUEUE_NAMES.autoRecharges,
-    async (job: Job<AutoRechargeJob>) => {
-      const step = await runAutoRecharge({ config, moneyIn: services.moneyIn, stripe: services.stripe, metrics, log }, job.data.orgId);
-      if (step.outcome === 'cooldown') await queueRecharge(services, job.data.orgId, `cooldown-${job.data.orgId}-${Date.now() + step.retryAfterMs}`, step.retryAfterMs);
-      if (step.outcome === 'failed' && step.retryAfterMs !== undefined) await queueRecharge(services, job.data.orgId, `after-${step.topUpId}`, step.retryAfterMs);
-      return step;
-    },
+    // Whatever the step, the outbox row says what comes next; a job that throws is not retried
+    // by BullMQ (attempts: 1): its row's lease lapses and the relay claims it again.
+    async (job: Job<AutoRechargeJob>) => runAutoRecharge({ config, moneyIn: services.moneyIn, stripe: services.stripe, metrics, log }, job.data),
     { ...rechargeOpts, concurrency: 4 },
   );
   for (const w of [events, recharges]) w.on('error', (err) => log.error({ worker: w.name, err: err.message }, 'money-in worker error'));

@@ -1,9 +1,13 @@
-// One auto-recharge step for one wallet: claim it in SQL (one in flight per wallet, the cooldown,
-// the rule re-checked on the live balance), then one off-session PaymentIntent with a Stripe
-// idempotency key per recharge. Every card-level failure (card_error of any code, or an
-// invalid_request_error such as a detached card) becomes a counted auto_recharge.failed event,
-// never only a log line (failure mode 33); a Stripe outage is thrown so the job is retried with
-// the same key. The credit itself comes from payment_intent.succeeded (stripe-events.ts).
+// One attempt of a "recharge wanted" outbox row, for one wallet: claim it in SQL (one in flight
+// per wallet, the cooldown, the rule re-checked on the live balance, the row and attempt this job
+// carries), then one off-session PaymentIntent with a Stripe idempotency key per recharge. Every
+// card-level failure (card_error of any code, or an invalid_request_error such as a detached card)
+// becomes a counted auto_recharge.failed event, never only a log line (failure mode 33). Any other
+// error (Stripe unreachable, 5xx, a timeout) is handed to the outbox, which backs the row off in
+// SQL and claims it again; the recharge is then sent again under the same key, so a PaymentIntent
+// Stripe made without our hearing of it is answered again, not made twice. Nothing here schedules
+// anything: the outbox row is the schedule, this job only carries one attempt (issue 22).
+// The credit itself comes from payment_intent.succeeded (stripe-events.ts).
 import Stripe from 'stripe';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -18,11 +22,19 @@ export interface AutoRechargeDeps {
   log: Logger;
 }
 
+/** The outbox row and attempt a job carries (money_outbox_claim). */
+export interface RechargeAttempt {
+  orgId: string;
+  outboxId: number;
+  attempt: number;
+}
+
 export type RechargeStep =
   | { outcome: 'submitted'; topUpId: string; paymentIntentId: string }
-  | { outcome: 'failed'; topUpId: string; code: string; disabled: boolean; retryAfterMs: number | undefined }
+  | { outcome: 'failed'; topUpId: string; code: string; disabled: boolean }
+  | { outcome: 'retrying'; topUpId: string; retryInMs: number | undefined }
   | { outcome: 'cooldown'; retryAfterMs: number }
-  | { outcome: 'in_flight' | 'not_needed' | 'off' | 'frozen' };
+  | { outcome: 'in_flight' | 'not_needed' | 'off' | 'frozen' | 'stale' };
 
 /** Stripe's answer is a card-level failure when it says so, or when the request names a bad card. */
 function cardFailure(err: unknown): { code: string; message: string } | undefined {
@@ -32,9 +44,21 @@ function cardFailure(err: unknown): { code: string; message: string } | undefine
   return undefined;
 }
 
-export async function runAutoRecharge(d: AutoRechargeDeps, orgId: string): Promise<RechargeStep> {
-  const cooldownMs = d.config.autoRecharge.cooldownSeconds * 1000;
-  const claim = await d.moneyIn.claimRecharge(orgId, d.config.autoRecharge.cooldownSeconds);
+const SECRET = /\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
+
+/** What went wrong, for the outbox row and the log: the error's type and message, secrets masked. */
+export function describeError(err: unknown): string {
+  const e = err as { type?: unknown; code?: unknown; statusCode?: unknown; message?: unknown };
+  const kind = typeof e.type === 'string' ? e.type : err instanceof Error ? err.name : 'error';
+  const status = typeof e.statusCode === 'number' ? ` ${e.statusCode}` : '';
+  const code = typeof e.code === 'string' ? ` ${e.code}` : '';
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  return `${kind}${status}${code}: ${message}`.replace(SECRET, '[redacted]').slice(0, 500);
+}
+
+export async function runAutoRecharge(d: AutoRechargeDeps, a: RechargeAttempt): Promise<RechargeStep> {
+  const { orgId, outboxId, attempt } = a;
+  const claim = await d.moneyIn.claimRecharge(orgId, d.config.autoRecharge.cooldownSeconds, outboxId, attempt);
   if (claim.outcome === 'cooldown') {
     d.metrics.autoRecharges.inc({ outcome: 'cooldown' });
     return { outcome: 'cooldown', retryAfterMs: claim.retry_after_ms };
@@ -50,8 +74,9 @@ export async function runAutoRecharge(d: AutoRechargeDeps, orgId: string): Promi
     d.metrics.autoRecharges.inc({ outcome: 'failed' });
     if (disabled) d.metrics.autoRecharges.inc({ outcome: 'disabled' });
     d.log.warn({ orgId, topUpId: top.topUpId, code, disabled }, 'auto-recharge failed');
-    // While available stays below the threshold, the next try comes after the cooldown.
-    return { outcome: 'failed', topUpId: top.topUpId, code, disabled, retryAfterMs: disabled ? undefined : cooldownMs };
+    // While available stays below the threshold, the failure asked again in SQL (top_up_fail):
+    // the next try comes from the outbox after the cooldown.
+    return { outcome: 'failed', topUpId: top.topUpId, code, disabled };
   };
   if (claim.customer_id === null || claim.payment_method_id === null) return fail('no_payment_method', 'No saved card to charge.');
   try {
@@ -77,7 +102,14 @@ export async function runAutoRecharge(d: AutoRechargeDeps, orgId: string): Promi
   } catch (err) {
     const card = cardFailure(err);
     if (card) return fail(card.code, card.message);
+    // No answer: the row stays open and comes back after a backoff decided in SQL. If even that
+    // cannot be recorded (Postgres down too), the row's lease lapses and it comes back anyway.
     d.metrics.autoRecharges.inc({ outcome: 'error' });
-    throw err;
+    const error = describeError(err);
+    const r = await d.moneyIn.outboxRetry(outboxId, attempt, error, d.config.autoRecharge.retryMaxSeconds);
+    if (r.outcome === 'retrying') d.metrics.moneyOutboxRetries.inc({ task: 'auto_recharge', reason: 'error' });
+    const retryInMs = r.outcome === 'retrying' ? r.retry_in_ms : undefined;
+    d.log.warn({ orgId, topUpId: top.topUpId, outboxId, attempt, retryInMs, error }, 'auto-recharge attempt ended without an answer; the outbox sends it again under the same Stripe key');
+    return { outcome: 'retrying', topUpId: top.topUpId, retryInMs };
   }
 }

@@ -78,7 +78,7 @@ const rechargeSettingsResult = z.union([
 const claim = z.union([
   z.object({ outcome: z.enum(['claimed', 'resume']), top_up: topUpRow, customer_id: z.string().nullable(), payment_method_id: z.string().nullable() }),
   z.object({ outcome: z.literal('cooldown'), retry_after_ms: z.number().int() }),
-  z.object({ outcome: z.enum(['in_flight', 'not_needed', 'off', 'frozen']) }),
+  z.object({ outcome: z.enum(['in_flight', 'not_needed', 'off', 'frozen', 'stale']) }),
 ]);
 export type RechargeClaim = z.output<typeof claim>;
 
@@ -108,9 +108,19 @@ const deliverable = z.union([
 export type DeliverableEvent = z.output<typeof deliverable>;
 
 const outboxItems = z.object({
-  items: z.array(z.object({ id: z.number().int(), org_id: z.string(), task: z.enum(['deliver_event', 'auto_recharge']), event_id: z.number().int().nullable() })),
+  items: z.array(
+    z.object({
+      id: z.number().int(),
+      org_id: z.string(),
+      task: z.enum(['deliver_event', 'auto_recharge']),
+      event_id: z.number().int().nullable(),
+      attempt: z.number().int().positive(),
+      lease_expired: z.boolean(),
+    }),
+  ),
 });
 export type OutboxItem = z.output<typeof outboxItems>['items'][number];
+const outboxRetry = z.union([z.object({ outcome: z.literal('retrying'), attempt: z.number().int(), retry_in_ms: z.number().int() }), z.object({ outcome: z.literal('stale') })]);
 
 
 function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
@@ -195,7 +205,9 @@ export function createMoneyInStore(rpc: Rpc) {
     getAutoRecharge: (orgId: string) => call(rechargeSettingsResult, 'auto_recharge_settings_get', { p_org_id: orgId }),
     putAutoRecharge: (orgId: string, s: { enabled: boolean; threshold: number; amount: number }) =>
       call(rechargeSettingsResult, 'auto_recharge_settings_put', { p_org_id: orgId, p_enabled: s.enabled, p_threshold: s.threshold, p_amount: s.amount }),
-    claimRecharge: (orgId: string, cooldownSeconds: number) => call(claim, 'auto_recharge_claim', { p_org_id: orgId, p_cooldown_seconds: cooldownSeconds }),
+    /** One attempt of a "recharge wanted" outbox row: the row and attempt come from claimOutbox. */
+    claimRecharge: (orgId: string, cooldownSeconds: number, outboxId: number, attempt: number) =>
+      call(claim, 'auto_recharge_claim', { p_org_id: orgId, p_cooldown_seconds: cooldownSeconds, p_outbox_id: outboxId, p_attempt: attempt }),
     rechargeSubmitted: (topUpId: string, paymentIntentId: string) =>
       call(topUpFound, 'auto_recharge_submitted', { p_top_up_id: topUpId, p_payment_intent_id: paymentIntentId }),
     rechargeFailed: (topUpId: string, code: string, message: string) =>
@@ -208,7 +220,11 @@ export function createMoneyInStore(rpc: Rpc) {
     eventForDelivery: (eventId: number) => call(deliverable, 'wallet_event_for_delivery', { p_event_id: eventId }),
     eventDelivered: (eventId: number) => rpc.call('wallet_event_delivered', { p_event_id: eventId }),
     claimOutbox: async (limit: number, leaseSeconds: number) => (await call(outboxItems, 'money_outbox_claim', { p_limit: limit, p_lease_seconds: leaseSeconds })).items,
+    /** An event delivery row, once queued (a recharge row is closed only by its recharge's SQL). */
     outboxDone: (id: number) => rpc.call('money_outbox_done', { p_id: id }),
+    /** The attempt failed without an answer: the row is due again after a backoff decided in SQL. */
+    outboxRetry: (id: number, attempt: number, error: string, maxBackoffSeconds: number) =>
+      call(outboxRetry, 'money_outbox_retry', { p_id: id, p_attempt: attempt, p_error: error, p_max_backoff_seconds: maxBackoffSeconds }),
 
   };
 }

@@ -50,9 +50,15 @@ export interface CallMeterJob {
 export interface WalletEventJob {
   eventId: number;
 }
-/** Try the organisation's auto-recharge rule (claim, then one off-session PaymentIntent). */
+/**
+ * Carries one attempt of a "recharge wanted" outbox row (claim, then at most one off-session
+ * PaymentIntent). The row in Postgres is the schedule: the job never retries itself, and a lost
+ * job only lets the row's lease lapse (workers/money-in-worker.ts).
+ */
 export interface AutoRechargeJob {
   orgId: string;
+  outboxId: number;
+  attempt: number;
 }
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
@@ -67,7 +73,7 @@ export const jobIds = {
   hangup: (callId: string, tag?: string) => `hangup-${callId.replace(/:/g, '_')}${tag === undefined ? '' : `-${tag}`}`,
   stop: (callId: string, tag: string) => `stop-${callId.replace(/:/g, '_')}-${tag}`,
   walletEvent: (eventId: number) => `wallet-event-${eventId}`,
-  recharge: (why: string) => `recharge-${why.replace(/:/g, '_')}`,
+  recharge: (outboxId: number, attempt: number) => `recharge-outbox-${outboxId}-${attempt}`,
 };
 
 /** Customer webhooks: retried with exponential backoff until a 2xx, within the configured attempts. */

@@ -113,7 +113,7 @@ describe('loadConfig', () => {
         apiTimeoutMs: 10_000,
       });
       expect(c.topUps).toEqual({ minAmount: 500, maxAmount: 100_000 });
-      expect(c.autoRecharge).toEqual({ cooldownSeconds: 60 });
+      expect(c.autoRecharge).toEqual({ cooldownSeconds: 60, retryMaxSeconds: 300 });
       expect(c.port).toBe(3000);
       expect(c.data).toEqual({ kind: 'postgres', databaseUrl: DEFAULT_DATABASE_URL });
       expect(c.redis.url).toBe('redis://127.0.0.1:6379');

@@ -60,15 +60,22 @@ it('33: asks for one recharge however many concurrent debits land below the thre
   await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.services.store.chargeCall({ orgId, callId: `fm33-${orgId}-${i}`, amount: 140, reference: 'x' })));
   const asked = await ctx.pool.query("select count(*)::int as n from money_outbox where org_id = $1 and task = 'auto_recharge'", [orgId]);
   expect(asked.rows[0].n).toBe(1);
-  const claims = await Promise.all(Array.from({ length: 5 }, () => ctx.services.moneyIn.claimRecharge(orgId, 60)));
+  const row = (await ctx.services.moneyIn.claimOutbox(100, 60)).find((i) => i.org_id === orgId && i.task === 'auto_recharge');
+  if (!row) throw new Error('no recharge row');
+  // Five carriers of the attempt at once (a job run twice, say): one sends it, the others are
+  // told it is in flight.
+  const claims = await Promise.all(Array.from({ length: 5 }, () => ctx.services.moneyIn.claimRecharge(orgId, 60, row.id, row.attempt)));
   expect(claims.filter((c) => c.outcome === 'claimed')).toHaveLength(1);
+  expect(claims.filter((c) => c.outcome === 'in_flight')).toHaveLength(4);
   // A failure is counted and visible, and the next try waits for the cooldown.
   const claimed = claims.find((c) => c.outcome === 'claimed');
   if (!claimed || claimed.outcome !== 'claimed') throw new Error('unreachable');
   await ctx.services.moneyIn.rechargeFailed(claimed.top_up.topUpId, 'card_declined', 'declined');
   const events = await ctx.pool.query<{ type: string }>('select type from wallet_events where org_id = $1', [orgId]);
   expect(events.rows.map((r) => r.type)).toEqual(['auto_recharge.failed']);
-  expect((await ctx.services.moneyIn.claimRecharge(orgId, 60)).outcome).toBe('cooldown');
+  const next = (await ctx.services.moneyIn.claimOutbox(100, 60)).find((i) => i.org_id === orgId && i.task === 'auto_recharge');
+  if (!next) throw new Error('the failure did not ask again');
+  expect((await ctx.services.moneyIn.claimRecharge(orgId, 60, next.id, next.attempt)).outcome).toBe('cooldown');
 });
 
 it('34: sends one balance.low per crossing, not one per debit below the line, and re-arms only after recovering', async () => {

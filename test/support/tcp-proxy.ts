@@ -1,6 +1,8 @@
 // A TCP pass-through a test can break: down() drops every connection and refuses new ones (an
 // outage as the service sees it), stall() keeps connections open but holds every byte (a store
-// that is up but too slow), up() restores normal service (delivering what a stall held back).
+// that is up but too slow), loseAnswers() lets every request through but drops the connection
+// the moment the server answers (the request took effect; its answer never arrives), up()
+// restores normal service (delivering what a stall held back).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from './redis-server';
 
@@ -9,6 +11,7 @@ export interface TcpProxy {
   up(): Promise<void>;
   down(): Promise<void>;
   stall(): void;
+  loseAnswers(): void;
 }
 
 export async function createTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
@@ -16,14 +19,19 @@ export async function createTcpProxy(targetHost: string, targetPort: number): Pr
   const sockets = new Set<Socket>();
   const held: Array<() => void> = [];
   let stalled = false;
+  let losing = false;
   let server: Server | undefined;
   const track = (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => s.destroy());
   };
-  const forward = (from: Socket, to: Socket) =>
+  const forward = (from: Socket, to: Socket, answer: boolean) =>
     from.on('data', (chunk) => {
+      if (answer && losing) {
+        to.destroy();
+        return;
+      }
       const send = () => {
         if (!to.destroyed) to.write(chunk);
       };
@@ -34,14 +42,15 @@ export async function createTcpProxy(targetHost: string, targetPort: number): Pr
     port,
     async up() {
       stalled = false;
+      losing = false;
       for (const send of held.splice(0)) send();
       if (server) return;
       const srv = createServer((client) => {
         const upstream = connect(targetPort, targetHost);
         track(client);
         track(upstream);
-        forward(client, upstream);
-        forward(upstream, client);
+        forward(client, upstream, false);
+        forward(upstream, client, true);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });
@@ -57,6 +66,9 @@ export async function createTcpProxy(targetHost: string, targetPort: number): Pr
     },
     stall() {
       stalled = true;
+    },
+    loseAnswers() {
+      losing = true;
     },
   };
   await proxy.up();

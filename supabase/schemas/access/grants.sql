@@ -56,9 +56,10 @@ from public, anon, authenticated, service_role;
 -- Functions: internal helpers are executable only by their owner (the functions that call them
 -- are SECURITY DEFINER).
 revoke all on function
-  auto_recharge_claim(uuid,integer),
+  auto_recharge_claim(uuid,integer,bigint,integer),
   auto_recharge_failed(uuid,text,text),
   auto_recharge_json(wallet_money_settings),
+  auto_recharge_request_done(uuid,uuid),
   auto_recharge_settings_get(uuid),
   auto_recharge_settings_put(uuid,boolean,bigint,bigint),
   auto_recharge_submitted(uuid,text),
@@ -99,6 +100,7 @@ revoke all on function
   lock_wallet(uuid),
   money_outbox_claim(integer,integer),
   money_outbox_done(bigint),
+  money_outbox_retry(bigint,integer,text,integer),
   org_create(text,uuid,text),
   org_limits_get(uuid),
   org_limits_json(wallets),
@@ -157,7 +159,7 @@ from public, anon, authenticated, service_role;
 
 -- What the service role (shared/db/rpc.ts, over node-postgres or supabase-js) calls.
 grant execute on function
-  auto_recharge_claim(uuid,integer),
+  auto_recharge_claim(uuid,integer,bigint,integer),
   auto_recharge_failed(uuid,text,text),
   auto_recharge_settings_get(uuid),
   auto_recharge_settings_put(uuid,boolean,bigint,bigint),
@@ -184,6 +186,7 @@ grant execute on function
   ledger_list(uuid,bigint,integer),
   money_outbox_claim(integer,integer),
   money_outbox_done(bigint),
+  money_outbox_retry(bigint,integer,text,integer),
   org_create(text,uuid,text),
   org_limits_get(uuid),
   org_limits_set(uuid,integer,bigint,integer,integer),

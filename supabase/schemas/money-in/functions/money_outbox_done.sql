@@ -1,6 +1,14 @@
 -- money_outbox_done(bigint)
 --
--- Defined in 20261130001100_money_in.
+-- ---------------------------------------------------------------------------------------------
+-- money_outbox_done: an event delivery row is done once its job is queued (the job retries the
+-- delivery itself). A recharge row is never done here: it stays open until its recharge is
+-- answered (auto_recharge_claim, auto_recharge_submitted, top_up_fail,
+-- stripe_payment_succeeded), so a relay that still calls this for one changes nothing.
+-- Output:  {outcome: done | unchanged}
+-- ---------------------------------------------------------------------------------------------
+--
+-- Defined in 20261130001100_money_in, 20261207000100_recharge_outbox_functions (the last is current).
 --
 -- Called by: shared/money-in/money-in-store.ts.
 CREATE OR REPLACE FUNCTION public.money_outbox_done(p_id bigint)
@@ -9,6 +17,9 @@ CREATE OR REPLACE FUNCTION public.money_outbox_done(p_id bigint)
  SECURITY DEFINER
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  update money_outbox set done_at = now() where id = p_id and done_at is null;
-  select jsonb_build_object('outcome', 'done')
+  with d as (
+    update money_outbox set done_at = now(), claimed_until = null
+     where id = p_id and done_at is null and task = 'deliver_event'
+    returning id)
+  select jsonb_build_object('outcome', case when exists (select 1 from d) then 'done' else 'unchanged' end)
 $function$;

@@ -10,15 +10,18 @@
 --           org_id, top_up, wallet}
 -- Effects: once per event id and once per PaymentIntent (ledger key topup:pi:<id>): one topup
 --          entry whose reference is the PaymentIntent id itself (CONTRACT §7: programs reconcile
---          on it), the top-up paid, the card saved, the recharge in flight done, then whatever
---          refunds and disputes of this payment were waiting.
+--          on it), the top-up paid, the card saved, the recharge in flight done (and the outbox
+--          row that asked for it closed: the answer to the job that sent it may have been lost),
+--          then whatever refunds and disputes of this payment were waiting.
 -- Reference: "pi_…" exactly since 20261206205000_topup_reference_is_payment_intent (issue 22
 --          item 11a). Entries posted before it keep "stripe pi_…": the ledger is append-only
 --          (ledger_entries_no_update) and history is not rewritten; their key topup:pi:<id> is
 --          the same as ever.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261130001100_money_in, 20261206205000_topup_reference_is_payment_intent (the last is current).
+-- Defined in 20261130001100_money_in, 20261206205000_topup_reference_is_payment_intent,
+-- 20261207000100_recharge_outbox_functions, 20261207000200_topup_reference_after_recharge_outbox
+-- (the last is current).
 --
 -- Called by: shared/money-in/money-in-store.ts.
 CREATE OR REPLACE FUNCTION public.stripe_payment_succeeded(p_event_id text, p_type text, p_top_up_id uuid, p_org_id uuid, p_payment_intent_id text, p_amount bigint, p_currency text, p_session_id text, p_customer_id text, p_payment_method_id text, p_card_brand text, p_card_last4 text)
@@ -76,6 +79,9 @@ begin
          recharge_failures = case when t.source = 'auto_recharge' then 0 else recharge_failures end,
          updated_at = now()
    where org_id = t.org_id;
+  if t.source = 'auto_recharge' then
+    perform auto_recharge_request_done(t.org_id, t.id);
+  end if;
   perform stripe_reconcile_payment(p_payment_intent_id);
   perform stripe_event_done(p_event_id, v_outcome, t.org_id);
   select * into t from top_ups where id = t.id;

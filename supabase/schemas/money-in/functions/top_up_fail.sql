@@ -2,8 +2,12 @@
 --
 -- top_up_fail (internal, also auto_recharge_failed): pending → failed/expired once; an
 -- auto-recharge's failure is counted, emitted, and turns auto-recharge off at the third in a row.
+-- It answers the outbox row that asked for that recharge, and, unless auto-recharge just turned
+-- itself off, the money watch asks again (a new row; while available stays below the threshold
+-- auto_recharge_claim tries again after the cooldown). The outbox, not a delayed job, is what
+-- brings the next try.
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261207000100_recharge_outbox_functions (the last is current).
 --
 -- Called by: auto_recharge_failed(), stripe_payment_closed().
 CREATE OR REPLACE FUNCTION public.top_up_fail(p_top_up_id uuid, p_status text, p_failure_code text, p_failure_message text)
@@ -42,6 +46,10 @@ begin
         perform wallet_event_emit(t.org_id, 'auto_recharge.disabled', jsonb_build_object(
           'reason', 'three_failures_in_a_row', 'failuresInARow', s.recharge_failures));
       end if;
+    end if;
+    perform auto_recharge_request_done(t.org_id, t.id);
+    if not v_disabled then
+      perform wallet_money_watch(t.org_id);
     end if;
   end if;
   return jsonb_build_object('outcome', 'closed', 'org_id', t.org_id, 'top_up', top_up_json(t), 'disabled', v_disabled);

@@ -7,11 +7,14 @@
 --          balance.recovered when it rises above again; a "recharge wanted" outbox row when
 --          auto-recharge is on, the wallet is not frozen, available < threshold, and no recharge
 --          is wanted or in flight already. A wallet with no settings costs one index probe.
+--          The row stays open until its recharge is answered (money_outbox.sql); at most one is
+--          open per wallet (money_outbox_one_recharge), so a flag out of step with the rows
+--          cannot make a second one, nor fail the money movement that called the watch.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261207000100_recharge_outbox_functions (the last is current).
 --
--- Called by: auto_recharge_settings_put(), call_gate_admit(), call_gate_admit_many(), call_gate_record_holds(), call_meter_renew(), ledger_post(), wallet_unfreeze().
+-- Called by: auto_recharge_settings_put(), call_gate_admit(), call_gate_admit_many(), call_gate_record_holds(), call_meter_renew(), ledger_post(), top_up_fail(), wallet_unfreeze().
 CREATE OR REPLACE FUNCTION public.wallet_money_watch(p_org_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -48,7 +51,8 @@ begin
   v_wanted := s.recharge_wanted;
   if s.recharge_enabled and not w.frozen and v_available < s.recharge_threshold
      and not s.recharge_wanted and s.recharge_in_flight is null then
-    insert into money_outbox (org_id, task) values (p_org_id, 'auto_recharge');
+    insert into money_outbox (org_id, task) values (p_org_id, 'auto_recharge')
+      on conflict (org_id) where task = 'auto_recharge' and done_at is null do nothing;
     v_wanted := true;
   end if;
   if v_low is distinct from s.alerts_low or v_wanted <> s.recharge_wanted then

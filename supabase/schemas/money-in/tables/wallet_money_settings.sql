@@ -18,7 +18,9 @@ CREATE TABLE wallet_money_settings (
     recharge_threshold bigint DEFAULT 0 NOT NULL,
     recharge_amount bigint DEFAULT 0 NOT NULL,
     recharge_failures integer DEFAULT 0 NOT NULL,
-    -- An outbox row asking for a recharge is pending (so a burst of debits asks once).
+    -- An outbox row asking for a recharge is open (so a burst of debits asks once): set with the
+    -- row, cleared when the row is closed (its recharge answered, or nothing to do). Since
+    -- 20261207000000 the row stays open while its recharge has no PaymentIntent.
     recharge_wanted boolean DEFAULT false NOT NULL,
     -- The one recharge in flight (failure mode 33), and when the last one was started (cooldown).
     recharge_in_flight uuid,
