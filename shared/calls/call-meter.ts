@@ -170,9 +170,12 @@ export function createMeters(d: MeterDeps) {
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
     const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
+    const filled = ({ adopted }: { adopted: number }) => {
+      if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);
+    };
     if (r.outcome === 'miss') {
       const snap = await d.store.gateSnapshot(job.orgId);
-      if (snap.outcome === 'found') await d.hot.fill(job.orgId, snap);
+      if (snap.outcome === 'found') filled(await d.hot.fill(job.orgId, snap));
       r = await once();
     } else if (r.outcome === 'missing') {
       // Redis does not know the call (it lost its data, or the call was admitted on the Postgres
@@ -180,7 +183,7 @@ export function createMeters(d: MeterDeps) {
       // renewal is decided on all of them; then decide there.
       const snap = await d.store.gateSnapshot(job.orgId);
       if (snap.outcome === 'found' && snap.holds.some((h) => h.call_id === job.callId)) {
-        await d.hot.fill(job.orgId, snap);
+        filled(await d.hot.fill(job.orgId, snap));
         d.metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' });
         r = await once();
       }
