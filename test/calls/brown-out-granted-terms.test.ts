@@ -112,9 +112,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
 
     const granted = await ctx.services.calls.store.meter('browned');
     if (granted.outcome !== 'found') throw new Error('the Postgres hold is missing');
-    // The late entry was written, and replaced (counted as a repair).
-    await eventually(async () => ((await adopted()) === adoptedBefore + 1 ? true : undefined), 5000).catch(() => undefined);
-    expect(await adopted()).toBe(adoptedBefore + 1);
+    await eventually(async () => ((await adopted()) > adoptedBefore ? true : undefined), 5000).catch(() => undefined);
     expect(await entry(orgId, 'browned')).toEqual({
       state: 'h',
       amount: granted.hold.amount,
@@ -125,6 +123,8 @@ describe('a Postgres-path admission while Redis stalls', () => {
       slices: 1,
     });
     expect(granted.hold).toMatchObject({ max_duration_seconds: VAPI_MAX_DURATION_SECONDS, cap: callCharge(ctx.config.pricing, VAPI_MAX_DURATION_SECONDS) });
+    // The late entry was written, and replaced (counted as a repair).
+    expect(await adopted()).toBe(adoptedBefore + 1);
     // Redis counts the call at the granted amount, and the late decide's first renewal (on its own
     // terms) is gone from the due set; the meter runs on the granted terms.
     expect(await ctx.services.calls.hot.held(orgId)).toBe(112 + granted.hold.amount);
