@@ -103,14 +103,15 @@ export async function billCall(d: CallBillingDeps, callId: string, source: 'repo
   }
 }
 
+/** What a release of a settled call's Redis hold found: still counting, not counting, or no answer from Redis. */
+export type HotRelease = 'released' | 'not_counting' | 'failed';
+
 /**
  * Releases a settled call's Redis hold; 'failed' when Redis did not answer. Once Redis has
  * answered (the entry released now, released before, or unknown to Redis) the call is taken off
  * the sweeper's list (call_hot_released); if that write fails, the sweeper's next pass releases it
  * again (a no-op) and takes it off then.
  */
-export type HotRelease = 'released' | 'not_counting' | 'failed';
-
 export async function releaseHot(d: CallBillingDeps, orgId: string, callId: string): Promise<HotRelease> {
   let released: boolean;
   try {
