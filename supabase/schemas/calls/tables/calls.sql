@@ -45,7 +45,8 @@ CREATE TABLE calls (
     -- When Redis was last seen with this settled call's entry no longer counting (released, or
     -- gone): null while the Redis copy of a settled call's hold may still stand. Set by
     -- call_hot_released; the call sweeper releases the entries of the rows still null
-    -- (calls_due_for_hot_release, 20261206203500_calls_hot_release).
+    -- (calls_due_for_hot_release). Column and index: 20261206203500_calls_hot_release; the
+    -- functions: 20261206203711_settled_holds_released.
     hot_released_at timestamp with time zone,
     CONSTRAINT calls_admitted_path_check CHECK ((admitted_path = ANY (ARRAY['cache'::text, 'database_fallback'::text]))),
     CONSTRAINT calls_call_id_check CHECK (((length(call_id) >= 1) AND (length(call_id) <= 200))),
