@@ -29,7 +29,9 @@ describe('a Postgres-path admission while Redis stalls', () => {
   beforeAll(async () => {
     const target = new URL(TEST_REDIS_URL);
     proxy = await createTcpProxy(target.hostname, Number(target.port || 6379));
-    ctx = await createTestContext({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    // Timeouts wider than the defaults (150 ms, 2 s) so that only the stall, not a busy machine,
+    // decides which store answers.
+    ctx = await createTestContext({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, CALL_GATE_REDIS_TIMEOUT_MS: '500', CALL_GATE_DATABASE_TIMEOUT_MS: '4000' });
     sim = await startVapiCallSimulator();
   });
   afterEach(async () => {
