@@ -195,6 +195,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['event', 'store'] as const,
       registers,
     }),
+    callHoldRepairs: new Counter({
+      name: 'billing_gates_call_hold_repairs_total',
+      help: "Repairs of a call's Redis hold against what Postgres says (issue 22), by repair — settled_released (a settled call's entry still counting, released), terms_adopted (an entry whose terms differed from the granted ones took them), ended_at_cap (a hold capped below the maxDurationSeconds Vapi was given: the call is ended at the cap) — and by (billing_retry, renewal, sweeper, ended, gate, fill, meter)",
+      labelNames: ['repair', 'by'] as const,
+      registers,
+    }),
     spendControls: new Counter({
       name: 'billing_gates_spend_controls_total',
       help: 'Spend controls that acted (CONTRACT §8), by control (wallet_frozen, maxConcurrentCalls, dailySpendLimit, maxCallSeconds, maxNumbersPerDay), surface (call, renewal, purchase, freeze) and outcome (refused, ended)',

@@ -1,6 +1,7 @@
 // Consumes the call-billing queue: one job per call id (jobIds.callBilling), each charging the
 // call's recorded report once (shared/calls/call-billing.ts). Safe to run twice: the charge is
-// keyed on the call id in the ledger, and the report is stamped billed afterwards.
+// keyed on the call id in the ledger, and the report is stamped billed afterwards. A job ends only
+// once the call's Redis hold is released too; until then it fails and is retried.
 import { Worker } from 'bullmq';
 import { billCall } from '../shared/calls/call-billing';
 import type { Services } from '../shared/process/services';
@@ -18,6 +19,12 @@ export function startCallBillingWorker(services: Services) {
       const r = await billCall(services.calls.billing, job.data.callId, 'report');
       // The report is written before its job is queued; not seeing it means a retry will.
       if (r.outcome === 'no_report') throw new Error(`no recorded report for call ${job.data.callId}`);
+      // Charged, but the call's Redis hold may still count (Redis did not take the new balance or
+      // the release): retried by BullMQ until it does — a settled call's retry charges nothing
+      // and only writes the wallet and releases the hold (issue 22, item 1).
+      if ((r.outcome === 'charged' || r.outcome === 'already_billed') && !r.hotReleased) {
+        throw new Error(`call ${job.data.callId} is charged but its Redis hold is not released yet`);
+      }
       return r;
     },
     { connection, prefix: services.keys.bullPrefix, concurrency: CALL_BILLING_CONCURRENCY },

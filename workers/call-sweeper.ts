@@ -2,11 +2,16 @@
 // that were recorded but not billed. Runs as the 'sweep-calls' task of the maintenance queue
 // (a BullMQ job scheduler); sweepCalls is a plain function so tests can run one sweep at a time.
 //
-// Failure mode 29: both work lists are walked page by page (keyset cursors), and a call the
+// Failure mode 29: the work lists are walked page by page (keyset cursors), and a call the
 // sweeper cannot finish (still live at Vapi, or an error) is deferred with a growing backoff, so
 // no number of stuck calls keeps it from the ones behind them, in this run or the next.
+//
+// A third list (issue 22, item 1): settled calls whose Redis hold Redis has not been seen to
+// release (calls.hot_released_at null: the release after the charge failed and its retries did
+// not finish). Each organisation's wallet is written through first, then the call's entry is
+// released, so Redis never shows a balance from before the charge without the hold standing for it.
 import type { Queue } from 'bullmq';
-import { billCall, type CallBillingDeps } from '../shared/calls/call-billing';
+import { billCall, releaseHot, releaseSettledHold, writeWalletThrough, type CallBillingDeps } from '../shared/calls/call-billing';
 import { enqueueBilling } from '../shared/calls/call-reports';
 import type { CallDueForSweep, CallStore, SweepCursor } from '../shared/calls/call-store';
 import type { VapiCallsClient } from '../shared/clients/vapi-client';
@@ -51,6 +56,8 @@ export interface SweepSummary {
   notFound: number;
   stillLive: number;
   reenqueued: number;
+  /** Redis holds of settled calls that were still counting, released. */
+  holdsReleased: number;
   errors: number;
 }
 
@@ -74,7 +81,7 @@ export function sweepBackoffMs(intervalMs: number, deferrals: number): number {
 }
 
 export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Promise<SweepSummary> {
-  const summary: SweepSummary = { settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, errors: 0 };
+  const summary: SweepSummary = { settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, holdsReleased: 0, errors: 0 };
 
   await walkPages(
     d,
@@ -103,6 +110,27 @@ export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Prom
       }
     },
   );
+
+  // Each organisation's wallet once per run: the release of every one of its calls comes after it.
+  const walletWritten = new Map<string, Promise<boolean>>();
+  await walkPages(
+    d,
+    'settled',
+    (after) => d.store.callsDueForHotRelease(now, d.batchSize, after),
+    (c) => ({ at: c.hold_expires_at, callId: c.call_id }),
+    async ({ call_id: callId, org_id: orgId }) => {
+      try {
+        let written = walletWritten.get(orgId);
+        if (written === undefined) walletWritten.set(orgId, (written = writeWalletThrough(d.billing, orgId)));
+        // Redis did not take the wallet: released on a later run (the call stays on the list).
+        if (!(await written)) return;
+        if ((await releaseSettledHold(d.billing, orgId, callId, 'sweeper', true)) === 'released') summary.holdsReleased++;
+      } catch (err) {
+        summary.errors++;
+        d.log.error({ callId, orgId, err: (err as Error).message }, "call sweep: could not release a settled call's Redis hold");
+      }
+    },
+  );
   return summary;
 }
 
@@ -113,7 +141,7 @@ export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Prom
  */
 async function walkPages<T>(
   d: CallSweepDeps,
-  list: 'missing' | 'unbilled',
+  list: 'missing' | 'unbilled' | 'settled',
   page: (after: SweepCursor | null) => Promise<T[]>,
   cursorOf: (row: T) => SweepCursor,
   each: (row: T) => Promise<void>,
@@ -139,7 +167,9 @@ async function settleFromVapi(d: CallSweepDeps, call: CallDueForSweep, summary: 
     const found = await d.vapiCalls.getCall(callId);
     if (found.kind === 'not_found') {
       await d.store.settleNotFound(callId);
-      await d.billing.hot.release(orgId, callId, Date.now() + d.graceSeconds * 1000).catch(() => undefined);
+      // No charge, so no balance to write first. A release Redis does not confirm is finished by
+      // this sweeper's settled list (the call is settled now, its release not yet recorded).
+      await releaseHot(d.billing, orgId, callId);
       d.metrics.sweeperRepairs.inc({ sweeper: 'calls', repair: 'call_not_found' });
       summary.notFound++;
       return 'finished';

@@ -1,7 +1,8 @@
 // Keeps every live call's hold and meter alive across a Redis that lost its data (failure modes
 // 12 and 28): walks the open calls in Postgres page by page and, for each, copies its hold into
-// Redis unless Redis already knows the call (so the Redis path counts it), and makes sure its next
-// renewal is waiting in the call-meters queue. Runs with the call sweep; a plain function so tests
+// Redis unless Redis already knows the call (so the Redis path counts it) — giving an entry Redis
+// has on other terms the granted ones — and makes sure its next renewal is waiting in the
+// call-meters queue. Runs with the call sweep; a plain function so tests
 // can run one pass at a time.
 import type { Meters } from '../shared/calls/call-meter';
 import type { CallStore, OpenMeter } from '../shared/calls/call-store';
@@ -33,7 +34,12 @@ export function meterSweepDeps(s: Services): MeterSweepDeps {
 }
 
 async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSummary): Promise<void> {
-  await d.hot.mirror(call.org_id, [call.hold]);
+  // Copied unless Redis knows the call; an entry Redis has with other terms than the granted ones
+  // (a late decide beside a Postgres-path answer whose adoption never ran) takes Postgres's.
+  if ((await d.hot.mirror(call.org_id, [call.hold])) > 0) {
+    d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' });
+    d.log.warn({ callId: call.hold.call_id, orgId: call.org_id }, 'meter sweep: a Redis hold took the terms Postgres granted');
+  }
   const meter = await d.meters.ensure(call.org_id, call.hold, call.held_seconds ?? 0);
   if (meter === 'created' || meter === 'retried') {
     summary.metersCreated++;

@@ -42,6 +42,7 @@
 --- @include "includes/hold-keys"
 --- @include "includes/spend-controls"
 --- @include "includes/plan-hold"
+--- @include "includes/meter-due-entry"
 local now = tonumber(ARGV[2])
 local w = wallet(now)
 if not w then return {'miss'} end
@@ -70,8 +71,7 @@ redis.call('ZADD', KEYS[3], n(entry.expires), ARGV[1])
 redis.call('INCRBY', KEYS[4], n(amount))
 extend(entry.expires - now)
 if metered and held_s < seconds and amount < cap then
-  local due = now + held_s * 1000 - tonumber(ARGV[11])
-  redis.call('ZADD', KEYS[5], n(due), '1|' .. ARGV[12] .. '|2|' .. n(now) .. '|' .. n(seconds) .. '|' ..
-             n(entry.expires) .. '|' .. n(cap) .. '|' .. n(due) .. '|' .. ARGV[1])
+  local member, due = first_renewal(ARGV[12], ARGV[1], entry, rate, tonumber(ARGV[11]))
+  redis.call('ZADD', KEYS[5], n(due), member)
 end
 return {'held', n(amount), n(seconds), n(available - amount), n(entry.expires), n(cap), n(held_s)}

@@ -17,16 +17,21 @@
       ARGV[13..] per hold from Postgres, eight each: call id, state (h|e), amount,
               max duration (s), expiry (ms), admitted (ms), cap, slices
     Output:
-      1 when the wallet was stored, 0 when not asked to or the cache held this version or newer
-      (the same version is stored again when the cache lacks its controls)
+      {stored, adopted}: stored is 1 when the wallet was stored, 0 when not asked to or the cache
+      held this version or newer (the same version is stored again when the cache lacks its
+      controls); adopted counts the entries whose terms were replaced by Postgres's
     Events/effects:
       the wallet and its controls as in shared/cache/wallet-cache-put-1.lua (never replaced by
       an older version; PEXPIRE ttl); removes expired entries; each unexpired Postgres hold added
-      (H, E, S, extended to its expiry) unless Redis already has an entry for that call (Redis's
-      own entry is newer knowledge).
+      (H, E, S, extended to its expiry) when Redis has no entry for that call. An entry Redis has
+      is kept (its amount is newer knowledge: a renewal) unless it grants other terms — another
+      maxDuration or cap than Postgres's row, what a call_gate_decide that landed after a
+      Postgres-path answer leaves — then it takes Postgres's (includes/adopt-entry.lua): the
+      terms Vapi was given. A released entry is kept.
 ]]
 --- @include "includes/hold-entry"
 --- @include "includes/hold-keys"
+--- @include "includes/adopt-entry"
 local stored = 0
 if ARGV[1] == '1' then
   local current = redis.call('HGET', KEYS[1], 'version')
@@ -40,13 +45,10 @@ if ARGV[1] == '1' then
 end
 local now = tonumber(ARGV[6])
 purge(now)
+local adopted = 0
 for i = 13, #ARGV, 8 do
-  local e = {state = ARGV[i + 1], amount = tonumber(ARGV[i + 2]), maxd = tonumber(ARGV[i + 3]), expires = tonumber(ARGV[i + 4]),
+  local t = {state = ARGV[i + 1], amount = tonumber(ARGV[i + 2]), maxd = tonumber(ARGV[i + 3]), expires = tonumber(ARGV[i + 4]),
              admitted = tonumber(ARGV[i + 5]), cap = tonumber(ARGV[i + 6]), slices = tonumber(ARGV[i + 7])}
-  if e.expires > now and redis.call('HSETNX', KEYS[2], ARGV[i], fmt(e)) == 1 then
-    redis.call('ZADD', KEYS[3], n(e.expires), ARGV[i])
-    redis.call('INCRBY', KEYS[4], n(e.amount))
-    extend(e.expires - now)
-  end
+  if adopt(ARGV[i], t, now, false) == 'adopted' then adopted = adopted + 1 end
 end
-return stored
+return {stored, adopted}

@@ -215,9 +215,10 @@ export function createCallGate(d: CallGateDeps) {
       // Cache miss: read through from Postgres (wallet version-guarded, holds merged), then decide.
       const snap = await withTimeout(d.store.gateSnapshot(orgId), callGate.databaseTimeoutMs, 'postgres');
       if (snap.outcome === 'not_found') return { kind: 'refused', reason: 'insufficient_funds' };
-      await withTimeout(d.hot.fill(orgId, snap), callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
+      const { adopted } = await withTimeout(d.hot.fill(orgId, snap), callGate.redisTimeoutMs, 'redis').catch((err: unknown) => {
         throw toRedisError(err);
       });
+      if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);
       ({ s, nowMs } = await decide());
       if (s.outcome === 'miss') return { kind: 'refused', reason: 'insufficient_funds' };
     }

@@ -9,6 +9,11 @@
 // is still on when its held seconds are used up. A spend control ends a call the same way, with
 // its own sentence: a frozen wallet, or a limit lowered while the call was live (at its next
 // renewal at the latest); freezing a wallet ends its live calls at once (endLiveCalls).
+// Issue 22: a renewal first asks Postgres whether the call is already settled — a settled call's
+// hold never grows; its Redis entry, whose release after the charge failed, is released instead.
+// And the meter ends a call by the maxDurationSeconds Vapi was given (the job's): a hold capped
+// below it cannot pay for the rest of the call, so the call is ended at the cap as running out
+// ends it, never left to run on with no renewal.
 import type { Redis } from 'ioredis';
 import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy } from '../clients/vapi-control';
 import type { Config } from '../config';
@@ -58,6 +63,11 @@ export interface MeterDeps {
   record(hold: HoldRecord): Promise<void>;
   /** The meter's clock (ms since the epoch), the gate's: the UTC day of the daily spend. */
   clock: () => number;
+  /**
+   * Releases the Redis hold of a call Postgres says is settled, after writing the wallet through
+   * (call-billing.ts releaseSettledHold).
+   */
+  releaseSettled(orgId: string, callId: string): Promise<unknown>;
 }
 
 type Renewal = { outcome: RenewOutcome['outcome']; limit?: LimitName; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
@@ -119,9 +129,14 @@ export function createMeters(d: MeterDeps) {
     };
   }
 
-  /** The renewal of slice `slice + 1`, due `lead` before the held seconds run out; none when the hold already pays for the whole call. */
+  /**
+   * The renewal of slice `slice + 1`, due `lead` before the held seconds run out; none when the
+   * hold already pays for the whole call (its maxDurationSeconds: what Vapi was given). A hold at
+   * its cap that still pays for less gets its renewal too: it answers `capped`, and the call is
+   * ended at the cap (step) rather than left running with nothing renewing it.
+   */
   function next(orgId: string, hold: StoredHold, heldSeconds: number): Promise<void> {
-    if (callGate.holdPolicy !== 'metered' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return Promise.resolve();
+    if (callGate.holdPolicy !== 'metered' || heldSeconds >= hold.max_duration_seconds) return Promise.resolve();
     return schedule(jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs));
   }
 
@@ -155,9 +170,12 @@ export function createMeters(d: MeterDeps) {
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
     const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
+    const filled = ({ adopted }: { adopted: number }) => {
+      if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);
+    };
     if (r.outcome === 'miss') {
       const snap = await d.store.gateSnapshot(job.orgId);
-      if (snap.outcome === 'found') await d.hot.fill(job.orgId, snap);
+      if (snap.outcome === 'found') filled(await d.hot.fill(job.orgId, snap));
       r = await once();
     } else if (r.outcome === 'missing') {
       // Redis does not know the call (it lost its data, or the call was admitted on the Postgres
@@ -165,7 +183,7 @@ export function createMeters(d: MeterDeps) {
       // renewal is decided on all of them; then decide there.
       const snap = await d.store.gateSnapshot(job.orgId);
       if (snap.outcome === 'found' && snap.holds.some((h) => h.call_id === job.callId)) {
-        await d.hot.fill(job.orgId, snap);
+        filled(await d.hot.fill(job.orgId, snap));
         d.metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' });
         r = await once();
       }
@@ -193,7 +211,25 @@ export function createMeters(d: MeterDeps) {
     await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));
   }
 
+  /** Whether Postgres says the call is settled; false when Postgres does not answer (Redis decides alone, as before). */
+  async function settledInPostgres(callId: string): Promise<boolean> {
+    try {
+      return (await withTimeout(d.store.settled(callId), callGate.databaseTimeoutMs, 'postgres')).settled;
+    } catch (err) {
+      d.log.warn({ callId, err: (err as Error).message }, 'call meter: could not ask Postgres whether the call is settled; renewing');
+      return false;
+    }
+  }
+
   async function renew(job: CallMeterJob): Promise<Renewal> {
+    if (await settledInPostgres(job.callId)) {
+      // Charged already (its report billed, or the sweeper settled it) though Redis's entry still
+      // stands: the release after the charge failed. Never grow it; release it (issue 22, item 1).
+      await d.releaseSettled(job.orgId, job.callId).catch((err: unknown) => {
+        d.log.warn({ callId: job.callId, orgId: job.orgId, err: (err as Error).message }, 'call meter: could not release a settled call\'s Redis hold; the sweeper will');
+      });
+      return { outcome: 'released', path: 'cache' };
+    }
     let r: Renewal;
     try {
       r = await renewOnRedis(job);
@@ -247,6 +283,13 @@ export function createMeters(d: MeterDeps) {
         await Promise.all([next(job.orgId, hold, heldSeconds), r.path === 'cache' ? d.record(holdRecord(job.orgId, hold, 'metered', heldSeconds)) : undefined]);
       } else if (r.outcome === 'exhausted' || r.outcome === 'frozen' || r.outcome === 'limited') {
         await endForRenewal(job, r, hold);
+      } else if (r.outcome === 'capped' && (r.heldSeconds ?? 0) < job.maxDurationSeconds) {
+        // The hold cannot grow (its cap) yet pays for less than Vapi was given: a hold whose
+        // terms are not the granted ones (issue 22, item 2). Vapi would run the call on to its
+        // maxDurationSeconds with nothing held for it: end it when the held seconds run out.
+        d.metrics.callHoldRepairs.inc({ repair: 'ended_at_cap', by: 'meter' });
+        d.log.warn({ callId: job.callId, orgId: job.orgId, heldSeconds: r.heldSeconds, maxDurationSeconds: job.maxDurationSeconds }, 'call meter: hold capped below the granted maxDurationSeconds; ending the call at its cap');
+        await endForRenewal(job, r, hold);
       }
       return r;
     },
@@ -296,7 +339,7 @@ export function createMeters(d: MeterDeps) {
      * Redis lost it, retried when its attempts ran out. Returns what it did.
      */
     async ensure(orgId: string, hold: StoredHold, heldSeconds: number): Promise<'none' | 'present' | 'created' | 'retried'> {
-      if (callGate.holdPolicy !== 'metered' || hold.state !== 'held' || heldSeconds >= hold.max_duration_seconds || hold.amount >= hold.cap) return 'none';
+      if (callGate.holdPolicy !== 'metered' || hold.state !== 'held' || heldSeconds >= hold.max_duration_seconds) return 'none';
       const job = jobFor('renew', orgId, hold, hold.slices + 1, hold.admitted_at_ms + heldSeconds * 1000 - leadMs);
       // Asked before the queue: the pump adds the job before it removes the entry, so one of the
       // two is always there while the renewal waits. (A job added here anyway has the pump's job

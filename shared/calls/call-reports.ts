@@ -24,6 +24,11 @@ export interface CallReportDeps {
   pricing: Pricing;
   holdPolicy: 'metered' | 'full';
   holdGraceSeconds: number;
+  /**
+   * Releases the Redis hold of a call Postgres says is settled, after writing the wallet through
+   * (call-billing.ts releaseSettledHold).
+   */
+  releaseSettled(orgId: string, callId: string): Promise<unknown>;
 }
 
 export type ReportOutcome = 'recorded' | 'duplicate' | 'invalid';
@@ -77,6 +82,9 @@ async function orgOfMessage(d: CallReportDeps, m: VapiMessage): Promise<string |
  * money already spent) and stops being renewed; it counts until the charge replaces it. The call
  * is found by its id, its organisation by the message's metadata or number, else by Postgres's
  * record — whichever store heard of the call first, in whatever order its messages come.
+ * A call already settled (its charge posted) keeps no hold whatever comes after: Postgres leaves
+ * it as it is (call_hold_end answers 'settled'), and an entry Redis still counted — its release
+ * after the charge failed, so the "ended" just sized it — is released (issue 22, item 7).
  */
 export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void> {
   const callId = m.call?.id;
@@ -121,6 +129,12 @@ export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void
     d.log.warn({ callId, err: (err as Error).message }, 'could not size an ended call in Postgres; its hold counts until billed');
   }
   if (pg !== undefined && pg.outcome !== 'not_found') orgId ??= pg.org_id;
+  if (orgId !== undefined && pg?.outcome === 'settled' && redisView !== undefined && 'amount' in redisView) {
+    await d.releaseSettled(orgId, callId).catch((err: unknown) => {
+      d.log.warn({ callId, orgId, err: (err as Error).message }, "could not release a settled call's Redis hold; the sweeper will");
+    });
+    return;
+  }
   d.metrics.callHoldEvents.inc({ event: 'ended', store: redisView !== undefined && 'amount' in redisView ? 'cache' : 'database' });
   // Redis did not know the call (a Postgres-path admission, or Redis lost it): copy the ended
   // hold over, so the Redis path counts it too.

@@ -8,7 +8,7 @@ import type { RedisKeys } from '../redis';
 import type { WalletService } from '../wallet/wallet-service';
 import type { Queues } from '../queues/queues';
 import type { VapiCallsClient } from '../clients/vapi-client';
-import type { CallBillingDeps } from './call-billing';
+import { releaseSettledHold, type CallBillingDeps } from './call-billing';
 import { createCallGate, type CallGate, type GateDecision } from './call-gate';
 import { createMeters, type Meters } from './call-meter';
 import { createMeterDue, type MeterDue } from './meter-due';
@@ -80,8 +80,22 @@ export function createCallServices(p: CallServiceParts): CallServices {
   const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
   const due = createMeterDue(p.redis, p.keys);
-  const meters = createMeters({ config, store, hot, due, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
+  const billing: CallBillingDeps = { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds };
+  const meters = createMeters({
+    config,
+    store,
+    hot,
+    due,
+    redis: p.redis,
+    keys: p.keys,
+    queues: p.queues,
+    metrics,
+    log,
+    clock,
+    record: (h) => recorder.add(h),
+    releaseSettled: (orgId, callId) => releaseSettledHold(billing, orgId, callId, 'renewal'),
+  });
 
   async function admitted(decision: GateDecision): Promise<void> {
     if (decision.kind !== 'allowed' || decision.placed === undefined) return;
@@ -98,13 +112,25 @@ export function createCallServices(p: CallServiceParts): CallServices {
     // wait bounded by the Redis timeout. What still fails is copied by the meter sweep. A
     // connection that is not 'ready' would refuse the command at once (no offline queue), so it is
     // not built at all: during an outage every decision comes here.
+    //
+    // It is an adoption, not only a copy (issue 22, item 2): Vapi was given Postgres's terms, so
+    // the Redis entry must hold exactly those, even if the decide this Redis stalled on lands
+    // first and writes its own (planned on Redis's balance). Sent on the same connection, after
+    // that decide, so Redis runs it after any entry the decide writes. Given up on after the
+    // Redis timeout, it is still sent and run in order; if it never runs, the meter sweep's copy
+    // adopts Postgres's terms too (call_gate_fill).
     if (decision.path === 'database_fallback' && p.redis.status === 'ready') {
-      work.push(
-        withTimeout(hot.mirror(decision.orgId, [hold]), redisTimeoutMs, 'redis').then(
-          () => void metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' }),
-          () => undefined,
-        ),
+      const adopting = hot.adopt(decision.orgId, hold, { ratePerMinute: config.pricing.callRatePerMinute, holdSeconds: config.callGate.holdSeconds });
+      void adopting.then(
+        (outcome) => {
+          if (outcome === 'added') metrics.callHoldEvents.inc({ event: 'mirrored', store: 'cache' });
+          if (outcome !== 'adopted') return;
+          metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'gate' });
+          log.warn({ callId: hold.call_id, orgId: decision.orgId }, 'call gate: a late Redis entry took the terms the Postgres path granted');
+        },
+        () => undefined,
       );
+      work.push(withTimeout(adopting, redisTimeoutMs, 'redis').then(() => undefined, () => undefined));
     }
     await Promise.all(work);
   }
@@ -118,8 +144,20 @@ export function createCallServices(p: CallServiceParts): CallServices {
     clock,
     breaker,
     admitted,
-    reports: { store, queues: p.queues, hot, numbers, meters, log, metrics, pricing: config.pricing, holdPolicy, holdGraceSeconds },
-    billing: { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds },
+    reports: {
+      store,
+      queues: p.queues,
+      hot,
+      numbers,
+      meters,
+      log,
+      metrics,
+      pricing: config.pricing,
+      holdPolicy,
+      holdGraceSeconds,
+      releaseSettled: (orgId, callId) => releaseSettledHold(billing, orgId, callId, 'ended'),
+    },
+    billing,
     vapiCalls: p.vapi,
     close: async () => {
       // The gate first: an admission still waiting for its batch goes out while the pool is open.

@@ -92,6 +92,12 @@ const reportDueForSweep = z.object({ call_id: z.string(), received_at: z.string(
 export type ReportDueForSweep = z.output<typeof reportDueForSweep>;
 const reportsDueForSweep = z.object({ unbilled: z.array(reportDueForSweep) });
 const sweepDefer = z.object({ outcome: z.enum(['deferred', 'unchanged']) });
+const callSettled = z.object({ settled: z.boolean(), org_id: z.string().nullable() });
+export type CallSettled = z.output<typeof callSettled>;
+const hotReleased = z.object({ outcome: z.enum(['stamped', 'unchanged']) });
+const settledHold = z.object({ call_id: z.string(), org_id: z.string(), hold_expires_at: z.string() });
+export type SettledHold = z.output<typeof settledHold>;
+const settledHolds = z.object({ settled: z.array(settledHold) });
 
 /** The last row of the previous page of a sweep work list: its time (as returned) and call id. */
 export interface SweepCursor {
@@ -335,6 +341,24 @@ export function createCallStore(rpc: Rpc) {
         p_after_call_id: after?.callId ?? null,
       });
       return parse(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
+    },
+    /** Whether the call is settled in Postgres (its row settled, or its report billed): call_settled. */
+    async settled(callId: string): Promise<CallSettled> {
+      return parse(callSettled, 'call_settled', await rpc.call('call_settled', { p_call_id: callId }));
+    },
+    /** Redis was seen with this settled call's entry no longer counting: off the sweeper's list. */
+    async hotReleased(callId: string): Promise<'stamped' | 'unchanged'> {
+      return parse(hotReleased, 'call_hot_released', await rpc.call('call_hot_released', { p_call_id: callId })).outcome;
+    },
+    /** One page of settled calls whose Redis hold may still count, after `after` (null: the first page). */
+    async callsDueForHotRelease(now: Date, limit: number, after: SweepCursor | null): Promise<SettledHold[]> {
+      const raw = await rpc.call('calls_due_for_hot_release', {
+        p_now: now.toISOString(),
+        p_limit: limit,
+        p_after_expires_at: after?.at ?? null,
+        p_after_call_id: after?.callId ?? null,
+      });
+      return parse(settledHolds, 'calls_due_for_hot_release', raw).settled;
     },
     /** Keeps the call out of the sweeper's list until `until`. */
     async deferSweep(callId: string, until: Date): Promise<'deferred' | 'unchanged'> {

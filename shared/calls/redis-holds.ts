@@ -30,6 +30,7 @@ const CALL_GATE_RELEASE = script('call-gate-release-4.lua');
 const CALL_GATE_CANCEL = script('call-gate-cancel-4.lua');
 const CALL_GATE_FILL = script('call-gate-fill-4.lua');
 const CALL_GATE_HELD = script('call-gate-held-4.lua');
+const CALL_GATE_ADOPT = script('call-gate-adopt-5.lua');
 
 type Keys = [wallet: string, holds: string, expiry: string, sum: string];
 type Args = Array<string | number>;
@@ -39,8 +40,9 @@ type Commands = {
   callGateEnd(...args: [...Keys, ...Args]): Promise<string[]>;
   callGateRelease(...args: [...Keys, callId: string, nowMs: number, keepUntilMs: number]): Promise<number>;
   callGateCancel(...args: [...Keys, callId: string, nowMs: number]): Promise<number>;
-  callGateFill(...args: [...Keys, ...Args]): Promise<number>;
+  callGateFill(...args: [...Keys, ...Args]): Promise<[stored: number, adopted: number]>;
   callGateHeld(...args: [...Keys, nowMs: number]): Promise<string>;
+  callGateAdopt(...args: [...Keys, due: string, ...Args]): Promise<[AdoptOutcome]>;
 };
 
 function withCommands(redis: Redis): Redis & Commands {
@@ -52,6 +54,7 @@ function withCommands(redis: Redis): Redis & Commands {
     redis.defineCommand('callGateCancel', CALL_GATE_CANCEL);
     redis.defineCommand('callGateFill', CALL_GATE_FILL);
     redis.defineCommand('callGateHeld', CALL_GATE_HELD);
+    redis.defineCommand('callGateAdopt', CALL_GATE_ADOPT);
   }
   return redis as Redis & Commands;
 }
@@ -80,6 +83,9 @@ export type RenewOutcome =
 export type EndOutcome =
   | { outcome: 'ended' | 'already'; amount: number; admittedAtMs: number; maxDurationSeconds: number; expiresAtMs: number; cap: number; slices: number }
   | { outcome: 'released' | 'missing' };
+
+/** What call_gate_adopt did to the call's Redis entry (see call-gate-adopt-5.lua). */
+export type AdoptOutcome = 'added' | 'adopted' | 'kept';
 
 export interface WalletFill {
   balance: number;
@@ -164,15 +170,29 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     async cancel(orgId: string, callId: string, nowMs = Date.now()): Promise<boolean> {
       return (await r.callGateCancel(...k(orgId), callId, nowMs)) === 1;
     },
-    /** The wallet (version-guarded) and the Postgres holds Redis does not know. */
-    async fill(orgId: string, snap: WalletFill, nowMs = Date.now()): Promise<boolean> {
-      const stored = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, ...controlsArgs(snap.controls), ...holdArgs(snap.holds));
-      return stored === 1;
+    /**
+     * The wallet (version-guarded) and the Postgres holds Redis does not know; an entry whose
+     * terms (maxDuration, cap) differ from its Postgres hold's takes Postgres's (`adopted` counts them).
+     */
+    async fill(orgId: string, snap: WalletFill, nowMs = Date.now()): Promise<{ stored: boolean; adopted: number }> {
+      const [stored, adopted] = await r.callGateFill(...k(orgId), '1', snap.version, snap.balance, snap.currency, walletTtlSeconds * 1000, nowMs, ...controlsArgs(snap.controls), ...holdArgs(snap.holds));
+      return { stored: stored === 1, adopted: Number(adopted) };
     },
-    /** Only the holds (a Postgres-path admission, or the sweeper after Redis lost data). */
-    async mirror(orgId: string, holds: StoredHold[], nowMs = Date.now()): Promise<void> {
-      if (holds.length === 0) return;
-      await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, '0', 0, 0, -1, -1, -1, ...holdArgs(holds));
+    /** Only the holds (the sweeper after Redis lost data, an "ended" Redis did not know); returns how many entries took Postgres's terms. */
+    async mirror(orgId: string, holds: StoredHold[], nowMs = Date.now()): Promise<number> {
+      if (holds.length === 0) return 0;
+      const [, adopted] = await r.callGateFill(...k(orgId), '0', 0, 0, '', 0, nowMs, '0', 0, 0, -1, -1, -1, ...holdArgs(holds));
+      return Number(adopted);
+    },
+    /**
+     * After a Postgres-path answer: the call's Redis entry takes exactly the hold Postgres granted
+     * (the terms Vapi was given), whether Redis has none or a stalled decide wrote its own late
+     * (see call_gate_adopt). Sent on the connection that decide went out on, so it runs after it.
+     */
+    async adopt(orgId: string, hold: StoredHold, t: Pick<HoldTerms, 'ratePerMinute' | 'holdSeconds'>, nowMs = Date.now()): Promise<AdoptOutcome> {
+      const [outcome] = await r.callGateAdopt(...k(orgId), keys.meterDue, hold.call_id, nowMs, ...holdArgs([hold]).slice(1), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId);
+      if (outcome !== 'added' && outcome !== 'adopted' && outcome !== 'kept') throw new Error(`invariant violated: call_gate_adopt returned ${String(outcome)}`);
+      return outcome;
     },
     /**
      * The entries in state h (calls in progress), read as StoredHold: the one place TypeScript reads

@@ -230,7 +230,13 @@ export class WalletService {
     if (p.attempts >= this.repair.maxAttempts) {
       this.pending.delete(orgId);
       this.metrics.balanceCacheRepairs.inc({ result: 'gave_up' });
-      this.log.error({ orgId, version: snap.version, attempts: p.attempts, err: (error as Error).message }, 'balance cache repair gave up; the stale entry lives until its TTL');
+      // The steps waiting on it (a billed call's Redis release) do not run; they have their own
+      // retries: the billing job fails until its release is confirmed, and the call sweeper
+      // releases settled calls' holds Redis has not confirmed (docs/call-gate.md, issue 22).
+      this.log.error(
+        { orgId, version: snap.version, attempts: p.attempts, stepsLeft: p.after.length, err: (error as Error).message },
+        'balance cache repair gave up; the stale entry lives until its TTL',
+      );
       return;
     }
     this.arm(orgId, p);

@@ -238,7 +238,7 @@ describe('call sweeper paging and backoff', () => {
     expect(ahead.rows[0]?.n).toBe(12);
 
     const now = later();
-    expect(await sweep(now)).toEqual({ settled: 1, notFound: 0, stillLive: 12, reenqueued: 0, errors: 0 });
+    expect(await sweep(now)).toEqual({ settled: 1, notFound: 0, stillLive: 12, reenqueued: 0, holdsReleased: 0, errors: 0 });
     expect(await callEntries(orgId)).toEqual([-28]); // ceil(30 × 56 ÷ 60)
     const open = await ctx.pool.query('select count(*)::int as n from calls where call_id = any($1) and settled_at is null', [stuck]);
     expect(open.rows[0]?.n).toBe(12);
@@ -291,7 +291,7 @@ describe('call sweeper paging and backoff', () => {
     // The call ends and its report is lost: the first sweep after the doubled backoff settles it.
     await simEnd('pg-long', new Date(start.getTime() + 45_000));
     expect(await sweep(new Date(t1.getTime() + 2 * interval - 1))).toMatchObject({ settled: 0 });
-    expect(await sweep(new Date(t1.getTime() + 2 * interval))).toEqual({ settled: 1, notFound: 0, stillLive: 0, reenqueued: 0, errors: 0 });
+    expect(await sweep(new Date(t1.getTime() + 2 * interval))).toEqual({ settled: 1, notFound: 0, stillLive: 0, reenqueued: 0, holdsReleased: 0, errors: 0 });
     expect(await callEntries(orgId)).toEqual([-42]); // ceil(45 × 56 ÷ 60)
   });
 
@@ -309,7 +309,7 @@ describe('call sweeper paging and backoff', () => {
     const unreachable = createVapiClient({ apiKey: 'test', apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
 
     const t0 = later();
-    expect(await sweepCalls({ ...callSweepDeps(ctx.services), vapiCalls: unreachable }, t0)).toEqual({ settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, errors: 1 });
+    expect(await sweepCalls({ ...callSweepDeps(ctx.services), vapiCalls: unreachable }, t0)).toEqual({ settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, holdsReleased: 0, errors: 1 });
     expect(await sweep(new Date(t0.getTime() + ctx.config.sweep.intervalMs - 1))).toMatchObject({ settled: 0, errors: 0 });
     expect(await sweep(new Date(t0.getTime() + ctx.config.sweep.intervalMs))).toMatchObject({ settled: 1, errors: 0 });
     expect(await callEntries(orgId)).toEqual([-19]); // ceil(20 × 56 ÷ 60)

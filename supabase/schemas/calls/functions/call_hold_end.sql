@@ -6,6 +6,9 @@
 -- charge replaces it (call_settle). When Postgres has no row yet (the batched record is still on
 -- its way, or failed), p_hold (Redis's view of the call, as call_gate_record_holds takes it)
 -- creates it, ended, so the sweeper can find it.
+-- A settled call is left as it is ('settled'): an "ended" after the call's charge changes no
+-- hold. When its row is missing and its report is already billed, p_hold writes the row settled
+-- (call_holds_upsert), so that too answers 'settled' and holds nothing.
 -- Output:  {outcome: ended | already | settled, org_id, amount} | {outcome: not_found}
 -- ---------------------------------------------------------------------------------------------
 --

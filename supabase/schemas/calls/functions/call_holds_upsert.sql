@@ -1,5 +1,16 @@
 -- call_holds_upsert(jsonb)
 --
+-- (from 20261206203711_settled_holds_released)
+-- A hold's record can reach Postgres after the call's report was billed: the gate's batch waits up
+-- to 20 ms and a report can be quicker, a failed batch is written again by a renewal, and an
+-- "ended" writes Redis's view when Postgres has no row. call_settle found no row to settle then,
+-- and the record inserted a live hold for a call already charged: it counted in `available` (and
+-- an "ended" sized it to a pence or two) until it expired, hours later. A call whose report is
+-- billed is now inserted settled, as call_settle would have left it (released, settled_at and
+-- charge_entry_id from the report, settled_by from the report's source), with hot_released_at
+-- null so that the call sweeper confirms its Redis copy is released too. One more primary-key
+-- probe per hold (call_reports), as for the organisation.
+--
 -- call_gate_record_holds and call_holds_upsert (as in 20261201000500_record_holds_in_one_statement.sql)
 -- with two changes to how their statements read `calls` and `organizations`, found with
 -- auto_explain during benchmark a (issue 15; batches of ≈ 60 holds every 20 ms):
@@ -31,7 +42,7 @@
 -- rejected even when its call had a row). test/calls/record-holds-batch.test.ts compares the two
 -- ways on generated batches; test/money-in/alerts.test.ts fails if the watch is skipped.
 --
--- Defined in 20261201000500_record_holds_in_one_statement, 20261201000600_record_holds_probe_by_key (the last is current).
+-- Defined in 20261201000500_record_holds_in_one_statement, 20261201000600_record_holds_probe_by_key, 20261206203711_settled_holds_released (the last is current).
 --
 -- Called by: call_gate_record_holds().
 CREATE OR REPLACE FUNCTION public.call_holds_upsert(p_holds jsonb)
@@ -48,17 +59,25 @@ begin
   -- A scalar subquery per hold (one primary-key probe each): as a join the planner may read
   -- every organisation instead (20261201000200). Materialised, so the probe runs once per hold
   -- (pulled up, it ran for `org` and again for the filter) and the rejected holds can be named.
+  -- The call's billed report, if any (one primary-key probe per hold): a hold recorded after its
+  -- call was charged is written settled, never as a live hold of a call already paid for.
   with src as materialized (
-    select x.el, x.i, (select o.id from organizations o where o.id = call_gate_org_key(x.el->>'org_id')) as org
+    select x.el, x.i, (select o.id from organizations o where o.id = call_gate_org_key(x.el->>'org_id')) as org,
+           (select r from call_reports r where r.call_id = x.el->>'call_id' and r.billed_at is not null) as billed
       from jsonb_array_elements(p_holds) with ordinality x(el, i)
   ), written as (
     insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
-                       hold_policy, admitted_at, hold_cap, held_seconds, slices, ended_at)
+                       hold_policy, admitted_at, hold_cap, held_seconds, slices, ended_at,
+                       hold_state, released_at, release_cause, settled_at, settled_by, charge_entry_id)
     select el->>'call_id', org, (el->>'amount')::bigint, (el->>'max_duration_seconds')::integer,
            to_timestamp((el->>'expires_at_ms')::bigint / 1000.0), 'cache',
            coalesce(el->>'policy', 'full'), to_timestamp((el->>'admitted_at_ms')::bigint / 1000.0),
            (el->>'cap')::bigint, (el->>'held_seconds')::integer, coalesce((el->>'slices')::integer, 1),
-           to_timestamp((el->>'ended_at_ms')::bigint / 1000.0)
+           to_timestamp((el->>'ended_at_ms')::bigint / 1000.0),
+           case when billed is null then 'held' else 'released' end,
+           (billed).billed_at, case when billed is null then null else 'billed' end, (billed).billed_at,
+           case when billed is null then null when (billed).source = 'vapi_api' then 'sweeper' else 'report' end,
+           (billed).charge_entry_id
       from src
      where org is not null
      order by i

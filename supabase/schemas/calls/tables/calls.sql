@@ -8,7 +8,8 @@
 -- the sweeper use. Redis keeps the hot copy of the holds; this table is what the Postgres
 -- fallback decides on and what the sweeper settles from (docs/call-gate.md).
 --
--- Defined in 20261123000300_calls.
+-- Defined in 20261123000300_calls; hot_released_at and calls_hot_release_due in
+-- 20261206203500_calls_hot_release.
 
 CREATE TABLE calls (
     call_id text NOT NULL,
@@ -41,6 +42,12 @@ CREATE TABLE calls (
     next_sweep_at timestamp with time zone,
     -- How many times the sweeper has deferred this call: the exponent of its backoff.
     sweep_deferrals integer DEFAULT 0 NOT NULL,
+    -- When Redis was last seen with this settled call's entry no longer counting (released, or
+    -- gone): null while the Redis copy of a settled call's hold may still stand. Set by
+    -- call_hot_released; the call sweeper releases the entries of the rows still null
+    -- (calls_due_for_hot_release). Column and index: 20261206203500_calls_hot_release; the
+    -- functions: 20261206203711_settled_holds_released.
+    hot_released_at timestamp with time zone,
     CONSTRAINT calls_admitted_path_check CHECK ((admitted_path = ANY (ARRAY['cache'::text, 'database_fallback'::text]))),
     CONSTRAINT calls_call_id_check CHECK (((length(call_id) >= 1) AND (length(call_id) <= 200))),
     CONSTRAINT calls_held_seconds_check CHECK (((held_seconds >= 0) AND (held_seconds <= 86400))),
@@ -62,6 +69,8 @@ ALTER TABLE ONLY calls
 CREATE INDEX calls_open_by_org ON calls USING btree (org_id) WHERE (hold_state = 'held'::text);
 
 CREATE INDEX calls_sweep_order ON calls USING btree (hold_expires_at, call_id) WHERE (settled_at IS NULL);
+
+CREATE INDEX calls_hot_release_due ON calls USING btree (hold_expires_at, call_id) WHERE ((settled_at IS NOT NULL) AND (hot_released_at IS NULL));
 
 ALTER TABLE ONLY calls
     ADD CONSTRAINT calls_charge_entry_id_fkey FOREIGN KEY (charge_entry_id) REFERENCES ledger_entries(id);
