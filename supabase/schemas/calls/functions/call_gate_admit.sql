@@ -1,4 +1,9 @@
--- call_gate_admit(uuid,text,bigint,bigint,integer,integer,integer,integer,text,integer,timestamp with time zone)
+-- call_gate_admit(uuid,text,bigint,bigint,integer,integer,integer,integer,text,integer,timestamp with time zone,bigint,integer,integer,text)
+--
+-- (from 20261207001100_call_rates_functions)
+-- The call's own rate (CONTRACT §10): p_rate_per_minute with p_connect_fee, p_minimum_seconds,
+-- p_increment_seconds and p_rate_prefix (null: no row matched, the default rate) plan the hold and
+-- are written on the calls row, where renewals, the "ended" resize and the charge read them.
 --
 -- call_gate_admit (as in 20261130001500_money_in_meets_spend_controls.sql), its plan now taken
 -- from call_gate_admit_plan.
@@ -49,8 +54,8 @@
 --
 -- Defined in 20261123000400_call_gate_fast_path, 20261130000300_metered_holds, 20261130001100_money_in, 20261130001200_spend_controls, 20261130001500_money_in_meets_spend_controls, 20261201000700_admit_batch_one_insert (the last is current).
 --
--- Called by: call_gate_admit_batch().
-CREATE OR REPLACE FUNCTION public.call_gate_admit(p_org_id uuid, p_call_id text, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_hold_grace_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer, p_now timestamp with time zone)
+-- Called by: call_gate_admit_batch(), outbound_call_admit().
+CREATE OR REPLACE FUNCTION public.call_gate_admit(p_org_id uuid, p_call_id text, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_hold_grace_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer, p_now timestamp with time zone, p_connect_fee bigint DEFAULT 0, p_minimum_seconds integer DEFAULT 0, p_increment_seconds integer DEFAULT 1, p_rate_prefix text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -78,17 +83,20 @@ begin
     return jsonb_build_object('outcome', 'refused', 'reason', 'maxConcurrentCalls');
   end if;
   v_plan := call_gate_admit_plan(w, call_holds_sum(p_org_id, v_now), v_now, p_rate_per_minute, p_min_balance,
-    p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds);
+    p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds,
+    p_connect_fee, p_minimum_seconds, p_increment_seconds);
   if cardinality(v_plan) = 2 then
     return jsonb_build_object('outcome', 'refused', 'reason', 'dailySpendLimit');
   elsif cardinality(v_plan) = 1 then
     return jsonb_build_object('outcome', 'available', 'available', v_plan[1]);
   end if;
   insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
-                     hold_policy, hold_cap, held_seconds, admitted_at)
+                     hold_policy, hold_cap, held_seconds, admitted_at, rate_prefix, rate_per_minute,
+                     connect_fee, minimum_seconds, increment_seconds)
   values (p_call_id, p_org_id, v_plan[2], v_plan[3],
           v_now + make_interval(secs => v_plan[3] + p_hold_grace_seconds), 'database_fallback',
-          p_policy, v_plan[4], v_plan[5], v_now)
+          p_policy, v_plan[4], v_plan[5], v_now, p_rate_prefix, p_rate_per_minute, p_connect_fee,
+          p_minimum_seconds, p_increment_seconds)
   returning * into c;
   -- Money in: a hold lowers `available`, which alerts and auto-recharge watch.
   perform wallet_money_watch(p_org_id);

@@ -1,5 +1,10 @@
 -- call_gate_admit_batch(jsonb,bigint,bigint,integer,integer,integer,integer,text,integer)
 --
+-- (from 20261207001100_call_rates_functions)
+-- Each element may carry its own rate (rate_per_minute, connect_fee, minimum_seconds,
+-- increment_seconds, rate_prefix: the rate fixed at the call's admission, CONTRACT §10); an
+-- element without one is planned at p_rate_per_minute, no connect fee, no minimum, increments of 1 s.
+--
 -- (from 20261201000700_admit_batch_one_insert)
 -- call_gate_admit_batch (20261201000100) decides a batch with one INSERT instead of one per
 -- admission. Found profiling benchmark b (issue 15; Redis down, every answer from Postgres): each
@@ -56,9 +61,12 @@ begin
   loop
     begin
       v_out[e.idx] := call_gate_admit(
-        coalesce(e.org_id, (e.el->>'org_id')::uuid), e.el->>'call_id', p_rate_per_minute, p_min_balance,
+        coalesce(e.org_id, (e.el->>'org_id')::uuid), e.el->>'call_id',
+        coalesce((e.el->>'rate_per_minute')::bigint, p_rate_per_minute), p_min_balance,
         p_safety_margin_seconds, p_hold_grace_seconds, p_min_duration_seconds, p_max_duration_seconds,
-        p_policy, p_hold_seconds, (e.el->>'now')::timestamptz);
+        p_policy, p_hold_seconds, (e.el->>'now')::timestamptz,
+        coalesce((e.el->>'connect_fee')::bigint, 0), coalesce((e.el->>'minimum_seconds')::integer, 0),
+        coalesce((e.el->>'increment_seconds')::integer, 1), e.el->>'rate_prefix');
     exception when others then
       v_out[e.idx] := jsonb_build_object('outcome', 'error', 'message', sqlerrm);
     end;

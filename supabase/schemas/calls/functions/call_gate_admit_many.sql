@@ -1,5 +1,10 @@
 -- call_gate_admit_many(jsonb,bigint,bigint,integer,integer,integer,integer,text,integer)
 --
+-- (from 20261207001100_call_rates_functions)
+-- Each element may carry its own rate (rate_per_minute, connect_fee, minimum_seconds,
+-- increment_seconds, rate_prefix: the rate fixed at the call's admission, CONTRACT §10); an
+-- element without one is planned at p_rate_per_minute, no connect fee, no minimum, increments of 1 s.
+--
 -- (from 20261201000700_admit_batch_one_insert)
 -- call_gate_admit_many decides every element by call_gate_admit's own rules (the plan and spend
 -- controls now in call_gate_admit_plan, which both call), in the same order (organisation, then
@@ -52,6 +57,10 @@ declare
   v_p_live bigint;
   v_i integer;
   v_plan bigint[];
+  v_rate bigint;
+  v_fee bigint;
+  v_min integer;
+  v_inc integer;
 begin
   for e in
     select x.value as el, x.ordinality as idx, call_gate_org_key(x.value->>'org_id') as org_id
@@ -113,8 +122,13 @@ begin
       v_table_held := call_holds_sum(v_org, v_now);
       v_sum_at := v_now;
     end if;
-    v_plan := call_gate_admit_plan(w, v_table_held + v_p_held, v_now, p_rate_per_minute, p_min_balance,
-      p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds);
+    v_rate := coalesce((e.el->>'rate_per_minute')::bigint, p_rate_per_minute);
+    v_fee := coalesce((e.el->>'connect_fee')::bigint, 0);
+    v_min := coalesce((e.el->>'minimum_seconds')::integer, 0);
+    v_inc := coalesce((e.el->>'increment_seconds')::integer, 1);
+    v_plan := call_gate_admit_plan(w, v_table_held + v_p_held, v_now, v_rate, p_min_balance,
+      p_safety_margin_seconds, p_min_duration_seconds, p_max_duration_seconds, p_policy, p_hold_seconds,
+      v_fee, v_min, v_inc);
     if cardinality(v_plan) = 2 then
       v_out[e.idx] := jsonb_build_object('outcome', 'refused', 'reason', 'dailySpendLimit');
       continue;
@@ -138,6 +152,11 @@ begin
     r.slices := 1;
     r.sweep_deferrals := 0;
     r.created_at := now();
+    r.rate_prefix := e.el->>'rate_prefix';
+    r.rate_per_minute := v_rate;
+    r.connect_fee := v_fee;
+    r.minimum_seconds := v_min;
+    r.increment_seconds := v_inc;
     v_rows := v_rows || r;
     v_ids := v_ids || r.call_id;
     v_p_amounts := v_p_amounts || r.hold_amount;
@@ -151,9 +170,11 @@ begin
       'max_duration_seconds', v_plan[3], 'available', v_plan[1] - v_plan[2], 'hold', call_hold_json(r));
   end loop;
   insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
-                     hold_policy, hold_cap, held_seconds, admitted_at)
+                     hold_policy, hold_cap, held_seconds, admitted_at, rate_prefix, rate_per_minute,
+                     connect_fee, minimum_seconds, increment_seconds)
   select u.call_id, u.org_id, u.hold_amount, u.max_duration_seconds, u.hold_expires_at, u.admitted_path,
-         u.hold_policy, u.hold_cap, u.held_seconds, u.admitted_at
+         u.hold_policy, u.hold_cap, u.held_seconds, u.admitted_at, u.rate_prefix, u.rate_per_minute,
+         u.connect_fee, u.minimum_seconds, u.increment_seconds
     from unnest(v_rows) with ordinality u
    order by u.ordinality;
   -- Money in: these holds lowered `available`, which alerts and auto-recharge watch (wallets are

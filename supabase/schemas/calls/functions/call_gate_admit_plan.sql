@@ -1,4 +1,7 @@
--- call_gate_admit_plan(wallets,bigint,timestamp with time zone,bigint,bigint,integer,integer,integer,text,integer)
+-- call_gate_admit_plan(wallets,bigint,timestamp with time zone,bigint,bigint,integer,integer,integer,text,integer,bigint,integer,integer)
+--
+-- (from 20261207001100_call_rates_functions)
+-- Plans at the call's own rate: its connect fee, minimum and increments go to call_gate_plan_hold.
 --
 -- What an admission can hold once its wallet is locked and its organisation's live holds are
 -- summed (p_held): call_gate_admit's rules (spend controls, then call_gate_plan_hold), one copy
@@ -22,7 +25,7 @@
 -- Defined in 20261201000700_admit_batch_one_insert.
 --
 -- Called by: call_gate_admit(), call_gate_admit_many().
-CREATE OR REPLACE FUNCTION public.call_gate_admit_plan(w wallets, p_held bigint, p_now timestamp with time zone, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer)
+CREATE OR REPLACE FUNCTION public.call_gate_admit_plan(w wallets, p_held bigint, p_now timestamp with time zone, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer, p_connect_fee bigint DEFAULT 0, p_minimum_seconds integer DEFAULT 0, p_increment_seconds integer DEFAULT 1)
  RETURNS bigint[]
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
@@ -41,12 +44,13 @@ begin
     v_max_seconds := least(v_max_seconds, w.max_call_seconds);
   end if;
   v_plan := call_gate_plan_hold(v_effective, p_rate_per_minute, p_min_balance, p_safety_margin_seconds,
-    p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds);
+    p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds, p_connect_fee, p_minimum_seconds, p_increment_seconds);
   if v_plan is not null then
     return array[v_available] || v_plan;
   end if;
   if v_effective < v_available and call_gate_plan_hold(v_available, p_rate_per_minute, p_min_balance,
-       p_safety_margin_seconds, p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds) is not null then
+       p_safety_margin_seconds, p_min_duration_seconds, v_max_seconds, p_policy, p_hold_seconds, p_connect_fee,
+       p_minimum_seconds, p_increment_seconds) is not null then
     return array[v_available, -1];
   end if;
   return array[v_available];

@@ -1,4 +1,10 @@
--- call_gate_plan_hold(bigint,bigint,bigint,integer,integer,integer,text,integer)
+-- call_gate_plan_hold(bigint,bigint,bigint,integer,integer,integer,text,integer,bigint,integer,integer)
+--
+-- (from 20261207001100_call_rates_functions)
+-- The call's own rate (CONTRACT §10): every cost is call_rate_cost (connect fee, minimum,
+-- increments) and every duration call_rate_paid_seconds, so maxDurationSeconds is what
+-- `available` pays for at the call's rate, less the margin. With the default rate (no fee, no
+-- minimum, increments of 1 s) the plan is exactly the one before.
 --
 -- ---------------------------------------------------------------------------------------------
 -- call_gate_plan_hold: the hold policy of shared/calls/hold-policy.ts over shared/pricing.ts, in
@@ -22,8 +28,8 @@
 --
 -- Defined in 20261123000400_call_gate_fast_path, 20261130000300_metered_holds (the last is current).
 --
--- Called by: call_gate_admit_plan().
-CREATE OR REPLACE FUNCTION public.call_gate_plan_hold(p_available bigint, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer)
+-- Called by: call_gate_admit_plan(), outbound_call_admit().
+CREATE OR REPLACE FUNCTION public.call_gate_plan_hold(p_available bigint, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer, p_connect_fee bigint DEFAULT 0, p_minimum_seconds integer DEFAULT 0, p_increment_seconds integer DEFAULT 1)
  RETURNS bigint[]
  LANGUAGE plpgsql
  IMMUTABLE SECURITY DEFINER
@@ -44,15 +50,18 @@ begin
     return null;
   end if;
   v_seconds := least(p_max_duration_seconds::bigint, greatest(p_min_duration_seconds::bigint,
-                 (greatest(p_available, 0) * 60) / p_rate_per_minute - p_safety_margin_seconds));
-  v_cap := (v_seconds * p_rate_per_minute + 59) / 60;
+                 call_rate_paid_seconds(greatest(p_available, 0), p_rate_per_minute, p_connect_fee,
+                   p_minimum_seconds, p_increment_seconds) - p_safety_margin_seconds));
+  v_cap := call_rate_cost(v_seconds, p_rate_per_minute, p_connect_fee, p_minimum_seconds, p_increment_seconds);
   v_amount := v_cap;
   if p_policy = 'metered' then
-    v_amount := least((p_hold_seconds::bigint * p_rate_per_minute + 59) / 60, v_cap);
+    v_amount := least(call_rate_cost(p_hold_seconds, p_rate_per_minute, p_connect_fee, p_minimum_seconds,
+                        p_increment_seconds), v_cap);
   end if;
   v_amount := greatest(v_amount, p_min_balance);
   if v_amount > p_available then
     return null;
   end if;
-  return array[v_amount, v_seconds, v_cap, least(v_seconds, (v_amount * 60) / p_rate_per_minute)];
+  return array[v_amount, v_seconds, v_cap, least(v_seconds, call_rate_paid_seconds(v_amount, p_rate_per_minute,
+    p_connect_fee, p_minimum_seconds, p_increment_seconds))];
 end $function$;

@@ -1,5 +1,9 @@
 -- call_hold_end(text,bigint,integer,jsonb)
 --
+-- (from 20261207001100_call_rates_functions)
+-- The time used is costed at the call's own rate (call_rate_cost over its calls row's rate; null:
+-- p_rate_per_minute with no fee, no minimum, increments of 1 s).
+--
 -- ---------------------------------------------------------------------------------------------
 -- call_hold_end: the call's status-update "ended" in Postgres: the hold becomes the cost of the
 -- time from admission, bounded by (max duration + grace), at least 1 — it counts until the
@@ -62,7 +66,9 @@ begin
                 (c.max_duration_seconds + p_grace_seconds)::bigint * 1000);
   update calls
      set ended_at = coalesce(ended_at, now()),
-         hold_amount = greatest(1, (v_ms * p_rate_per_minute + 59999) / 60000)
+         hold_amount = greatest(1, call_rate_cost(v_ms::numeric / 1000, coalesce(rate_per_minute, p_rate_per_minute),
+                                                  coalesce(connect_fee, 0), coalesce(minimum_seconds, 0),
+                                                  coalesce(increment_seconds, 1)))
    where call_id = p_call_id
   returning * into c;
   return jsonb_build_object('outcome', 'ended', 'org_id', c.org_id, 'amount', c.hold_amount);

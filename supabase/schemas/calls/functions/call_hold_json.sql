@@ -1,5 +1,8 @@
 -- call_hold_json(calls)
 --
+-- (from 20261207001100_call_rates_functions)
+-- Carries the call's rate (null fields: the default rate), which the Redis entry keeps beside it.
+--
 -- The shape both the snapshot and the admission report a hold in (internal).
 --
 -- (from 20261201000400_hot_helpers_in_plpgsql)
@@ -31,5 +34,10 @@ begin
     'expires_at_ms', (extract(epoch from c.hold_expires_at) * 1000)::bigint,
     'admitted_at_ms', (extract(epoch from c.admitted_at) * 1000)::bigint,
     'cap', coalesce(c.hold_cap, c.hold_amount),
-    'slices', c.slices);
+    'slices', c.slices,
+    'rate_prefix', c.rate_prefix,
+    'rate_per_minute', c.rate_per_minute,
+    'connect_fee', c.connect_fee,
+    'minimum_seconds', c.minimum_seconds,
+    'increment_seconds', c.increment_seconds);
 end $function$;

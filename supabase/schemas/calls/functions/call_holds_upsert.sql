@@ -45,6 +45,10 @@
 -- Defined in 20261201000500_record_holds_in_one_statement, 20261201000600_record_holds_probe_by_key, 20261206203711_settled_holds_released (the last is current).
 --
 -- Called by: call_gate_record_holds().
+--
+-- (from 20261207001100_call_rates_functions)
+-- Writes the rate fixed at the call's admission (a hold's rate_per_minute, connect_fee,
+-- minimum_seconds, increment_seconds, rate_prefix; absent: null, the default rate).
 CREATE OR REPLACE FUNCTION public.call_holds_upsert(p_holds jsonb)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -68,7 +72,8 @@ begin
   ), written as (
     insert into calls (call_id, org_id, hold_amount, max_duration_seconds, hold_expires_at, admitted_path,
                        hold_policy, admitted_at, hold_cap, held_seconds, slices, ended_at,
-                       hold_state, released_at, release_cause, settled_at, settled_by, charge_entry_id)
+                       hold_state, released_at, release_cause, settled_at, settled_by, charge_entry_id,
+                       rate_prefix, rate_per_minute, connect_fee, minimum_seconds, increment_seconds)
     select el->>'call_id', org, (el->>'amount')::bigint, (el->>'max_duration_seconds')::integer,
            to_timestamp((el->>'expires_at_ms')::bigint / 1000.0), 'cache',
            coalesce(el->>'policy', 'full'), to_timestamp((el->>'admitted_at_ms')::bigint / 1000.0),
@@ -77,7 +82,9 @@ begin
            case when billed is null then 'held' else 'released' end,
            (billed).billed_at, case when billed is null then null else 'billed' end, (billed).billed_at,
            case when billed is null then null when (billed).source = 'vapi_api' then 'sweeper' else 'report' end,
-           (billed).charge_entry_id
+           (billed).charge_entry_id,
+           el->>'rate_prefix', (el->>'rate_per_minute')::bigint, (el->>'connect_fee')::bigint,
+           (el->>'minimum_seconds')::integer, (el->>'increment_seconds')::integer
       from src
      where org is not null
      order by i

@@ -1,4 +1,10 @@
--- call_meter_renew(text,integer,bigint,bigint,timestamp with time zone)
+-- call_meter_renew(text,integer,bigint,bigint,timestamp with time zone,integer)
+--
+-- (from 20261207001100_call_rates_functions)
+-- At the call's own rate (its calls row; null: p_rate_per_minute, no fee, no minimum, 1 s): the
+-- slice is the cost of p_slice_seconds (CALL_HOLD_SECONDS) at that rate without the connect fee
+-- (the first slice paid it), else p_slice_amount when no seconds are given; maxCallSeconds'
+-- cap is the cost of those seconds at the call's rate, and held_seconds what the hold pays for.
 --
 -- ---------------------------------------------------------------------------------------------
 -- call_meter_renew: the Postgres side of a renewal (Redis unavailable): grants slice p_slice_no
@@ -17,7 +23,7 @@
 -- Defined in 20261130000300_metered_holds, 20261130001200_spend_controls, 20261130001600_holds_watch_money (the last is current).
 --
 -- Called by: shared/calls/call-store.ts.
-CREATE OR REPLACE FUNCTION public.call_meter_renew(p_call_id text, p_slice_no integer, p_slice_amount bigint, p_rate_per_minute bigint, p_now timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.call_meter_renew(p_call_id text, p_slice_no integer, p_slice_amount bigint, p_rate_per_minute bigint, p_now timestamp with time zone, p_slice_seconds integer DEFAULT NULL::integer)
  RETURNS jsonb
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -32,6 +38,11 @@ declare
   v_available bigint;
   v_lim_cap bigint;
   v_limit text;
+  v_rate bigint;
+  v_fee bigint;
+  v_min integer;
+  v_step integer;
+  v_slice bigint;
 begin
   if p_rate_per_minute <= 0 or p_slice_amount < 0 or p_slice_no < 2 then
     raise exception 'call_meter_renew: bad arguments' using errcode = '22023';
@@ -58,12 +69,20 @@ begin
   if w.frozen then
     return jsonb_build_object('outcome', 'frozen', 'amount', c.hold_amount, 'held_seconds', c.held_seconds);
   end if;
+  v_rate := coalesce(c.rate_per_minute, p_rate_per_minute);
+  v_fee := coalesce(c.connect_fee, 0);
+  v_min := coalesce(c.minimum_seconds, 0);
+  v_step := coalesce(c.increment_seconds, 1);
+  v_slice := p_slice_amount;
+  if p_slice_seconds is not null then
+    v_slice := call_rate_cost(p_slice_seconds, v_rate, 0, 0, v_step);
+  end if;
   if c.hold_amount >= coalesce(c.hold_cap, c.hold_amount) then
     return jsonb_build_object('outcome', 'capped', 'amount', c.hold_amount, 'held_seconds', c.held_seconds);
   end if;
-  v_inc := least(p_slice_amount, c.hold_cap - c.hold_amount);
+  v_inc := least(v_slice, c.hold_cap - c.hold_amount);
   if w.max_call_seconds is not null then
-    v_lim_cap := (w.max_call_seconds::bigint * p_rate_per_minute + 59) / 60;
+    v_lim_cap := call_rate_cost(w.max_call_seconds, v_rate, v_fee, v_min, v_step);
     if c.hold_amount >= v_lim_cap then
       v_limit := 'maxCallSeconds';
     end if;
@@ -91,7 +110,7 @@ begin
   end if;
   update calls
      set hold_amount = hold_amount + v_inc, slices = p_slice_no,
-         held_seconds = least(max_duration_seconds, ((hold_amount + v_inc) * 60) / p_rate_per_minute)
+         held_seconds = least(max_duration_seconds, call_rate_paid_seconds(hold_amount + v_inc, v_rate, v_fee, v_min, v_step))
    where call_id = p_call_id
   returning * into c;
   -- Money in: the grown hold lowers `available`, which alerts and auto-recharge watch.

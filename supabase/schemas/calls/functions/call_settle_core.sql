@@ -1,5 +1,12 @@
 -- call_settle_core(text,bigint,integer,text)
 --
+-- (from 20261207001100_call_rates_functions)
+-- The charge is call_rate_cost at the rate fixed at the call's admission (its calls row): connect
+-- fee + ceil(billable × rate ÷ 60), billable raised to the minimum and then up to whole
+-- increments, rounded once. A call with no row, or a row admitted before rates were kept, is
+-- charged at p_rate_per_minute (CALL_RATE_PER_MINUTE) with no fee, no minimum, increments of 1 s:
+-- exactly as before.
+--
 -- The settlement of one call (its report or the sweeper's finding) — the body that was
 -- call_settle until 20261130001200_spend_controls renamed it: call_settle wraps it and adds the
 -- wallet's `controls` to its answer (read in the same transaction, so the same version).
@@ -31,7 +38,6 @@ declare
   v_seconds numeric;      -- seconds billed
   v_basis text;
   v_reason text;
-  v_units numeric;        -- seconds × rate: the charge is ceil(v_units ÷ 60)
   v_amount bigint;
   v_posted jsonb;
   v_replayed boolean;
@@ -111,9 +117,12 @@ begin
     v_seconds := 0;
   end if;
 
-  -- ceil(seconds × rate ÷ 60): the product is exact in numeric; div() is exact integer division.
-  v_units := v_seconds * p_rate_per_minute;
-  v_amount := div(v_units, 60)::bigint + case when v_units > div(v_units, 60) * 60 then 1 else 0 end;
+  -- At the call's own rate, rounded once (exact numeric).
+  if v_has_call and c.rate_per_minute is not null then
+    v_amount := call_rate_cost(v_seconds, c.rate_per_minute, c.connect_fee, c.minimum_seconds, c.increment_seconds);
+  else
+    v_amount := call_rate_cost(v_seconds, p_rate_per_minute, 0, 0, 1);
+  end if;
 
   -- The hold ends before the charge is posted, in this same transaction: ledger_post looks at
   -- `available` for alerts and auto-recharge, and must not count the call twice (its hold and

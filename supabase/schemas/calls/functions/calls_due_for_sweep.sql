@@ -16,6 +16,12 @@
 -- Defined in 20261123000300_calls, 20261130000500_sweep_paging (the last is current).
 --
 -- Called by: shared/calls/call-store.ts.
+--
+-- (from 20261207001100_call_rates_functions)
+-- Outbound calls (outbound_calls) are keyed by our call id: each row carries Vapi's id
+-- (vapi_call_id, null for inbound calls, whose call id is Vapi's), and an outbound call Vapi has
+-- not answered for yet ('placing') is left to the outbound sweep (outbound_calls_placing), which
+-- learns its fate from Vapi's listing first.
 CREATE OR REPLACE FUNCTION public.calls_due_for_sweep(p_now timestamp with time zone, p_grace_seconds integer, p_limit integer, p_after_expires_at timestamp with time zone, p_after_call_id text)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -30,9 +36,11 @@ begin
   return jsonb_build_object(
     'missing', coalesce((select jsonb_agg(jsonb_build_object(
          'call_id', x.call_id, 'org_id', x.org_id, 'hold_expires_at', x.hold_expires_at,
-         'sweep_deferrals', x.sweep_deferrals) order by x.hold_expires_at, x.call_id)
-       from (select c.call_id, c.org_id, c.hold_expires_at, c.sweep_deferrals from calls c
+         'sweep_deferrals', x.sweep_deferrals, 'vapi_call_id', x.vapi_call_id) order by x.hold_expires_at, x.call_id)
+       from (select c.call_id, c.org_id, c.hold_expires_at, c.sweep_deferrals, o.vapi_call_id from calls c
+               left join outbound_calls o on o.call_id = c.call_id
               where c.settled_at is null
+                and (o.call_id is null or o.state = 'placed')
                 and (p_after_expires_at is null
                      or (c.hold_expires_at, c.call_id) > (p_after_expires_at, p_after_call_id))
                 and (c.next_sweep_at is null or c.next_sweep_at <= p_now)

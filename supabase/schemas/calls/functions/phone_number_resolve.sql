@@ -10,6 +10,11 @@
 -- Defined in 20261123000300_calls.
 --
 -- Called by: call_report_record(), shared/calls/call-store.ts.
+--
+-- (from 20261207001100_call_rates_functions)
+-- Also the rate of the number (call_rate_match of its E.164, null when no row matches): an
+-- inbound call is rated by the number it called (CONTRACT §10), looked up where the number is
+-- resolved and cached with it, so the hot path pays nothing more for it.
 CREATE OR REPLACE FUNCTION public.phone_number_resolve(p_vapi_phone_number_id text, p_e164 text)
  RETURNS jsonb
  LANGUAGE sql
@@ -18,7 +23,8 @@ CREATE OR REPLACE FUNCTION public.phone_number_resolve(p_vapi_phone_number_id te
 AS $function$
   select coalesce(
     (select jsonb_build_object('outcome', 'found', 'org_id', n.org_id, 'assistant_id', n.assistant_id,
-                               'e164', n.e164, 'vapi_phone_number_id', n.vapi_phone_number_id)
+                               'e164', n.e164, 'vapi_phone_number_id', n.vapi_phone_number_id,
+                               'rate', call_rate_match(n.e164))
        from phone_numbers n
       where n.released_at is null
         and ((p_vapi_phone_number_id is not null and n.vapi_phone_number_id = p_vapi_phone_number_id)

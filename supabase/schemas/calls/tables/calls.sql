@@ -48,6 +48,15 @@ CREATE TABLE calls (
     -- (calls_due_for_hot_release). Column and index: 20261206203500_calls_hot_release; the
     -- functions: 20261206203711_settled_holds_released.
     hot_released_at timestamp with time zone,
+    -- The rate fixed at the call's admission (CONTRACT §10): its holds, maxDurationSeconds,
+    -- renewals, "ended" resize and charge use it. Null on rows written before
+    -- 20261207001000_call_rates_and_outbound_calls: CALL_RATE_PER_MINUTE, no connect fee, no
+    -- minimum, increments of 1 s, as they were admitted.
+    rate_prefix text,
+    rate_per_minute bigint,
+    connect_fee bigint,
+    minimum_seconds integer,
+    increment_seconds integer,
     CONSTRAINT calls_admitted_path_check CHECK ((admitted_path = ANY (ARRAY['cache'::text, 'database_fallback'::text]))),
     CONSTRAINT calls_call_id_check CHECK (((length(call_id) >= 1) AND (length(call_id) <= 200))),
     CONSTRAINT calls_held_seconds_check CHECK (((held_seconds >= 0) AND (held_seconds <= 86400))),
@@ -60,7 +69,8 @@ CREATE TABLE calls (
     CONSTRAINT calls_released_has_time CHECK (((hold_state = 'released'::text) = (released_at IS NOT NULL))),
     CONSTRAINT calls_settled_by_check CHECK ((settled_by = ANY (ARRAY['report'::text, 'sweeper'::text, 'not_found'::text]))),
     CONSTRAINT calls_slices_check CHECK (((slices >= 1) AND (slices <= 100000))),
-    CONSTRAINT calls_sweep_deferrals_check CHECK ((sweep_deferrals >= 0))
+    CONSTRAINT calls_sweep_deferrals_check CHECK ((sweep_deferrals >= 0)),
+    CONSTRAINT calls_rate_check CHECK (((rate_per_minute IS NULL) OR ((rate_per_minute >= 1) AND (connect_fee >= 0) AND (minimum_seconds >= 0) AND (increment_seconds >= 1))))
 );
 
 ALTER TABLE ONLY calls

@@ -13,7 +13,7 @@ CREATE TABLE idempotency_keys (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT idempotency_keys_fingerprint_check CHECK ((fingerprint ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[!-~]{1,255}$'::text)),
-    CONSTRAINT idempotency_keys_scope_check CHECK ((scope = ANY (ARRAY['credit'::text, 'provision'::text, 'topup'::text])))
+    CONSTRAINT idempotency_keys_scope_check CHECK ((scope = ANY (ARRAY['credit'::text, 'provision'::text, 'topup'::text, 'call'::text])))
 );
 
 ALTER TABLE ONLY idempotency_keys
