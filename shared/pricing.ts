@@ -21,10 +21,55 @@ export function callCharge(pricing: Pricing, seconds: number): number {
   return pence;
 }
 
+/**
+ * A call's rate (CONTRACT §10): the operators' row whose prefix is the longest prefix of the
+ * number (prefix set), or, when none matches, CALL_RATE_PER_MINUTE with no connect fee, no
+ * minimum and increments of 1 s (prefix null). Fixed at the call's admission: its holds,
+ * maxDurationSeconds, renewals and charge all use it.
+ */
+export interface CallRate {
+  prefix: string | null;
+  ratePerMinute: number;
+  connectFee: number;
+  minimumSeconds: number;
+  incrementSeconds: number;
+}
+
+/** The rate of a call no prefix matched: CALL_RATE_PER_MINUTE, no connect fee, increments of 1 s. */
+export function defaultCallRate(pricing: Pricing): CallRate {
+  return { prefix: null, ratePerMinute: pricing.callRatePerMinute, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1 };
+}
+
+/**
+ * What `seconds` of a call cost at `rate`: 0 for none (a call that never ran costs nothing), else
+ * connectFee + ceil(billable × ratePerMinute ÷ 60), billable = the seconds raised to
+ * minimumSeconds and then, when incrementSeconds > 1, up to a whole number of increments.
+ * Increments of 1 s keep the exact per-second charge of CONTRACT §4.2 (from milliseconds: SQL
+ * call_rate_cost takes fractional seconds; here, whole seconds). The one formula: SQL
+ * call_rate_cost and includes/call-rate.lua repeat it (test/calls/hold-plan-parity.test.ts).
+ */
+export function callCost(rate: CallRate, seconds: number): number {
+  assert(Number.isSafeInteger(seconds) && seconds >= 0, `call seconds must be a whole number >= 0, got ${seconds}`);
+  if (seconds === 0) return 0;
+  let billable = Math.max(seconds, rate.minimumSeconds);
+  if (rate.incrementSeconds > 1) billable = Math.ceil(billable / rate.incrementSeconds) * rate.incrementSeconds;
+  const amount = rate.connectFee + Math.ceil((billable * rate.ratePerMinute) / 60);
+  assert(Number.isSafeInteger(amount), 'call cost overflow');
+  return amount;
+}
+
+/** The whole seconds `amount` pays for at `rate`: the largest s with callCost(rate, s) ≤ amount. */
+export function secondsPaid(rate: CallRate, amount: number): number {
+  if (amount - rate.connectFee < 0) return 0;
+  let seconds = Math.floor(((amount - rate.connectFee) * 60) / rate.ratePerMinute);
+  if (rate.incrementSeconds > 1) seconds = Math.floor(seconds / rate.incrementSeconds) * rate.incrementSeconds;
+  return seconds < rate.minimumSeconds ? 0 : seconds;
+}
+
 /** Whole seconds a call may last on `available` minor units, less a safety margin, within Vapi's bounds. */
-export function maxDurationSeconds(pricing: Pricing, available: number, safetyMarginSeconds: number): number {
+export function maxDurationSeconds(pricing: Pricing, available: number, safetyMarginSeconds: number, rate: CallRate = defaultCallRate(pricing)): number {
   assert(Number.isSafeInteger(available), 'available must be an integer');
-  const affordable = Math.floor((Math.max(available, 0) * 60) / pricing.callRatePerMinute) - safetyMarginSeconds;
+  const affordable = secondsPaid(rate, Math.max(available, 0)) - safetyMarginSeconds;
   return Math.min(VAPI_MAX_DURATION_SECONDS, Math.max(VAPI_MIN_DURATION_SECONDS, affordable));
 }
 

@@ -13,9 +13,11 @@
       ARGV[2] now (ms)
       ARGV[3..9] Postgres's hold: state (h|e), amount, max duration (s), expiry (ms),
               admitted (ms), cap, slices
-      ARGV[10] rate per minute
+      ARGV[10] rate per minute of an entry with no rate of its own
       ARGV[11] renewal lead (ms)
       ARGV[12] org id
+      ARGV[13..16] Postgres's hold's rate: per minute, connect fee, minimum s, increment s
+              ('' when its row has none: the default rate)
     Output:
       {'added'}    Redis had no entry for the call: Postgres's is written
       {'adopted'}  Redis had an entry with other terms (a late call_gate_decide): replaced
@@ -30,12 +32,15 @@
 --- @include "includes/hold-keys"
 --- @include "includes/adopt-entry"
 --- @include "includes/meter-due-entry"
+--- @include "includes/call-rate"
 local now = tonumber(ARGV[2])
 purge(now)
 local t = {state = ARGV[3], amount = tonumber(ARGV[4]), maxd = tonumber(ARGV[5]), expires = tonumber(ARGV[6]),
-           admitted = tonumber(ARGV[7]), cap = tonumber(ARGV[8]), slices = tonumber(ARGV[9])}
+           admitted = tonumber(ARGV[7]), cap = tonumber(ARGV[8]), slices = tonumber(ARGV[9]),
+           rate = hold_rate(ARGV[13], ARGV[14], ARGV[15], ARGV[16])}
 local outcome, was = adopt(ARGV[1], t, now, true)
 if outcome == 'adopted' and was.slices == 1 and was.state == 'h' then
-  redis.call('ZREM', KEYS[5], (first_renewal(ARGV[12], ARGV[1], was, tonumber(ARGV[10]), tonumber(ARGV[11]))))
+  local r = rate_of(was, default_rate(tonumber(ARGV[10])))
+  redis.call('ZREM', KEYS[5], (first_renewal(ARGV[12], ARGV[1], was, r, tonumber(ARGV[11]))))
 end
 return {outcome}

@@ -20,6 +20,9 @@
       ARGV[10] CALL_HOLD_SECONDS
       ARGV[11] renewal lead (ms)
       ARGV[12] org id
+      ARGV[13..15] the call's connect fee, minimum seconds, increment seconds (ARGV[3] is its rate
+              per minute): the rate fixed at admission, kept in the entry (CONTRACT §10);
+              absent: 0, 0, 1
     Output:
       {'miss'}                                       wallet or its controls not cached
       {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
@@ -43,6 +46,7 @@
 --- @include "includes/spend-controls"
 --- @include "includes/plan-hold"
 --- @include "includes/meter-due-entry"
+--- @include "includes/call-rate"
 local now = tonumber(ARGV[2])
 local w = wallet(now)
 if not w then return {'miss'} end
@@ -56,7 +60,8 @@ local effective = available
 if w.daily >= 0 then effective = math.min(available, w.daily - w.spent - held) end
 local max_s = tonumber(ARGV[8])
 if w.secs >= 0 then max_s = math.min(max_s, w.secs) end
-local rate, minb, margin, min_s, metered, slice_s = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[9] == 'metered', tonumber(ARGV[10])
+local rate = {rate = tonumber(ARGV[3]), fee = tonumber(ARGV[13] or '0'), min = tonumber(ARGV[14] or '0'), inc = tonumber(ARGV[15] or '1')}
+local minb, margin, min_s, metered, slice_s = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[9] == 'metered', tonumber(ARGV[10])
 local amount, seconds, cap, held_s = plan_hold(effective, rate, minb, margin, min_s, max_s, metered, slice_s)
 if not amount then
   if effective < available and plan_hold(available, rate, minb, margin, min_s, max_s, metered, slice_s) then
@@ -65,7 +70,7 @@ if not amount then
   return {'available', n(available)}
 end
 local entry = {state = 'h', amount = amount, maxd = seconds, expires = now + (seconds + tonumber(ARGV[6])) * 1000,
-               admitted = now, cap = cap, slices = 1}
+               admitted = now, cap = cap, slices = 1, rate = rate}
 redis.call('HSET', KEYS[2], ARGV[1], fmt(entry))
 redis.call('ZADD', KEYS[3], n(entry.expires), ARGV[1])
 redis.call('INCRBY', KEYS[4], n(amount))

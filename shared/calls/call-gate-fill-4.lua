@@ -14,8 +14,9 @@
       ARGV[6] now (ms)
       ARGV[7..12] the six controls of wallet-controls.ts controlsArgs(): frozen, spend_day,
               spend, lim_cc, lim_daily, lim_secs (ignored unless storing)
-      ARGV[13..] per hold from Postgres, eight each: call id, state (h|e), amount,
-              max duration (s), expiry (ms), admitted (ms), cap, slices
+      ARGV[13..] per hold from Postgres, twelve each: call id, state (h|e), amount,
+              max duration (s), expiry (ms), admitted (ms), cap, slices, and its rate: per
+              minute, connect fee, minimum s, increment s ('' when its row has none)
     Output:
       {stored, adopted}: stored is 1 when the wallet was stored, 0 when not asked to or the cache
       held this version or newer (the same version is stored again when the cache lacks its
@@ -46,9 +47,10 @@ end
 local now = tonumber(ARGV[6])
 purge(now)
 local adopted = 0
-for i = 13, #ARGV, 8 do
+for i = 13, #ARGV, 12 do
   local t = {state = ARGV[i + 1], amount = tonumber(ARGV[i + 2]), maxd = tonumber(ARGV[i + 3]), expires = tonumber(ARGV[i + 4]),
-             admitted = tonumber(ARGV[i + 5]), cap = tonumber(ARGV[i + 6]), slices = tonumber(ARGV[i + 7])}
+             admitted = tonumber(ARGV[i + 5]), cap = tonumber(ARGV[i + 6]), slices = tonumber(ARGV[i + 7]),
+             rate = hold_rate(ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11])}
   if adopt(ARGV[i], t, now, false) == 'adopted' then adopted = adopted + 1 end
 end
 return {stored, adopted}

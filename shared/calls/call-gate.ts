@@ -11,9 +11,9 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
+import { defaultCallRate, VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
 import { createResultBatcher } from './batcher';
-import type { AdmitCall, AdmitTerms, BatchAdmission, CallStore, ControlRefusal, HoldStep, StoredHold } from './call-store';
+import { callRateOf, holdRate, rateFields, type AdmitCall, type AdmitTerms, type BatchAdmission, type CallStore, type ControlRefusal, type HoldStep, type StoredHold } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import { throttledLog } from './outage-log';
@@ -159,6 +159,7 @@ export function createCallGate(d: CallGateDeps) {
     holdSeconds: callGate.holdSeconds,
   };
 
+  const defaultRate = defaultCallRate(pricing);
   const admitTerms: AdmitTerms = { ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS };
   const lanes = Array.from({ length: ADMIT_LANES }, () =>
     createResultBatcher<AdmitCall, BatchAdmission>((calls) => d.store.admitMany(admitTerms, calls), {
@@ -202,10 +203,11 @@ export function createCallGate(d: CallGateDeps) {
   const toRedisError = (err: unknown) => new RedisUnavailable(err instanceof StoreTimeoutError ? 'redis_timeout' : 'redis_error', err);
 
   /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
-  async function admitOnRedis(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
+  async function admitOnRedis(orgId: string, callId: string, rate: CallRate, late: LateStep[]): Promise<Admission> {
+    const callTerms: HoldTerms = rate === defaultRate ? terms : { ...terms, ratePerMinute: rate.ratePerMinute, rate };
     const decide = async () => {
       const nowMs = d.clock();
-      const s = await bounded(d.hot.decide(orgId, callId, terms, nowMs), 'cache', orgId, late).catch((err: unknown) => {
+      const s = await bounded(d.hot.decide(orgId, callId, callTerms, nowMs), 'cache', orgId, late).catch((err: unknown) => {
         throw toRedisError(err);
       });
       return { s, nowMs };
@@ -232,6 +234,7 @@ export function createCallGate(d: CallGateDeps) {
       admitted_at_ms: nowMs,
       cap: s.cap,
       slices: 1,
+      ...rateFields(rate),
     };
     return admission(s, { hold, heldSeconds: s.held_seconds });
   }
@@ -241,10 +244,10 @@ export function createCallGate(d: CallGateDeps) {
    * at the same moment. The bound covers the wait for company too; given up on, the element is a
    * late step of its own, whose hold is taken back if it lands held (the batch's others unaffected).
    */
-  async function admitOnPostgres(orgId: string, callId: string, late: LateStep[]): Promise<Admission> {
-    const step = await bounded(admitOne({ orgId, callId, nowMs: d.clock() }), 'database_fallback', orgId, late);
+  async function admitOnPostgres(orgId: string, callId: string, rate: CallRate, late: LateStep[]): Promise<Admission> {
+    const step = await bounded(admitOne({ orgId, callId, nowMs: d.clock(), rate }), 'database_fallback', orgId, late);
     if (step.outcome !== 'held') return admission(step, undefined);
-    return admission(step, { hold: step.hold, heldSeconds: secondsPaidFor(pricing, step.hold.amount, step.hold.max_duration_seconds) });
+    return admission(step, { hold: step.hold, heldSeconds: secondsPaidFor(pricing, step.hold.amount, step.hold.max_duration_seconds, holdRate(step.hold, defaultRate)) });
   }
 
   function count(decision: GateDecision): GateDecision {
@@ -280,6 +283,8 @@ export function createCallGate(d: CallGateDeps) {
     if (resolution.kind === 'not_found') return refuse('unknown_number', numberPath);
     const { orgId, assistantId } = resolution.number;
     if (assistantId === null) return refuse('no_assistant', numberPath);
+    // Rated by the number called (CONTRACT §10), looked up with the number; fixed from here on.
+    const rate = callRateOf(resolution.number.rate, defaultRate);
 
     const allowed = (a: Extract<Admission, { kind: 'allowed' }>, path: GatePath): GateDecision => ({
       kind: 'allowed',
@@ -296,7 +301,7 @@ export function createCallGate(d: CallGateDeps) {
       fellBack('circuit_open'); // the breaker is open: Redis is not asked at all
     } else if (!redisFailed) {
       try {
-        const a = await admitOnRedis(orgId, callId, late);
+        const a = await admitOnRedis(orgId, callId, rate, late);
         d.breaker.success();
         return a.kind === 'allowed' ? allowed(a, 'cache') : refuse(a.reason, 'cache');
       } catch (err) {
@@ -311,7 +316,7 @@ export function createCallGate(d: CallGateDeps) {
       }
     }
     try {
-      const a = await admitOnPostgres(orgId, callId, late);
+      const a = await admitOnPostgres(orgId, callId, rate, late);
       return a.kind === 'allowed' ? allowed(a, 'database_fallback') : refuse(a.reason, 'database_fallback');
     } catch (err) {
       return failMode(callId, orgId, assistantId, err);

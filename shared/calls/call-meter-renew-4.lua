@@ -11,7 +11,10 @@
       ARGV[2] now (ms)
       ARGV[3] slice number n (>= 2)
       ARGV[4] slice amount
-      ARGV[5] rate per minute
+      ARGV[5] rate per minute of a call whose entry has no rate of its own (written before rates
+              were kept); an entry's own rate (CONTRACT §10) is used otherwise
+      ARGV[6] slice seconds (CALL_HOLD_SECONDS), optional: the slice is then their cost at the
+              call's rate without its connect fee (paid with the first slice), not ARGV[4]
     Output:
       {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
       {'already', amount, heldSeconds, slices}           slice n was granted before (a replayed job)
@@ -32,22 +35,25 @@
 --- @include "includes/hold-entry"
 --- @include "includes/hold-keys"
 --- @include "includes/spend-controls"
+--- @include "includes/call-rate"
 local now = tonumber(ARGV[2])
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
 if not e then return {'missing'} end
 if e.state ~= 'h' then return {state_name(e)} end
-local rate = tonumber(ARGV[5])
-local function held_s() return n(math.min(e.maxd, math.floor((e.amount * 60) / rate))) end
+local r = rate_of(e, default_rate(tonumber(ARGV[5])))
+local function held_s() return n(math.min(e.maxd, paid(e.amount, r))) end
 local slice_no = tonumber(ARGV[3])
 if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
 local w = wallet(now)
 if not w then return {'miss'} end
 if w.frozen then return {'frozen', n(e.amount), held_s()} end
 if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end
-local inc = math.min(tonumber(ARGV[4]), e.cap - e.amount)
+local slice = tonumber(ARGV[4])
+if ARGV[6] then slice = cost(tonumber(ARGV[6]), {rate = r.rate, fee = 0, min = 0, inc = r.inc}) end
+local inc = math.min(slice, e.cap - e.amount)
 if w.secs >= 0 then
-  local lim_cap = math.ceil((w.secs * rate) / 60)
+  local lim_cap = cost(w.secs, r)
   if e.amount >= lim_cap then return {'limited', 'maxCallSeconds', n(e.amount), held_s()} end
   inc = math.min(inc, lim_cap - e.amount)
 end

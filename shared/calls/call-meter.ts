@@ -168,7 +168,9 @@ export function createMeters(d: MeterDeps) {
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
-    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
+    // The slice is CALL_HOLD_SECONDS at the call's own rate (its entry's; sliceAmount and rate
+    // only for an entry written before rates were kept).
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock(), callGate.holdSeconds), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
     const filled = ({ adopted }: { adopted: number }) => {
       if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);
@@ -193,7 +195,7 @@ export function createMeters(d: MeterDeps) {
   }
 
   async function renewOnPostgres(job: CallMeterJob): Promise<Renewal> {
-    const r = await d.store.renew(job.callId, job.slice, sliceAmount, rate, d.clock());
+    const r = await d.store.renew(job.callId, job.slice, sliceAmount, rate, d.clock(), callGate.holdSeconds);
     if (!('amount' in r)) return { outcome: r.outcome, path: 'database_fallback' };
     const limit = r.outcome === 'limited' ? r.limit : undefined;
     return { outcome: r.outcome, limit, amount: r.amount, heldSeconds: r.held_seconds ?? 0, path: 'database_fallback' };

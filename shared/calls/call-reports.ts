@@ -5,10 +5,10 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Queues } from '../queues/queues';
 import { jobIds, moneyJobOptions } from '../queues/queues';
-import type { Pricing } from '../pricing';
+import { defaultCallRate, type Pricing } from '../pricing';
 import type { Meters } from './call-meter';
 import { secondsPaidFor } from './hold-policy';
-import type { CallStore, HoldRecord, PostgresEnd } from './call-store';
+import { holdRate, type CallStore, type HoldRecord, type PostgresEnd } from './call-store';
 import type { NumberResolver } from './number-resolver';
 import type { EndOutcome, RedisHolds } from './redis-holds';
 import { isoOrNull, metadataOrgId, type VapiMessage } from './vapi-messages';
@@ -116,10 +116,11 @@ export async function endedCall(d: CallReportDeps, m: VapiMessage): Promise<void
           expires_at_ms: redisView.expiresAtMs,
           admitted_at_ms: redisView.admittedAtMs,
           cap: redisView.cap,
-          held_seconds: secondsPaidFor(d.pricing, redisView.amount, redisView.maxDurationSeconds),
+          held_seconds: secondsPaidFor(d.pricing, redisView.amount, redisView.maxDurationSeconds, holdRate(redisView.rate ?? {}, defaultCallRate(d.pricing))),
           slices: redisView.slices,
           policy: d.holdPolicy,
           ended_at_ms: Date.now(),
+          ...redisView.rate,
         }
       : null;
   let pg: PostgresEnd | undefined;

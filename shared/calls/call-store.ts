@@ -2,9 +2,27 @@
 // Expected outcomes come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
 import { DataUnavailableError, type Rpc } from '../db/rpc';
+import type { CallRate } from '../pricing';
 import { LIMIT_NAMES, walletControls } from '../wallet/wallet-controls';
 
 const int = z.number().int();
+
+/** A row of the rate table as SQL gives it (call_rate_match, call_rates_get). */
+export const rateRow = z.object({
+  prefix: z.string(),
+  rate_per_minute: int.positive(),
+  connect_fee: int.nonnegative(),
+  minimum_seconds: int.nonnegative(),
+  increment_seconds: int.positive(),
+  blocked: z.boolean(),
+});
+export type RateRow = z.output<typeof rateRow>;
+
+/** A matched row as a call's rate; null (no row matched) → the default rate. */
+export function callRateOf(row: RateRow | null, fallback: CallRate): CallRate {
+  if (row === null) return fallback;
+  return { prefix: row.prefix, ratePerMinute: row.rate_per_minute, connectFee: row.connect_fee, minimumSeconds: row.minimum_seconds, incrementSeconds: row.increment_seconds };
+}
 
 const numberFound = z.object({
   outcome: z.literal('found'),
@@ -12,6 +30,7 @@ const numberFound = z.object({
   assistant_id: z.string().nullable(),
   e164: z.string(),
   vapi_phone_number_id: z.string().nullable(),
+  rate: rateRow.nullable(),
 });
 const numberResolution = z.union([numberFound, z.object({ outcome: z.literal('not_found') })]);
 export type NumberResolution = z.output<typeof numberResolution>;
@@ -26,8 +45,39 @@ const holdRow = z.object({
   admitted_at_ms: int,
   cap: int,
   slices: int,
+  // The rate fixed at the call's admission (CONTRACT §10); absent or null: the default rate.
+  rate_prefix: z.string().nullable().optional(),
+  rate_per_minute: int.positive().nullable().optional(),
+  connect_fee: int.nonnegative().nullable().optional(),
+  minimum_seconds: int.nonnegative().nullable().optional(),
+  increment_seconds: int.positive().nullable().optional(),
 });
 export type StoredHold = z.output<typeof holdRow>;
+
+/** The fields a hold (or a hold record, an admission) carries its rate in. */
+export interface HoldRateFields {
+  rate_prefix?: string | null;
+  rate_per_minute?: number | null;
+  connect_fee?: number | null;
+  minimum_seconds?: number | null;
+  increment_seconds?: number | null;
+}
+
+export function rateFields(rate: CallRate): Required<HoldRateFields> {
+  return { rate_prefix: rate.prefix, rate_per_minute: rate.ratePerMinute, connect_fee: rate.connectFee, minimum_seconds: rate.minimumSeconds, increment_seconds: rate.incrementSeconds };
+}
+
+/** The rate a hold was admitted at; a hold without one (admitted before rates were kept) has the default. */
+export function holdRate(h: HoldRateFields, fallback: CallRate): CallRate {
+  if (h.rate_per_minute === null || h.rate_per_minute === undefined) return fallback;
+  return {
+    prefix: h.rate_prefix ?? null,
+    ratePerMinute: h.rate_per_minute,
+    connectFee: h.connect_fee ?? 0,
+    minimumSeconds: h.minimum_seconds ?? 0,
+    incrementSeconds: h.increment_seconds ?? 1,
+  };
+}
 const gateSnapshot = z.union([
   z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), controls: walletControls, holds: z.array(holdRow) }),
   z.object({ outcome: z.literal('not_found') }),
@@ -85,7 +135,14 @@ export type ReportRecorded = z.output<typeof reportRecorded>;
 
 // Times stay the text Postgres wrote: a cursor rebuilt from a JS Date (milliseconds) would cut a
 // timestamptz's microseconds and repeat or skip rows at a page boundary.
-const callDueForSweep = z.object({ call_id: z.string(), org_id: z.string(), hold_expires_at: z.string(), sweep_deferrals: int.nonnegative() });
+const callDueForSweep = z.object({
+  call_id: z.string(),
+  org_id: z.string(),
+  hold_expires_at: z.string(),
+  sweep_deferrals: int.nonnegative(),
+  /** Vapi's id of an outbound call (ours is call_id); null for an inbound call, whose id is Vapi's. */
+  vapi_call_id: z.string().nullable().optional(),
+});
 export type CallDueForSweep = z.output<typeof callDueForSweep>;
 const callsDueForSweep = z.object({ missing: z.array(callDueForSweep) });
 const reportDueForSweep = z.object({ call_id: z.string(), received_at: z.string() });
@@ -166,6 +223,8 @@ export interface AdmitTerms {
 export interface AdmitCall {
   orgId: string;
   callId: string;
+  /** The call's rate (CONTRACT §10); absent: AdmitTerms.ratePerMinute, no fee, increments of 1 s. */
+  rate?: CallRate;
   /** The decision's clock (ms): the UTC day of the daily spend, hold expiry and admission time; default Postgres's now(). */
   nowMs?: number;
 }
@@ -177,7 +236,7 @@ export type BatchAdmission = HoldStep | { outcome: 'error'; message: string };
 const batchAdmission = z.union([holdStep, z.object({ outcome: z.literal('error'), message: z.string() })]);
 
 /** A hold the Redis path placed or renewed, to be recorded in Postgres (call_gate_record_holds). */
-export interface HoldRecord {
+export interface HoldRecord extends HoldRateFields {
   call_id: string;
   org_id: string;
   amount: number;
@@ -204,6 +263,11 @@ export function holdRecord(orgId: string, h: StoredHold, policy: 'metered' | 'fu
     held_seconds: heldSeconds,
     slices: h.slices,
     policy,
+    rate_prefix: h.rate_prefix ?? null,
+    rate_per_minute: h.rate_per_minute ?? null,
+    connect_fee: h.connect_fee ?? null,
+    minimum_seconds: h.minimum_seconds ?? null,
+    increment_seconds: h.increment_seconds ?? null,
   };
 }
 
@@ -222,7 +286,9 @@ export function createCallStore(rpc: Rpc) {
    */
   async function admitMany(t: AdmitTerms, calls: readonly AdmitCall[]): Promise<BatchAdmission[]> {
     const raw = await rpc.call('call_gate_admit_batch', {
-      p_calls: JSON.stringify(calls.map((c) => ({ org_id: c.orgId, call_id: c.callId, now: c.nowMs === undefined ? null : new Date(c.nowMs).toISOString() }))),
+      p_calls: JSON.stringify(
+        calls.map((c) => ({ org_id: c.orgId, call_id: c.callId, now: c.nowMs === undefined ? null : new Date(c.nowMs).toISOString(), ...(c.rate === undefined ? {} : rateFields(c.rate)) })),
+      ),
       p_rate_per_minute: t.ratePerMinute,
       p_min_balance: t.minBalance,
       p_safety_margin_seconds: t.safetyMarginSeconds,
@@ -250,8 +316,8 @@ export function createCallStore(rpc: Rpc) {
      * one way into call_gate_admit. An element that raised throws, as the database's error would.
      */
     async admit(a: AdmitInput): Promise<HoldStep> {
-      const { orgId, callId, nowMs, ...terms } = a;
-      const [r] = await admitMany(terms, [{ orgId, callId, nowMs }]);
+      const { orgId, callId, nowMs, rate, ...terms } = a;
+      const [r] = await admitMany(terms, [{ orgId, callId, nowMs, rate }]);
       if (r === undefined || r.outcome === 'error') throw new DataUnavailableError(`call_gate_admit failed: ${r?.outcome === 'error' ? r.message : 'no answer'}`);
       return r;
     },
@@ -265,8 +331,15 @@ export function createCallStore(rpc: Rpc) {
       await rpc.call('call_gate_cancel_hold', { p_call_id: callId });
     },
     /** The Postgres side of a renewal (Redis unavailable). */
-    async renew(callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs: number): Promise<PostgresRenewal> {
-      const raw = await rpc.call('call_meter_renew', { p_call_id: callId, p_slice_no: sliceNo, p_slice_amount: sliceAmount, p_rate_per_minute: ratePerMinute, p_now: new Date(nowMs).toISOString() });
+    async renew(callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs: number, sliceSeconds?: number): Promise<PostgresRenewal> {
+      const raw = await rpc.call('call_meter_renew', {
+        p_call_id: callId,
+        p_slice_no: sliceNo,
+        p_slice_amount: sliceAmount,
+        p_rate_per_minute: ratePerMinute,
+        p_now: new Date(nowMs).toISOString(),
+        p_slice_seconds: sliceSeconds ?? null,
+      });
       return parse(renewed, 'call_meter_renew', raw);
     },
     /** The "ended" resize in Postgres; `hold` (Redis's view) creates the row when Postgres has none yet. */

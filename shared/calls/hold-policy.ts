@@ -6,7 +6,7 @@
 //            most one slice per live call when the money runs out).
 // Either is raised to CALL_MIN_BALANCE when lower. All price math comes from shared/pricing.ts;
 // the Lua and SQL copies of this plan are proven equal to it (test/calls/hold-plan-parity.test.ts).
-import { callCharge, maxDurationSeconds, type Pricing } from '../pricing';
+import { callCost, defaultCallRate, maxDurationSeconds, secondsPaid, type CallRate, type Pricing } from '../pricing';
 
 export type HoldPolicy = { kind: 'full' } | { kind: 'metered'; holdSeconds: number };
 
@@ -20,21 +20,24 @@ export interface HoldPlan {
   heldSeconds: number;
 }
 
-/** Seconds of call `amount` pays for at the call rate, within the granted duration. */
-export function secondsPaidFor(pricing: Pricing, amount: number, maxDuration: number): number {
-  return Math.min(maxDuration, Math.floor((amount * 60) / pricing.callRatePerMinute));
+/** Seconds of call `amount` pays for at the call's rate (default: CALL_RATE_PER_MINUTE), within the granted duration. */
+export function secondsPaidFor(pricing: Pricing, amount: number, maxDuration: number, rate: CallRate = defaultCallRate(pricing)): number {
+  return Math.min(maxDuration, secondsPaid(rate, amount));
 }
 
-/** The hold and duration to grant on `available`, or undefined when the call must be refused. */
-export function planHold(pricing: Pricing, safetyMarginSeconds: number, available: number, policy: HoldPolicy = { kind: 'full' }): HoldPlan | undefined {
+/**
+ * The hold and duration to grant on `available` at the call's rate (CONTRACT §10; default:
+ * CALL_RATE_PER_MINUTE, no fee, increments of 1 s), or undefined when the call must be refused.
+ */
+export function planHold(pricing: Pricing, safetyMarginSeconds: number, available: number, policy: HoldPolicy = { kind: 'full' }, rate: CallRate = defaultCallRate(pricing)): HoldPlan | undefined {
   if (available < pricing.callMinBalance) return undefined;
-  const seconds = maxDurationSeconds(pricing, available, safetyMarginSeconds);
-  const cap = callCharge(pricing, seconds);
-  const slice = policy.kind === 'metered' ? Math.min(callCharge(pricing, policy.holdSeconds), cap) : cap;
+  const seconds = maxDurationSeconds(pricing, available, safetyMarginSeconds, rate);
+  const cap = callCost(rate, seconds);
+  const slice = policy.kind === 'metered' ? Math.min(callCost(rate, policy.holdSeconds), cap) : cap;
   const amount = Math.max(slice, pricing.callMinBalance);
-  // Only when CALL_MIN_BALANCE is below the cost of Vapi's 10-second minimum.
+  // Only when CALL_MIN_BALANCE is below the cost of Vapi's 10-second minimum (at this rate).
   if (amount > available) return undefined;
-  return { amount, maxDurationSeconds: seconds, cap, heldSeconds: secondsPaidFor(pricing, amount, seconds) };
+  return { amount, maxDurationSeconds: seconds, cap, heldSeconds: secondsPaidFor(pricing, amount, seconds, rate) };
 }
 
 

@@ -6,10 +6,13 @@
 // were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres can
 // answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved the
 // old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS.
+// The number's rate (CONTRACT §10: an inbound call is rated by the number it called) comes with
+// it from phone_number_resolve and is cached with it, so the hot path makes no second lookup; a
+// rate table replaced is therefore seen by inbound calls within the same bound.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
-import type { CallStore } from './call-store';
+import { rateRow, type CallStore, type RateRow } from './call-store';
 import type { RedisBreaker } from './redis-breaker';
 import { withTimeout } from '../timeout';
 
@@ -21,6 +24,8 @@ export interface NumberLookup {
 export interface ResolvedNumber {
   orgId: string;
   assistantId: string | null;
+  /** The rate table's row for this number (longest prefix), or null: the default rate. */
+  rate: RateRow | null;
 }
 
 export type Resolution =
@@ -42,7 +47,8 @@ export class RedisCircuitOpenError extends Error {
   }
 }
 
-const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable() });
+// An entry cached before rates were kept has no `rate`: it fails this and is read again from Postgres.
+const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable(), rate: rateRow.nullable() });
 
 export interface NumberResolverOptions {
   redis: Redis;
@@ -111,7 +117,7 @@ export function createNumberResolver(o: NumberResolverOptions) {
         return { kind: 'unavailable', redisError, databaseError };
       }
       if (found.outcome === 'not_found') return { kind: 'not_found', source: 'database', redisFailed: !redisUp };
-      const number = { orgId: found.org_id, assistantId: found.assistant_id };
+      const number: ResolvedNumber = { orgId: found.org_id, assistantId: found.assistant_id, rate: found.rate };
       remember(key, number);
       // Cache only found numbers, and only when Redis just answered (no waiting on a sick Redis).
       if (redisUp) await withTimeout(o.redis.set(key, JSON.stringify(number), 'EX', o.ttlSeconds), o.redisTimeoutMs, 'redis').catch(() => undefined);

@@ -4,6 +4,8 @@
 // renewals (keys.meterDue), one key for every organisation (fine on one Redis; Cluster would need
 // it per slot):
 //   H = keys.holds(orgId)            hash   call id → "<state>|<amount>|<maxDuration s>|<expiresAtMs>|<admittedAtMs>|<cap>|<slices>"
+//                                           then "|<rate per minute>|<connect fee>|<minimum s>|<increment s>": the
+//                                           rate fixed at admission (CONTRACT §10; absent on older entries: the default)
 //   E = keys.holds(orgId) + ':expiry' zset   call id → expiresAtMs (finds expired entries in O(log n))
 //   S = keys.holds(orgId) + ':sum'   string  Σ amount of the entries that count (states h and e)
 // States: h (held: the call is live; a metered hold is renewed), e (ended: its status-update
@@ -14,7 +16,7 @@
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../load-lua-script';
-import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
 import type { RedisKeys } from '../redis';
 import type { ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { controlsArgs, type LimitName, type WalletControls } from '../wallet/wallet-controls';
@@ -67,6 +69,8 @@ export interface HoldTerms {
   holdGraceSeconds: number;
   policy: 'metered' | 'full';
   holdSeconds: number;
+  /** The call's rate (CONTRACT §10); absent: ratePerMinute, no fee, no minimum, increments of 1 s. */
+  rate?: CallRate;
 }
 
 export type RedisDecision =
@@ -81,7 +85,17 @@ export type RenewOutcome =
 
 /** A call's hold as Redis knows it after its "ended" (what Postgres needs to record the same). */
 export type EndOutcome =
-  | { outcome: 'ended' | 'already'; amount: number; admittedAtMs: number; maxDurationSeconds: number; expiresAtMs: number; cap: number; slices: number }
+  | {
+      outcome: 'ended' | 'already';
+      amount: number;
+      admittedAtMs: number;
+      maxDurationSeconds: number;
+      expiresAtMs: number;
+      cap: number;
+      slices: number;
+      /** The entry's rate (absent on entries written before rates were kept). */
+      rate: { rate_per_minute: number; connect_fee: number; minimum_seconds: number; increment_seconds: number } | undefined;
+    }
   | { outcome: 'released' | 'missing' };
 
 /** What call_gate_adopt did to the call's Redis entry (see call-gate-adopt-5.lua). */
@@ -101,8 +115,14 @@ function existingState(s: string | undefined): 'held' | 'ended' | 'released' {
   return s === 'released' ? 'released' : s === 'ended' ? 'ended' : 'held';
 }
 
+/** A hold's rate as four script arguments ('' when it has none: the scripts use the default rate). */
+function rateArgs(h: StoredHold): Array<string | number> {
+  if (h.rate_per_minute === null || h.rate_per_minute === undefined) return ['', '', '', ''];
+  return [h.rate_per_minute, h.connect_fee ?? 0, h.minimum_seconds ?? 0, h.increment_seconds ?? 1];
+}
+
 function holdArgs(holds: StoredHold[]): Array<string | number> {
-  return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices]);
+  return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices, ...rateArgs(h)]);
 }
 
 export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds: number) {
@@ -116,7 +136,26 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
   return {
     /** Probe, plan and hold in one atomic call (see call_gate_decide). */
     async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
-      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId);
+      const rate = t.rate;
+      const reply = await r.callGateDecide(
+        ...k(orgId),
+        keys.meterDue,
+        callId,
+        nowMs,
+        rate?.ratePerMinute ?? t.ratePerMinute,
+        t.minBalance,
+        t.safetyMarginSeconds,
+        t.holdGraceSeconds,
+        VAPI_MIN_DURATION_SECONDS,
+        VAPI_MAX_DURATION_SECONDS,
+        t.policy,
+        t.holdSeconds,
+        leadMsOf(t.holdSeconds),
+        orgId,
+        rate?.connectFee ?? 0,
+        rate?.minimumSeconds ?? 0,
+        rate?.incrementSeconds ?? 1,
+      );
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':
@@ -133,9 +172,15 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
           throw new Error(`invariant violated: call_gate_decide returned ${JSON.stringify(reply)}`);
       }
     },
-    /** Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew). */
-    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now()): Promise<RenewOutcome> {
-      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute);
+    /**
+     * Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew): with
+     * `sliceSeconds`, the slice is their cost at the call's own rate; else `sliceAmount`.
+     * `ratePerMinute` is the rate of an entry written before rates were kept.
+     */
+    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now(), sliceSeconds?: number): Promise<RenewOutcome> {
+      const args: Array<string | number> = [callId, nowMs, sliceNo, sliceAmount, ratePerMinute];
+      if (sliceSeconds !== undefined) args.push(sliceSeconds);
+      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), ...args);
       switch (kind) {
         case 'renewed':
         case 'already':
@@ -156,9 +201,10 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     },
     /** The call's "ended": its hold becomes the cost of the time used (see call_gate_end). */
     async end(orgId: string, callId: string, ratePerMinute: number, graceSeconds: number, nowMs = Date.now()): Promise<EndOutcome> {
-      const [kind, a, t, m, x, c, s] = await r.callGateEnd(...k(orgId), callId, nowMs, ratePerMinute, graceSeconds);
+      const [kind, a, t, m, x, c, s, pm, fee, min, inc] = await r.callGateEnd(...k(orgId), callId, nowMs, ratePerMinute, graceSeconds);
       if (kind === 'ended' || kind === 'already') {
-        return { outcome: kind, amount: num(a), admittedAtMs: num(t), maxDurationSeconds: num(m), expiresAtMs: num(x), cap: num(c), slices: num(s) };
+        const rate = pm ? { rate_per_minute: num(pm), connect_fee: num(fee), minimum_seconds: num(min), increment_seconds: num(inc) } : undefined;
+        return { outcome: kind, amount: num(a), admittedAtMs: num(t), maxDurationSeconds: num(m), expiresAtMs: num(x), cap: num(c), slices: num(s), rate };
       }
       if (kind === 'released' || kind === 'missing') return { outcome: kind };
       throw new Error(`invariant violated: call_gate_end returned ${String(kind)}`);
@@ -190,7 +236,7 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
      * (see call_gate_adopt). Sent on the connection that decide went out on, so it runs after it.
      */
     async adopt(orgId: string, hold: StoredHold, t: Pick<HoldTerms, 'ratePerMinute' | 'holdSeconds'>, nowMs = Date.now()): Promise<AdoptOutcome> {
-      const [outcome] = await r.callGateAdopt(...k(orgId), keys.meterDue, hold.call_id, nowMs, ...holdArgs([hold]).slice(1), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId);
+      const [outcome] = await r.callGateAdopt(...k(orgId), keys.meterDue, hold.call_id, nowMs, ...holdArgs([hold]).slice(1, 8), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId, ...rateArgs(hold));
       if (outcome !== 'added' && outcome !== 'adopted' && outcome !== 'kept') throw new Error(`invariant violated: call_gate_adopt returned ${String(outcome)}`);
       return outcome;
     },
@@ -201,8 +247,9 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     async heldEntries(orgId: string): Promise<StoredHold[]> {
       const out: StoredHold[] = [];
       for (const [callId, v] of Object.entries(await redis.hgetall(keys.holds(orgId)))) {
-        const [state, amount, maxd, expires, admitted, cap, slices] = v.split('|');
+        const [state, amount, maxd, expires, admitted, cap, slices, rate, fee, minimum, increment] = v.split('|');
         if (state !== 'h') continue;
+        const rated = rate !== undefined && rate !== '';
         out.push({
           call_id: callId,
           state: 'held',
@@ -212,6 +259,7 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
           admitted_at_ms: Number(admitted),
           cap: Number(cap),
           slices: Number(slices),
+          ...(rated ? { rate_per_minute: Number(rate), connect_fee: Number(fee), minimum_seconds: Number(minimum), increment_seconds: Number(increment) } : {}),
         });
       }
       return out;

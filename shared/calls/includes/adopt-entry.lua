@@ -14,7 +14,8 @@
                           KEYS[2..4] as hold-keys.lua
     Output:
       'added'     Redis had no entry: t is written (as call_gate_fill always did)
-      'adopted'   Redis had a counting entry with other terms: it now has t's terms and t's amount
+      hold_rate(pm, fee, min, inc)  a hold's rate from its four ARGV strings ('' = none)
+      'adopted'   Redis had a counting entry with other terms: it now has t's terms (and rate) and t's amount
                   and slices (the larger slices and, for an ended entry, its own sized amount)
       'kept'      Redis's entry already has t's terms (its amount is newer knowledge: a renewal),
                   or it is released (the call is settled), or t has expired
@@ -25,6 +26,11 @@
 ]]
 --- @include "hold-entry"
 --- @include "hold-keys"
+-- A hold's rate from four ARGV strings ('' or absent: none, the default rate applies).
+local function hold_rate(pm, fee, min, inc)
+  if not pm or pm == '' then return nil end
+  return {rate = tonumber(pm), fee = tonumber(fee), min = tonumber(min), inc = tonumber(inc)}
+end
 local function adopt(id, t, now, exact)
   if t.expires <= now then return 'kept' end
   local e = parse(redis.call('HGET', KEYS[2], id))
@@ -47,6 +53,7 @@ local function adopt(id, t, now, exact)
   elseif e.slices > t.slices then amount = math.min(math.max(e.amount, t.amount), t.cap) end
   e.maxd, e.cap, e.expires, e.admitted = t.maxd, t.cap, t.expires, t.admitted
   e.slices = math.max(e.slices, t.slices)
+  e.rate = t.rate or e.rate
   resize(id, e, amount)
   redis.call('ZADD', KEYS[3], n(e.expires), id)
   extend(e.expires - now)
