@@ -18,7 +18,10 @@ export async function startSandbox(config: Config, log: Logger): Promise<Running
   const vapiRouters: VapiRouterSpec[] = [
     // The call gate's Vapi calls: `GET /call/:id`, each call's control URL on this simulator, and
     // webhooks to the server of the imported number a call comes in on.
-    (sim: VapiSimulatorContext) => createVapiCallRoutes(sim),
+    // Outbound calls (POST /call) from numbers with no server here send theirs to this service, as
+    // a Vapi account's server URL would.
+    (sim: VapiSimulatorContext) =>
+      createVapiCallRoutes({ ...sim, outboundServer: () => ({ url: `${config.publicBaseUrl}/api/vapi/webhook`, secret: config.auth.vapiWebhookSecret }) }),
   ];
   const twilio = await startTwilioSimulator({ host: config.sandbox.host, port: config.sandbox.twilioPort });
   const vapi = await startVapiSimulator({ host: config.sandbox.host, port: config.sandbox.vapiPort, routers: vapiRouters });

@@ -4,7 +4,12 @@
 // plus endpoints under /sandbox/calls that exist only here, so tests and the sandbox can create
 // calls, end them and read what was posted to their control URL. When a call's server URL is
 // known, the call's `status-update` and `end-of-call-report` messages are sent there, so the whole
-// running-out flow can be exercised offline.
+// running-out flow can be exercised offline. Outbound calls (CONTRACT §10): `POST /call` places
+// one (Vapi's CreateCallDTO in, its Call out), `GET /call` lists calls by Vapi's filters; the call
+// then goes in-progress, sends its messages like an inbound call (with `monitor.controlUrl`), and
+// ends by control, by /sandbox/calls/:id/end, or at its maxDurationSeconds. `POST
+// /sandbox/faults/outbound` makes the next POST /call answers slow or 500 after the call exists
+// (a lost answer).
 import express, { Router, type ErrorRequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -13,7 +18,7 @@ import { createWebhookSender, type WebhookSender, type WebhookTarget } from './v
 export interface SandboxCall {
   id: string;
   orgId: string;
-  type: 'inboundPhoneCall';
+  type: 'inboundPhoneCall' | 'outboundPhoneCall';
   status: 'queued' | 'ringing' | 'in-progress' | 'forwarding' | 'ended';
   phoneNumberId: string | null;
   createdAt: string;
@@ -23,6 +28,20 @@ export interface SandboxCall {
   endedReason: string | null;
   /** Vapi's `Monitor` (listenUrl, controlUrl). controlUrl is served by this simulator. */
   monitor: { listenUrl: string; controlUrl: string };
+  /** Outbound calls: what POST /call was given (Vapi's Call carries them back in every message). */
+  assistantId?: string;
+  assistantOverrides?: Record<string, unknown>;
+  customer?: { number: string };
+}
+
+/** What the next POST /call answers do (tests of a lost answer): counted down per request. */
+export interface OutboundFaults {
+  /** Answer this much later (ms), after the call was created: past the client's timeout, it is lost. */
+  answerDelayMs: number;
+  /** The next N creations answer 500 after the call was created (Vapi's answer lost). */
+  failAfterCreate: number;
+  /** The next N creations are refused with 400 before any call exists. */
+  refuseNext: number;
 }
 
 /** One message accepted at a call's control URL, as recorded for tests and operators. */
@@ -51,6 +70,7 @@ interface ControlLog {
 
 export function createSandboxCallStore() {
   const calls = new Map<string, SandboxCall>();
+  const outboundFaults: OutboundFaults = { answerDelayMs: 0, failAfterCreate: 0, refuseNext: 0 };
   /** Where each call's messages go; kept beside the call, not in it (GET /call must not show secrets). */
   const targets = new Map<string, WebhookTarget>();
   const logs = new Map<string, ControlLog>();
@@ -62,7 +82,10 @@ export function createSandboxCallStore() {
     logs.delete(id);
   };
   return {
+    outboundFaults,
     get: (id: string) => calls.get(id),
+    /** Every call kept, oldest first. */
+    all: () => [...calls.values()],
     put(call: SandboxCall, target?: WebhookTarget | null) {
       calls.set(call.id, call);
       if (target !== undefined) {
@@ -163,6 +186,22 @@ const endBody = z.strictObject({
   endedReason: z.string().min(1).max(200).default('customer-ended-call'),
 });
 
+// Vapi's CreateCallDTO, the fields an outbound call from a number needs (others pass through).
+const createCallBody = z.looseObject({
+  assistantId: z.string().min(1).max(200),
+  phoneNumberId: z.string().min(1).max(200),
+  customer: z.looseObject({ number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'customer.number must be E.164') }),
+  assistantOverrides: z
+    .looseObject({ maxDurationSeconds: z.number().min(10).max(43200).optional(), metadata: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
+});
+const faultsBody = z.strictObject({
+  answerDelayMs: z.number().int().min(0).max(60_000).optional(),
+  failAfterCreate: z.number().int().min(0).max(1000).optional(),
+  refuseNext: z.number().int().min(0).max(1000).optional(),
+});
+const unauthorized = { message: 'Invalid Key. Hot tip, you may be using the private key instead of the public key, or vice versa.', error: 'Unauthorized', statusCode: 401 };
+
 const notFound = { message: 'Call not found', error: 'Not Found', statusCode: 404 };
 const badRequest = (message: string) => ({ message, error: 'Bad Request', statusCode: 400 });
 
@@ -185,6 +224,8 @@ export interface VapiCallRoutesOptions {
   webhooks?: WebhookSender;
   /** Registers cleanup to run when the simulator closes (stops webhook retries). */
   onClose?: (fn: () => void) => void;
+  /** Where an outbound call's messages go when its number has no server here (Vapi: the account's server URL). */
+  outboundServer?: () => WebhookTarget | undefined;
 }
 
 /** A call as it appears inside a webhook message: Vapi omits unset fields rather than sending null
@@ -199,6 +240,12 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
   options.onClose?.(() => webhooks.close());
   const r = Router();
   const json = express.json({ limit: 64 * 1024 });
+  // Outbound calls end at their maxDurationSeconds, as Vapi cuts them.
+  const timers = new Set<NodeJS.Timeout>();
+  options.onClose?.(() => {
+    for (const t of timers) clearTimeout(t);
+  });
+  const bearer = (req: express.Request) => /^Bearer .+/.test(req.get('authorization') ?? '');
 
   /** The number a call came in on, as Vapi's messages carry it (id and number for the tenant lookup). */
   function phoneNumberFor(call: SandboxCall) {
@@ -243,9 +290,117 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     return ended;
   }
 
+  // Vapi POST /call: an outbound call from one of the account's numbers. 201 with the Call
+  // (status queued); then in-progress and its messages, as for an inbound call.
+  r.post('/call', json, async (req, res) => {
+    if (!bearer(req)) {
+      res.status(401).json(unauthorized);
+      return;
+    }
+    const faults = store.outboundFaults;
+    if (faults.refuseNext > 0) {
+      faults.refuseNext--;
+      res.status(400).json(badRequest('Couldn\'t Get Phone Number. (sandbox: refused on request)'));
+      return;
+    }
+    const p = createCallBody.safeParse(req.body);
+    if (!p.success) {
+      const issue = p.error.issues[0];
+      res.status(400).json(badRequest(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid call'));
+      return;
+    }
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    const base = options.baseUrl().replace(/\/+$/, '');
+    const path = `/call/${encodeURIComponent(id)}`;
+    const numberServer = options.phoneNumbers?.get(p.data.phoneNumberId)?.server ?? null;
+    const target: WebhookTarget | null = numberServer ? { url: numberServer.url, ...(numberServer.secret !== undefined ? { secret: numberServer.secret } : {}) } : (options.outboundServer?.() ?? null);
+    const queued = store.put(
+      {
+        id,
+        orgId: SANDBOX_VAPI_ORG_ID,
+        type: 'outboundPhoneCall',
+        status: 'queued',
+        phoneNumberId: p.data.phoneNumberId,
+        createdAt: now,
+        updatedAt: now,
+        startedAt: null,
+        endedAt: null,
+        endedReason: null,
+        monitor: { listenUrl: `${base.replace(/^http/, 'ws')}${path}/listen`, controlUrl: `${base}${path}/control` },
+        assistantId: p.data.assistantId,
+        assistantOverrides: p.data.assistantOverrides ?? {},
+        customer: { number: p.data.customer.number },
+      },
+      target,
+    );
+    const answer = { ...queued };
+    // The callee picks up at once: in-progress, with its status-update (the control URL in it).
+    const live = store.put({ ...queued, status: 'in-progress', startedAt: new Date().toISOString(), updatedAt: new Date().toISOString() });
+    notifyStatus(live);
+    const maxSeconds = p.data.assistantOverrides?.maxDurationSeconds ?? 600;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const c = store.get(id);
+      if (c && c.status !== 'ended') end(c, new Date().toISOString(), 'exceeded-max-duration');
+    }, maxSeconds * 1000);
+    timer.unref();
+    timers.add(timer);
+    if (faults.answerDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.answerDelayMs));
+    if (faults.failAfterCreate > 0) {
+      faults.failAfterCreate--;
+      res.status(500).json({ message: 'Internal server error (sandbox: the call was created)', error: 'Internal Server Error', statusCode: 500 });
+      return;
+    }
+    res.status(201).json(answer);
+  });
+
+  // Vapi GET /call: calls by its filters, newest first, at most `limit` (default 100, ≤ 1000).
+  r.get('/call', (req, res) => {
+    if (!bearer(req)) {
+      res.status(401).json(unauthorized);
+      return;
+    }
+    const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
+    const time = (k: string) => {
+      const v = q(k);
+      return v === undefined ? undefined : Date.parse(v);
+    };
+    const limit = Math.min(1000, Math.max(1, Number(q('limit') ?? 100) || 100));
+    const [ge, le, gt, lt] = [time('createdAtGe'), time('createdAtLe'), time('createdAtGt'), time('createdAtLt')];
+    const calls = store
+      .all()
+      .filter((c) => {
+        const at = Date.parse(c.createdAt);
+        return (
+          (q('id') === undefined || c.id === q('id')) &&
+          (q('phoneNumberId') === undefined || c.phoneNumberId === q('phoneNumberId')) &&
+          (q('assistantId') === undefined || c.assistantId === q('assistantId')) &&
+          (ge === undefined || at >= ge) &&
+          (le === undefined || at <= le) &&
+          (gt === undefined || at > gt) &&
+          (lt === undefined || at < lt)
+        );
+      })
+      .reverse()
+      .slice(0, limit);
+    res.json(calls);
+  });
+
+  // SANDBOX ONLY: the next POST /call answers (see OutboundFaults).
+  r.post('/sandbox/faults/outbound', json, (req, res) => {
+    const p = faultsBody.safeParse(req.body ?? {});
+    if (!p.success) {
+      res.status(400).json({ error: 'invalid_request', message: p.error.issues[0]?.message ?? 'invalid body' });
+      return;
+    }
+    Object.assign(store.outboundFaults, p.data);
+    res.json(store.outboundFaults);
+  });
+
   r.get('/call/:id', (req, res) => {
-    if (!/^Bearer .+/.test(req.get('authorization') ?? '')) {
-      res.status(401).json({ message: 'Invalid Key. Hot tip, you may be using the private key instead of the public key, or vice versa.', error: 'Unauthorized', statusCode: 401 });
+    if (!bearer(req)) {
+      res.status(401).json(unauthorized);
       return;
     }
     const call = store.get(req.params.id);

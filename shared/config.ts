@@ -78,6 +78,9 @@ const envSchema = z.object({
     .default('*.vapi.ai'),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
+  // Outbound calls (issue 23, CONTRACT §10): the platform's cap on outbound calls in progress
+  // (Vapi's account concurrency); unset = none. Inbound calls are never refused for it.
+  VAPI_CONCURRENCY_LIMIT: int(1, 1_000_000).optional(),
   // Per-request limit of the Twilio SDK; a purchase that takes longer counts as "may have happened".
   TWILIO_API_TIMEOUT_MS: int(100, 60_000).default(15_000),
   // The number reconciler (issue 13): how often it compares Twilio and Vapi with the database, and
@@ -151,6 +154,8 @@ export interface Config {
   twilio: { accountSid: string; authToken: string; apiBaseUrl: string | undefined; timeoutMs: number };
   reconcile: { intervalMs: number; graceSeconds: number };
   vapi: { apiKey: string; apiBaseUrl: string };
+  /** Outbound calls (CONTRACT §10): VAPI_CONCURRENCY_LIMIT, null = no platform cap. */
+  outbound: { concurrencyLimit: number | null };
   publicBaseUrl: string;
   /** The billing page: the CSP frame-ancestors source list (who may embed /billing). */
   billingPage: { frameAncestors: string };
@@ -310,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
+    outbound: { concurrencyLimit: e.VAPI_CONCURRENCY_LIMIT ?? null },
     provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
     stripe: {
       secretKey: orSandbox('STRIPE_SECRET_KEY', e.STRIPE_SECRET_KEY),

@@ -19,6 +19,13 @@ export const ERROR_STATUS = {
   currency_not_priced: 422,
   unsupported_media_type: 415,
   insufficient_funds: 402,
+  // Outbound calls (CONTRACT §10).
+  destination_not_allowed: 403,
+  invalid_number: 422,
+  calls_per_second: 429,
+  platform_at_capacity: 503,
+  call_not_placed: 502,
+  destination_check_unavailable: 503,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

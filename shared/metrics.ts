@@ -15,7 +15,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    /** gate: provision | call; outcome: allowed | refused_* ; path: database | cache | database_fallback | fail_mode */
+    /** gate: provision | call | outbound; outcome: allowed | refused_* ; path: database | cache | database_fallback | fail_mode */
     gateDecisions: new Counter({
       name: 'billing_gates_gate_decisions_total',
       help: 'Gate decisions by gate, outcome and the path that decided',
@@ -141,6 +141,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     callReportsMissing: new Counter({
       name: 'billing_gates_call_reports_missing_total',
       help: 'Calls whose end-of-call report never came and were settled from the Vapi API',
+      registers,
+    }),
+    /** Outbound calls after their admission: placed, refused_by_vapi, answer_lost, found_by_sweeper, not_found_by_sweeper, already, failed. */
+    outboundPlacements: new Counter({
+      name: 'billing_gates_outbound_placements_total',
+      help: 'Outbound calls after the gate admitted them: what Vapi POST /call (or the sweeper, for a lost answer) made of them',
+      labelNames: ['outcome'] as const,
       registers,
     }),
     callRenewals: new Counter({

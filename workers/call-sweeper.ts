@@ -10,6 +10,10 @@
 // release (calls.hot_released_at null: the release after the charge failed and its retries did
 // not finish). Each organisation's wallet is written through first, then the call's entry is
 // released, so Redis never shows a balance from before the charge without the hold standing for it.
+//
+// Outbound calls (CONTRACT §10) are settled the same way, looked up at Vapi by their Vapi id; one
+// whose POST /call answer was lost is first looked for in Vapi's listing by the same job
+// (shared/calls/outbound-calls.ts sweepPlacing, run before sweepCalls in workers/main.ts).
 import type { Queue } from 'bullmq';
 import { billCall, releaseHot, releaseSettledHold, writeWalletThrough, type CallBillingDeps } from '../shared/calls/call-billing';
 import { enqueueBilling } from '../shared/calls/call-reports';
@@ -164,7 +168,8 @@ async function walkPages<T>(
 async function settleFromVapi(d: CallSweepDeps, call: CallDueForSweep, summary: SweepSummary): Promise<'finished' | 'unfinished'> {
   const { call_id: callId, org_id: orgId } = call;
   try {
-    const found = await d.vapiCalls.getCall(callId);
+    // An outbound call is ours by our id; Vapi knows it by its own (calls_due_for_sweep gives it).
+    const found = await d.vapiCalls.getCall(call.vapi_call_id ?? callId);
     if (found.kind === 'not_found') {
       await d.store.settleNotFound(callId);
       // No charge, so no balance to write first. A release Redis does not confirm is finished by

@@ -35,7 +35,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   const meterDeps = meterSweepDeps(services);
   closers.push(
     startMaintenanceWorker(services, {
-      'sweep-calls': async () => ({ meters: await sweepMeters(meterDeps), calls: await sweepCalls(sweepDeps) }),
+      // Outbound calls whose Vapi answer was lost first: one found is then metered and billed as any call.
+      'sweep-calls': async () => ({ meters: await sweepMeters(meterDeps), outbound: await services.outbound.sweepPlacing(new Date()), calls: await sweepCalls(sweepDeps) }),
       'sweep-provisioning': () => sweepProvisioning(services),
       // Issue 13: releases numbers Twilio or Vapi hold that no completed request owns.
       'reconcile-numbers': () => reconcileNumbers(services),

@@ -6,6 +6,8 @@ import { createOrg } from './admin-create-org';
 import { creditWallet } from './admin-credit-wallet';
 import { freezeWallet, unfreezeWallet } from './admin-freeze-wallet';
 import { getOrgLimits, putOrgLimits } from './admin-org-limits';
+import { getOrgDialing, putOrgDialing } from './admin-org-dialing';
+import { getRates, putRates } from './admin-rates';
 import { registerPhoneNumber } from './admin-register-phone-number';
 
 export function adminRoutes(services: Services): Router {
@@ -18,5 +20,9 @@ export function adminRoutes(services: Services): Router {
   r.post('/orgs/:orgId/freeze', freezeWallet(services));
   r.post('/orgs/:orgId/unfreeze', unfreezeWallet(services));
   r.post('/phone-numbers', registerPhoneNumber(services));
+  r.get('/rates', getRates(services));
+  r.put('/rates', putRates(services));
+  r.get('/orgs/:orgId/dialing', getOrgDialing(services));
+  r.put('/orgs/:orgId/dialing', putOrgDialing(services));
   return r;
 }

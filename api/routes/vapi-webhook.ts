@@ -11,7 +11,7 @@ import type { CallGate, GateDecision } from '../../shared/calls/call-gate';
 import { REFUSAL_MESSAGES } from '../../shared/calls/call-gate';
 import { endedCall, learnControlUrl, recordEndOfCallReport, type CallReportDeps } from '../../shared/calls/call-reports';
 import type { CallServices } from '../../shared/calls/call-services';
-import { gateRequestOf, vapiEnvelope, type GateRequest, type VapiMessage } from '../../shared/calls/vapi-messages';
+import { gateRequestOf, keyedByOurCallId, vapiEnvelope, type GateRequest, type VapiMessage } from '../../shared/calls/vapi-messages';
 import type { Services } from '../../shared/process/services';
 import { vapiAuthenticator } from '../middleware/vapi-auth';
 
@@ -108,7 +108,7 @@ export function webhookDispatcher({ services, gate, reports, admitted }: VapiWeb
     let message: VapiMessage | undefined;
     if (json !== undefined) {
       const parsed = vapiEnvelope.safeParse(json);
-      if (parsed.success) message = parsed.data.message;
+      if (parsed.success) message = keyedByOurCallId(parsed.data.message);
     }
     if (message === undefined) {
       log.warn({ bytes: body.length }, 'vapi webhook: not a Vapi message');

@@ -53,6 +53,8 @@ const holdRow = z.object({
   increment_seconds: int.positive().nullable().optional(),
 });
 export type StoredHold = z.output<typeof holdRow>;
+/** The hold of a `held` admission, as SQL reports it (call_hold_json). */
+export const holdStepHold = holdRow;
 
 /** The fields a hold (or a hold record, an admission) carries its rate in. */
 export interface HoldRateFields {

@@ -6,7 +6,8 @@ import { z } from 'zod';
 const text = (max: number) => z.string().min(1).max(max).optional().catch(undefined);
 const uuid = z.string().uuid().optional().catch(undefined);
 
-const metadata = z.looseObject({ orgId: uuid }).optional().catch(undefined);
+// billingCallId: our id of an outbound call (CONTRACT §10), which we put there when placing it.
+const metadata = z.looseObject({ orgId: uuid, billingCallId: uuid }).optional().catch(undefined);
 
 const call = z
   .looseObject({
@@ -39,6 +40,18 @@ export const vapiMessage = z.looseObject({
 export type VapiMessage = z.output<typeof vapiMessage>;
 
 export const vapiEnvelope = z.looseObject({ message: vapiMessage });
+
+/**
+ * The message keyed by our call id: an outbound call we placed carries it as
+ * metadata.billingCallId (outbound-calls.ts), and its hold, report, control URL and charge are
+ * kept under it, never under Vapi's id (which did not exist when the call was admitted). Other
+ * messages are returned as they are.
+ */
+export function keyedByOurCallId(m: VapiMessage): VapiMessage {
+  const ours = m.call?.metadata?.billingCallId ?? m.call?.assistantOverrides?.metadata?.billingCallId;
+  if (ours === undefined || m.call === undefined || m.call.id === ours) return m;
+  return { ...m, call: { ...m.call, id: ours } };
+}
 
 /** The organisation our own assistant-request answer put into the call's metadata, if any. */
 export function metadataOrgId(m: VapiMessage): string | undefined {

@@ -41,8 +41,27 @@ const vapiCall = z.looseObject({
   endedAt: z.string().optional().nullable(),
   endedReason: z.string().optional().nullable(),
   phoneNumberId: z.string().optional().nullable(),
+  createdAt: z.string().optional(),
+  assistantOverrides: z.looseObject({ metadata: z.record(z.string(), z.unknown()).optional().nullable() }).optional().nullable(),
+  monitor: z.looseObject({ controlUrl: z.string().optional().nullable() }).optional().nullable(),
 });
 export type VapiCall = z.output<typeof vapiCall>;
+
+/** Vapi POST /call (CreateCallDTO): an outbound phone call from one of our numbers. */
+export interface VapiCreateCall {
+  assistantId: string;
+  phoneNumberId: string;
+  customer: { number: string };
+  assistantOverrides: { maxDurationSeconds: number; metadata: Record<string, unknown> };
+}
+
+/** Vapi GET /call's filters (CallController_findAll); createdAt bounds are inclusive ISO times. */
+export interface VapiCallQuery {
+  phoneNumberId?: string;
+  createdAtGe?: string;
+  createdAtLe?: string;
+  limit?: number;
+}
 export type GetCallResult = { kind: 'found'; call: VapiCall } | { kind: 'not_found' };
 
 export interface VapiClient {
@@ -55,10 +74,14 @@ export interface VapiClient {
   deletePhoneNumber(id: string): Promise<'deleted' | 'already_gone'>;
   /** A call's final state (status, startedAt, endedAt); not_found when Vapi does not know it. */
   getCall(callId: string): Promise<GetCallResult>;
+  /** Places an outbound call (Vapi POST /call); its answer, Vapi's call object. */
+  createCall(input: VapiCreateCall): Promise<VapiCall>;
+  /** Calls matching the filters (Vapi GET /call), at most `limit` (≤ 1000). */
+  listCalls(query: VapiCallQuery): Promise<VapiCall[]>;
 }
 
-/** The part of the client the call sweeper needs. */
-export type VapiCallsClient = Pick<VapiClient, 'getCall'>;
+/** The part of the client the call sweeper and outbound calls need. */
+export type VapiCallsClient = Pick<VapiClient, 'getCall' | 'createCall' | 'listCalls'>;
 
 export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; timeoutMs?: number }): VapiClient {
   const base = cfg.apiBaseUrl.replace(/\/+$/, '');
@@ -137,6 +160,14 @@ export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; time
         if (err instanceof VapiApiError && err.status === 404) return 'already_gone';
         throw err;
       }
+    },
+    async createCall(input) {
+      return vapiCall.parse(await send('POST', '/call', input));
+    },
+    async listCalls(query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+      return z.array(vapiCall).parse(await send('GET', `/call?${params.toString()}`));
     },
     async getCall(callId) {
       try {

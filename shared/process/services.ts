@@ -17,6 +17,9 @@ import { createTwilioClient, type TwilioClient } from '../clients/twilio-client'
 import { createVapiClient, type VapiClient } from '../clients/vapi-client';
 import { createProvisioningStore, type ProvisioningStore } from '../provisioning/provisioning-store';
 import { createCallServices, type CallServices } from '../calls/call-services';
+import { createCallRates, type CallRates } from '../calls/call-rates';
+import { createOutboundCalls, type OutboundCalls } from '../calls/outbound-calls';
+import { createOutboundStore, type OutboundStore } from '../calls/outbound-store';
 import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spend-controls-store';
 import { createStripeClient, type StripeClient } from '../clients/stripe-client';
 import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
@@ -41,6 +44,11 @@ export interface Services {
   vapi: VapiClient;
   /** The call gate: admission, holds, reports, billing, the Vapi call client (issue 4). */
   calls: CallServices;
+  /** Outbound calls (CONTRACT §10): their gate, placement and lost answers; the rate table and dialing permissions. */
+  outbound: OutboundCalls;
+  outboundStore: OutboundStore;
+  /** The rate table, cached briefly in this process (GET /api/rates). */
+  rates: CallRates;
   /** Spend controls and freezes (CONTRACT §8): operators' limits, wallet_freeze/unfreeze. */
   controls: SpendControlsStore;
   /** Money in (issue 11): the Stripe SDK and the top-up, recharge, alert and event SQL functions. */
@@ -76,6 +84,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
   const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock });
+  const outboundStore = createOutboundStore(rpc);
+  const outbound = createOutboundCalls({ config, store: outboundStore, calls, vapi, metrics, log, clock: calls.clock });
   return {
     config,
     log,
@@ -92,6 +102,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     twilio: createTwilioClient(config.twilio),
     vapi,
     calls,
+    outbound,
+    outboundStore,
+    rates: createCallRates(outboundStore, config.pricing),
     controls: createSpendControlsStore(rpc),
     stripe: createStripeClient(config.stripe),
     moneyIn: createMoneyInStore(rpc),

@@ -6,7 +6,7 @@ import express from 'express';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
 import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../sandbox/vapi-call-routes';
-import { createWebhookSender, type WebhookSender } from '../../sandbox/vapi-webhooks';
+import { createWebhookSender, type WebhookSender, type WebhookTarget } from '../../sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
 import { TEST_VAPI_SECRET } from './context';
 
@@ -81,12 +81,15 @@ export const postWebhook = (app: RequestListener, body: unknown) =>
 
 /** The Vapi call simulator on an ephemeral port, as the sandbox would mount it (without the REST
  * API's Bearer check, so tests drive /sandbox/calls directly). */
-export async function startVapiCallSimulator(): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; close(): Promise<void> }> {
+export async function startVapiCallSimulator(
+  options: { outboundServer?: () => WebhookTarget | undefined } = {},
+): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; close(): Promise<void> }> {
   const calls = createSandboxCallStore();
   const webhooks = createWebhookSender({ backoffMs: 20, timeoutMs: 2000 });
   let url = '';
   const app = express();
-  app.use(createVapiCallRoutes({ store: calls, webhooks, baseUrl: () => url }));
+  const closers: Array<() => void> = [];
+  app.use(createVapiCallRoutes({ store: calls, webhooks, baseUrl: () => url, outboundServer: options.outboundServer, onClose: (fn) => closers.push(fn) }));
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -98,6 +101,7 @@ export async function startVapiCallSimulator(): Promise<{ url: string; calls: Sa
     webhooks,
     close: () => {
       webhooks.close();
+      for (const fn of closers) fn();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
