@@ -1,0 +1,294 @@
+// Proves outbound calls (CONTRACT §10; failure modes 41 and 43) through the real app, real
+// Postgres and Redis, and the project's Vapi simulator over real HTTP: POST /api/calls is gated
+// by the same admission as an inbound call (hold, maxDurationSeconds, refusals with nothing held
+// and no Vapi call made — counted in the simulator's own GET /call listing), a replayed key never
+// places a second call, rates by destination (connect fee, minimum, increments) are charged from
+// the call's own report sent by the simulator, blocked prefixes and dialing permissions refuse,
+// ten concurrent calls never hold more than the balance, and a lost Vapi answer keeps the hold
+// until the sweeper finds the call, which is then billed once.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { billCall } from '../../shared/calls/call-billing';
+import { planHold } from '../../shared/calls/hold-policy';
+import { sweepCalls, callSweepDeps } from '../../workers/call-sweeper';
+import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
+import { expectLedgerConsistent } from '../support/invariants';
+import { dashboardToken } from '../support/jwt';
+import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, startVapiCallSimulator } from '../support/vapi';
+import type { WebhookTarget } from '../../sandbox/vapi-webhooks';
+
+jest.setTimeout(120_000);
+
+const RATES = [
+  { prefix: '+63', ratePerMinute: 5000, connectFee: 10, minimumSeconds: 30, incrementSeconds: 6 },
+  { prefix: '+44', ratePerMinute: 56 },
+  { prefix: '+4490', ratePerMinute: 900, blocked: true },
+  { prefix: '+1415', ratePerMinute: 600 },
+];
+const GB = '+447700900123';
+const PH = '+639171234567';
+const GB_PREMIUM = '+449012345678';
+
+describe('outbound calls through the gate', () => {
+  let ctx: TestContext;
+  let sim: Awaited<ReturnType<typeof startVapiCallSimulator>>;
+  let server: Server;
+  let target: WebhookTarget | undefined;
+
+  beforeAll(async () => {
+    sim = await startVapiCallSimulator({ outboundServer: () => target });
+    ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url, VAPI_API_TIMEOUT_MS: '400' });
+    server = createServer(ctx.app());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    target = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/vapi/webhook`, secret: TEST_VAPI_SECRET };
+    const put = await request(ctx.app()).put('/api/admin/rates').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ rates: RATES });
+    expect(put.status).toBe(200);
+  });
+  afterAll(async () => {
+    await sim.close();
+    await new Promise((resolve) => server.close(resolve));
+    await ctx.close();
+  });
+  afterEach(async () => {
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 0, failAfterCreate: 0, refuseNext: 0 }) });
+  });
+
+  async function orgWithNumber(balance: number) {
+    const orgId = await createFundedOrg(ctx.services, balance);
+    const num = await registerNumber(ctx.services, orgId);
+    return { orgId, num, token: await dashboardToken(TEST_JWT_SECRET, orgId) };
+  }
+  const place = (o: { token: string; num: { vapiPhoneNumberId: string; assistantId: string } }, number: string, key = randomUUID()) =>
+    request(ctx.app())
+      .post('/api/calls')
+      .set('Authorization', `Bearer ${o.token}`)
+      .set('Idempotency-Key', key)
+      .send({ assistantId: o.num.assistantId, phoneNumberId: o.num.vapiPhoneNumberId, customer: { number }, metadata: { campaign: 'c1' } });
+  /** The outbound calls the simulator has made from this number (its own Vapi listing). */
+  const vapiCalls = async (vapiPhoneNumberId: string) => {
+    const res = await fetch(`${sim.url}/call?phoneNumberId=${encodeURIComponent(vapiPhoneNumberId)}&limit=1000`, { headers: { authorization: 'Bearer k' } });
+    return ((await res.json()) as Array<{ id: string; type: string; startedAt: string; assistantOverrides: { maxDurationSeconds: number; metadata: Record<string, unknown> } }>).filter((c) => c.type === 'outboundPhoneCall');
+  };
+  const endAt = (vapiCallId: string, endedAt: string) =>
+    fetch(`${sim.url}/sandbox/calls/${vapiCallId}/end`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endedAt }) });
+  const chargeOf = async (callId: string) => {
+    const r = await ctx.pool.query<{ amount: string }>(`select amount from ledger_entries where idempotency_key = 'call:' || $1`, [callId]);
+    return r.rows.map((x) => -Number(x.amount));
+  };
+  const reportArrived = (callId: string) =>
+    eventually(async () => ((await ctx.pool.query(`select 1 from call_reports where call_id = $1`, [callId])).rowCount === 1 ? true : undefined));
+
+  it('admits a wallet of 1000 at 56/min with the maxDurationSeconds an inbound call would get, and tells Vapi that and the orgId', async () => {
+    const o = await orgWithNumber(1000);
+    const res = await place(o, GB);
+    expect(res.status).toBe(201);
+    const expected = planHold(ctx.config.pricing, ctx.config.callGate.safetyMarginSeconds, 1000, { kind: 'metered', holdSeconds: ctx.config.callGate.holdSeconds });
+    expect(res.body).toMatchObject({ maxDurationSeconds: expected?.maxDurationSeconds, rate: { prefix: '+44', ratePerMinute: 56, connectFee: 0 }, currency: 'gbp' });
+    expect(res.body.maxDurationSeconds).toBe(1066);
+    // An inbound call on the same wallet's number under +44 would be granted the same.
+    const inboundOrg = await createFundedOrg(ctx.services, 1000);
+    const inbound = { vapiPhoneNumberId: `pn-${randomUUID()}`, e164: `+4420${String(Date.now()).slice(-7)}`, assistantId: 'asst-in' };
+    await ctx.services.store.registerPhoneNumber({ orgId: inboundOrg, ...inbound });
+    expect((await postWebhook(ctx.app(), assistantRequest(inbound))).body.assistantOverrides.maxDurationSeconds).toBe(res.body.maxDurationSeconds);
+
+    const made = await vapiCalls(o.num.vapiPhoneNumberId);
+    expect(made).toHaveLength(1);
+    expect(made[0]?.id).toBe(res.body.vapiCallId);
+    expect(made[0]?.assistantOverrides).toMatchObject({ maxDurationSeconds: 1066, metadata: { orgId: o.orgId, billingCallId: res.body.callId, campaign: 'c1' } });
+    // Held in both stores, as a Postgres-path admission is.
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(112);
+    await eventually(async () => ((await ctx.services.calls.hot.held(o.orgId)) === 112 ? true : undefined));
+  });
+
+  it('refuses a wallet below the minimum with 402 and the shortfall, holding nothing and making no Vapi call', async () => {
+    const o = await orgWithNumber(50);
+    const res = await place(o, GB);
+    expect(res.status).toBe(402);
+    expect(res.body).toMatchObject({ error: 'insufficient_funds', balance: 50, available: 50, required: 79, shortfall: 29, currency: 'gbp' });
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(0);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
+  });
+
+  it('answers a replayed key with the first answer and places one Vapi call', async () => {
+    const o = await orgWithNumber(1000);
+    const key = randomUUID();
+    const first = await place(o, GB, key);
+    const again = await place(o, GB, key);
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(112);
+    // The same key with another body is a different request.
+    expect((await place(o, PH, key)).status).toBe(409);
+  });
+
+  it('charges a 45 s call to +63 at 5000/min, connect fee 10, minimum 30 s, increments of 6 s: 10 + ceil(48 × 5000 ÷ 60) = 4010', async () => {
+    const o = await orgWithNumber(100_000);
+    const res = await place(o, PH);
+    expect(res.status).toBe(201);
+    expect(res.body.rate).toEqual({ prefix: '+63', ratePerMinute: 5000, connectFee: 10 });
+    // What 100,000 pays for at this rate, in whole increments, less the margin.
+    expect(res.body.maxDurationSeconds).toBe(Math.floor(Math.floor(((100_000 - 10) * 60) / 5000) / 6) * 6 - 5);
+    const [call] = await vapiCalls(o.num.vapiPhoneNumberId);
+    expect((await endAt(res.body.vapiCallId, new Date(Date.parse(call!.startedAt) + 45_000).toISOString())).status).toBe(200);
+    await reportArrived(res.body.callId);
+    await billCall(ctx.services.calls.billing, res.body.callId, 'report');
+    expect(await chargeOf(res.body.callId)).toEqual([4010]);
+    expect(Number((await ctx.pool.query<{ balance: string }>('select balance from wallets where org_id = $1', [o.orgId])).rows[0]?.balance)).toBe(100_000 - 4010);
+    await expectLedgerConsistent(ctx.pool);
+  });
+
+  it('charges a +44 call as before: ceil(seconds × 56 ÷ 60)', async () => {
+    const o = await orgWithNumber(1000);
+    const res = await place(o, GB);
+    const [call] = await vapiCalls(o.num.vapiPhoneNumberId);
+    await endAt(res.body.vapiCallId, new Date(Date.parse(call!.startedAt) + 45_000).toISOString());
+    await reportArrived(res.body.callId);
+    await billCall(ctx.services.calls.billing, res.body.callId, 'report');
+    expect(await chargeOf(res.body.callId)).toEqual([42]);
+  });
+
+  it('refuses a blocked prefix with 403 destination_not_allowed, holding nothing and making no Vapi call', async () => {
+    const o = await orgWithNumber(1000);
+    const res = await place(o, GB_PREMIUM);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: 'destination_not_allowed', destination: GB_PREMIUM, reason: 'blocked' });
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(0);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
+  });
+
+  it('charges an inbound call to a number under a pricier prefix at that prefix rate, fixed at admission', async () => {
+    const orgId = await createFundedOrg(ctx.services, 10_000);
+    const num = await registerNumber(ctx.services, orgId); // +1415…: 600/min
+    const callId = `in-${randomUUID()}`;
+    const answer = (await postWebhook(ctx.app(), assistantRequest(num, callId))).body;
+    expect(answer.assistantOverrides.maxDurationSeconds).toBe(Math.floor((10_000 * 60) / 600) - 5);
+    // The Redis-path admission's record (with its rate) reaches Postgres within its batch window.
+    await eventually(async () => ((await ctx.pool.query(`select 1 from calls where call_id = $1 and rate_per_minute = 600`, [callId])).rowCount === 1 ? true : undefined));
+    await postWebhook(ctx.app(), endOfCallReport(callId, { orgId, seconds: 60, num }));
+    await billCall(ctx.services.calls.billing, callId, 'report');
+    expect(await chargeOf(callId)).toEqual([600]);
+    const rate = await request(ctx.app()).get(`/api/rates?number=${encodeURIComponent(num.e164)}`).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}`);
+    expect(rate.body).toMatchObject({ prefix: '+1415', ratePerMinute: 600, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1, blocked: false });
+  });
+
+  it('never holds more than the balance for ten concurrent calls on one wallet', async () => {
+    const o = await orgWithNumber(1000);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => place(o, GB)));
+    const placed = answers.filter((a) => a.status === 201);
+    expect(answers.every((a) => a.status === 201 || a.status === 402)).toBe(true);
+    // Eight slices of 112 and a ninth of 99 fit in 1000; the tenth is refused.
+    expect(placed).toHaveLength(9);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBeLessThanOrEqual(1000);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(9);
+  });
+
+  it('keeps the hold of a call whose Vapi answer was lost, never places it twice, and bills it once after the sweeper finds it', async () => {
+    const o = await orgWithNumber(1000);
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 1500 }) });
+    const key = randomUUID();
+    const first = await place(o, GB, key);
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'placing' });
+    const again = await place(o, GB, key);
+    expect(again.status).toBe(202);
+    expect(again.body.callId).toBe(first.body.callId);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(112);
+
+    const swept = await ctx.services.outbound.sweepPlacing(new Date(Date.now() + 60_000));
+    expect(swept).toMatchObject({ placed: 1, notPlaced: 0 });
+    const [made] = await vapiCalls(o.num.vapiPhoneNumberId);
+    const known = await place(o, GB, key);
+    expect(known.status).toBe(201);
+    expect(known.body).toMatchObject({ callId: first.body.callId, vapiCallId: made!.id, maxDurationSeconds: 1066 });
+
+    await endAt(made!.id, new Date(Date.parse(made!.startedAt) + 30_000).toISOString());
+    await reportArrived(first.body.callId);
+    await billCall(ctx.services.calls.billing, first.body.callId, 'report');
+    await billCall(ctx.services.calls.billing, first.body.callId, 'report');
+    await sweepCalls(callSweepDeps(ctx.services), new Date(Date.now() + 86_400_000));
+    expect(await chargeOf(first.body.callId)).toEqual([28]);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
+    await expectLedgerConsistent(ctx.pool);
+  });
+
+  it('treats a 5xx after Vapi created the call as a lost answer: held, one call, found by the sweeper', async () => {
+    const o = await orgWithNumber(1000);
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failAfterCreate: 1 }) });
+    const key = randomUUID();
+    expect((await place(o, GB, key)).status).toBe(202);
+    expect((await place(o, GB, key)).status).toBe(202);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect((await ctx.services.outbound.sweepPlacing(new Date(Date.now() + 60_000))).placed).toBe(1);
+    expect((await place(o, GB, key)).status).toBe(201);
+  });
+
+  it('releases the hold of a call Vapi refused (4xx): 502 call_not_placed, nothing charged, the key keeps that answer', async () => {
+    const o = await orgWithNumber(1000);
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refuseNext: 1 }) });
+    const key = randomUUID();
+    const res = await place(o, GB, key);
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ error: 'call_not_placed', callId: expect.any(String) });
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
+    await eventually(async () => ((await ctx.services.calls.hot.held(o.orgId)) === 0 ? true : undefined));
+    expect((await place(o, GB, key)).status).toBe(502);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(0);
+  });
+
+  it('refuses destinations outside the allowed countries (403 country) and calls beyond callsPerSecond (429)', async () => {
+    const o = await orgWithNumber(10_000);
+    const admin = (body: object) => request(ctx.app()).put(`/api/admin/orgs/${o.orgId}/dialing`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send(body);
+    expect((await admin({ allowedCountries: ['GB'] })).body).toEqual({ orgId: o.orgId, allowedCountries: ['GB'], callsPerSecond: null });
+    const ph = await place(o, PH);
+    expect(ph.status).toBe(403);
+    expect(ph.body).toMatchObject({ error: 'destination_not_allowed', destination: PH, reason: 'country' });
+    expect((await admin({ allowedCountries: null, callsPerSecond: 1 })).status).toBe(200);
+    const [a, b] = await Promise.all([place(o, GB), place(o, GB)]);
+    expect([a.status, b.status].sort()).toEqual([201, 429]);
+    expect((a.status === 429 ? a : b).body).toMatchObject({ error: 'calls_per_second', limit: 1 });
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect((await admin({ allowedCountries: ['gb'] })).status).toBe(400);
+  });
+
+  it('answers 422 for a number that is not a valid phone number, and 400 without an Idempotency-Key', async () => {
+    const o = await orgWithNumber(1000);
+    expect((await place(o, '+4412')).status).toBe(422);
+    const noKey = await request(ctx.app()).post('/api/calls').set('Authorization', `Bearer ${o.token}`).send({ assistantId: 'a', phoneNumberId: o.num.vapiPhoneNumberId, customer: { number: GB } });
+    expect(noKey.status).toBe(400);
+    expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(0);
+  });
+});
+
+describe('the platform cap on outbound calls', () => {
+  let ctx: TestContext;
+  let sim: Awaited<ReturnType<typeof startVapiCallSimulator>>;
+  beforeAll(async () => {
+    sim = await startVapiCallSimulator();
+    ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url, VAPI_CONCURRENCY_LIMIT: '1' });
+  });
+  afterAll(async () => {
+    await sim.close();
+    await ctx.close();
+  });
+
+  it('refuses an outbound call beyond VAPI_CONCURRENCY_LIMIT with 503, and never an inbound call', async () => {
+    const orgId = await createFundedOrg(ctx.services, 10_000);
+    const num = await registerNumber(ctx.services, orgId);
+    const token = await dashboardToken(TEST_JWT_SECRET, orgId);
+    const place = () =>
+      request(ctx.app()).post('/api/calls').set('Authorization', `Bearer ${token}`).set('Idempotency-Key', randomUUID()).send({ assistantId: num.assistantId, phoneNumberId: num.vapiPhoneNumberId, customer: { number: GB } });
+    expect((await place()).status).toBe(201);
+    const second = await place();
+    expect(second.status).toBe(503);
+    expect(second.body).toMatchObject({ error: 'platform_at_capacity' });
+    expect(await ctx.services.calls.store.holdsTotal(orgId)).toBe(112);
+    const inbound = await postWebhook(ctx.app(), assistantRequest(num));
+    expect(inbound.body.assistantId).toBe(num.assistantId);
+  });
+});
