@@ -16,6 +16,7 @@ import { sweepCalls, callSweepDeps } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
+import { expectConforms } from '../support/openapi';
 import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, startVapiCallSimulator } from '../support/vapi';
 import type { WebhookTarget } from '../../sandbox/vapi-webhooks';
 
@@ -43,7 +44,7 @@ describe('outbound calls through the gate', () => {
     server = createServer(ctx.app());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     target = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/vapi/webhook`, secret: TEST_VAPI_SECRET };
-    const put = await request(ctx.app()).put('/api/admin/rates').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ rates: RATES });
+    const put = expectConforms('put', '/api/admin/rates', await request(ctx.app()).put('/api/admin/rates').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ rates: RATES }));
     expect(put.status).toBe(200);
   });
   afterAll(async () => {
@@ -60,12 +61,17 @@ describe('outbound calls through the gate', () => {
     const num = await registerNumber(ctx.services, orgId);
     return { orgId, num, token: await dashboardToken(TEST_JWT_SECRET, orgId) };
   }
-  const place = (o: { token: string; num: { vapiPhoneNumberId: string; assistantId: string } }, number: string, key = randomUUID()) =>
-    request(ctx.app())
-      .post('/api/calls')
-      .set('Authorization', `Bearer ${o.token}`)
-      .set('Idempotency-Key', key)
-      .send({ assistantId: o.num.assistantId, phoneNumberId: o.num.vapiPhoneNumberId, customer: { number }, metadata: { campaign: 'c1' } });
+  /** POST /api/calls; every answer is checked against the OpenAPI document. */
+  const place = async (o: { token: string; num: { vapiPhoneNumberId: string; assistantId: string } }, number: string, key = randomUUID()) =>
+    expectConforms(
+      'post',
+      '/api/calls',
+      await request(ctx.app())
+        .post('/api/calls')
+        .set('Authorization', `Bearer ${o.token}`)
+        .set('Idempotency-Key', key)
+        .send({ assistantId: o.num.assistantId, phoneNumberId: o.num.vapiPhoneNumberId, customer: { number }, metadata: { campaign: 'c1' } }),
+    );
   /** The outbound calls the simulator has made from this number (its own Vapi listing). */
   const vapiCalls = async (vapiPhoneNumberId: string) => {
     const res = await fetch(`${sim.url}/call?phoneNumberId=${encodeURIComponent(vapiPhoneNumberId)}&limit=1000`, { headers: { authorization: 'Bearer k' } });
@@ -171,7 +177,7 @@ describe('outbound calls through the gate', () => {
     await postWebhook(ctx.app(), endOfCallReport(callId, { orgId, seconds: 60, num }));
     await billCall(ctx.services.calls.billing, callId, 'report');
     expect(await chargeOf(callId)).toEqual([600]);
-    const rate = await request(ctx.app()).get(`/api/rates?number=${encodeURIComponent(num.e164)}`).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}`);
+    const rate = expectConforms('get', '/api/rates', await request(ctx.app()).get(`/api/rates?number=${encodeURIComponent(num.e164)}`).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}`));
     expect(rate.body).toMatchObject({ prefix: '+1415', ratePerMinute: 600, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1, blocked: false });
   });
 
@@ -243,7 +249,8 @@ describe('outbound calls through the gate', () => {
 
   it('refuses destinations outside the allowed countries (403 country) and calls beyond callsPerSecond (429)', async () => {
     const o = await orgWithNumber(10_000);
-    const admin = (body: object) => request(ctx.app()).put(`/api/admin/orgs/${o.orgId}/dialing`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send(body);
+    const admin = async (body: object) =>
+      expectConforms('put', '/api/admin/orgs/{orgId}/dialing', await request(ctx.app()).put(`/api/admin/orgs/${o.orgId}/dialing`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send(body));
     expect((await admin({ allowedCountries: ['GB'] })).body).toEqual({ orgId: o.orgId, allowedCountries: ['GB'], callsPerSecond: null });
     const ph = await place(o, PH);
     expect(ph.status).toBe(403);
@@ -254,6 +261,25 @@ describe('outbound calls through the gate', () => {
     expect((a.status === 429 ? a : b).body).toMatchObject({ error: 'calls_per_second', limit: 1 });
     expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
     expect((await admin({ allowedCountries: ['gb'] })).status).toBe(400);
+  });
+
+  it('keeps the rate table as operators put it, refusing a bad table whole (400, nothing changed)', async () => {
+    const as = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const got = expectConforms('get', '/api/admin/rates', await request(ctx.app()).get('/api/admin/rates').set(as));
+    expect(got.body.rates.map((r: { prefix: string }) => r.prefix)).toEqual(['+1415', '+44', '+4490', '+63']);
+    expect(got.body.rates.find((r: { prefix: string }) => r.prefix === '+63')).toEqual({ prefix: '+63', ratePerMinute: 5000, connectFee: 10, minimumSeconds: 30, incrementSeconds: 6, blocked: false });
+    for (const bad of [
+      { rates: [{ prefix: '44', ratePerMinute: 56 }] },
+      { rates: [{ prefix: '+44', ratePerMinute: 0 }] },
+      { rates: [{ prefix: '+44', ratePerMinute: 1.5 }] },
+      { rates: [{ prefix: '+44', ratePerMinute: 56, incrementSeconds: 0 }] },
+      { rates: [{ prefix: '+44', ratePerMinute: 56 }, { prefix: '+44', ratePerMinute: 60 }] },
+      { rates: [{ prefix: '+44', ratePerMinute: 56, extra: 1 }] },
+    ]) {
+      expect(expectConforms('put', '/api/admin/rates', await request(ctx.app()).put('/api/admin/rates').set(as).send(bad)).status).toBe(400);
+    }
+    expect((await request(ctx.app()).get('/api/admin/rates').set(as)).body).toEqual(got.body);
+    expect((await request(ctx.app()).put('/api/admin/rates').send({ rates: [] })).status).toBe(401);
   });
 
   it('answers 422 for a number that is not a valid phone number, and 400 without an Idempotency-Key', async () => {
