@@ -16,8 +16,8 @@ import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
 import type { Scenario } from '../lib/types';
 import { createWorld, startChild } from '../lib/world';
 
-/** A UK mobile number in Ofcom's drama range: valid for libphonenumber-js, never a real line. */
-const DESTINATION = '+447700900123';
+/** libphonenumber's own example of a GB mobile number (valid in its metadata). */
+const DESTINATION = '+447400123456';
 
 export const scenario: Scenario = {
   name: 'h-outbound-calls',

@@ -28,8 +28,9 @@ const RATES = [
   { prefix: '+4490', ratePerMinute: 900, blocked: true },
   { prefix: '+1415', ratePerMinute: 600 },
 ];
-const GB = '+447700900123';
-const PH = '+639171234567';
+// libphonenumber's own example numbers (valid in its metadata): GB mobile, PH mobile, GB premium rate.
+const GB = '+447400123456';
+const PH = '+639051234567';
 const GB_PREMIUM = '+449012345678';
 
 describe('outbound calls through the gate', () => {
