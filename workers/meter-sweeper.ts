@@ -9,6 +9,7 @@ import type { RedisHolds } from '../shared/calls/redis-holds';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
+import { walkPages } from './walk-pages';
 
 /** Pages one pass may walk; the rest waits for the next pass (the list is ordered by call id). */
 export const METER_SWEEP_MAX_PAGES = 20;
@@ -44,10 +45,10 @@ async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSum
 
 export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary> {
   const summary: MeterSweepSummary = { calls: 0, metersCreated: 0, errors: 0 };
-  let after: string | null = null;
-  for (let page = 0; page < METER_SWEEP_MAX_PAGES; page++) {
-    const calls = await d.store.openMeters(after, d.batchSize);
-    for (const call of calls) {
+  await walkPages({
+    page: (after: string | null) => d.store.openMeters(after, d.batchSize),
+    cursorOf: (call) => call.hold.call_id,
+    each: async (call) => {
       summary.calls++;
       try {
         await repair(d, call, summary);
@@ -56,9 +57,9 @@ export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary>
         summary.errors++;
         d.log.error({ callId: call.hold.call_id, err: (err as Error).message }, 'meter sweep: could not repair a call; next pass retries');
       }
-    }
-    if (calls.length < d.batchSize) break;
-    after = calls.at(-1)?.hold.call_id ?? null;
-  }
+    },
+    pageSize: d.batchSize,
+    maxPages: METER_SWEEP_MAX_PAGES,
+  });
   return summary;
 }

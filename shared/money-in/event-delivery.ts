@@ -2,17 +2,12 @@
 // `Billing-Gates-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (CONTRACT §7).
 // A non-2xx or a network error throws, so the BullMQ job retries it with backoff; a delivered
 // event is recorded so a replayed job sends nothing again.
-import { createHmac } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { signatureHeader } from '../timestamped-hmac';
 import type { MoneyInStore } from './money-in-store';
 
 export const SIGNATURE_HEADER = 'Billing-Gates-Signature';
-
-export function signWalletEvent(secret: string, body: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  const v1 = createHmac('sha256', secret).update(`${nowSeconds}.${body}`).digest('hex');
-  return `t=${nowSeconds},v1=${v1}`;
-}
 
 export interface EventDeliveryDeps {
   moneyIn: MoneyInStore;
@@ -34,7 +29,7 @@ export async function deliverWalletEvent(d: EventDeliveryDeps, eventId: number):
   try {
     const res = await fetch(e.webhook_url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWalletEvent(e.signing_secret, body) },
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(e.signing_secret, body) },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(d.timeoutMs),
