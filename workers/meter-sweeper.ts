@@ -3,15 +3,22 @@
 // Redis unless Redis already knows the call (so the Redis path counts it), and makes sure its next
 // renewal is waiting in the call-meters queue. Runs with the call sweep; a plain function so tests
 // can run one pass at a time.
+//
+// Open calls stay open when the sweep has looked at them, so a pass that always began at the
+// first call id never reached the calls past its page budget (issue 22, item 6). Each pass
+// carries on after the call the previous one stopped at (kept in Redis, workers/sweep-cursor.ts)
+// and wraps to the first call past the last: every open call is visited within
+// ceil(open calls ÷ (CALL_SWEEP_BATCH_SIZE × METER_SWEEP_MAX_PAGES)) passes.
 import type { Meters } from '../shared/calls/call-meter';
 import type { CallStore, OpenMeter } from '../shared/calls/call-store';
 import type { RedisHolds } from '../shared/calls/redis-holds';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
-import { walkPages } from './walk-pages';
+import { redisSweepCursor } from './sweep-cursor';
+import { walkPages, type ResumeStore } from './walk-pages';
 
-/** Pages one pass may walk; the rest waits for the next pass (the list is ordered by call id). */
+/** Pages one pass may walk; the next pass carries on from there (the list is ordered by call id). */
 export const METER_SWEEP_MAX_PAGES = 20;
 
 export interface MeterSweepDeps {
@@ -21,6 +28,9 @@ export interface MeterSweepDeps {
   metrics: Metrics;
   log: Logger;
   batchSize: number;
+  maxPages: number;
+  /** The call id the previous pass stopped at. */
+  cursor: ResumeStore<string>;
 }
 
 export interface MeterSweepSummary {
@@ -30,7 +40,16 @@ export interface MeterSweepSummary {
 }
 
 export function meterSweepDeps(s: Services): MeterSweepDeps {
-  return { store: s.calls.store, hot: s.calls.hot, meters: s.calls.meters, metrics: s.metrics, log: s.log, batchSize: s.config.callGate.sweepBatchSize };
+  return {
+    store: s.calls.store,
+    hot: s.calls.hot,
+    meters: s.calls.meters,
+    metrics: s.metrics,
+    log: s.log,
+    batchSize: s.config.callGate.sweepBatchSize,
+    maxPages: METER_SWEEP_MAX_PAGES,
+    cursor: redisSweepCursor(s.redis, s.keys.meterSweepCursor, s.log),
+  };
 }
 
 async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSummary): Promise<void> {
@@ -59,7 +78,8 @@ export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary>
       }
     },
     pageSize: d.batchSize,
-    maxPages: METER_SWEEP_MAX_PAGES,
+    maxPages: d.maxPages,
+    resume: d.cursor,
   });
   return summary;
 }
