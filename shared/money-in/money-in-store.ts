@@ -2,13 +2,14 @@
 // Expected outcomes come back as discriminated unions; a shape we did not expect from our own SQL
 // is a programmer error and crashes loudly.
 import { z } from 'zod';
-import { walletControls } from '../wallet/wallet-controls';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc, RpcArgs } from '../db/rpc';
 
 const money = z.number().int();
 
 // With the spend controls at the same version (wallet_cache_json), so a write-through keeps them.
-export const cachedWallet = z.object({ balance: money, version: z.number().int().nonnegative(), currency: z.string(), frozen: z.boolean(), controls: walletControls.optional() });
+export const cachedWallet = cachedBalance.extend({ frozen: z.boolean() });
 export type CachedWallet = z.output<typeof cachedWallet>;
 
 const topUpRow = z
@@ -122,15 +123,8 @@ const outboxItems = z.object({
 export type OutboxItem = z.output<typeof outboxItems>['items'][number];
 const outboxRetry = z.union([z.object({ outcome: z.literal('retrying'), attempt: z.number().int(), retry_in_ms: z.number().int() }), z.object({ outcome: z.literal('stale') })]);
 
-
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export function createMoneyInStore(rpc: Rpc) {
-  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parse(schema, fn, await rpc.call(fn, args));
+  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parseRpcResult(schema, fn, await rpc.call(fn, args));
   return {
     createTopUp: (i: { orgId: string; amount: number; idempotencyKey: string; fingerprint: string }) =>
       call(topUpCreated, 'topup_create', { p_org_id: i.orgId, p_amount: i.amount, p_idempotency_key: i.idempotencyKey, p_fingerprint: i.fingerprint }),

@@ -18,7 +18,8 @@ import { createFundedOrg, createTestContext, type TestContext } from '../support
 import { expectLedgerConsistent } from '../support/invariants';
 import { TEST_REDIS_URL } from '../support/redis';
 import { createTcpProxy, type TcpProxy } from '../support/tcp-proxy';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber, startVapiCallSimulator, type TestNumber } from '../support/vapi';
+import { assistantRequest, gateCount, postWebhook, registerNumber, startVapiCallSimulator, type TestNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(60_000);
 
@@ -114,7 +115,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
 
     const granted = await ctx.services.calls.store.meter('browned');
     if (granted.outcome !== 'found') throw new Error('the Postgres hold is missing');
-    await eventually(async () => ((await adopted()) > adoptedBefore ? true : undefined), 5000).catch(() => undefined);
+    await eventually(async () => ((await adopted()) > adoptedBefore ? true : undefined), { timeoutMs: 5000 }).catch(() => undefined);
     expect(await entry(orgId, 'browned')).toEqual({
       state: 'h',
       amount: granted.hold.amount,

@@ -8,7 +8,7 @@ import { RECONCILE_SCHEDULER_ID } from '../../workers/number-reconciler';
 import { PROVISIONING_SWEEP_SCHEDULER_ID } from '../../workers/provisioning-sweeper';
 import { createTestContext, type TestContext } from '../support/context';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
-import { eventually } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 describe('sweep schedules', () => {
   let ctx: TestContext;
