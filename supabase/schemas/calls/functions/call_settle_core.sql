@@ -5,7 +5,8 @@
 -- wallet's `controls` to its answer (read in the same transaction, so the same version).
 -- Internal: executable only by its owner.
 --
--- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls.
+-- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls;
+-- records billed_seconds and billed_rate_per_minute since 20261206210100_usage_statements_receipts.
 --
 -- Called by: call_settle().
 CREATE OR REPLACE FUNCTION public.call_settle_core(p_call_id text, p_rate_per_minute bigint, p_grace_seconds integer, p_settled_by text)
@@ -127,7 +128,10 @@ begin
     v_replayed := v_posted->>'outcome' = 'replayed';
   end if;
 
-  update call_reports set billed_at = now(), charge_entry_id = e.id where call_id = p_call_id;
+  -- With what the charge was computed from: the calls list and the usage's seconds read them.
+  update call_reports set billed_at = now(), charge_entry_id = e.id,
+                          billed_seconds = v_seconds, billed_rate_per_minute = p_rate_per_minute
+   where call_id = p_call_id;
   -- The call's charge (also for a call the sweeper settled as unknown to Vapi whose report came
   -- after all).
   update calls set charge_entry_id = e.id

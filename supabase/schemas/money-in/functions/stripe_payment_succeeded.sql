@@ -10,10 +10,12 @@
 --           org_id, top_up, wallet}
 -- Effects: once per event id and once per PaymentIntent (ledger key topup:pi:<id>): one topup
 --          entry, the top-up paid, the card saved, the recharge in flight done, then whatever
---          refunds and disputes of this payment were waiting.
+--          refunds and disputes of this payment were waiting, and last its receipt: the next
+--          number of the gap-free series, in this same transaction (top_up_receipt_issue; a later
+--          event of the payment only fills in a card the receipt does not have yet).
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in; the receipt since 20261206210100_usage_statements_receipts.
 --
 -- Called by: shared/money-in/money-in-store.ts.
 CREATE OR REPLACE FUNCTION public.stripe_payment_succeeded(p_event_id text, p_type text, p_top_up_id uuid, p_org_id uuid, p_payment_intent_id text, p_amount bigint, p_currency text, p_session_id text, p_customer_id text, p_payment_method_id text, p_card_brand text, p_card_last4 text)
@@ -72,6 +74,9 @@ begin
          updated_at = now()
    where org_id = t.org_id;
   perform stripe_reconcile_payment(p_payment_intent_id);
+  -- The receipt last: it locks the one receipt counter every payment shares, so it is taken
+  -- after every other lock and held only for the rest of this transaction.
+  perform top_up_receipt_issue(t.id, p_card_brand, p_card_last4);
   perform stripe_event_done(p_event_id, v_outcome, t.org_id);
   select * into t from top_ups where id = t.id;
   return jsonb_build_object('outcome', v_outcome, 'org_id', t.org_id, 'top_up', top_up_json(t),
