@@ -168,6 +168,34 @@ describe('GET /api/wallet/statement', () => {
     expect(rows.some((r) => r[1] === 'call' && /^-\d+\.\d{2}$/.test(r[4]!))).toBe(true);
   });
 
+  it('streams a busy month page by page from one cut: entries posted during the download are left out, and the rows still add up', async () => {
+    const busy = await createFundedOrg(ctx.services, 10_000, 'Busy Ltd');
+    const bearer = await dashboardToken(TEST_JWT_SECRET, busy);
+    // 2,300 entries this month (more than two pages of STATEMENT_PAGE_ROWS), through ledger_post itself.
+    await ctx.pool.query("select ledger_post($1, 'call', -1, 'busy:' || g, 'busy call ' || g, null, false) from generate_series(1, 2300) g", [busy]);
+    const month = new Date().toISOString().slice(0, 7);
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing && i < 2000; i++) await ctx.pool.query("select ledger_post($1, 'call', -1, 'during:' || $2::text, 'during', null, false)", [busy, i]);
+    })();
+    const res = await get(`/api/wallet/statement?month=${month}`, bearer).buffer(true).parse((r, done) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => (text += c));
+      r.on('end', () => done(null, text));
+    });
+    writing = false;
+    await writer;
+    const rows = parseCsv(res.body as string);
+    const entries = rows.slice(2, -1);
+    expect(entries.length).toBeGreaterThanOrEqual(2301);
+    const total = Number((await ctx.pool.query('select count(*) as n from ledger_entries where org_id = $1', [busy])).rows[0].n);
+    expect(total).toBeGreaterThan(entries.length);
+    const sum = entries.reduce((n, row) => n + minorOf(row[4]!), 0);
+    expect(minorOf(rows[rows.length - 1]![5]!) - minorOf(rows[1]![5]!)).toBe(sum);
+    expect(minorOf(rows[rows.length - 1]![5]!)).toBe(minorOf(entries[entries.length - 1]![5]!));
+  });
+
   it('gives an empty month its opening and closing balance only', async () => {
     const { rows } = await statement('2027-02');
     expect(rows).toHaveLength(3);
