@@ -23,7 +23,8 @@
 -- Effects: none (the share lock ends with the call's transaction).
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261206210100_usage_statements_receipts.
+-- Defined in 20261206210100_usage_statements_receipts; ledger_kinds() an object since
+-- 20261206211105_ledger_kinds_object.
 --
 -- Called by: shared/usage/usage-store.ts.
 CREATE OR REPLACE FUNCTION public.wallet_statement(p_org_id uuid, p_month date, p_through_id bigint, p_after_id bigint, p_limit integer)
@@ -73,12 +74,11 @@ begin
   return v_head || jsonb_build_object('outcome', 'found', 'currency', v_currency, 'entries', (
     select coalesce(jsonb_agg(jsonb_build_object(
              'id', e.id, 'created_at', e.created_at, 'kind', e.kind, 'reference', e.reference,
-             'description', coalesce(k.description, e.kind), 'amount', e.amount,
+             'description', coalesce(ledger_kinds()->e.kind->>'description', e.kind), 'amount', e.amount,
              'balance_after', e.balance_after) order by e.id), '[]'::jsonb)
       from (select * from ledger_entries
              where org_id = p_org_id and created_at >= v_start and created_at < v_end
                and id <= v_through and id > coalesce(p_after_id, 0)
              order by id
-             limit p_limit) e
-      left join ledger_kinds() k on k.kind = e.kind));
+             limit p_limit) e));
 end $function$;

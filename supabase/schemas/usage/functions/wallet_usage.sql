@@ -15,7 +15,8 @@
 -- Effects: none.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261206210100_usage_statements_receipts.
+-- Defined in 20261206210100_usage_statements_receipts; ledger_kinds() an object since
+-- 20261206211105_ledger_kinds_object.
 --
 -- Called by: shared/usage/usage-store.ts.
 CREATE OR REPLACE FUNCTION public.wallet_usage(p_org_id uuid, p_from date, p_to date)
@@ -47,14 +48,14 @@ begin
       from generate_series(p_from, p_to, interval '1 day') as d(day)
       left join (
         select (e.created_at at time zone 'UTC')::date as day,
-               count(*) filter (where k.usage_bucket = 'calls') as calls_count,
-               (sum(ceil(coalesce(r.billed_seconds, 0))) filter (where k.usage_bucket = 'calls'))::bigint as calls_seconds,
-               (sum(e.amount) filter (where k.usage_bucket = 'calls'))::bigint as calls_amount,
-               (sum(e.amount) filter (where k.usage_bucket = 'numbers'))::bigint as numbers_amount,
-               (sum(e.amount) filter (where k.usage_bucket = 'top_ups'))::bigint as top_ups_amount,
-               (sum(e.amount) filter (where k.usage_bucket = 'refunds'))::bigint as refunds_amount
+               count(*) filter (where (k.info->>'usage_bucket') = 'calls') as calls_count,
+               (sum(ceil(coalesce(r.billed_seconds, 0))) filter (where (k.info->>'usage_bucket') = 'calls'))::bigint as calls_seconds,
+               (sum(e.amount) filter (where (k.info->>'usage_bucket') = 'calls'))::bigint as calls_amount,
+               (sum(e.amount) filter (where (k.info->>'usage_bucket') = 'numbers'))::bigint as numbers_amount,
+               (sum(e.amount) filter (where (k.info->>'usage_bucket') = 'top_ups'))::bigint as top_ups_amount,
+               (sum(e.amount) filter (where (k.info->>'usage_bucket') = 'refunds'))::bigint as refunds_amount
           from ledger_entries e
-          join ledger_kinds() k on k.kind = e.kind
+          join jsonb_each(ledger_kinds()) k(kind, info) on k.kind = e.kind
           left join call_reports r on e.kind = 'call' and r.charge_entry_id = e.id
          where e.org_id = p_org_id
            and e.created_at >= p_from::timestamp at time zone 'UTC'
