@@ -8,6 +8,7 @@ import { adminRoutes } from './routes/admin';
 import { billingPageRoutes } from './routes/billing-page';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
+import { listCallsRoutes } from './routes/list-calls';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
@@ -44,6 +45,7 @@ export function createApp(services: Services): Express {
   app.use('/api/admin', limiters.operator, adminRoutes(services));
   app.use('/api/wallet', limiters.dashboard, walletRoutes(services));
   app.use('/api/managed-telephony', limiters.dashboard, managedTelephonyRoutes(services));
+  app.use('/api/calls', limiters.dashboard, listCallsRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

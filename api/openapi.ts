@@ -255,6 +255,96 @@ const schemas: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  // Usage at a glance (CONTRACT §12).
+  UsageDays: {
+    type: 'object',
+    required: ['currency', 'days'],
+    properties: {
+      currency,
+      days: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 366,
+        description: 'Every UTC day from `from` to `to`, oldest first, zeros included. Each amount is the sum of that day\'s ledger entries of the bucket\'s kinds, signed as in the ledger (debits negative), by the entry\'s created_at in UTC.',
+        items: {
+          type: 'object',
+          required: ['date', 'calls', 'numbers', 'topUps', 'refunds'],
+          properties: {
+            date: { type: 'string', format: 'date' },
+            calls: {
+              type: 'object',
+              required: ['count', 'seconds', 'amount'],
+              properties: { count: { type: 'integer', minimum: 0 }, seconds: { type: 'integer', minimum: 0, description: 'Billed seconds, each call rounded up to a whole second.' }, amount: { ...money, maximum: 0 } },
+              additionalProperties: false,
+            },
+            numbers: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Phone number purchases and monthly rent.' } }, additionalProperties: false },
+            topUps: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Top-ups and operator credits, less Stripe refunds and disputes of them.' } }, additionalProperties: false },
+            refunds: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Purchases refunded to the wallet.' } }, additionalProperties: false },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
+  },
+  Calls: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['callId', 'direction', 'from', 'to', 'startedAt', 'endedAt', 'seconds', 'amount', 'ratePerMinute', 'status'],
+          properties: {
+            callId: { type: 'string', minLength: 1 },
+            direction: { enum: ['inbound', 'outbound'] },
+            from: nullable('string', { description: 'The caller, as the end-of-call report gives it; null until the report came.' }),
+            to: nullable('string'),
+            startedAt: timestamp,
+            endedAt: nullable('string', { format: 'date-time' }),
+            seconds: nullable('integer', { minimum: 0, description: 'Billed seconds rounded up to a whole second; null until billed.' }),
+            amount: nullable('integer', { maximum: 0, description: 'The charge as in the ledger (negative; 0 for a call of no seconds); null until billed.' }),
+            ratePerMinute: { ...money, minimum: 1 },
+            status: { enum: ['in_progress', 'ended', 'billed', 'not_billed'], description: '`ended`: its charge is still to come; `not_billed`: Vapi had no record of the call, nothing was charged.' },
+          },
+          additionalProperties: false,
+        },
+      },
+      nextCursor: nullable('string'),
+    },
+    additionalProperties: false,
+  },
+  Receipt: {
+    type: 'object',
+    required: ['receiptNumber', 'topUpId', 'amount', 'currency', 'paidAt', 'card'],
+    properties: {
+      receiptNumber: { type: 'string', pattern: '^R-[0-9]{6,}$', description: 'From one gap-free series for the whole service: R-000001, R-000002, …' },
+      topUpId: uuid,
+      amount: { ...money, minimum: 1 },
+      currency,
+      paidAt: timestamp,
+      card: { oneOf: [{ type: 'null' }, { type: 'object', required: ['brand', 'last4'], properties: { brand: nullable('string'), last4: nullable('string', { pattern: '^[0-9]{4}$' }) }, additionalProperties: false }] },
+    },
+    additionalProperties: false,
+  },
+  TopUps: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['topUpId', 'status', 'amount', 'currency', 'credited', 'refunded', 'createdAt', 'updatedAt', 'receiptNumber'],
+          properties: { topUpId: uuid, status: topUpStatus, amount: money, currency, credited: money, refunded: money, createdAt: timestamp, updatedAt: timestamp, receiptNumber: nullable('string', { pattern: '^R-[0-9]{6,}$' }) },
+          additionalProperties: false,
+        },
+      },
+      nextCursor: nullable('string'),
+    },
+    additionalProperties: false,
+  },
   Transactions: {
     type: 'object',
     required: ['items', 'nextCursor'],
@@ -454,6 +544,16 @@ export const openApiDocument = {
       },
     },
     '/api/wallet/top-ups': {
+      get: {
+        operationId: 'listTopUps',
+        summary: "The organisation's top-ups, newest first, each paid one with its receipt number.",
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('TopUps'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
       post: {
         operationId: 'createTopUp',
         summary: 'Start a top-up: a Stripe Checkout Session. Nothing is credited until Stripe says the money was paid.',
@@ -470,6 +570,59 @@ export const openApiDocument = {
           '502': error('Stripe could not be reached: nothing charged; retry with the same key.'),
           '503': unavailable,
         },
+      },
+    },
+    '/api/wallet/top-ups/{topUpId}/receipt': {
+      get: {
+        operationId: 'getTopUpReceipt',
+        summary: 'The receipt of a paid top-up: its number (one gap-free series), amount, currency, paid time and card.',
+        security: dashboard,
+        parameters: [{ name: 'topUpId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': json(ref('Receipt'), 'The receipt.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': error('Not paid yet, another organisation\'s, unknown or malformed: `{"error":"not_found"}`.'), '503': unavailable },
+      },
+    },
+    '/api/wallet/usage': {
+      get: {
+        operationId: 'getUsage',
+        summary: 'Usage per UTC day: calls (count, billed seconds, charges), numbers, top-ups and refunds, each the sum of that day\'s ledger entries.',
+        security: dashboard,
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'Inclusive; at most 366 days from `from`.' },
+        ],
+        responses: { '200': json(ref('UsageDays'), 'Every day of the range.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet/statement': {
+      get: {
+        operationId: 'getStatement',
+        summary: 'One calendar month (UTC) of the ledger as CSV: header, opening balance, one row per entry, closing balance; closing − opening = the sum of the rows.',
+        security: dashboard,
+        parameters: [{ name: 'month', in: 'query', required: true, schema: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' } }],
+        responses: {
+          '200': {
+            description:
+              'Content-Disposition: attachment. Columns date, kind, reference, description, amount, balance_after; money as decimals of the currency (1234 gbp → 12.34); text cells starting with = + - @ get a leading apostrophe.',
+            content: { 'text/csv': { schema: { type: 'string' } } },
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/calls': {
+      get: {
+        operationId: 'listCalls',
+        summary: "The organisation's calls, newest first, with their numbers, times, billed seconds, charge and rate.",
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('Calls'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
       },
     },
     '/api/wallet/top-ups/{topUpId}': {

@@ -168,6 +168,7 @@ async function settleFromVapi(d: CallSweepDeps, call: CallDueForSweep, summary: 
       durationSeconds: null,
       endedReason: vapiCall.endedReason ?? null,
       source: 'vapi_api',
+      fromNumber: vapiCall.customer?.number ?? null,
     });
     const r = await billCall(d.billing, callId, 'sweeper');
     d.metrics.callReportsMissing.inc();

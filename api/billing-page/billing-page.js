@@ -1,7 +1,9 @@
 // The billing page (CONTRACT §9): one customer's wallet, transactions, number purchases, top-ups,
-// auto-recharge, alerts and events, through the dashboard API only. Text is always set with
+// auto-recharge, alerts and events, through the dashboard API only; usage, calls, statements and
+// receipts (CONTRACT §12) are billing-usage.js. Text is always set with
 // textContent (never HTML), so nothing the API returns can run as script.
 import { Api, decimalString, forgetToken, formatMoney, minorDigits, newIdempotencyKey, parseMoney, pollWithBackoff, takeToken } from './billing-api.js';
+import { firstCallsPage, loadTopUps, loadUsage, startUsage } from './billing-usage.js';
 
 const PAGE_SIZE = 10;
 const PENDING_TOP_UP_KEY = 'billing-gates:pending-top-up';
@@ -217,7 +219,7 @@ async function followProvisioning(statusUrl, areaCode) {
     $('buy-progress-title').textContent = `No number in area code ${areaCode}`;
     finishBuy(`No number could be bought in area code ${areaCode}. ${formatMoney(last.refunded, last.currency)} has been refunded to your balance.`, 'error');
   }
-  await Promise.all([loadWallet(), firstTransactionsPage()]);
+  await Promise.all([loadWallet(), firstTransactionsPage(), loadUsage()]);
 }
 
 function showShortfall(body) {
@@ -347,7 +349,7 @@ async function confirmReturningTopUp() {
   else if (last?.status === 'failed') say('top-up-message', `The payment of ${amountText} did not go through. Nothing was added and nothing was charged.`, 'error');
   else if (last?.status === 'expired') say('top-up-message', `The checkout for ${amountText} expired. Nothing was added and nothing was charged.`, 'error');
   else say('top-up-message', `The payment of ${amountText} has not been confirmed. Nothing has been added yet; if you paid, your balance updates shortly.`, 'error');
-  await Promise.all([loadWallet(), firstTransactionsPage()]);
+  await Promise.all([loadWallet(), firstTransactionsPage(), loadTopUps(), loadUsage()]);
 }
 
 // ---------------------------------------------------------------- auto-recharge (CONTRACT §7)
@@ -434,7 +436,7 @@ async function saveAlerts(event) {
 
 async function refreshAll() {
   say('page-message', '');
-  if (await loadWallet()) await Promise.all([firstTransactionsPage(), loadEvents(), loadAutoRecharge()]);
+  if (await loadWallet()) await Promise.all([firstTransactionsPage(), loadEvents(), loadAutoRecharge(), loadUsage(), firstCallsPage(), loadTopUps()]);
 }
 
 async function start() {
@@ -450,6 +452,7 @@ async function start() {
   $('auto-recharge-form').addEventListener('submit', (e) => void saveAutoRecharge(e));
   $('alerts-form').addEventListener('submit', (e) => void saveAlerts(e));
   $('refresh').addEventListener('click', () => void refreshAll());
+  startUsage({ api, $, say, currency: () => wallet?.currency ?? 'gbp' });
   $('events-more').addEventListener('click', () => void loadEvents(true));
   $('transactions-older').addEventListener('click', () => {
     if (transactionPages.next === null) return;

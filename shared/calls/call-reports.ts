@@ -47,6 +47,9 @@ export async function recordEndOfCallReport(d: CallReportDeps, m: VapiMessage): 
     durationSeconds: m.durationSeconds ?? null,
     endedReason: m.endedReason ?? m.call?.endedReason ?? null,
     source: 'webhook',
+    // An inbound call: the customer called the number (direction-aware once calls have one, §10).
+    fromNumber: m.customer?.number ?? m.call?.customer?.number ?? null,
+    toNumber: m.phoneNumber?.number ?? null,
   });
   if (!r.billed && r.org_id !== null) {
     try {

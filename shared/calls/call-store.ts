@@ -149,6 +149,9 @@ export interface ReportInput {
   durationSeconds: number | null;
   endedReason: string | null;
   source: 'webhook' | 'vapi_api';
+  /** Who called whom (the calls list, CONTRACT §12); the called number defaults to e164. */
+  fromNumber?: string | null;
+  toNumber?: string | null;
 }
 
 /** Config.pricing and the gate settings an admission plans with (call_gate_admit and its batch). */
@@ -298,6 +301,8 @@ export function createCallStore(rpc: Rpc) {
         p_duration_seconds: r.durationSeconds,
         p_ended_reason: r.endedReason,
         p_source: r.source,
+        p_from_number: r.fromNumber ?? null,
+        p_to_number: r.toNumber ?? null,
       });
       return parseRpcResult(reportRecorded, 'call_report_record', raw);
     },

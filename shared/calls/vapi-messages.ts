@@ -7,6 +7,8 @@ const text = (max: number) => z.string().min(1).max(max).optional().catch(undefi
 const uuid = z.string().uuid().optional().catch(undefined);
 
 const metadata = z.looseObject({ orgId: uuid }).optional().catch(undefined);
+/** The other party of the call (the caller of an inbound call), as Vapi sends it. */
+const customer = z.looseObject({ number: text(40) }).optional().catch(undefined);
 
 const call = z
   .looseObject({
@@ -20,6 +22,7 @@ const call = z
     assistantOverrides: z.looseObject({ metadata }).optional().catch(undefined),
     // Live call control (reference/vapi.md): a secret; checked against VAPI_CONTROL_HOSTS before use.
     monitor: z.looseObject({ controlUrl: text(2000) }).optional().catch(undefined),
+    customer,
   })
   .optional()
   .catch(undefined);
@@ -35,6 +38,7 @@ export const vapiMessage = z.looseObject({
   durationSeconds: z.number().finite().nonnegative().max(1_000_000).optional().catch(undefined),
   call,
   phoneNumber,
+  customer,
 });
 export type VapiMessage = z.output<typeof vapiMessage>;
 

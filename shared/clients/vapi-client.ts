@@ -41,6 +41,7 @@ const vapiCall = z.looseObject({
   endedAt: z.string().optional().nullable(),
   endedReason: z.string().optional().nullable(),
   phoneNumberId: z.string().optional().nullable(),
+  customer: z.looseObject({ number: z.string().optional().nullable() }).optional().nullable().catch(undefined),
 });
 export type VapiCall = z.output<typeof vapiCall>;
 export type GetCallResult = { kind: 'found'; call: VapiCall } | { kind: 'not_found' };

@@ -20,6 +20,7 @@ import { createCallServices, type CallServices } from '../calls/call-services';
 import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spend-controls-store';
 import { createStripeClient, type StripeClient } from '../clients/stripe-client';
 import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
+import { createUsageStore, type UsageStore } from '../usage/usage-store';
 
 export interface Services {
   config: Config;
@@ -46,6 +47,8 @@ export interface Services {
   /** Money in (issue 11): the Stripe SDK and the top-up, recharge, alert and event SQL functions. */
   stripe: StripeClient;
   moneyIn: MoneyInStore;
+  /** Usage at a glance (CONTRACT §12): daily usage, monthly statements, the calls list. */
+  usage: UsageStore;
   close(): Promise<void>;
 }
 
@@ -95,6 +98,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     controls: createSpendControlsStore(rpc),
     stripe: createStripeClient(config.stripe),
     moneyIn: createMoneyInStore(rpc),
+    usage: createUsageStore(rpc),
     async close() {
       // Pending hold records are written before the pool they need closes.
       await calls.close();

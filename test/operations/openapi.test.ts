@@ -39,6 +39,11 @@ describe('OpenAPI document', () => {
         'PUT /api/wallet/auto-recharge',
         'PUT /api/wallet/alerts',
         'GET /api/wallet/events',
+        'GET /api/wallet/top-ups',
+        'GET /api/wallet/top-ups/{topUpId}/receipt',
+        'GET /api/wallet/usage',
+        'GET /api/wallet/statement',
+        'GET /api/calls',
         'POST /api/stripe/webhook',
         'POST /api/vapi/webhook',
         'POST /api/admin/orgs',
@@ -122,6 +127,33 @@ describe('OpenAPI document', () => {
     expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=1&cursor=${page.body.nextCursor}`).set(auth)).body.nextCursor).toBeNull();
     expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=0`).set(auth)).status).toBe(400);
     expect(expectConforms('get', tx, await request(app).get(tx)).status).toBe(401);
+  });
+
+  it('matches usage, statements, the calls list and receipts in every outcome (CONTRACT §12)', async () => {
+    const app = ctx.app();
+    const orgId = await createFundedOrg(ctx.services, 5000, 'Usage Spec');
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    const number = { orgId, phoneNumber: '+14155550166', vapiPhoneNumberId: 'pn-spec-usage', assistantId: 'asst-usage' };
+    expect((await request(app).post('/api/admin/phone-numbers').set(admin).send(number)).status).toBe(201);
+    const vapi = { 'x-vapi-secret': TEST_VAPI_SECRET };
+    await request(app).post('/api/vapi/webhook').set(vapi).send({ message: { type: 'assistant-request', call: { id: 'spec-usage-1', customer: { number: '+447700900000' } }, phoneNumber: { number: number.phoneNumber } } });
+    const today = new Date().toISOString().slice(0, 10);
+    const usage = '/api/wallet/usage';
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}&to=${today}`).set(auth)).body.days[0].topUps.amount).toBe(5000);
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}&to=${today}`)).status).toBe(401);
+    const statement = '/api/wallet/statement';
+    const csv = expectConforms('get', statement, await request(app).get(`${statement}?month=${today.slice(0, 7)}`).set(auth));
+    expect([csv.status, csv.headers['content-type']]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect(expectConforms('get', statement, await request(app).get(`${statement}?month=13`).set(auth)).status).toBe(400);
+    const calls = '/api/calls';
+    const listed = expectConforms('get', calls, await request(app).get(calls).set(auth));
+    expect(listed.body.items).toEqual([expect.objectContaining({ callId: 'spec-usage-1', status: 'in_progress' })]);
+    expect(expectConforms('get', calls, await request(app).get(`${calls}?cursor=!`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', calls, await request(app).get(calls)).status).toBe(401);
+    expect(expectConforms('get', '/api/wallet/top-ups', await request(app).get('/api/wallet/top-ups').set(auth)).body).toEqual({ items: [], nextCursor: null });
+    const receipt = '/api/wallet/top-ups/{topUpId}/receipt';
+    expect(expectConforms('get', receipt, await request(app).get('/api/wallet/top-ups/00000000-0000-4000-8000-000000000000/receipt').set(auth)).status).toBe(404);
   });
 
   it('matches the Vapi webhook: 401, allowed, refused, and acknowledged', async () => {

@@ -1,6 +1,7 @@
 -- table ledger_entries
 --
--- Defined in 20261123000100_wallet_ledger.
+-- Defined in 20261123000100_wallet_ledger; index ledger_entries_org_created in
+-- 20261206210000_usage_and_receipts_tables.
 
 CREATE TABLE ledger_entries (
     id bigint NOT NULL,
@@ -38,6 +39,9 @@ ALTER TABLE ONLY ledger_entries
     ADD CONSTRAINT ledger_entries_pkey PRIMARY KEY (id);
 
 CREATE INDEX ledger_entries_org_newest ON ledger_entries USING btree (org_id, id DESC);
+
+-- A wallet's entries by time: usage days and monthly statements (20261206210000_usage_and_receipts_tables).
+CREATE INDEX ledger_entries_org_created ON ledger_entries USING btree (org_id, created_at);
 
 CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
 
