@@ -146,10 +146,17 @@ export function createMeters(d: MeterDeps) {
     d.log.info({ callId, orgId, action, outcome, why }, 'ending a call: live call control');
   }
 
-  /** Is the call still on (held, not ended nor settled)? Redis first, else Postgres. */
+  /**
+   * Is the call still on (held, not ended nor settled)? Redis first, else Postgres; at the meter's
+   * clock. A hold past its expiry (maxDurationSeconds + grace from admission) is no live call in
+   * either store: Vapi has cut the call by then.
+   */
   async function isLive(orgId: string, callId: string): Promise<boolean> {
-    const state = await d.hot.state(orgId, callId).catch(() => undefined);
-    return state !== undefined ? state === 'held' : d.store.meter(callId).then((m) => m.outcome === 'found' && m.live);
+    const now = d.clock();
+    const state = await d.hot.state(orgId, callId, now).catch(() => undefined);
+    if (state !== undefined) return state === 'held';
+    const m = await d.store.meter(callId);
+    return m.outcome === 'found' && m.live && m.hold.expires_at_ms > now;
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
@@ -261,7 +268,7 @@ export function createMeters(d: MeterDeps) {
       const calls = new Map<string, StoredHold>();
       for (const h of await d.store.liveCalls(orgId)) calls.set(h.call_id, h);
       try {
-        for (const h of await d.hot.heldEntries(orgId)) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
+        for (const h of await d.hot.heldEntries(orgId, d.clock())) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
       } catch (err) {
         // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
         d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');
