@@ -80,7 +80,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
   const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
   const due = createMeterDue(p.redis, p.keys);
-  const meters = createMeters({ config, store, hot, due, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, record: (h) => recorder.add(h) });
+  const meters = createMeters({ config, store, hot, due, redis: p.redis, keys: p.keys, queues: p.queues, metrics, log, clock, vapi: p.vapi, record: (h) => recorder.add(h) });
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
 
   async function admitted(decision: GateDecision): Promise<void> {

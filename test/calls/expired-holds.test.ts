@@ -18,7 +18,7 @@ describe('expired Redis hold entries', () => {
   const T = 1_800_000_000_000;
   const orgId = '00000000-0000-4000-8000-0000000e0001';
   const hold = (call_id: string, expires_at_ms: number): StoredHold => ({ call_id, state: 'held', amount: 112, max_duration_seconds: 600, expires_at_ms, admitted_at_ms: T, cap: 560, slices: 1 });
-  const total = async (counter: 'callControl') => (await ctx.services.metrics[counter].get()).values.reduce((n, v) => n + v.value, 0);
+  const total = async (counter: 'callsUnendable' | 'callControl') => (await ctx.services.metrics[counter].get()).values.reduce((n, v) => n + v.value, 0);
 
   it('reports an entry past its expiry as expired, not held, and leaves it out of the held entries', async () => {
     const hot = ctx.services.calls.hot;
@@ -45,10 +45,11 @@ describe('expired Redis hold entries', () => {
     // and Postgres has no row: read as live, it would be counted "not endable" (no_url).
     await hot.mirror(other, [hold('gone-2', now - 1000)], now - 2000);
     const job: CallMeterJob = { kind: 'hangup', callId: 'gone-2', orgId: other, slice: 1, admittedAtMs: T, maxDurationSeconds: 600, expiresAtMs: now - 1000, cap: 560, dueAtMs: now };
-    const control = await total('callControl');
+    const [unendable, control] = [await total('callsUnendable'), await total('callControl')];
 
     expect(await ctx.services.calls.meters.step(job)).toBe('not_live');
     expect(await ctx.services.calls.meters.endLiveCalls(other, 'v9')).toBe(0);
+    expect(await total('callsUnendable')).toBe(unendable);
     expect(await total('callControl')).toBe(control);
   });
 });
