@@ -76,6 +76,11 @@ const envSchema = z.object({
     .string()
     .regex(/^(\*\.)?[a-z0-9.-]+(,(\*\.)?[a-z0-9.-]+)*$/, 'must be a comma-separated list of host names, each optionally starting with *.')
     .default('*.vapi.ai'),
+  // Ending a call that ran out of money (issue 22): a failed end-call is tried again this many
+  // times in all, with exponential backoff from this base (1 s: the last try ~8.5 min after the
+  // first), until the call's control URL accepts it or the call is known ended; then it is counted.
+  CALL_HANGUP_ATTEMPTS: int(1, 50).default(10),
+  CALL_HANGUP_BACKOFF_MS: int(10, 600_000).default(1000),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
   // Per-request limit of the Twilio SDK; a purchase that takes longer counts as "may have happened".
@@ -189,6 +194,10 @@ export interface Config {
     controlHosts: string[];
     /** Sandbox mode: also http(s) control URLs on loopback (the Vapi simulator, test servers). */
     controlLoopback: boolean;
+    /** Tries in all of a hang-up (end-call) whose control URL fails, before the call is counted unendable. */
+    hangupAttempts: number;
+    /** Base of the hang-up's exponential backoff (ms): base, 2 × base, 4 × base, … between tries. */
+    hangupBackoffMs: number;
     webhookBodyBytes: number;
     vapiApiTimeoutMs: number;
   };
@@ -307,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       holdSeconds: e.CALL_HOLD_SECONDS,
       controlHosts: e.VAPI_CONTROL_HOSTS.split(','),
       controlLoopback: sandbox,
+      hangupAttempts: e.CALL_HANGUP_ATTEMPTS,
+      hangupBackoffMs: e.CALL_HANGUP_BACKOFF_MS,
       webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },

@@ -189,6 +189,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['action', 'outcome'] as const,
       registers,
     }),
+    callsUnendable: new Counter({
+      name: 'billing_gates_calls_unendable_total',
+      help: 'Calls to be ended (out of money, or a spend control) that the service gave up ending while they were still live, by reason: no_url (no usable control URL), control_failed (every end-call try failed), error (our own stores failed on the last try). Each runs to its maxDurationSeconds.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     callHoldEvents: new Counter({
       name: 'billing_gates_call_hold_events_total',
       help: 'Hold lifecycle events: ended (sized to the time used), compensated (a late store answer taken back), mirrored (copied into Redis), meter_recreated, record_rejected',

@@ -93,6 +93,7 @@ export function createCallServices(p: CallServiceParts): CallServices {
     metrics,
     log,
     clock,
+    vapi: p.vapi,
     record: (h) => recorder.add(h),
     releaseSettled: (orgId, callId) => releaseSettledHold(billing, orgId, callId, 'renewal'),
   });

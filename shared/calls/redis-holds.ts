@@ -101,6 +101,13 @@ function existingState(s: string | undefined): 'held' | 'ended' | 'released' {
   return s === 'released' ? 'released' : s === 'ended' ? 'ended' : 'held';
 }
 
+/** An entry's expiry has passed at nowMs: the scripts' purge() removes it (ZRANGEBYSCORE −inf now). */
+function isExpired(expiresAtMs: string | undefined, nowMs: number): boolean {
+  const at = Number(expiresAtMs);
+  // A malformed expiry is no live call either (parse() in the scripts reads it as no entry).
+  return !Number.isFinite(at) || at <= nowMs;
+}
+
 function holdArgs(holds: StoredHold[]): Array<string | number> {
   return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices]);
 }
@@ -195,14 +202,17 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       return outcome;
     },
     /**
-     * The entries in state h (calls in progress), read as StoredHold: the one place TypeScript reads
-     * the entry format H documents above (the scripts read it with parse(), includes/hold-entry.lua).
+     * The unexpired entries in state h (calls in progress) at nowMs, read as StoredHold: the one
+     * place TypeScript reads the entry format H documents above (the scripts read it with
+     * parse(), includes/hold-entry.lua). An entry whose expiry has passed is not a call in progress: every script purges
+     * it (expiresAtMs ≤ now, purge()) before reading H, and Vapi has cut the call at its
+     * maxDurationSeconds by then; until a script runs it is still in H, and is skipped here.
      */
-    async heldEntries(orgId: string): Promise<StoredHold[]> {
+    async heldEntries(orgId: string, nowMs = Date.now()): Promise<StoredHold[]> {
       const out: StoredHold[] = [];
       for (const [callId, v] of Object.entries(await redis.hgetall(keys.holds(orgId)))) {
         const [state, amount, maxd, expires, admitted, cap, slices] = v.split('|');
-        if (state !== 'h') continue;
+        if (state !== 'h' || isExpired(expires, nowMs)) continue;
         out.push({
           call_id: callId,
           state: 'held',
@@ -216,10 +226,16 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       }
       return out;
     },
-    /** The call's entry state, or undefined when Redis does not know the call. */
-    async state(orgId: string, callId: string): Promise<'held' | 'ended' | 'released' | undefined> {
+    /**
+     * The call's entry state at nowMs: `expired` when its expiry has passed (as the scripts'
+     * purge() counts it: the call is over, whatever state the entry was left in), undefined when
+     * Redis does not know the call.
+     */
+    async state(orgId: string, callId: string, nowMs = Date.now()): Promise<'held' | 'ended' | 'released' | 'expired' | undefined> {
       const v = await redis.hget(keys.holds(orgId), callId);
-      const s = v?.charAt(0);
+      if (v === null) return undefined;
+      const [s, , , expires] = v.split('|');
+      if (isExpired(expires, nowMs)) return 'expired';
       return s === 'h' ? 'held' : s === 'e' ? 'ended' : s === 'r' ? 'released' : undefined;
     },
     async held(orgId: string, nowMs = Date.now()): Promise<number> {

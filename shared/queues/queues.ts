@@ -27,7 +27,8 @@ export interface CallBillingJob {
 }
 /**
  * A metered call's next step: `renew` asks for slice `slice` before the held seconds run out;
- * `hangup` ends the call if it is still on when the seconds it holds are used up. The call's
+ * `hangup` ends the call if it is still on when the seconds it holds are used up (retried with
+ * backoff until it has, hangupJobOptions). The call's
  * fixed facts travel with the job, so a job can write the call's durable record when the
  * gate's batched record never arrived. Ids and numbers only: the control URL is looked up.
  */
@@ -120,6 +121,23 @@ export function meterJobOptions(jobId: string, delayMs: number): JobsOptions {
     delay: Math.max(0, Math.round(delayMs)),
     attempts: 5,
     backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+/**
+ * A hang-up (end-call) is retried until it is known to have happened: CALL_HANGUP_ATTEMPTS tries,
+ * CALL_HANGUP_BACKOFF_MS doubling between them, less up to a fifth (jitter: the hang-ups of a
+ * freeze, all due at once, do not retry in lockstep against a recovering Vapi). Its step decides its own last try (it counts an unendable call and completes), so a hang-up
+ * job never ends in the failed set.
+ */
+export function hangupJobOptions(config: Pick<Config['callGate'], 'hangupAttempts' | 'hangupBackoffMs'>, jobId: string, delayMs: number): JobsOptions {
+  return {
+    jobId,
+    delay: Math.max(0, Math.round(delayMs)),
+    attempts: config.hangupAttempts,
+    backoff: { type: 'exponential', delay: config.hangupBackoffMs, jitter: 0.2 },
     removeOnComplete: KEEP_COMPLETED,
     removeOnFail: KEEP_FAILED,
   };

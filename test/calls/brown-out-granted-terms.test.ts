@@ -140,7 +140,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
     // paid six more slices of 112, and the seventh finds 104.
     await liveAtVapi(num, 'browned');
     expect(await renewUntilRefused(first.data)).toEqual({ outcome: 'exhausted', renewed: 6 });
-    expect(await hangUp('browned')).toBe('hung_up');
+    expect(await hangUp('browned')).toBe('ended');
     expect(await controlMessages('browned')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }, { type: 'end-call' }]);
   });
 
@@ -202,7 +202,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
     expect(await controlMessages('capped-below')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }]);
     const hangup = await ctx.services.queues.callMeters.getJob(jobIds.hangup('capped-below'));
     expect(hangup?.data.dueAtMs).toBe(late!.admitted + 946 * 1000);
-    expect(await hangUp('capped-below')).toBe('hung_up');
+    expect(await hangUp('capped-below')).toBe('ended');
     expect(await controlMessages('capped-below')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }, { type: 'end-call' }]);
     expect((await ctx.services.metrics.callHoldRepairs.get()).values.find((v) => v.labels.repair === 'ended_at_cap')?.value).toBe(repairsBefore + 1);
   });

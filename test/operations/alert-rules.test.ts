@@ -81,6 +81,9 @@ describe('Prometheus alerting rules', () => {
     expect(watching('billing_gates_wallet_freezes_total')).toHaveLength(1);
     // Issue 15: first renewals no meter pump takes.
     expect(watching('billing_gates_meter_due_overdue_seconds')).toHaveLength(1);
+    // Issue 22: calls that had to end and could not be ended, whatever the reason, as one alert.
+    expect(watching('billing_gates_calls_unendable_total')).toHaveLength(1);
+    expect(rules.find((r) => r.expr.includes('billing_gates_calls_unendable_total'))?.labels?.severity).toBe('critical');
   });
 
   it('compare each ratio with the threshold that was asked for', () => {
