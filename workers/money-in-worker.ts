@@ -1,13 +1,13 @@
 // Money in (issue 11): delivers wallet events to customers' webhooks, runs auto-recharges, and
 // relays the SQL outbox (money_outbox, written in the transaction of each money movement) into
-// those two queues. The relay polls every MONEY_OUTBOX_POLL_MS; a claimed row is leased, queued
+// those two queues, and (issue 24) a credit's retry of past-due rents into the rentals queue. The relay polls every MONEY_OUTBOX_POLL_MS; a claimed row is leased, queued
 // under a deterministic job id (so a second relay of it is a no-op), then marked done.
 import { Worker, type Job } from 'bullmq';
 import { createRedis } from '../shared/redis';
 import { runAutoRecharge } from '../shared/money-in/auto-recharge';
 import { deliverWalletEvent } from '../shared/money-in/event-delivery';
 import type { Services } from '../shared/process/services';
-import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, walletEventJobOptions, type AutoRechargeJob, type WalletEventJob } from '../shared/queues/queues';
+import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, rentalJobOptions, walletEventJobOptions, type AutoRechargeJob, type WalletEventJob } from '../shared/queues/queues';
 import { closeWorker } from './close-worker';
 
 export const OUTBOX_BATCH = 100;
@@ -20,6 +20,8 @@ export async function relayOutbox(services: Services): Promise<number> {
   for (const item of items) {
     if (item.task === 'deliver_event' && item.event_id !== null) {
       await queues.walletEvents.add('deliver', { eventId: item.event_id }, walletEventJobOptions(config, item.event_id));
+    } else if (item.task === 'retry_rent') {
+      await queues.rentals.add('retry', { task: 'org', orgId: item.org_id }, rentalJobOptions(jobIds.rentRetry(item.id)));
     } else {
       await queueRecharge(services, item.org_id, `outbox-${item.id}`, 0);
     }

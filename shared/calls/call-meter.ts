@@ -58,6 +58,8 @@ export interface MeterDeps {
   record(hold: HoldRecord): Promise<void>;
   /** The meter's clock (ms since the epoch), the gate's: the UTC day of the daily spend. */
   clock: () => number;
+  /** The billing clock's offset (ms), as the gate's: the daily spend's day is clock() + this. */
+  billingOffsetMs: () => number;
 }
 
 type Renewal = { outcome: RenewOutcome['outcome']; limit?: LimitName; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
@@ -153,7 +155,7 @@ export function createMeters(d: MeterDeps) {
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
-    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock(), d.billingOffsetMs()), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
     if (r.outcome === 'miss') {
       const snap = await d.store.gateSnapshot(job.orgId);

@@ -85,7 +85,8 @@ local function resize(id, e, new_amount)
   redis.call('HSET', KEYS[2], id, fmt(e))
 end
 -- The wallet's balance and spend controls at now (the hash fields of balance-cache.ts), or nil
--- when the wallet or its controls are not cached (the caller fills from Postgres: a miss).
+-- when the wallet or its controls are not cached (the caller fills from Postgres: a miss). 'now'
+-- here only picks the UTC day of the daily spend: the billing clock's (now + its offset).
 local function wallet(now)
   local w = redis.call('HMGET', KEYS[1], 'balance', 'frozen', 'spend_day', 'spend', 'lim_cc', 'lim_daily', 'lim_secs')
   if not w[1] or not w[3] or not w[7] then return nil end
@@ -150,7 +151,8 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  *          one key for every organisation, outside the {orgId} slot — see redis.ts)
  * ARGV     call id, now (ms), rate per minute, CALL_MIN_BALANCE, safety margin (s),
  *          hold grace (s), Vapi's min and max duration (s), policy, CALL_HOLD_SECONDS,
- *          renewal lead (ms), org id
+ *          renewal lead (ms), org id, the billing clock's offset (ms; the day of the daily spend
+ *          is the day of now + offset, as SQL's billing_now(); 0 outside sandbox mode)
  * Returns  {'miss'}                                        wallet or its controls not cached
  *          {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
  *          {'refused', 'wallet_frozen'|'maxConcurrentCalls'|'dailySpendLimit'}   a spend control refused
@@ -160,7 +162,8 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  * Controls (as SQL call_gate_admit): frozen refuses; maxConcurrentCalls counts entries in state h;
  *          the plan runs on min(available, dailySpendLimit − today's posted spend − Σ holds), with
  *          Vapi's upper bound lowered to maxCallSeconds; refused as dailySpendLimit when only the
- *          limit stands in the way. Today's spend counts when the hash's spend_day is now's UTC day.
+ *          limit stands in the way. Today's spend counts when the hash's spend_day is the UTC day
+ *          of now + the billing clock's offset.
  * Effects  removes expired entries; places at most one hold per call id, expiring at
  *          now + (maxDuration + grace) s; keeps H, E and S alive until it expires. A metered
  *          hold that does not already pay for the whole call (held s < maxDuration and amount <
@@ -169,7 +172,7 @@ return {string.format('%.0f', amount), string.format('%.0f', seconds), string.fo
  */
 export const CALL_GATE_DECIDE_LUA = LUA_LIB + LUA_PLAN + `
 local now = tonumber(ARGV[2])
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[13]) or 0))
 if not w then return {'miss'} end
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
@@ -207,7 +210,8 @@ return {'held', n(amount), n(seconds), n(available - amount), n(entry.expires), 
  * call_meter_renew: grants a live metered call its next slice, if the wallet and its spend
  * controls allow it (the same order as SQL call_meter_renew).
  * KEYS     wallet hash, H, E, S
- * ARGV     call id, now (ms), slice number n (>= 2), slice amount, rate per minute
+ * ARGV     call id, now (ms), slice number n (>= 2), slice amount, rate per minute, the billing
+ *          clock's offset (ms: the daily spend's day is now + offset's)
  * Returns  {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
  *          {'already', amount, heldSeconds, slices}           slice n was granted before (a replayed job)
  *          {'frozen', amount, heldSeconds}                    the wallet is frozen: end the call
@@ -232,7 +236,7 @@ local rate = tonumber(ARGV[5])
 local function held_s() return n(math.min(e.maxd, math.floor((e.amount * 60) / rate))) end
 local slice_no = tonumber(ARGV[3])
 if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[6]) or 0))
 if not w then return {'miss'} end
 if w.frozen then return {'frozen', n(e.amount), held_s()} end
 if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end
@@ -445,9 +449,9 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   return {
-    /** Probe, plan and hold in one atomic call (see call_gate_decide). */
-    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
-      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId);
+    /** Probe, plan and hold in one atomic call (see call_gate_decide); `billingOffsetMs` moves only the spend day. */
+    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now(), billingOffsetMs = 0): Promise<RedisDecision> {
+      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId, billingOffsetMs);
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':
@@ -465,8 +469,8 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       }
     },
     /** Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew). */
-    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now()): Promise<RenewOutcome> {
-      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute);
+    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now(), billingOffsetMs = 0): Promise<RenewOutcome> {
+      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute, billingOffsetMs);
       switch (kind) {
         case 'renewed':
         case 'already':

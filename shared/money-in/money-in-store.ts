@@ -108,7 +108,7 @@ const deliverable = z.union([
 export type DeliverableEvent = z.output<typeof deliverable>;
 
 const outboxItems = z.object({
-  items: z.array(z.object({ id: z.number().int(), org_id: z.string(), task: z.enum(['deliver_event', 'auto_recharge']), event_id: z.number().int().nullable() })),
+  items: z.array(z.object({ id: z.number().int(), org_id: z.string(), task: z.enum(['deliver_event', 'auto_recharge', 'retry_rent']), event_id: z.number().int().nullable() })),
 });
 export type OutboxItem = z.output<typeof outboxItems>['items'][number];
 

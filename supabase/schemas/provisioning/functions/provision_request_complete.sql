@@ -22,7 +22,8 @@ CREATE OR REPLACE FUNCTION public.provision_request_complete(p_request_id uuid, 
 AS $function$
 declare
   r provisioning_requests%rowtype;
-  v_anchor timestamptz := billing_now();
+  -- Whole seconds: the anniversaries (and the rent keys naming them) read cleanly.
+  v_anchor timestamptz := date_trunc('second', billing_now());
 begin
   select * into r from provisioning_requests where id = p_request_id for update;
   if not found then
