@@ -8,6 +8,8 @@
 // it at once, and a run killed half-way is simply run again: a number's charge is one transaction.
 // One number that fails (a provider down during its release) does not stop the others; the run
 // then fails at the end so BullMQ retries it with backoff, and the schedule runs it again anyway.
+// A run reads at most RENT_SWEEP_MAX_PAGES pages; a longer list is continued by a job that starts
+// after the last id read, never from the top again (failure mode 39).
 //
 // The sweep is a BullMQ job scheduler (every RENT_INTERVAL_MS, at most a day: past-due numbers are
 // tried at least daily), re-asserted by every workers process (keep-schedules.ts). A credit on a
@@ -20,7 +22,7 @@ import { createRedis } from '../shared/redis';
 import { graceSeconds, rentalDeps, type RentalDeps } from '../shared/rental/rental-deps';
 import { forgetCachedNumber, releaseRentedNumber } from '../shared/rental/release-rented-number';
 import type { RentCharge } from '../shared/rental/rental-store';
-import { KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, type RentalJob } from '../shared/queues/queues';
+import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, rentalJobOptions, type RentalJob } from '../shared/queues/queues';
 import { closeWorker } from './close-worker';
 
 export const RENT_SWEEP_SCHEDULER_ID = 'rent-sweep';
@@ -42,6 +44,8 @@ export interface RentRunReport {
   notPriced: number;
   /** Numbers that could not be decided or released this run (tried again). */
   failed: number;
+  /** Where the list goes on when the run stopped at its page limit (the next job starts there), else null. */
+  next: string | null;
 }
 
 /** One schedule however many worker processes start (upsert by id). */
@@ -53,13 +57,25 @@ export async function scheduleRentSweep(rentals: Queue<RentalJob>, intervalMs: n
   );
 }
 
+export interface RentRunScope {
+  /** One organisation's numbers (a credit's retry), else every organisation's. */
+  orgId?: string;
+  /** Start after this number id (a continued run). */
+  after?: string;
+  /** Page size and page limit (tests make them small). */
+  batch?: number;
+  maxPages?: number;
+}
+
 /** Charges every due rent (of one organisation, or all), moves unpaid numbers along, finishes releases. */
-export async function chargeDueRents(d: RentalDeps, scope: { orgId?: string } = {}): Promise<RentRunReport> {
-  const report: RentRunReport = { numbers: 0, monthsCharged: 0, amount: 0, pastDue: 0, reactivated: 0, released: 0, notPriced: 0, failed: 0 };
+export async function chargeDueRents(d: RentalDeps, scope: RentRunScope = {}): Promise<RentRunReport> {
+  const report: RentRunReport = { numbers: 0, monthsCharged: 0, amount: 0, pastDue: 0, reactivated: 0, released: 0, notPriced: 0, failed: 0, next: null };
   const prices = phoneNumberMonthlyPrices(d.config.pricing);
-  let after: string | null = null;
-  for (let page = 0; page < RENT_SWEEP_MAX_PAGES; page++) {
-    const due = await d.rental.dueNumbers({ orgId: scope.orgId ?? null, after, limit: RENT_SWEEP_BATCH });
+  const batch = scope.batch ?? RENT_SWEEP_BATCH;
+  const maxPages = scope.maxPages ?? RENT_SWEEP_MAX_PAGES;
+  let after: string | null = scope.after ?? null;
+  for (let page = 0; page < maxPages; page++) {
+    const due = await d.rental.dueNumbers({ orgId: scope.orgId ?? null, after, limit: batch });
     for (const n of due) {
       report.numbers++;
       try {
@@ -70,8 +86,9 @@ export async function chargeDueRents(d: RentalDeps, scope: { orgId?: string } = 
       }
     }
     const last = due[due.length - 1];
-    if (due.length < RENT_SWEEP_BATCH || last === undefined) break;
+    if (due.length < batch || last === undefined) break;
     after = last.id;
+    if (page === maxPages - 1) report.next = after;
   }
   if (report.monthsCharged + report.pastDue + report.released + report.failed > 0) d.log.info({ ...report, orgId: scope.orgId }, 'rent run finished');
   return report;
@@ -123,7 +140,13 @@ export function startRentWorker(services: Services) {
   const worker = new Worker<RentalJob>(
     QUEUE_NAMES.rentals,
     async (job: Job<RentalJob>) => {
-      const report = await chargeDueRents(deps, job.data.task === 'org' ? { orgId: job.data.orgId } : {});
+      const scope = job.data.task === 'org' ? { orgId: job.data.orgId, after: job.data.after } : { after: job.data.after };
+      const report = await chargeDueRents(deps, scope);
+      // The list was longer than one run: the rest now, from where this one stopped.
+      if (report.next !== null) {
+        const next: RentalJob = { ...job.data, after: report.next };
+        await services.queues.rentals.add('sweep', next, rentalJobOptions(jobIds.rentSweep(`after-${report.next}-${job.id ?? ''}`)));
+      }
       // Everything decided is committed; what failed is tried again by BullMQ's retry.
       if (report.failed > 0) throw new Error(`rent run left ${report.failed} number(s) unsettled`);
       return report;

@@ -57,10 +57,11 @@ export interface AutoRechargeJob {
 }
 /**
  * Monthly number rental (issue 24): `sweep` charges every number whose month has begun and
- * re-drives unfinished releases (the job scheduler, and after the sandbox clock moves); `org`
+ * re-drives unfinished releases (the job scheduler, and after the sandbox clock moves), from
+ * `after` (a number id) when it continues a run that reached its page limit; `org`
  * tries one organisation's past-due numbers again after a credit (the money outbox relays it).
  */
-export type RentalJob = { task: 'sweep' } | { task: 'org'; orgId: string };
+export type RentalJob = { task: 'sweep'; after?: string } | { task: 'org'; orgId: string; after?: string };
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
 }

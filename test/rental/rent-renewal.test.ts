@@ -91,7 +91,7 @@ describe('monthly rent: one entry per number and month', () => {
       // Every job finished (none waiting, running or backing off) before the count is read.
       await eventually(async () => {
         const c = await rentals.getJobCounts('waiting', 'active', 'delayed');
-        return c.waiting + c.active + c.delayed === 0 ? true : undefined;
+        return (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) === 0 ? true : undefined;
       });
     } finally {
       await Promise.all(workers.map((x) => x.close(5000)));
@@ -103,6 +103,20 @@ describe('monthly rent: one entry per number and month', () => {
       expect(await numberRow(w.ctx, b.numberId)).toMatchObject({ status: 'active', paid_months: 3 });
     }
     expect(new Set(entries.map((e) => e.idempotency_key)).size).toBe(12);
+  });
+
+  it('goes on from where a run stopped at its page limit, never from the top again', async () => {
+    const org = await createFundedOrg(w.ctx.services, 100_000, 'Paged');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await buyNumber(w, org, `paged-${i}`)).numberId);
+    await advanceClock(w.ctx, 31 * DAY_SECONDS);
+    const first = await chargeDueRents(rentalDeps(w.ctx.services), { orgId: org, batch: 2, maxPages: 1 });
+    expect([first.monthsCharged, first.next]).toEqual([2, [...ids].sort()[1]]);
+    const second = await chargeDueRents(rentalDeps(w.ctx.services), { orgId: org, after: first.next!, batch: 2, maxPages: 1 });
+    expect([second.monthsCharged, second.next]).toEqual([2, [...ids].sort()[3]]);
+    const third = await chargeDueRents(rentalDeps(w.ctx.services), { orgId: org, after: second.next!, batch: 2, maxPages: 1 });
+    expect([third.monthsCharged, third.next]).toEqual([1, null]);
+    expect(await rentEntries(w.ctx, org)).toHaveLength(5);
   });
 
   it('counts a rent in the day\'s spend but never refuses it for a dailySpendLimit', async () => {
