@@ -12,6 +12,7 @@ import { dashboardToken, unsignedToken } from '../support/jwt';
 import { authHeader, balanceOf, createProvisioningWorld, numbersNamed, vapiNumbers, type ProvisioningWorld } from '../support/provisioning';
 import { advanceClock, buyNumber, DAY_SECONDS, numberRow, rentEntries, runRentSweep, walletEventTypes } from '../support/rental';
 import { TEST_JWT_SECRET } from '../support/context';
+import { expectConforms } from '../support/openapi';
 import { registerNumber } from '../support/vapi';
 
 jest.setTimeout(60_000);
@@ -34,7 +35,7 @@ describe('GET /api/numbers and DELETE /api/numbers/:id', () => {
     const second = await buyNumber(w, orgId, 'list-2');
     await buyNumber(w, other, 'list-other');
     await registerNumber(w.ctx.services, orgId);
-    const res = await list(orgId);
+    const res = expectConforms('get', '/api/numbers', await list(orgId));
     expect(res.status).toBe(200);
     expect(res.body.items.map((i: { id: string }) => i.id)).toEqual([second.numberId, first.numberId]);
     const row = await numberRow(w.ctx, first.numberId);
@@ -69,7 +70,7 @@ describe('GET /api/numbers and DELETE /api/numbers/:id', () => {
     const n = await buyNumber(w, orgId, 'del-1');
     const keep = await buyNumber(w, orgId, 'del-keep');
     const balance = await balanceOf(w.ctx, orgId);
-    const res = await release(orgId, n.numberId);
+    const res = expectConforms('delete', '/api/numbers/{id}', await release(orgId, n.numberId));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: n.numberId, phoneNumber: n.e164, status: 'released', nextChargeAt: null, releaseAt: null });
     expect(await numbersNamed(w.twilio, n.requestId)).toEqual([]);
@@ -109,7 +110,7 @@ describe('GET /api/numbers and DELETE /api/numbers/:id', () => {
     const orgId = await createFundedOrg(w.ctx.services, 10_000);
     const n = await buyNumber(w, orgId, 'vapi-down');
     w.vapi.faults.failNextRequests = 1;
-    const res = await release(orgId, n.numberId);
+    const res = expectConforms('delete', '/api/numbers/{id}', await release(orgId, n.numberId));
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: n.numberId, status: 'released' });
     expect(await numberRow(w.ctx, n.numberId)).toMatchObject({ status: 'releasing', release_reason: 'customer' });
