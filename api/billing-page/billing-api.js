@@ -5,7 +5,7 @@
 const TOKEN_KEY = 'billing-gates:access-token';
 const REQUEST_TIMEOUT_MS = 15000;
 /** Every path this module may send the token to (same origin, dashboard API only). */
-const API_PATH = /^\/api\/(wallet|managed-telephony)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
+const API_PATH = /^\/api\/(wallet|managed-telephony|numbers)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
 
 /**
  * Supabase's redirects land on `/billing#access_token=<jwt>&refresh_token=…&type=…`. The fragment
