@@ -79,7 +79,7 @@ end $function$;
 --
 -- Defined in 20261206000200_number_rental.
 --
--- Called by: billing_clock_get(), phone_number_rent_charge(), phone_numbers_rent_due(), provision_request_complete().
+-- Called by: phone_number_rent_charge(), phone_numbers_rent_due(), provision_request_complete().
 CREATE OR REPLACE FUNCTION public.billing_now()
  RETURNS timestamp with time zone
  LANGUAGE plpgsql
@@ -104,7 +104,7 @@ end $function$;
 --
 -- Defined in 20261206000200_number_rental.
 --
--- Called by: billing_clock_get(), billing_now(), ledger_post(), wallet_purchase_refusal(), wallet_spent_on().
+-- Called by: billing_clock_advance(), billing_clock_get(), billing_now(), ledger_post(), wallet_purchase_refusal(), wallet_spent_on().
 CREATE OR REPLACE FUNCTION public.billing_offset_seconds()
  RETURNS bigint
  LANGUAGE plpgsql

@@ -9,7 +9,7 @@
 --
 -- Defined in 20261206000200_number_rental.
 --
--- Called by: billing_clock_get(), phone_number_rent_charge(), phone_numbers_rent_due(), provision_request_complete().
+-- Called by: phone_number_rent_charge(), phone_numbers_rent_due(), provision_request_complete().
 CREATE OR REPLACE FUNCTION public.billing_now()
  RETURNS timestamp with time zone
  LANGUAGE plpgsql

@@ -12,7 +12,7 @@
 --
 -- Defined in 20261206000200_number_rental.
 --
--- Called by: billing_clock_get(), billing_now(), ledger_post(), wallet_purchase_refusal(), wallet_spent_on().
+-- Called by: billing_clock_advance(), billing_clock_get(), billing_now(), ledger_post(), wallet_purchase_refusal(), wallet_spent_on().
 CREATE OR REPLACE FUNCTION public.billing_offset_seconds()
  RETURNS bigint
  LANGUAGE plpgsql
