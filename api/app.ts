@@ -12,6 +12,7 @@ import { listCallsRoutes } from './routes/list-calls';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
+import { numbersRoutes } from './routes/numbers';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes, webhookDeps } from './routes/vapi-webhook';
 import { stripeWebhookRoutes } from './routes/stripe-webhook';
@@ -46,6 +47,7 @@ export function createApp(services: Services): Express {
   app.use('/api/wallet', limiters.dashboard, walletRoutes(services));
   app.use('/api/managed-telephony', limiters.dashboard, managedTelephonyRoutes(services));
   app.use('/api/calls', limiters.dashboard, listCallsRoutes(services));
+  app.use('/api/numbers', limiters.dashboard, numbersRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

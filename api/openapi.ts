@@ -90,7 +90,9 @@ const schemas: Record<string, Schema> = {
           required: ['id', 'type', 'data', 'createdAt'],
           properties: {
             id: { type: 'string' },
-            type: { enum: ['balance.low', 'balance.recovered', 'auto_recharge.failed', 'auto_recharge.disabled', 'wallet.frozen', 'wallet.unfrozen'] },
+            type: {
+              enum: ['balance.low', 'balance.recovered', 'auto_recharge.failed', 'auto_recharge.disabled', 'wallet.frozen', 'wallet.unfrozen', 'number.past_due', 'number.reactivated', 'number.released'],
+            },
             data: { type: 'object', required: ['orgId', 'available', 'currency'] },
             createdAt: timestamp,
           },
@@ -246,7 +248,7 @@ const schemas: Record<string, Schema> = {
     required: ['id', 'kind', 'amount', 'balanceBefore', 'balanceAfter', 'reference', 'createdAt'],
     properties: {
       id: { type: 'integer', minimum: 1 },
-      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'call', 'topup_refund', 'dispute', 'dispute_reversal'] },
+      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'phone_number_rent', 'call', 'topup_refund', 'dispute', 'dispute_reversal'] },
       amount: { ...money, description: 'Signed: debits are negative.' },
       balanceBefore: money,
       balanceAfter: money,
@@ -349,6 +351,42 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     required: ['items', 'nextCursor'],
     properties: { items: { type: 'array', items: ref('LedgerEntry') }, nextCursor: nullable('string') },
+    additionalProperties: false,
+  },
+  RentedNumber: {
+    type: 'object',
+    required: ['id', 'phoneNumber', 'status', 'monthlyPrice', 'currency', 'paidUntil', 'nextChargeAt', 'releaseAt'],
+    properties: {
+      id: uuid,
+      phoneNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
+      status: {
+        enum: ['active', 'past_due', 'released'],
+        description: '`past_due`: a month began and the wallet could not pay it; calls are refused; released at `releaseAt` unless paid. `released`: given up (also while the release at Vapi and Twilio is finishing).',
+      },
+      monthlyPrice: { ...money, type: ['integer', 'null'], description: 'The rent per month in `currency` (PHONE_NUMBER_MONTHLY_PRICE[S]); null only if the currency has none.' },
+      currency,
+      paidUntil: { ...timestamp, description: 'End of the last month paid (the purchase pays the first).' },
+      nextChargeAt: nullable('string', { format: 'date-time', description: 'When the next month is charged (for a past-due number: since when it is overdue); null once released.' }),
+      releaseAt: nullable('string', { format: 'date-time', description: 'A past-due number is released then unless paid; null otherwise.' }),
+    },
+    additionalProperties: false,
+  },
+  RentedNumbers: {
+    type: 'object',
+    required: ['items'],
+    properties: { items: { type: 'array', maxItems: 500, items: ref('RentedNumber') } },
+    additionalProperties: false,
+  },
+  Clock: {
+    type: 'object',
+    required: ['now', 'offsetSeconds'],
+    properties: { now: timestamp, offsetSeconds: { type: 'integer', minimum: 0, maximum: 315576000 } },
+    additionalProperties: false,
+  },
+  ClockAdvanceRequest: {
+    type: 'object',
+    required: ['advanceSeconds'],
+    properties: { advanceSeconds: { type: 'integer', minimum: 1, maximum: 31622400 } },
     additionalProperties: false,
   },
   CreateOrgRequest: {
@@ -671,6 +709,52 @@ export const openApiDocument = {
           { name: 'cursor', in: 'query', schema: { type: 'string' } },
         ],
         responses: { '200': json(ref('WalletEvents'), 'Newest first.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
+    },
+    '/api/numbers': {
+      get: {
+        operationId: 'listNumbers',
+        summary: "The organisation's rented numbers (bought here), newest first, with their rental terms (CONTRACT §11).",
+        security: dashboard,
+        responses: { '200': json(ref('RentedNumbers'), 'The numbers.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/numbers/{id}': {
+      delete: {
+        operationId: 'releaseNumber',
+        summary: 'Release a number now (Vapi, then Twilio). No refund of the month begun; nothing more is charged. Idempotent.',
+        security: dashboard,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': json(ref('RentedNumber'), 'Released (also when it was released before).'),
+          '202': json(ref('RentedNumber'), 'Released from the customer\'s side (no rent, no calls); Vapi or Twilio did not answer yet, and the service finishes the release.'),
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/admin/clock': {
+      get: {
+        operationId: 'getBillingClock',
+        summary: 'The billing clock (sandbox mode only; 404 elsewhere).',
+        security: operator,
+        responses: { '200': json(ref('Clock'), 'The clock.'), '401': unauthorized, '404': notFound, '503': unavailable },
+      },
+      post: {
+        operationId: 'advanceBillingClock',
+        summary: 'Move the billing clock forward for rentals, grace periods and the daily spend day (sandbox mode only; 404 elsewhere).',
+        security: operator,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ClockAdvanceRequest') } } },
+        responses: {
+          '200': json(ref('Clock'), 'Moved.'),
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound,
+          '409': error('The clock would run more than ten years ahead: nothing moved (`conflict`).'),
+          '503': unavailable,
+        },
       },
     },
     '/api/stripe/webhook': {

@@ -53,6 +53,18 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z]{3}:[1-9][0-9]{0,8}(,[a-z]{3}:[1-9][0-9]{0,8})*$/, 'must be a comma-separated list of currency:price, e.g. usd:1300,eur:1150')
     .optional(),
+  // Monthly number rental (issue 24, CONTRACT §11): the rent of a number per month in CURRENCY, and
+  // in other currencies like PHONE_NUMBER_PRICES; every currency a number can be bought in must
+  // have a rent too (checked below). A number not paid for NUMBER_GRACE_DAYS after it fell due is
+  // released; the rent sweep runs every RENT_INTERVAL_MS (at most a day: past-due numbers are
+  // tried again at least daily, and after every credit).
+  PHONE_NUMBER_MONTHLY_PRICE: int(1, 100_000_000).default(1000),
+  PHONE_NUMBER_MONTHLY_PRICES: z
+    .string()
+    .regex(/^[a-z]{3}:[1-9][0-9]{0,8}(,[a-z]{3}:[1-9][0-9]{0,8})*$/, 'must be a comma-separated list of currency:price, e.g. usd:1300,eur:1150')
+    .optional(),
+  NUMBER_GRACE_DAYS: int(0, 90).default(7),
+  RENT_INTERVAL_MS: int(1000, 86_400_000).default(3_600_000),
   CALL_MIN_BALANCE: int(0, 100_000_000).default(79),
   CALL_RATE_PER_MINUTE: int(1, 1_000_000).default(56),
   CALL_SAFETY_MARGIN_SECONDS: int(0, 600).default(5),
@@ -166,6 +178,10 @@ export interface Config {
     phoneNumberPrice: number;
     /** Prices of a number in other currencies (PHONE_NUMBER_PRICES); `currency`'s is never here. */
     phoneNumberPrices?: Readonly<Record<string, number>>;
+    /** A number's rent per month in `currency` (PHONE_NUMBER_MONTHLY_PRICE). */
+    phoneNumberMonthlyPrice: number;
+    /** Its rent in other currencies (PHONE_NUMBER_MONTHLY_PRICES); `currency`'s is never here. */
+    phoneNumberMonthlyPrices?: Readonly<Record<string, number>>;
     callMinBalance: number;
     callRatePerMinute: number;
   };
@@ -202,6 +218,8 @@ export interface Config {
     vapiApiTimeoutMs: number;
   };
   provisioning: { maxAttempts: number; backoffMs: number };
+  /** Monthly number rental (CONTRACT §11): the grace before an unpaid number is released, and how often the rent sweep runs. */
+  rental: { graceDays: number; intervalMs: number };
   /** Money in (CONTRACT §7). */
   stripe: {
     secretKey: string;
@@ -267,6 +285,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const port = e.PORT;
   if (e.TOPUP_MIN_AMOUNT > e.TOPUP_MAX_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must not be above TOPUP_MAX_AMOUNT');
+  const purchasePrices = otherPrices('PHONE_NUMBER_PRICES', e.PHONE_NUMBER_PRICES, e.CURRENCY);
+  const monthlyPrices = otherPrices('PHONE_NUMBER_MONTHLY_PRICES', e.PHONE_NUMBER_MONTHLY_PRICES, e.CURRENCY);
+  // A number bought in a currency with no rent would be rented for nothing: refuse to start.
+  const unrented = Object.keys(purchasePrices).filter((c) => !(c in monthlyPrices));
+  if (unrented.length > 0) throw new ConfigError(`PHONE_NUMBER_MONTHLY_PRICES must price every currency PHONE_NUMBER_PRICES prices (missing: ${unrented.join(', ')})`);
   const publicBaseUrl = sandbox ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`) : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside);
   return {
     port,
@@ -296,7 +319,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricing: {
       currency: e.CURRENCY,
       phoneNumberPrice: e.PHONE_NUMBER_PRICE,
-      ...otherPrices(e.PHONE_NUMBER_PRICES, e.CURRENCY),
+      ...(e.PHONE_NUMBER_PRICES === undefined ? {} : { phoneNumberPrices: purchasePrices }),
+      phoneNumberMonthlyPrice: e.PHONE_NUMBER_MONTHLY_PRICE,
+      ...(e.PHONE_NUMBER_MONTHLY_PRICES === undefined ? {} : { phoneNumberMonthlyPrices: monthlyPrices }),
       callMinBalance: e.CALL_MIN_BALANCE,
       callRatePerMinute: e.CALL_RATE_PER_MINUTE,
     },
@@ -322,6 +347,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
     provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
+    rental: { graceDays: e.NUMBER_GRACE_DAYS, intervalMs: e.RENT_INTERVAL_MS },
     stripe: {
       secretKey: orSandbox('STRIPE_SECRET_KEY', e.STRIPE_SECRET_KEY),
       webhookSecret: orSandbox('STRIPE_WEBHOOK_SECRET', e.STRIPE_WEBHOOK_SECRET),
@@ -350,15 +376,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** PHONE_NUMBER_PRICES as a map; CURRENCY's own price is PHONE_NUMBER_PRICE, never a second one. */
-function otherPrices(raw: string | undefined, currency: string): { phoneNumberPrices?: Record<string, number> } {
-  if (raw === undefined) return {};
+/**
+ * PHONE_NUMBER_PRICES or PHONE_NUMBER_MONTHLY_PRICES as a map (empty when unset); CURRENCY's own
+ * price is PHONE_NUMBER_PRICE / PHONE_NUMBER_MONTHLY_PRICE, never a second one.
+ */
+function otherPrices(name: 'PHONE_NUMBER_PRICES' | 'PHONE_NUMBER_MONTHLY_PRICES', raw: string | undefined, currency: string): Record<string, number> {
   const prices: Record<string, number> = {};
+  if (raw === undefined) return prices;
+  const own = name === 'PHONE_NUMBER_PRICES' ? 'PHONE_NUMBER_PRICE' : 'PHONE_NUMBER_MONTHLY_PRICE';
   for (const pair of raw.split(',')) {
     const [code = '', amount = ''] = pair.split(':');
-    if (code === currency) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is CURRENCY, priced by PHONE_NUMBER_PRICE (one source per price)`);
-    if (code in prices) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is listed twice`);
+    if (code === currency) throw new ConfigError(`${name}: ${code} is CURRENCY, priced by ${own} (one source per price)`);
+    if (code in prices) throw new ConfigError(`${name}: ${code} is listed twice`);
     prices[code] = Number(amount);
   }
-  return { phoneNumberPrices: prices };
+  return prices;
 }

@@ -7,7 +7,7 @@ const REQUEST_TIMEOUT_MS = 15000;
 /** A month's statement is streamed page by page; a busy month takes longer than one API call. */
 const DOWNLOAD_TIMEOUT_MS = 120000;
 /** Every path this module may send the token to (same origin, dashboard API only). */
-const API_PATH = /^\/api\/(wallet|managed-telephony|calls)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
+const API_PATH = /^\/api\/(wallet|managed-telephony|calls|numbers)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
 /** The file name a download is saved under: the server's Content-Disposition, if it is a plain one. */
 const ATTACHMENT_NAME = /^attachment; filename="([A-Za-z0-9._-]{1,100})"$/;
 

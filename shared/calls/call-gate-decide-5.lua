@@ -20,6 +20,8 @@
       ARGV[10] CALL_HOLD_SECONDS
       ARGV[11] renewal lead (ms)
       ARGV[12] org id
+      ARGV[13] the billing clock's offset (ms): the day of the daily spend is the UTC day of
+              now + offset, as SQL's billing_now(); 0 outside sandbox mode
     Output:
       {'miss'}                                       wallet or its controls not cached
       {'existing', amount, maxDuration, 'held'|'ended'|'released'}   this call already has an entry
@@ -44,7 +46,7 @@
 --- @include "includes/plan-hold"
 --- @include "includes/meter-due-entry"
 local now = tonumber(ARGV[2])
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[13]) or 0))
 if not w then return {'miss'} end
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))

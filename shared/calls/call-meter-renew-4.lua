@@ -12,6 +12,7 @@
       ARGV[3] slice number n (>= 2)
       ARGV[4] slice amount
       ARGV[5] rate per minute
+      ARGV[6] the billing clock's offset (ms): the daily spend's day is that of now + offset
     Output:
       {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
       {'already', amount, heldSeconds, slices}           slice n was granted before (a replayed job)
@@ -41,7 +42,7 @@ local rate = tonumber(ARGV[5])
 local function held_s() return n(math.min(e.maxd, math.floor((e.amount * 60) / rate))) end
 local slice_no = tonumber(ARGV[3])
 if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[6]) or 0))
 if not w then return {'miss'} end
 if w.frozen then return {'frozen', n(e.amount), held_s()} end
 if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end

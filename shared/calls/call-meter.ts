@@ -74,6 +74,8 @@ export interface MeterDeps {
   releaseSettled(orgId: string, callId: string): Promise<unknown>;
   /** Vapi's GET /call: whether a call whose control URL fails has ended anyway. */
   vapi: VapiCallsClient;
+  /** The billing clock's offset (ms), as the gate's: the daily spend's day is clock() + this. */
+  billingOffsetMs: () => number;
 }
 
 /** Which try of its BullMQ job a step is: job.attemptsMade (tries before this one), job.opts.attempts. */
@@ -249,7 +251,7 @@ export function createMeters(d: MeterDeps) {
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
-    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock()), callGate.redisTimeoutMs * 4, 'redis');
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock(), d.billingOffsetMs()), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
     const filled = ({ adopted }: { adopted: number }) => {
       if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);

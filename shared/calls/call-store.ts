@@ -14,6 +14,8 @@ const numberFound = z.object({
   assistant_id: z.string().nullable(),
   e164: z.string(),
   vapi_phone_number_id: z.string().nullable(),
+  /** Issue 24: a past-due or releasing number is found (its reports still bill) but refused calls. */
+  status: z.enum(['active', 'past_due', 'releasing']),
 });
 const numberResolution = z.union([numberFound, z.object({ outcome: z.literal('not_found') })]);
 export type NumberResolution = z.output<typeof numberResolution>;

@@ -5,7 +5,10 @@
 // process memory: answered from there without asking Redis for NUMBER_LOCAL_CACHE_MS after they
 // were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres can
 // answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved the
-// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS.
+// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS. A number's
+// rental status (issue 24: active, past_due, releasing) travels with it; whoever changes it
+// deletes the Redis entries at once (forgetNumber), which leaves NUMBER_LOCAL_CACHE_MS of staleness
+// (and the Redis TTL only if that delete failed).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
@@ -18,9 +21,13 @@ export interface NumberLookup {
   e164: string | null;
 }
 
+/** A number's rental status as the gate sees it (a released number is not found at all). */
+export type NumberStatus = 'active' | 'past_due' | 'releasing';
+
 export interface ResolvedNumber {
   orgId: string;
   assistantId: string | null;
+  status: NumberStatus;
 }
 
 export type Resolution =
@@ -42,7 +49,22 @@ export class RedisCircuitOpenError extends Error {
   }
 }
 
-const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable() });
+// Entries written before issue 24 carry no status: they were active numbers.
+const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable(), status: z.enum(['active', 'past_due', 'releasing']).default('active') });
+
+/** The Redis keys a number is cached under (by Vapi id and by E.164). */
+export function numberCacheKeys(keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): string[] {
+  return [...(n.vapiPhoneNumberId !== null ? [keys.number(`id:${n.vapiPhoneNumberId}`)] : []), keys.number(`e164:${n.e164}`)];
+}
+
+/**
+ * Drops a number's cached answers after its status changed (past due, active again, released), so
+ * every process's next lookup after NUMBER_LOCAL_CACHE_MS reads Postgres. A failure is the caller's
+ * to count: the stale entry then lives until CALL_NUMBER_CACHE_TTL_SECONDS.
+ */
+export async function forgetNumber(redis: Redis, keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): Promise<void> {
+  await redis.del(...numberCacheKeys(keys, n));
+}
 
 export interface NumberResolverOptions {
   redis: Redis;
@@ -111,7 +133,7 @@ export function createNumberResolver(o: NumberResolverOptions) {
         return { kind: 'unavailable', redisError, databaseError };
       }
       if (found.outcome === 'not_found') return { kind: 'not_found', source: 'database', redisFailed: !redisUp };
-      const number = { orgId: found.org_id, assistantId: found.assistant_id };
+      const number: ResolvedNumber = { orgId: found.org_id, assistantId: found.assistant_id, status: found.status };
       remember(key, number);
       // Cache only found numbers, and only when Redis just answered (no waiting on a sick Redis).
       if (redisUp) await withTimeout(o.redis.set(key, JSON.stringify(number), 'EX', o.ttlSeconds), o.redisTimeoutMs, 'redis').catch(() => undefined);

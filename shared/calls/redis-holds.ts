@@ -121,9 +121,9 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   return {
-    /** Probe, plan and hold in one atomic call (see call_gate_decide). */
-    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
-      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId);
+    /** Probe, plan and hold in one atomic call (see call_gate_decide); `billingOffsetMs` moves only the spend day. */
+    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now(), billingOffsetMs = 0): Promise<RedisDecision> {
+      const reply = await r.callGateDecide(...k(orgId), keys.meterDue, callId, nowMs, t.ratePerMinute, t.minBalance, t.safetyMarginSeconds, t.holdGraceSeconds, VAPI_MIN_DURATION_SECONDS, VAPI_MAX_DURATION_SECONDS, t.policy, t.holdSeconds, leadMsOf(t.holdSeconds), orgId, billingOffsetMs);
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':
@@ -141,8 +141,8 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       }
     },
     /** Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew). */
-    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now()): Promise<RenewOutcome> {
-      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute);
+    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now(), billingOffsetMs = 0): Promise<RenewOutcome> {
+      const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), callId, nowMs, sliceNo, sliceAmount, ratePerMinute, billingOffsetMs);
       switch (kind) {
         case 'renewed':
         case 'already':

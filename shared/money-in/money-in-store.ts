@@ -136,7 +136,7 @@ const outboxItems = z.object({
     z.object({
       id: z.number().int(),
       org_id: z.string(),
-      task: z.enum(['deliver_event', 'auto_recharge']),
+      task: z.enum(['deliver_event', 'auto_recharge', 'retry_rent']),
       event_id: z.number().int().nullable(),
       attempt: z.number().int().positive(),
       lease_expired: z.boolean(),

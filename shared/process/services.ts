@@ -21,6 +21,8 @@ import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spe
 import { createStripeClient, type StripeClient } from '../clients/stripe-client';
 import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
 import { createUsageStore, type UsageStore } from '../usage/usage-store';
+import { createRentalStore, type RentalStore } from '../rental/rental-store';
+import { createBillingClock, type BillingClock } from '../rental/billing-clock';
 
 export interface Services {
   config: Config;
@@ -49,6 +51,10 @@ export interface Services {
   moneyIn: MoneyInStore;
   /** Usage at a glance (CONTRACT §12): daily usage, monthly statements, the calls list. */
   usage: UsageStore;
+  /** Monthly number rental (issue 24): rents, the numbers' lifecycle, listing and release. */
+  rental: RentalStore;
+  /** The billing clock (shared by every process through Postgres; sandbox mode can move it). */
+  billingClock: BillingClock;
   close(): Promise<void>;
 }
 
@@ -78,7 +84,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
-  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock });
+  const rental = createRentalStore(rpc);
+  const billingClock = createBillingClock({ store: rental, sandbox: config.sandbox.enabled, log });
+  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock, billingOffsetMs: billingClock.offsetMs });
   return {
     config,
     log,
@@ -99,7 +107,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     stripe: createStripeClient(config.stripe),
     moneyIn: createMoneyInStore(rpc),
     usage: createUsageStore(rpc),
+    rental,
+    billingClock,
     async close() {
+      billingClock.close();
       // Pending hold records are written before the pool they need closes.
       await calls.close();
       await queues.close();

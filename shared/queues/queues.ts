@@ -12,6 +12,7 @@ export const QUEUE_NAMES = {
   callMeters: 'call-meters',
   walletEvents: 'wallet-events',
   autoRecharges: 'auto-recharges',
+  rentals: 'rentals',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -61,6 +62,13 @@ export interface AutoRechargeJob {
   outboxId: number;
   attempt: number;
 }
+/**
+ * Monthly number rental (issue 24): `sweep` charges every number whose month has begun and
+ * re-drives unfinished releases (the job scheduler, and after the sandbox clock moves), from
+ * `after` (a number id) when it continues a run that reached its page limit; `org`
+ * tries one organisation's past-due numbers again after a credit (the money outbox relays it).
+ */
+export type RentalJob = { task: 'sweep'; after?: string } | { task: 'org'; orgId: string; after?: string };
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
 }
@@ -75,7 +83,20 @@ export const jobIds = {
   stop: (callId: string, tag: string) => `stop-${callId.replace(/:/g, '_')}-${tag}`,
   walletEvent: (eventId: number) => `wallet-event-${eventId}`,
   recharge: (outboxId: number, attempt: number) => `recharge-outbox-${outboxId}-${attempt}`,
+  rentRetry: (outboxId: number) => `rent-retry-${outboxId}`,
+  rentSweep: (why: string) => `rent-sweep-${why.replace(/:/g, '_')}`,
 };
+
+/** Rent runs are safe to repeat: a few retries with backoff, then the next run of the schedule. */
+export function rentalJobOptions(jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
 
 /** Customer webhooks: retried with exponential backoff until a 2xx, within the configured attempts. */
 export function walletEventJobOptions(config: Config, eventId: number): JobsOptions {
@@ -151,6 +172,7 @@ export interface Queues {
   callMeters: Queue<CallMeterJob>;
   walletEvents: Queue<WalletEventJob>;
   autoRecharges: Queue<AutoRechargeJob>;
+  rentals: Queue<RentalJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -165,8 +187,9 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts),
     walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts),
     autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts),
+    rentals: new Queue<RentalJob>(QUEUE_NAMES.rentals, opts),
   };
-  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges] as Queue[];
+  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges, q.rentals] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
   return { ...q, all, close: async () => void (await Promise.allSettled(all().map((x) => x.close()))) };
 }

@@ -53,6 +53,10 @@ describe('OpenAPI document', () => {
         'POST /api/admin/orgs/{orgId}/freeze',
         'POST /api/admin/orgs/{orgId}/unfreeze',
         'POST /api/admin/phone-numbers',
+        'GET /api/numbers',
+        'DELETE /api/numbers/{id}',
+        'GET /api/admin/clock',
+        'POST /api/admin/clock',
         'GET /admin/queues',
         'GET /metrics',
         'GET /healthz',
@@ -156,6 +160,34 @@ describe('OpenAPI document', () => {
     expect(expectConforms('get', receipt, await request(app).get('/api/wallet/top-ups/00000000-0000-4000-8000-000000000000/receipt').set(auth)).status).toBe(404);
   });
 
+  it('matches the numbers and billing-clock endpoints (CONTRACT §11)', async () => {
+    const app = ctx.app();
+    const orgId = await createFundedOrg(ctx.services, 0, 'Numbers Spec');
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    // A number as a purchase leaves it, released already (the release at the providers is numbers-api.test.ts's).
+    const n = await ctx.pool.query<{ id: string }>(
+      `insert into phone_numbers (org_id, e164, source, status, rent_anchor, paid_months, paid_until, release_reason, released_at)
+       values ($1, '+14155550142', 'provisioned', 'released', now(), 1, now() + interval '1 month', 'customer', now()) returning id`,
+      [orgId],
+    );
+    const numberId = n.rows[0]!.id;
+    const listed = expectConforms('get', '/api/numbers', await request(app).get('/api/numbers').set(auth));
+    expect(listed.body.items).toHaveLength(1);
+    expect(expectConforms('get', '/api/numbers', await request(app).get('/api/numbers?x=1').set(auth)).status).toBe(400);
+    expect(expectConforms('get', '/api/numbers', await request(app).get('/api/numbers')).status).toBe(401);
+    const del = '/api/numbers/{id}';
+    expect(expectConforms('delete', del, await request(app).delete(`/api/numbers/${numberId}`).set(auth)).status).toBe(200);
+    expect(expectConforms('delete', del, await request(app).delete('/api/numbers/not-a-uuid').set(auth)).status).toBe(404);
+    expect(expectConforms('delete', del, await request(app).delete(`/api/numbers/${numberId}`)).status).toBe(401);
+
+    const clock = '/api/admin/clock';
+    expect(expectConforms('get', clock, await request(app).get(clock).set(admin)).status).toBe(200);
+    expect(expectConforms('get', clock, await request(app).get(clock)).status).toBe(401);
+    expect(expectConforms('post', clock, await request(app).post(clock).set(admin).send({ advanceSeconds: 60 })).status).toBe(200);
+    expect(expectConforms('post', clock, await request(app).post(clock).set(admin).send({ advanceSeconds: 0 })).status).toBe(400);
+    expect(expectConforms('post', clock, await request(app).post(clock).send({ advanceSeconds: 60 })).status).toBe(401);
+  });
+
   it('matches the Vapi webhook: 401, allowed, refused, and acknowledged', async () => {
     const app = ctx.app();
     const hook = '/api/vapi/webhook';
@@ -236,7 +268,7 @@ describe('OpenAPI document', () => {
   });
 
   it('exercised the outcomes above (runs last)', () => {
-    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404']) {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404', 'get /api/numbers 200', 'delete /api/numbers/{id} 200', 'delete /api/numbers/{id} 404', 'get /api/admin/clock 200', 'post /api/admin/clock 200', 'post /api/admin/clock 400']) {
       expect(checked).toContain(must);
     }
   });
