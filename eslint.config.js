@@ -37,6 +37,8 @@ module.exports = tseslint.config(
       sourceType: 'module',
       globals: Object.fromEntries(
         ['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'Intl', 'crypto', 'setTimeout', 'clearTimeout', 'URL', 'URLSearchParams', 'AbortSignal', 'HTMLElement']
+          // Blob URLs: the statement's CSV is fetched with the token, then saved from memory.
+          .concat(['Blob'])
           .map((name) => [name, 'readonly']),
       ),
     },

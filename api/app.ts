@@ -9,9 +9,11 @@ import { billingPageRoutes } from './routes/billing-page';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './routes/bull-board';
 import { healthRoutes } from './routes/health';
 import { callRoutes } from './routes/calls';
+import { listCallsRoutes } from './routes/list-calls';
 import { managedTelephonyRoutes } from './routes/managed-telephony';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
+import { numbersRoutes } from './routes/numbers';
 import { walletRoutes } from './routes/wallet';
 import { vapiWebhookRoutes, webhookDeps } from './routes/vapi-webhook';
 import { stripeWebhookRoutes } from './routes/stripe-webhook';
@@ -45,8 +47,12 @@ export function createApp(services: Services): Express {
   app.use('/api/admin', limiters.operator, adminRoutes(services));
   app.use('/api/wallet', limiters.dashboard, walletRoutes(services));
   app.use('/api/managed-telephony', limiters.dashboard, managedTelephonyRoutes(services));
+  // POST /api/calls and GET /api/rates (outbound calls, CONTRACT §10) first; GET /api/calls (the
+  // calls list, §12) falls through to its own router. One dashboard limiter for both.
   app.use(['/api/calls', '/api/rates'], limiters.dashboard);
   app.use('/api', callRoutes(services));
+  app.use('/api/calls', listCallsRoutes(services));
+  app.use('/api/numbers', limiters.dashboard, numbersRoutes(services));
   app.use(notFoundHandler);
   app.use(errorHandler(services.log));
   return app;

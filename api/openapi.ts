@@ -90,7 +90,9 @@ const schemas: Record<string, Schema> = {
           required: ['id', 'type', 'data', 'createdAt'],
           properties: {
             id: { type: 'string' },
-            type: { enum: ['balance.low', 'balance.recovered', 'auto_recharge.failed', 'auto_recharge.disabled', 'wallet.frozen', 'wallet.unfrozen'] },
+            type: {
+              enum: ['balance.low', 'balance.recovered', 'auto_recharge.failed', 'auto_recharge.disabled', 'wallet.frozen', 'wallet.unfrozen', 'number.past_due', 'number.reactivated', 'number.released'],
+            },
             data: { type: 'object', required: ['orgId', 'available', 'currency'] },
             createdAt: timestamp,
           },
@@ -356,7 +358,7 @@ const schemas: Record<string, Schema> = {
     required: ['id', 'kind', 'amount', 'balanceBefore', 'balanceAfter', 'reference', 'createdAt'],
     properties: {
       id: { type: 'integer', minimum: 1 },
-      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'call', 'topup_refund', 'dispute', 'dispute_reversal'] },
+      kind: { enum: ['topup', 'phone_number', 'phone_number_refund', 'phone_number_rent', 'call', 'topup_refund', 'dispute', 'dispute_reversal'] },
       amount: { ...money, description: 'Signed: debits are negative.' },
       balanceBefore: money,
       balanceAfter: money,
@@ -365,10 +367,136 @@ const schemas: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  // Usage at a glance (CONTRACT §12).
+  UsageDays: {
+    type: 'object',
+    required: ['currency', 'days'],
+    properties: {
+      currency,
+      days: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 366,
+        description: 'Every UTC day from `from` to `to`, oldest first, zeros included. Each amount is the sum of that day\'s ledger entries of the bucket\'s kinds, signed as in the ledger (debits negative), by the entry\'s created_at in UTC.',
+        items: {
+          type: 'object',
+          required: ['date', 'calls', 'numbers', 'topUps', 'refunds'],
+          properties: {
+            date: { type: 'string', format: 'date' },
+            calls: {
+              type: 'object',
+              required: ['count', 'seconds', 'amount'],
+              properties: { count: { type: 'integer', minimum: 0 }, seconds: { type: 'integer', minimum: 0, description: 'Billed seconds, each call rounded up to a whole second.' }, amount: { ...money, maximum: 0 } },
+              additionalProperties: false,
+            },
+            numbers: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Phone number purchases and monthly rent.' } }, additionalProperties: false },
+            topUps: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Top-ups and operator credits, less Stripe refunds and disputes of them.' } }, additionalProperties: false },
+            refunds: { type: 'object', required: ['amount'], properties: { amount: { ...money, description: 'Purchases refunded to the wallet.' } }, additionalProperties: false },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
+  },
+  Calls: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['callId', 'direction', 'from', 'to', 'startedAt', 'endedAt', 'seconds', 'amount', 'ratePerMinute', 'status'],
+          properties: {
+            callId: { type: 'string', minLength: 1 },
+            direction: { enum: ['inbound', 'outbound'] },
+            from: nullable('string', { description: 'The caller (for an outbound call, our number), as the end-of-call report gives it; null until the report came.' }),
+            to: nullable('string', { description: 'The number called (for an outbound call, its destination, known from admission).' }),
+            startedAt: timestamp,
+            endedAt: nullable('string', { format: 'date-time' }),
+            seconds: nullable('integer', { minimum: 0, description: 'Billed seconds rounded up to a whole second; null until billed.' }),
+            amount: nullable('integer', { maximum: 0, description: 'The charge as in the ledger (negative; 0 for a call of no seconds); null until billed.' }),
+            ratePerMinute: { ...money, minimum: 1, description: "Minor units per minute: the rate its charge used, else the rate fixed at the call's admission (by its destination or its number)." },
+            status: { enum: ['in_progress', 'ended', 'billed', 'not_billed'], description: '`ended`: its charge is still to come; `not_billed`: Vapi had no record of the call, nothing was charged.' },
+          },
+          additionalProperties: false,
+        },
+      },
+      nextCursor: nullable('string'),
+    },
+    additionalProperties: false,
+  },
+  Receipt: {
+    type: 'object',
+    required: ['receiptNumber', 'topUpId', 'amount', 'currency', 'paidAt', 'card'],
+    properties: {
+      receiptNumber: { type: 'string', pattern: '^R-[0-9]{6,}$', description: 'From one gap-free series for the whole service: R-000001, R-000002, …' },
+      topUpId: uuid,
+      amount: { ...money, minimum: 1 },
+      currency,
+      paidAt: timestamp,
+      card: { oneOf: [{ type: 'null' }, { type: 'object', required: ['brand', 'last4'], properties: { brand: nullable('string'), last4: nullable('string', { pattern: '^[0-9]{4}$' }) }, additionalProperties: false }] },
+    },
+    additionalProperties: false,
+  },
+  TopUps: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['topUpId', 'status', 'amount', 'currency', 'credited', 'refunded', 'createdAt', 'updatedAt', 'receiptNumber'],
+          properties: { topUpId: uuid, status: topUpStatus, amount: money, currency, credited: money, refunded: money, createdAt: timestamp, updatedAt: timestamp, receiptNumber: nullable('string', { pattern: '^R-[0-9]{6,}$' }) },
+          additionalProperties: false,
+        },
+      },
+      nextCursor: nullable('string'),
+    },
+    additionalProperties: false,
+  },
   Transactions: {
     type: 'object',
     required: ['items', 'nextCursor'],
     properties: { items: { type: 'array', items: ref('LedgerEntry') }, nextCursor: nullable('string') },
+    additionalProperties: false,
+  },
+  RentedNumber: {
+    type: 'object',
+    required: ['id', 'phoneNumber', 'status', 'monthlyPrice', 'currency', 'paidUntil', 'nextChargeAt', 'releaseAt'],
+    properties: {
+      id: uuid,
+      phoneNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
+      status: {
+        enum: ['active', 'past_due', 'released'],
+        description: '`past_due`: a month began and the wallet could not pay it; calls are refused; released at `releaseAt` unless paid. `released`: given up (also while the release at Vapi and Twilio is finishing).',
+      },
+      monthlyPrice: { ...money, type: ['integer', 'null'], description: 'The rent per month in `currency` (PHONE_NUMBER_MONTHLY_PRICE[S]); null only if the currency has none.' },
+      currency,
+      paidUntil: { ...timestamp, description: 'End of the last month paid (the purchase pays the first).' },
+      nextChargeAt: nullable('string', { format: 'date-time', description: 'When the next month is charged (for a past-due number: since when it is overdue); null once released.' }),
+      releaseAt: nullable('string', { format: 'date-time', description: 'A past-due number is released then unless paid; null otherwise.' }),
+    },
+    additionalProperties: false,
+  },
+  RentedNumbers: {
+    type: 'object',
+    required: ['items'],
+    properties: { items: { type: 'array', maxItems: 500, items: ref('RentedNumber') } },
+    additionalProperties: false,
+  },
+  Clock: {
+    type: 'object',
+    required: ['now', 'offsetSeconds'],
+    properties: { now: timestamp, offsetSeconds: { type: 'integer', minimum: 0, maximum: 315576000 } },
+    additionalProperties: false,
+  },
+  ClockAdvanceRequest: {
+    type: 'object',
+    required: ['advanceSeconds'],
+    properties: { advanceSeconds: { type: 'integer', minimum: 1, maximum: 31622400 } },
     additionalProperties: false,
   },
   CreateOrgRequest: {
@@ -564,6 +692,16 @@ export const openApiDocument = {
       },
     },
     '/api/wallet/top-ups': {
+      get: {
+        operationId: 'listTopUps',
+        summary: "The organisation's top-ups, newest first, each paid one with its receipt number.",
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('TopUps'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
       post: {
         operationId: 'createTopUp',
         summary: 'Start a top-up: a Stripe Checkout Session. Nothing is credited until Stripe says the money was paid.',
@@ -578,6 +716,47 @@ export const openApiDocument = {
           '404': notFound,
           '409': error('The Idempotency-Key was used with a different body.'),
           '502': error('Stripe could not be reached: nothing charged; retry with the same key.'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/wallet/top-ups/{topUpId}/receipt': {
+      get: {
+        operationId: 'getTopUpReceipt',
+        summary: 'The receipt of a paid top-up: its number (one gap-free series), amount, currency, paid time and card.',
+        security: dashboard,
+        parameters: [{ name: 'topUpId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': json(ref('Receipt'), 'The receipt.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': error('Not paid yet, another organisation\'s, unknown or malformed: `{"error":"not_found"}`.'), '503': unavailable },
+      },
+    },
+    '/api/wallet/usage': {
+      get: {
+        operationId: 'getUsage',
+        summary: 'Usage per UTC day: calls (count, billed seconds, charges), numbers, top-ups and refunds, each the sum of that day\'s ledger entries.',
+        security: dashboard,
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'Inclusive; at most 366 days from `from`.' },
+        ],
+        responses: { '200': json(ref('UsageDays'), 'Every day of the range.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/wallet/statement': {
+      get: {
+        operationId: 'getStatement',
+        summary: 'One calendar month (UTC) of the ledger as CSV: header, opening balance, one row per entry, closing balance; closing − opening = the sum of the rows.',
+        security: dashboard,
+        parameters: [{ name: 'month', in: 'query', required: true, schema: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' } }],
+        responses: {
+          '200': {
+            description:
+              'Content-Disposition: attachment. Columns date, kind, reference, description, amount, balance_after; money as decimals of the currency (1234 gbp → 12.34); text cells starting with = + - @ get a leading apostrophe.',
+            content: { 'text/csv': { schema: { type: 'string' } } },
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
           '503': unavailable,
         },
       },
@@ -628,6 +807,52 @@ export const openApiDocument = {
           { name: 'cursor', in: 'query', schema: { type: 'string' } },
         ],
         responses: { '200': json(ref('WalletEvents'), 'Newest first.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
+    },
+    '/api/numbers': {
+      get: {
+        operationId: 'listNumbers',
+        summary: "The organisation's rented numbers (bought here), newest first, with their rental terms (CONTRACT §11).",
+        security: dashboard,
+        responses: { '200': json(ref('RentedNumbers'), 'The numbers.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+      },
+    },
+    '/api/numbers/{id}': {
+      delete: {
+        operationId: 'releaseNumber',
+        summary: 'Release a number now (Vapi, then Twilio). No refund of the month begun; nothing more is charged. Idempotent.',
+        security: dashboard,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': json(ref('RentedNumber'), 'Released (also when it was released before).'),
+          '202': json(ref('RentedNumber'), 'Released from the customer\'s side (no rent, no calls); Vapi or Twilio did not answer yet, and the service finishes the release.'),
+          '401': unauthorized,
+          '403': error('No organisation in the token.'),
+          '404': notFound,
+          '503': unavailable,
+        },
+      },
+    },
+    '/api/admin/clock': {
+      get: {
+        operationId: 'getBillingClock',
+        summary: 'The billing clock (sandbox mode only; 404 elsewhere).',
+        security: operator,
+        responses: { '200': json(ref('Clock'), 'The clock.'), '401': unauthorized, '404': notFound, '503': unavailable },
+      },
+      post: {
+        operationId: 'advanceBillingClock',
+        summary: 'Move the billing clock forward for rentals, grace periods and the daily spend day (sandbox mode only; 404 elsewhere).',
+        security: operator,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ClockAdvanceRequest') } } },
+        responses: {
+          '200': json(ref('Clock'), 'Moved.'),
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound,
+          '409': error('The clock would run more than ten years ahead: nothing moved (`conflict`).'),
+          '503': unavailable,
+        },
       },
     },
     '/api/stripe/webhook': {
@@ -683,6 +908,16 @@ export const openApiDocument = {
       },
     },
     '/api/calls': {
+      get: {
+        operationId: 'listCalls',
+        summary: "The organisation's calls, newest first, with their numbers, times, billed seconds, charge and rate.",
+        security: dashboard,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('Calls'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+      },
       post: {
         operationId: 'placeCall',
         summary: 'Place an outbound call through Vapi, gated first by the same atomic admission as an inbound call (hold, spend controls, frozen), at the rate of its destination.',
@@ -701,7 +936,7 @@ export const openApiDocument = {
           '422': error('`invalid_number`: customer.number is not a valid phone number.'),
           '429': error('`calls_per_second`: the organisation\'s dialing permissions allow no more calls this second (not kept under the key: retry).'),
           '502': error('`call_not_placed`: Vapi refused the call; its hold was released and nothing charged (the key keeps this answer).'),
-          '503': error('`platform_at_capacity` (VAPI_CONCURRENCY_LIMIT outbound calls in progress; retry), `destination_check_unavailable`, or the database is not available.'),
+          '503': error('`platform_at_capacity` (VAPI_CONCURRENCY_LIMIT outbound calls in progress; retry), or the database is not available.'),
         },
       },
     },

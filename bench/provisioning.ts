@@ -2,7 +2,6 @@
 // over HTTP, with workers stopped; (2) how fast real workers drain them through the simulators
 // with realistic latency. Real Postgres (a fresh database from the test template) and Redis
 // (a fresh key prefix). Run: npx tsx bench/provisioning.ts [accepts=1000] [concurrency=32]
-import type { AddressInfo } from 'node:net';
 import { build } from 'hdr-histogram-js';
 import { createApp } from '../api/app';
 import { createPool } from '../shared/db/pool';
@@ -11,6 +10,7 @@ import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
 import { createServices } from '../shared/process/services';
 import { createRedis } from '../shared/redis';
+import { listenLocal } from '../sandbox/listen';
 import { startTwilioSimulator } from '../sandbox/twilio-simulator';
 import { startVapiSimulator } from '../sandbox/vapi-simulator';
 import { startWorkers } from '../workers/main';
@@ -44,9 +44,8 @@ async function main(): Promise<void> {
     TWILIO_API_BASE_URL: twilio.url, VAPI_API_BASE_URL: vapi.url, PROVISION_BACKOFF_MS: '100', SWEEP_INTERVAL_MS: '3600000',
   });
   const services = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(config.redis.url, 'fail-fast', 'bench') });
-  const server = createApp(services).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenLocal(createApp(services));
+  const base = server.url;
   try {
     const org = await services.store.createOrg({ name: 'bench', currency: 'gbp' });
     await services.wallet.credit({ orgId: org.org_id, amount: 100_000_000, idempotencyKey: 'bench', fingerprint: 'b'.repeat(64), reason: 'bench' });
@@ -87,7 +86,7 @@ async function main(): Promise<void> {
     await workers.close(10_000);
     console.log(`drain: ${ids.length} requests to a final state in ${drainSeconds.toFixed(1)} s = ${(ids.length / drainSeconds).toFixed(1)} completions/s (Twilio ${TWILIO_LATENCY_MS} ms/req + ${PURCHASE_LATENCY_MS} ms/purchase, Vapi ${VAPI_LATENCY_MS} ms/req; ${twilio.owned.size} numbers bought); final states ${JSON.stringify(Object.fromEntries(byStatus.rows.map((r) => [r.status, r.n])))}`);
   } finally {
-    server.close();
+    await server.close();
     await deleteByPrefix(services.redis, prefix).catch(() => undefined);
     await services.close();
     await twilio.close();

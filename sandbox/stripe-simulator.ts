@@ -16,11 +16,15 @@
 //   POST /sandbox/charges/:id/dispute {outcome}       a dispute's events: won, lost or open; on a
 //                                                     charge whose dispute is open, resolves it
 //   POST /sandbox/payment_methods/:id/card {card}     the saved card behaves as another test card
+//   POST /sandbox/outage {seconds, status}            for N seconds every other request (the API
+//                                                     and the checkout page) gets that status and
+//                                                     Stripe's api_error body (sandbox-outage.ts)
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import Stripe from 'stripe';
 import shapes from './stripe-shapes.json';
 import { listenLocal } from './listen';
+import { createOutageRoutes, createSandboxOutage, type SandboxOutage } from './sandbox-outage';
 
 type Obj = Record<string, unknown>;
 const BODY_LIMIT = '64kb';
@@ -71,6 +75,8 @@ export interface StripeSimulator {
   charges: Map<string, Obj>;
   /** Where events go; may be changed after start (tests start the service after the simulator). */
   webhookUrl: string | undefined;
+  /** The outage POST /sandbox/outage starts; tests may also start one here. */
+  outage: SandboxOutage;
   close(): Promise<void>;
 }
 
@@ -116,7 +122,8 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
   const deliveries: DeliveredEvent[] = [];
   let baseUrl = '';
 
-  const sim: StripeSimulator = { url: '', port: 0, events, deliveries, sessions, paymentIntents, charges, webhookUrl: options.webhookUrl, close: async () => undefined };
+  const outage = createSandboxOutage();
+  const sim: StripeSimulator = { url: '', port: 0, events, deliveries, sessions, paymentIntents, charges, webhookUrl: options.webhookUrl, outage, close: async () => undefined };
 
   async function deliver(event: Obj): Promise<void> {
     const url = sim.webhookUrl;
@@ -318,6 +325,13 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
 
   const app = express();
   app.disable('x-powered-by');
+  // First, before any body is read: during an outage Stripe answers 5xx with an api_error.
+  app.use(
+    createOutageRoutes(outage, {
+      unavailable: (_status, message) => ({ error: { type: 'api_error', message } }),
+      invalid: (_status, message) => ({ error: { type: 'invalid_request_error', message } }),
+    }),
+  );
   app.use(express.urlencoded({ extended: true, limit: BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
 

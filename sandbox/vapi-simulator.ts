@@ -1,10 +1,13 @@
 // A stateful stand-in for the part of Vapi's REST API that provisioning uses: import a Twilio
 // number (POST /phone-number), list (GET /phone-number), fetch and delete one. Shapes follow
 // Vapi's phone-number object and its NestJS-style error body {message, error, statusCode}.
+// `POST /sandbox/outage {"seconds":N,"status":503}` (sandbox-outage.ts) makes the REST API and
+// every call's control URL answer that status for N seconds.
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
 import { listenLocal } from './listen';
 import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
+import { createOutageRoutes, createSandboxOutage, statusName, type SandboxOutage } from './sandbox-outage';
 
 const BODY_LIMIT = '64kb';
 const MAX_LIST = 1000;
@@ -29,6 +32,8 @@ export interface VapiSimulator {
   url: string;
   port: number;
   faults: SandboxFaults;
+  /** The outage POST /sandbox/outage starts; tests may also start one here. */
+  outage: SandboxOutage;
   phoneNumbers: Map<string, VapiPhoneNumber>;
   close(): Promise<void>;
 }
@@ -47,21 +52,28 @@ export type VapiRouterSpec = Router | ((sim: VapiSimulatorContext) => Router);
 /** Vapi's live-control URL takes no Bearer key (the URL is the credential), unlike the REST API. */
 const CONTROL_PATH = /^\/call\/[^/]+\/control$/;
 
+/** Vapi's error body (NestJS): {message, error: the status's reason phrase, statusCode}. */
+function vapiError(status: number, message: string) {
+  return { message, error: statusName(status), statusCode: status };
+}
 function sendError(res: Response, status: number, message: string): void {
-  const error = status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 503 ? 'Service Unavailable' : 'Bad Request';
-  res.status(status).json({ message, error, statusCode: status });
+  res.status(status).json(vapiError(status, message));
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export interface VapiSimulatorState {
   faults: SandboxFaults;
+  outage: SandboxOutage;
   phoneNumbers: Map<string, VapiPhoneNumber>;
 }
 
 export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Router[] = []) {
   const app = express();
   app.disable('x-powered-by');
+  // First: during an outage nothing else runs (not even the Bearer check), as behind a failing
+  // load balancer; the simulator's /sandbox/ test endpoints keep answering.
+  app.use(createOutageRoutes(state.outage, { unavailable: vapiError, invalid: vapiError }));
   app.use(async (req, res, next) => {
     await delay(state.faults.latencyMs);
     const control = req.method === 'POST' && CONTROL_PATH.test(req.path);
@@ -152,7 +164,7 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
 export async function startVapiSimulator(
   options: { port?: number; host?: string; faults?: Partial<SandboxFaults>; routers?: VapiRouterSpec[] } = {},
 ): Promise<VapiSimulator> {
-  const state: VapiSimulatorState = { faults: { ...NO_FAULTS, ...options.faults }, phoneNumbers: new Map() };
+  const state: VapiSimulatorState = { faults: { ...NO_FAULTS, ...options.faults }, outage: createSandboxOutage(), phoneNumbers: new Map() };
   // Set once listening; read later by routes (a holder, since routes are built before the port is known).
   const where: { baseUrl?: string } = {};
   const cleanups: Array<() => void> = [];

@@ -53,6 +53,18 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z]{3}:[1-9][0-9]{0,8}(,[a-z]{3}:[1-9][0-9]{0,8})*$/, 'must be a comma-separated list of currency:price, e.g. usd:1300,eur:1150')
     .optional(),
+  // Monthly number rental (issue 24, CONTRACT §11): the rent of a number per month in CURRENCY, and
+  // in other currencies like PHONE_NUMBER_PRICES; every currency a number can be bought in must
+  // have a rent too (checked below). A number not paid for NUMBER_GRACE_DAYS after it fell due is
+  // released; the rent sweep runs every RENT_INTERVAL_MS (at most a day: past-due numbers are
+  // tried again at least daily, and after every credit).
+  PHONE_NUMBER_MONTHLY_PRICE: int(1, 100_000_000).default(1000),
+  PHONE_NUMBER_MONTHLY_PRICES: z
+    .string()
+    .regex(/^[a-z]{3}:[1-9][0-9]{0,8}(,[a-z]{3}:[1-9][0-9]{0,8})*$/, 'must be a comma-separated list of currency:price, e.g. usd:1300,eur:1150')
+    .optional(),
+  NUMBER_GRACE_DAYS: int(0, 90).default(7),
+  RENT_INTERVAL_MS: int(1000, 86_400_000).default(3_600_000),
   CALL_MIN_BALANCE: int(0, 100_000_000).default(79),
   CALL_RATE_PER_MINUTE: int(1, 1_000_000).default(56),
   CALL_SAFETY_MARGIN_SECONDS: int(0, 600).default(5),
@@ -76,6 +88,11 @@ const envSchema = z.object({
     .string()
     .regex(/^(\*\.)?[a-z0-9.-]+(,(\*\.)?[a-z0-9.-]+)*$/, 'must be a comma-separated list of host names, each optionally starting with *.')
     .default('*.vapi.ai'),
+  // Ending a call that ran out of money (issue 22): a failed end-call is tried again this many
+  // times in all, with exponential backoff from this base (1 s: the last try ~8.5 min after the
+  // first), until the call's control URL accepts it or the call is known ended; then it is counted.
+  CALL_HANGUP_ATTEMPTS: int(1, 50).default(10),
+  CALL_HANGUP_BACKOFF_MS: int(10, 600_000).default(1000),
   VAPI_WEBHOOK_BODY_LIMIT_BYTES: int(1024, 50_000_000).default(5_000_000),
   VAPI_API_TIMEOUT_MS: int(100, 60_000).default(5000),
   // Outbound calls (issue 23, CONTRACT §10): the platform's cap on outbound calls in progress
@@ -166,6 +183,10 @@ export interface Config {
     phoneNumberPrice: number;
     /** Prices of a number in other currencies (PHONE_NUMBER_PRICES); `currency`'s is never here. */
     phoneNumberPrices?: Readonly<Record<string, number>>;
+    /** A number's rent per month in `currency` (PHONE_NUMBER_MONTHLY_PRICE). */
+    phoneNumberMonthlyPrice: number;
+    /** Its rent in other currencies (PHONE_NUMBER_MONTHLY_PRICES); `currency`'s is never here. */
+    phoneNumberMonthlyPrices?: Readonly<Record<string, number>>;
     callMinBalance: number;
     callRatePerMinute: number;
   };
@@ -194,10 +215,16 @@ export interface Config {
     controlHosts: string[];
     /** Sandbox mode: also http(s) control URLs on loopback (the Vapi simulator, test servers). */
     controlLoopback: boolean;
+    /** Tries in all of a hang-up (end-call) whose control URL fails, before the call is counted unendable. */
+    hangupAttempts: number;
+    /** Base of the hang-up's exponential backoff (ms): base, 2 × base, 4 × base, … between tries. */
+    hangupBackoffMs: number;
     webhookBodyBytes: number;
     vapiApiTimeoutMs: number;
   };
   provisioning: { maxAttempts: number; backoffMs: number };
+  /** Monthly number rental (CONTRACT §11): the grace before an unpaid number is released, and how often the rent sweep runs. */
+  rental: { graceDays: number; intervalMs: number };
   /** Money in (CONTRACT §7). */
   stripe: {
     secretKey: string;
@@ -263,6 +290,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const port = e.PORT;
   if (e.TOPUP_MIN_AMOUNT > e.TOPUP_MAX_AMOUNT) throw new ConfigError('TOPUP_MIN_AMOUNT must not be above TOPUP_MAX_AMOUNT');
+  const purchasePrices = otherPrices('PHONE_NUMBER_PRICES', e.PHONE_NUMBER_PRICES, e.CURRENCY);
+  const monthlyPrices = otherPrices('PHONE_NUMBER_MONTHLY_PRICES', e.PHONE_NUMBER_MONTHLY_PRICES, e.CURRENCY);
+  // A number bought in a currency with no rent would be rented for nothing: refuse to start.
+  const unrented = Object.keys(purchasePrices).filter((c) => !(c in monthlyPrices));
+  if (unrented.length > 0) throw new ConfigError(`PHONE_NUMBER_MONTHLY_PRICES must price every currency PHONE_NUMBER_PRICES prices (missing: ${unrented.join(', ')})`);
   const publicBaseUrl = sandbox ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`) : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside);
   return {
     port,
@@ -292,7 +324,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricing: {
       currency: e.CURRENCY,
       phoneNumberPrice: e.PHONE_NUMBER_PRICE,
-      ...otherPrices(e.PHONE_NUMBER_PRICES, e.CURRENCY),
+      ...(e.PHONE_NUMBER_PRICES === undefined ? {} : { phoneNumberPrices: purchasePrices }),
+      phoneNumberMonthlyPrice: e.PHONE_NUMBER_MONTHLY_PRICE,
+      ...(e.PHONE_NUMBER_MONTHLY_PRICES === undefined ? {} : { phoneNumberMonthlyPrices: monthlyPrices }),
       callMinBalance: e.CALL_MIN_BALANCE,
       callRatePerMinute: e.CALL_RATE_PER_MINUTE,
     },
@@ -312,11 +346,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       holdSeconds: e.CALL_HOLD_SECONDS,
       controlHosts: e.VAPI_CONTROL_HOSTS.split(','),
       controlLoopback: sandbox,
+      hangupAttempts: e.CALL_HANGUP_ATTEMPTS,
+      hangupBackoffMs: e.CALL_HANGUP_BACKOFF_MS,
       webhookBodyBytes: e.VAPI_WEBHOOK_BODY_LIMIT_BYTES,
       vapiApiTimeoutMs: e.VAPI_API_TIMEOUT_MS,
     },
     outbound: { concurrencyLimit: e.VAPI_CONCURRENCY_LIMIT ?? null },
     provisioning: { maxAttempts: e.PROVISION_MAX_ATTEMPTS, backoffMs: e.PROVISION_BACKOFF_MS },
+    rental: { graceDays: e.NUMBER_GRACE_DAYS, intervalMs: e.RENT_INTERVAL_MS },
     stripe: {
       secretKey: orSandbox('STRIPE_SECRET_KEY', e.STRIPE_SECRET_KEY),
       webhookSecret: orSandbox('STRIPE_WEBHOOK_SECRET', e.STRIPE_WEBHOOK_SECRET),
@@ -345,15 +382,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** PHONE_NUMBER_PRICES as a map; CURRENCY's own price is PHONE_NUMBER_PRICE, never a second one. */
-function otherPrices(raw: string | undefined, currency: string): { phoneNumberPrices?: Record<string, number> } {
-  if (raw === undefined) return {};
+/**
+ * PHONE_NUMBER_PRICES or PHONE_NUMBER_MONTHLY_PRICES as a map (empty when unset); CURRENCY's own
+ * price is PHONE_NUMBER_PRICE / PHONE_NUMBER_MONTHLY_PRICE, never a second one.
+ */
+function otherPrices(name: 'PHONE_NUMBER_PRICES' | 'PHONE_NUMBER_MONTHLY_PRICES', raw: string | undefined, currency: string): Record<string, number> {
   const prices: Record<string, number> = {};
+  if (raw === undefined) return prices;
+  const own = name === 'PHONE_NUMBER_PRICES' ? 'PHONE_NUMBER_PRICE' : 'PHONE_NUMBER_MONTHLY_PRICE';
   for (const pair of raw.split(',')) {
     const [code = '', amount = ''] = pair.split(':');
-    if (code === currency) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is CURRENCY, priced by PHONE_NUMBER_PRICE (one source per price)`);
-    if (code in prices) throw new ConfigError(`PHONE_NUMBER_PRICES: ${code} is listed twice`);
+    if (code === currency) throw new ConfigError(`${name}: ${code} is CURRENCY, priced by ${own} (one source per price)`);
+    if (code in prices) throw new ConfigError(`${name}: ${code} is listed twice`);
     prices[code] = Number(amount);
   }
-  return { phoneNumberPrices: prices };
+  return prices;
 }

@@ -25,7 +25,6 @@ export const ERROR_STATUS = {
   calls_per_second: 429,
   platform_at_capacity: 503,
   call_not_placed: 502,
-  destination_check_unavailable: 503,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -196,6 +196,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['action', 'outcome'] as const,
       registers,
     }),
+    callsUnendable: new Counter({
+      name: 'billing_gates_calls_unendable_total',
+      help: 'Calls to be ended (out of money, or a spend control) that the service gave up ending while they were still live, by reason: no_url (no usable control URL), control_failed (every end-call try failed), error (our own stores failed on the last try). Each runs to its maxDurationSeconds.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     callHoldEvents: new Counter({
       name: 'billing_gates_call_hold_events_total',
       help: 'Hold lifecycle events: ended (sized to the time used), compensated (a late store answer taken back), mirrored (copied into Redis), meter_recreated, record_rejected',
@@ -265,6 +271,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     redisBreakerOpen: new Gauge({
       name: 'billing_gates_redis_breaker_open',
       help: "1 while the call gate's Redis circuit breaker is open or half-open (decisions go to Postgres), 0 when closed",
+      registers,
+    }),
+    /** Monthly rental (issue 24). outcome: charged (months paid) | failed (the wallet could not pay) | currency_not_priced */
+    numberRents: new Counter({
+      name: 'billing_gates_number_rents_total',
+      help: 'Monthly rents of phone numbers: charged (one per month paid), failed (the wallet could not pay: past due), currency_not_priced (no monthly price for the wallet currency: not charged)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    /** status: past_due | reactivated | released */
+    numberStatusChanges: new Counter({
+      name: 'billing_gates_number_status_changes_total',
+      help: 'Rented numbers changing state: past_due (rent unpaid), reactivated (paid within the grace), released (at Vapi and Twilio)',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    /** reason: unpaid | customer; outcome: released | failed (still live at Vapi or Twilio: retried by the rent sweep) */
+    numberReleases: new Counter({
+      name: 'billing_gates_number_releases_total',
+      help: 'Releases of rented numbers at Vapi and Twilio, by reason (unpaid, customer) and outcome (released, failed: still live and billed by Twilio, retried)',
+      labelNames: ['reason', 'outcome'] as const,
       registers,
     }),
   };

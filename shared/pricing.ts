@@ -91,3 +91,22 @@ export function phoneNumberPrices(pricing: Pricing): Record<string, number> {
   }
   return prices;
 }
+
+/**
+ * Every monthly rent of a phone number, by currency (CONTRACT §11): PHONE_NUMBER_MONTHLY_PRICE in
+ * CURRENCY plus PHONE_NUMBER_MONTHLY_PRICES. phone_number_rent_charge picks the wallet's currency's
+ * under the wallet lock, as the purchase does; config.ts refuses to start when a currency a number
+ * can be bought in has no rent.
+ */
+export function phoneNumberMonthlyPrices(pricing: Pricing): Record<string, number> {
+  const prices: Record<string, number> = { ...(pricing.phoneNumberMonthlyPrices ?? {}), [pricing.currency]: pricing.phoneNumberMonthlyPrice };
+  for (const [currency, amount] of Object.entries(prices)) {
+    assert(/^[a-z]{3}$/.test(currency) && Number.isSafeInteger(amount) && amount > 0, `bad monthly phone number price ${currency}:${amount}`);
+  }
+  return prices;
+}
+
+/** The monthly rent of a number in one currency, or undefined when that currency has none. */
+export function phoneNumberMonthlyPrice(pricing: Pricing, currency: string): number | undefined {
+  return phoneNumberMonthlyPrices(pricing)[currency];
+}

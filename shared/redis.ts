@@ -47,6 +47,8 @@ export function redisKeys(prefix: string) {
      * (e.g. `…:meters:due:{orgId}` sharded by slot). The service does not run on Cluster.
      */
     meterDue: `${prefix}:meters:due`,
+    /** The call id the meter sweep's last pass stopped after (workers/sweep-cursor.ts). */
+    meterSweepCursor: `${prefix}:meters:sweep-cursor`,
     bullPrefix: `${prefix}:bull`,
   };
 }

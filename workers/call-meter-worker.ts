@@ -1,5 +1,6 @@
 // Consumes the call-meters queue: each job is one step of one metered call — the renewal of its
-// next slice, or the hang-up of a call whose money ran out (shared/calls/call-meter.ts). Steps are
+// next slice, or the hang-up of a call whose money ran out (shared/calls/call-meter.ts; a hang-up
+// whose end-call fails throws and is retried with backoff, hangupJobOptions). Steps are
 // short and mostly wait on Redis, Postgres or Vapi's control endpoint, so many run at once.
 import { Worker } from 'bullmq';
 import type { Services } from '../shared/process/services';
@@ -12,7 +13,8 @@ export const CALL_METER_CONCURRENCY = 50;
 
 export function startCallMeterWorker(services: Services) {
   const connection = createRedis(services.config.redis.url, 'blocking', 'call-meter-worker');
-  const worker = new Worker<CallMeterJob>(QUEUE_NAMES.callMeters, async (job) => services.calls.meters.step(job.data), {
+  // Which try this is: a hang-up decides its own last one (counts the call it cannot end).
+  const worker = new Worker<CallMeterJob>(QUEUE_NAMES.callMeters, async (job) => services.calls.meters.step(job.data, { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 }), {
     connection,
     prefix: services.keys.bullPrefix,
     concurrency: CALL_METER_CONCURRENCY,

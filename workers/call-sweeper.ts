@@ -23,6 +23,7 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
 import { jobIds, type MaintenanceJob, type Queues } from '../shared/queues/queues';
+import { walkPages, type PageWalk } from './walk-pages';
 
 export const CALL_SWEEP_SCHEDULER_ID = 'sweep-calls';
 
@@ -87,22 +88,18 @@ export function sweepBackoffMs(intervalMs: number, deferrals: number): number {
 export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Promise<SweepSummary> {
   const summary: SweepSummary = { settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, holdsReleased: 0, errors: 0 };
 
-  await walkPages(
-    d,
-    'missing',
-    (after) => d.store.callsDueForSweep(now, d.graceSeconds, d.batchSize, after),
-    (c) => ({ at: c.hold_expires_at, callId: c.call_id }),
-    async (call) => {
+  await walkList(d, 'missing', {
+    page: (after) => d.store.callsDueForSweep(now, d.graceSeconds, d.batchSize, after),
+    cursorOf: (c) => ({ at: c.hold_expires_at, callId: c.call_id }),
+    each: async (call) => {
       if ((await settleFromVapi(d, call, summary)) === 'unfinished') await defer(d, call, now, summary);
     },
-  );
+  });
 
-  await walkPages(
-    d,
-    'unbilled',
-    (after) => d.store.reportsDueForSweep(now, d.graceSeconds, d.batchSize, after),
-    (r) => ({ at: r.received_at, callId: r.call_id }),
-    async ({ call_id: callId }) => {
+  await walkList(d, 'unbilled', {
+    page: (after) => d.store.reportsDueForSweep(now, d.graceSeconds, d.batchSize, after),
+    cursorOf: (r) => ({ at: r.received_at, callId: r.call_id }),
+    each: async ({ call_id: callId }) => {
       try {
         if (await reenqueue(d.queues.callBilling, callId)) {
           d.metrics.sweeperRepairs.inc({ sweeper: 'calls', repair: 'billing_reenqueued' });
@@ -113,16 +110,14 @@ export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Prom
         d.log.error({ callId, err: (err as Error).message }, 'call sweep: could not re-enqueue a billing job');
       }
     },
-  );
+  });
 
   // Each organisation's wallet once per run: the release of every one of its calls comes after it.
   const walletWritten = new Map<string, Promise<boolean>>();
-  await walkPages(
-    d,
-    'settled',
-    (after) => d.store.callsDueForHotRelease(now, d.batchSize, after),
-    (c) => ({ at: c.hold_expires_at, callId: c.call_id }),
-    async ({ call_id: callId, org_id: orgId }) => {
+  await walkList(d, 'settled', {
+    page: (after) => d.store.callsDueForHotRelease(now, d.batchSize, after),
+    cursorOf: (c) => ({ at: c.hold_expires_at, callId: c.call_id }),
+    each: async ({ call_id: callId, org_id: orgId }) => {
       try {
         let written = walletWritten.get(orgId);
         if (written === undefined) walletWritten.set(orgId, (written = writeWalletThrough(d.billing, orgId)));
@@ -134,34 +129,18 @@ export async function sweepCalls(d: CallSweepDeps, now: Date = new Date()): Prom
         d.log.error({ callId, orgId, err: (err as Error).message }, "call sweep: could not release a settled call's Redis hold");
       }
     },
-  );
+  });
   return summary;
 }
 
 /**
- * Reads a work list page by page, each page starting after the last row of the one before, until
- * a short page (the end) or CALL_SWEEP_MAX_PAGES. Rows left unfinished therefore never stop the
- * walk: the cursor moves past them whatever happened to them.
+ * Walks one work list (walk-pages.ts) in pages of CALL_SWEEP_BATCH_SIZE, at most
+ * CALL_SWEEP_MAX_PAGES of them, each time from its first due row: the rows it could not finish
+ * are deferred, so the next run reaches the ones behind them.
  */
-async function walkPages<T>(
-  d: CallSweepDeps,
-  list: 'missing' | 'unbilled' | 'settled',
-  page: (after: SweepCursor | null) => Promise<T[]>,
-  cursorOf: (row: T) => SweepCursor,
-  each: (row: T) => Promise<void>,
-): Promise<void> {
-  let after: SweepCursor | null = null;
-  for (let n = 1; ; n++) {
-    const rows = await page(after);
-    for (const row of rows) await each(row);
-    const last = rows.at(-1);
-    if (rows.length < d.batchSize || last === undefined) return;
-    if (n >= CALL_SWEEP_MAX_PAGES) {
-      d.log.warn({ list, pages: n, batchSize: d.batchSize }, 'call sweep: page bound reached; the next run carries on');
-      return;
-    }
-    after = cursorOf(last);
-  }
+async function walkList<T>(d: CallSweepDeps, list: 'missing' | 'unbilled' | 'settled', walk: Pick<PageWalk<T, SweepCursor>, 'page' | 'cursorOf' | 'each'>): Promise<void> {
+  const { pages, bounded } = await walkPages({ ...walk, pageSize: d.batchSize, maxPages: CALL_SWEEP_MAX_PAGES });
+  if (bounded) d.log.warn({ list, pages, batchSize: d.batchSize }, 'call sweep: page bound reached; the next run carries on');
 }
 
 /** Settles one call from GET /call/{id}; 'unfinished' when it is still live or anything failed. */
@@ -194,6 +173,8 @@ async function settleFromVapi(d: CallSweepDeps, call: CallDueForSweep, summary: 
       durationSeconds: null,
       endedReason: vapiCall.endedReason ?? null,
       source: 'vapi_api',
+      // The customer's number: the caller of an inbound call, the destination of one we placed.
+      ...(call.vapi_call_id ? { toNumber: vapiCall.customer?.number ?? null } : { fromNumber: vapiCall.customer?.number ?? null }),
     });
     const r = await billCall(d.billing, callId, 'sweeper');
     d.metrics.callReportsMissing.inc();

@@ -12,6 +12,7 @@ import { meterSweepDeps, sweepMeters } from './meter-sweeper';
 import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
 import { startProvisioningWorker } from './provisioning-worker';
 import { startRefundWorker } from './refund-worker';
+import { scheduleRentSweep, startRentWorker } from './rent-worker';
 
 export interface RunningWorkers {
   close(deadlineMs: number): Promise<void>;
@@ -30,6 +31,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   closers.push(startMeterPump(meterPumpDeps(services)).close);
   // Money in (issue 11): wallet events to customers' webhooks, auto-recharges, the outbox relay.
   closers.push(startMoneyInWorkers(services).close);
+  // Issue 24: monthly rents of numbers, past-due numbers' retries, releases of unpaid numbers.
+  closers.push(startRentWorker(services).close);
   // One maintenance worker for every periodic task; each task has one schedule.
   const sweepDeps = callSweepDeps(services);
   const meterDeps = meterSweepDeps(services);
@@ -49,6 +52,7 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
       await scheduleCallSweep(maintenance, every);
       await scheduleProvisioningSweep(maintenance, every);
       await scheduleReconcile(maintenance, services.config.reconcile.intervalMs);
+      await scheduleRentSweep(services.queues.rentals, services.config.rental.intervalMs);
     },
     every,
     services.log,

@@ -4,14 +4,22 @@
 // has on other terms the granted ones — and makes sure its next renewal is waiting in the
 // call-meters queue. Runs with the call sweep; a plain function so tests
 // can run one pass at a time.
+//
+// Open calls stay open when the sweep has looked at them, so a pass that always began at the
+// first call id never reached the calls past its page budget (issue 22, item 6). Each pass
+// carries on after the call the previous one stopped at (kept in Redis, workers/sweep-cursor.ts)
+// and wraps to the first call past the last: every open call is visited within
+// ceil(open calls ÷ (CALL_SWEEP_BATCH_SIZE × METER_SWEEP_MAX_PAGES)) passes.
 import type { Meters } from '../shared/calls/call-meter';
 import type { CallStore, OpenMeter } from '../shared/calls/call-store';
 import type { RedisHolds } from '../shared/calls/redis-holds';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
+import { redisSweepCursor } from './sweep-cursor';
+import { walkPages, type ResumeStore } from './walk-pages';
 
-/** Pages one pass may walk; the rest waits for the next pass (the list is ordered by call id). */
+/** Pages one pass may walk; the next pass carries on from there (the list is ordered by call id). */
 export const METER_SWEEP_MAX_PAGES = 20;
 
 export interface MeterSweepDeps {
@@ -21,6 +29,9 @@ export interface MeterSweepDeps {
   metrics: Metrics;
   log: Logger;
   batchSize: number;
+  maxPages: number;
+  /** The call id the previous pass stopped at. */
+  cursor: ResumeStore<string>;
 }
 
 export interface MeterSweepSummary {
@@ -30,7 +41,16 @@ export interface MeterSweepSummary {
 }
 
 export function meterSweepDeps(s: Services): MeterSweepDeps {
-  return { store: s.calls.store, hot: s.calls.hot, meters: s.calls.meters, metrics: s.metrics, log: s.log, batchSize: s.config.callGate.sweepBatchSize };
+  return {
+    store: s.calls.store,
+    hot: s.calls.hot,
+    meters: s.calls.meters,
+    metrics: s.metrics,
+    log: s.log,
+    batchSize: s.config.callGate.sweepBatchSize,
+    maxPages: METER_SWEEP_MAX_PAGES,
+    cursor: redisSweepCursor(s.redis, s.keys.meterSweepCursor, s.log),
+  };
 }
 
 async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSummary): Promise<void> {
@@ -50,10 +70,10 @@ async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSum
 
 export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary> {
   const summary: MeterSweepSummary = { calls: 0, metersCreated: 0, errors: 0 };
-  let after: string | null = null;
-  for (let page = 0; page < METER_SWEEP_MAX_PAGES; page++) {
-    const calls = await d.store.openMeters(after, d.batchSize);
-    for (const call of calls) {
+  await walkPages({
+    page: (after: string | null) => d.store.openMeters(after, d.batchSize),
+    cursorOf: (call) => call.hold.call_id,
+    each: async (call) => {
       summary.calls++;
       try {
         await repair(d, call, summary);
@@ -62,9 +82,10 @@ export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary>
         summary.errors++;
         d.log.error({ callId: call.hold.call_id, err: (err as Error).message }, 'meter sweep: could not repair a call; next pass retries');
       }
-    }
-    if (calls.length < d.batchSize) break;
-    after = calls.at(-1)?.hold.call_id ?? null;
-  }
+    },
+    pageSize: d.batchSize,
+    maxPages: d.maxPages,
+    resume: d.cursor,
+  });
   return summary;
 }

@@ -1,8 +1,9 @@
 // Money in (issue 11): delivers wallet events to customers' webhooks, runs auto-recharges, and
 // relays the SQL outbox (money_outbox, written in the transaction of each money movement) into
-// those two queues. The relay polls every MONEY_OUTBOX_POLL_MS and leases due rows for
+// those two queues, and (issue 24) a credit's retry of past-due rents into the rentals queue. The relay polls every MONEY_OUTBOX_POLL_MS and leases due rows for
 // MONEY_OUTBOX_LEASE_SECONDS (money_outbox_claim). An event delivery row is queued under a
-// deterministic job id and marked done (its job retries the delivery). A recharge row is never
+// deterministic job id and marked done (its job retries the delivery), as is a rent retry row
+// (the rent sweep retries daily whatever happens to its job). A recharge row is never
 // marked done here: its job carries one attempt (job id per row and attempt, no BullMQ retries),
 // and the row stays open in Postgres until its recharge is answered. A Stripe error backs the row
 // off in SQL; a lost job (Redis restarted or evicted it) or a dead worker lets the lease lapse and
@@ -12,7 +13,7 @@ import { createRedis } from '../shared/redis';
 import { runAutoRecharge } from '../shared/money-in/auto-recharge';
 import { deliverWalletEvent } from '../shared/money-in/event-delivery';
 import type { Services } from '../shared/process/services';
-import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, walletEventJobOptions, type AutoRechargeJob, type WalletEventJob } from '../shared/queues/queues';
+import { jobIds, KEEP_COMPLETED, KEEP_FAILED, QUEUE_NAMES, rentalJobOptions, walletEventJobOptions, type AutoRechargeJob, type WalletEventJob } from '../shared/queues/queues';
 import { closeWorker } from './close-worker';
 
 export const OUTBOX_BATCH = 100;
@@ -27,6 +28,9 @@ export async function relayOutbox(services: Services): Promise<number> {
     }
     if (item.task === 'deliver_event' && item.event_id !== null) {
       await queues.walletEvents.add('deliver', { eventId: item.event_id }, walletEventJobOptions(config, item.event_id));
+      await moneyIn.outboxDone(item.id);
+    } else if (item.task === 'retry_rent') {
+      await queues.rentals.add('retry', { task: 'org', orgId: item.org_id }, rentalJobOptions(jobIds.rentRetry(item.id)));
       await moneyIn.outboxDone(item.id);
     } else {
       await queues.autoRecharges.add(

@@ -14,6 +14,7 @@
 import type { Queue } from 'bullmq';
 import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps';
 import { RECONCILE_LOOKUP_MAX, type RequestOwnership } from '../shared/provisioning/provisioning-store';
+import { releaseAtProvider } from '../shared/provisioning/release-number';
 import { KEEP_COMPLETED, KEEP_FAILED, type MaintenanceJob } from '../shared/queues/queues';
 
 export const RECONCILE_SCHEDULER_ID = 'reconcile-numbers';
@@ -80,8 +81,7 @@ export async function reconcileNumbers(deps: ProvisioningDeps, now: Date = new D
   // Vapi first: its number points at the Twilio one.
   for (const o of [...orphans.filter((x) => x.provider === 'vapi'), ...orphans.filter((x) => x.provider === 'twilio')]) {
     try {
-      const r = o.provider === 'vapi' ? await deps.vapi.deletePhoneNumber(o.id) : await deps.twilio.release(o.id);
-      if (r === 'already_gone') continue;
+      if ((await releaseAtProvider(deps, o.provider, o.id)) === 'already_gone') continue;
       report.released[o.provider]++;
       deps.metrics.reconcilerReleases.inc({ provider: o.provider, outcome: 'released' });
       deps.log.warn({ ...o }, 'reconciler released a number no completed request owns');

@@ -12,6 +12,7 @@ import { enqueueRefund, failRequest } from '../shared/provisioning/settle-reques
 import type { SweepCandidate, SweepCursor } from '../shared/provisioning/provisioning-store';
 import { sweepBackoffMs } from './call-sweeper';
 import { jobIds, KEEP_COMPLETED, KEEP_FAILED, provisioningJobOptions, type MaintenanceJob } from '../shared/queues/queues';
+import { walkPages } from './walk-pages';
 
 export const PROVISIONING_SWEEP_SCHEDULER_ID = 'sweep-provisioning';
 
@@ -55,14 +56,17 @@ type Verdict = 'repaired' | 'nothing_to_do';
 export async function sweepProvisioning(deps: ProvisioningDeps, now: Date = new Date()): Promise<SweepReport> {
   const { config, metrics } = deps;
   const report: SweepReport = { examined: 0, requeued: 0, failed: 0, refundsRequeued: 0, deferred: 0, errors: 0, stuck: 0 };
-  let after: SweepCursor | null = null;
-  for (let n = 1; ; n++) {
-    const c = await deps.provisioning.sweepCandidates(now, SWEEP_BATCH, config.sweep.stuckAfterSeconds, after);
-    if (n === 1) {
-      report.stuck = c.stuck;
-      metrics.stuckRequests.set(c.stuck);
-    }
-    for (const item of c.items) {
+  const { pages, bounded } = await walkPages({
+    page: async (after: SweepCursor | null) => {
+      const c = await deps.provisioning.sweepCandidates(now, SWEEP_BATCH, config.sweep.stuckAfterSeconds, after);
+      if (after === null) {
+        report.stuck = c.stuck;
+        metrics.stuckRequests.set(c.stuck);
+      }
+      return c.items;
+    },
+    cursorOf: (item) => ({ dueAt: item.sweep_due_at, id: item.id }),
+    each: async (item) => {
       report.examined++;
       let verdict: Verdict;
       try {
@@ -73,15 +77,11 @@ export async function sweepProvisioning(deps: ProvisioningDeps, now: Date = new 
         verdict = 'nothing_to_do';
       }
       if (verdict === 'nothing_to_do') await defer(deps, item, now, report);
-    }
-    const last = c.items.at(-1);
-    if (c.items.length < SWEEP_BATCH || last === undefined) break;
-    if (n >= SWEEP_MAX_PAGES) {
-      deps.log.warn({ pages: n, batch: SWEEP_BATCH }, 'provisioning sweep: page bound reached; the next run carries on');
-      break;
-    }
-    after = { dueAt: last.sweep_due_at, id: last.id };
-  }
+    },
+    pageSize: SWEEP_BATCH,
+    maxPages: SWEEP_MAX_PAGES,
+  });
+  if (bounded) deps.log.warn({ pages, batch: SWEEP_BATCH }, 'provisioning sweep: page bound reached; the next run carries on');
   if (report.requeued + report.failed + report.refundsRequeued > 0) deps.log.warn({ ...report }, 'provisioning sweeper repaired requests');
   return report;
 }

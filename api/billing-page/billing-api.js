@@ -4,8 +4,12 @@
 
 const TOKEN_KEY = 'billing-gates:access-token';
 const REQUEST_TIMEOUT_MS = 15000;
+/** A month's statement is streamed page by page; a busy month takes longer than one API call. */
+const DOWNLOAD_TIMEOUT_MS = 120000;
 /** Every path this module may send the token to (same origin, dashboard API only). */
-const API_PATH = /^\/api\/(wallet|managed-telephony)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
+const API_PATH = /^\/api\/(wallet|managed-telephony|calls|numbers)(\/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_\-=&]*)?$/;
+/** The file name a download is saved under: the server's Content-Disposition, if it is a plain one. */
+const ATTACHMENT_NAME = /^attachment; filename="([A-Za-z0-9._-]{1,100})"$/;
 
 /**
  * Supabase's redirects land on `/billing#access_token=<jwt>&refresh_token=…&type=…`. The fragment
@@ -76,6 +80,39 @@ export class Api {
 
   get(path) {
     return this.request('GET', path);
+  }
+
+  /**
+   * A file from the dashboard API (the statement's CSV): fetched with the token like any call, so
+   * it cannot be a plain link. 200 → {status, blob, filename}; otherwise {status, body} as request().
+   * @returns {Promise<{status: number, blob?: Blob, filename?: string, body?: any}>}
+   */
+  async download(path, fallbackName) {
+    if (!API_PATH.test(path)) throw new Error(`invariant violated: the token may only be sent to the dashboard API, not ${path}`);
+    let res;
+    try {
+      res = await fetch(path, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        cache: 'no-store',
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+        signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+      });
+    } catch {
+      return { status: 0, body: { error: 'network_error', message: 'The service could not be reached. Check your connection and try again.' } };
+    }
+    if (res.status === 401) this.onUnauthorized();
+    if (res.status !== 200) {
+      let body = {};
+      try {
+        body = (await res.json()) ?? {};
+      } catch {
+        body = {};
+      }
+      return { status: res.status, body };
+    }
+    const named = ATTACHMENT_NAME.exec(res.headers.get('Content-Disposition') ?? '');
+    return { status: 200, blob: await res.blob(), filename: named ? named[1] : fallbackName };
   }
 }
 

@@ -1,7 +1,9 @@
-// The billing page (CONTRACT §9): one customer's wallet, transactions, number purchases, top-ups,
-// auto-recharge, alerts and events, through the dashboard API only. Text is always set with
+// The billing page (CONTRACT §9): one customer's wallet, transactions, number purchases, rented
+// numbers (CONTRACT §11), top-ups, auto-recharge, alerts and events, through the dashboard API
+// only; usage, calls, statements and receipts (CONTRACT §12) are billing-usage.js. Text is always set with
 // textContent (never HTML), so nothing the API returns can run as script.
 import { Api, decimalString, forgetToken, formatMoney, minorDigits, newIdempotencyKey, parseMoney, pollWithBackoff, takeToken } from './billing-api.js';
+import { firstCallsPage, loadTopUps, loadUsage, startUsage } from './billing-usage.js';
 
 const PAGE_SIZE = 10;
 const PENDING_TOP_UP_KEY = 'billing-gates:pending-top-up';
@@ -67,6 +69,7 @@ const KIND_LABELS = {
   topup: 'Top-up',
   phone_number: 'Phone number',
   phone_number_refund: 'Phone number refund',
+  phone_number_rent: 'Number rental',
   call: 'Call',
   topup_refund: 'Top-up refunded',
   dispute: 'Payment disputed',
@@ -124,15 +127,21 @@ const EVENT_LABELS = {
   'auto_recharge.disabled': 'Auto-recharge turned off after repeated failures',
   'wallet.frozen': 'Wallet frozen',
   'wallet.unfrozen': 'Wallet unfrozen',
+  'number.past_due': 'Number rental unpaid',
+  'number.reactivated': 'Number rental paid, number active again',
+  'number.released': 'Number released',
 };
+const RELEASE_REASONS = { unpaid: 'its rental was not paid', customer: 'at your request' };
 let eventsCursor = null;
 
 function describeEvent(e) {
   const d = e.data ?? {};
   const parts = [EVENT_LABELS[e.type] ?? e.type];
+  if (typeof d.phoneNumber === 'string') parts.push(d.phoneNumber);
   if (Number.isSafeInteger(d.threshold) && typeof d.currency === 'string') parts.push(`threshold ${formatMoney(d.threshold, d.currency)}`);
   if (Number.isSafeInteger(d.available) && typeof d.currency === 'string') parts.push(`available ${formatMoney(d.available, d.currency)}`);
-  if (typeof d.reason === 'string' && d.reason !== '') parts.push(d.reason);
+  if (e.type === 'number.released') parts.push(RELEASE_REASONS[d.reason] ?? '');
+  else if (typeof d.reason === 'string' && d.reason !== '') parts.push(d.reason);
   return parts.join(' — ');
 }
 
@@ -165,6 +174,94 @@ async function loadEvents(more = false) {
   say('events-message', empty ? 'No events yet.' : '');
   eventsCursor = body.nextCursor ?? null;
   $('events-more').hidden = eventsCursor === null;
+}
+
+// ---------------------------------------------------------------- rented numbers (CONTRACT §11)
+
+const NUMBER_STATUS_TEXT = { active: 'Active', past_due: 'Rent overdue', released: 'Released' };
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const day = (iso) => (typeof iso === 'string' ? dayFormat.format(new Date(iso)) : '');
+/** The number whose release the dialog is asking about, and the button that asked. */
+let releaseAsked;
+
+function nextChargeText(n) {
+  const rent = Number.isSafeInteger(n.monthlyPrice) ? formatMoney(n.monthlyPrice, n.currency) : 'The rent';
+  if (n.status === 'past_due') return `${rent} overdue since ${day(n.paidUntil)}. Top up before ${day(n.releaseAt)} to keep it.`;
+  if (n.status === 'active' && n.nextChargeAt) return `${rent} on ${day(n.nextChargeAt)}`;
+  return '—';
+}
+
+function numberRow(n) {
+  const tr = document.createElement('tr');
+  // The number with its status under it: three columns read at 360 px without breaking a word.
+  const number = cell(n.phoneNumber);
+  const status = document.createElement('span');
+  status.className = `number-status ${n.status}`;
+  status.textContent = NUMBER_STATUS_TEXT[n.status] ?? n.status;
+  number.append(status);
+  const action = cell('', 'release');
+  if (n.status !== 'released') {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'danger';
+    button.textContent = 'Release';
+    button.setAttribute('aria-label', `Release ${n.phoneNumber}`);
+    button.addEventListener('click', () => askRelease(n, button));
+    action.append(button);
+  }
+  tr.append(number, cell(nextChargeText(n)), action);
+  return tr;
+}
+
+async function loadNumbers() {
+  const { status, body } = await api.get('/api/numbers');
+  if (status === 404) {
+    $('numbers-table').hidden = true;
+    say('numbers-message', 'Your numbers are not shown on this service yet.');
+    return;
+  }
+  if (status !== 200) {
+    if (status !== 401) say('numbers-message', messageOf(body, 'Your numbers could not be loaded.'), 'error');
+    return;
+  }
+  const rows = body.items.map(numberRow);
+  $('numbers-body').replaceChildren(...rows);
+  $('numbers-table').hidden = rows.length === 0;
+  const overdue = body.items.filter((n) => n.status === 'past_due').length;
+  if (rows.length === 0) say('numbers-message', 'No numbers yet.');
+  else if (overdue > 0) say('numbers-message', `${overdue === 1 ? 'One number is' : `${overdue} numbers are`} not taking calls until its rent is paid: top up to keep ${overdue === 1 ? 'it' : 'them'}.`, 'error');
+  else say('numbers-message', '');
+}
+
+/** A confirm step before anything is released: a modal <dialog> ("Keep it" focused; Escape keeps it). */
+function askRelease(n, button) {
+  releaseAsked = { n, button };
+  $('release-text').textContent = `${n.phoneNumber} stops taking calls and is given up now; it cannot be got back. The month already begun is not refunded, and nothing more is charged for it.`;
+  const dialog = /** @type {HTMLDialogElement} */ ($('release-dialog'));
+  dialog.returnValue = '';
+  dialog.showModal();
+}
+
+async function releaseClosed() {
+  const asked = releaseAsked;
+  releaseAsked = undefined;
+  if (asked === undefined) return;
+  if (/** @type {HTMLDialogElement} */ ($('release-dialog')).returnValue !== 'release') {
+    asked.button.focus();
+    return;
+  }
+  asked.button.disabled = true;
+  say('numbers-message', `Releasing ${asked.n.phoneNumber}…`);
+  const { status, body } = await api.request('DELETE', `/api/numbers/${encodeURIComponent(asked.n.id)}`);
+  if (status === 200 || status === 202) {
+    await loadNumbers();
+    say('numbers-message', `${asked.n.phoneNumber} has been released.`, 'ok');
+    $('numbers-heading').focus();
+    return;
+  }
+  asked.button.disabled = false;
+  if (status === 404) say('numbers-message', `${asked.n.phoneNumber} is not one of your numbers any more.`, 'error');
+  else if (status !== 401) say('numbers-message', messageOf(body, 'The number could not be released. Please try again.'), 'error');
 }
 
 // ---------------------------------------------------------------- buying a number
@@ -213,11 +310,12 @@ async function followProvisioning(statusUrl, areaCode) {
   if (last.status === 'completed') {
     $('buy-progress-title').textContent = `Your new number in area code ${areaCode}`;
     finishBuy(`Your new number: ${last.phoneNumber}`, 'ok');
+    void loadNumbers();
   } else {
     $('buy-progress-title').textContent = `No number in area code ${areaCode}`;
     finishBuy(`No number could be bought in area code ${areaCode}. ${formatMoney(last.refunded, last.currency)} has been refunded to your balance.`, 'error');
   }
-  await Promise.all([loadWallet(), firstTransactionsPage()]);
+  await Promise.all([loadWallet(), firstTransactionsPage(), loadUsage()]);
 }
 
 function showShortfall(body) {
@@ -347,7 +445,7 @@ async function confirmReturningTopUp() {
   else if (last?.status === 'failed') say('top-up-message', `The payment of ${amountText} did not go through. Nothing was added and nothing was charged.`, 'error');
   else if (last?.status === 'expired') say('top-up-message', `The checkout for ${amountText} expired. Nothing was added and nothing was charged.`, 'error');
   else say('top-up-message', `The payment of ${amountText} has not been confirmed. Nothing has been added yet; if you paid, your balance updates shortly.`, 'error');
-  await Promise.all([loadWallet(), firstTransactionsPage()]);
+  await Promise.all([loadWallet(), firstTransactionsPage(), loadTopUps(), loadUsage()]);
 }
 
 // ---------------------------------------------------------------- auto-recharge (CONTRACT §7)
@@ -434,7 +532,7 @@ async function saveAlerts(event) {
 
 async function refreshAll() {
   say('page-message', '');
-  if (await loadWallet()) await Promise.all([firstTransactionsPage(), loadEvents(), loadAutoRecharge()]);
+  if (await loadWallet()) await Promise.all([firstTransactionsPage(), loadNumbers(), loadEvents(), loadAutoRecharge(), loadUsage(), firstCallsPage(), loadTopUps()]);
 }
 
 async function start() {
@@ -450,7 +548,9 @@ async function start() {
   $('auto-recharge-form').addEventListener('submit', (e) => void saveAutoRecharge(e));
   $('alerts-form').addEventListener('submit', (e) => void saveAlerts(e));
   $('refresh').addEventListener('click', () => void refreshAll());
+  startUsage({ api, $, say, currency: () => wallet?.currency ?? 'gbp' });
   $('events-more').addEventListener('click', () => void loadEvents(true));
+  $('release-dialog').addEventListener('close', () => void releaseClosed());
   $('transactions-older').addEventListener('click', () => {
     if (transactionPages.next === null) return;
     transactionPages.previous.push(transactionPages.cursor);

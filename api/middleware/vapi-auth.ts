@@ -1,9 +1,9 @@
 // Vapi webhook authentication (CONTRACT §2): the shared secret in `x-vapi-secret` or as a
 // Bearer token, compared in constant time; or, when VAPI_WEBHOOK_HMAC_SECRET is set,
 // `x-signature` = hex HMAC-SHA256 of `{x-timestamp}.{raw body}` with a bounded clock skew.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type Response } from 'express';
+import { verifyTimestamped } from '../../shared/timestamped-hmac';
 import { safeEqual } from './operator-auth';
 
 export interface VapiAuthSettings {
@@ -35,9 +35,7 @@ export function hasValidSignature(req: Request, raw: Buffer, s: VapiAuthSettings
   const n = Number(timestamp);
   const tsMs = n >= MS_THRESHOLD ? n : n * 1000;
   if (Math.abs(nowMs - tsMs) > s.maxSkewSeconds * 1000) return false;
-  const expected = createHmac('sha256', s.hmacSecret).update(`${timestamp}.`).update(raw).digest();
-  const given = Buffer.from(signature.replace(/^sha256=/, ''), 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return verifyTimestamped(s.hmacSecret, timestamp, raw, signature.replace(/^sha256=/, ''));
 }
 
 /** Who a webhook request is: `body` is undefined when it was not read (no credentials) or unreadable. */

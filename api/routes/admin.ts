@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { Services } from '../../shared/process/services';
 import { requireOperator } from '../middleware/operator-auth';
+import { advanceClock, getClock } from './admin-clock';
 import { createOrg } from './admin-create-org';
 import { creditWallet } from './admin-credit-wallet';
 import { freezeWallet, unfreezeWallet } from './admin-freeze-wallet';
@@ -24,5 +25,10 @@ export function adminRoutes(services: Services): Router {
   r.put('/rates', putRates(services));
   r.get('/orgs/:orgId/dialing', getOrgDialing(services));
   r.put('/orgs/:orgId/dialing', putOrgDialing(services));
+  // The billing clock (CONTRACT §11): sandbox mode only; elsewhere these paths are 404.
+  if (services.config.sandbox.enabled) {
+    r.get('/clock', getClock(services));
+    r.post('/clock', advanceClock(services));
+  }
   return r;
 }

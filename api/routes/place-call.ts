@@ -84,9 +84,6 @@ export function placeCall(services: Services): RequestHandler {
     const key = requireIdempotencyKey(req);
     const input = parseBody(body, req);
     const destination = parseDestination(input.customer.number);
-    if (destination.kind === 'unavailable') {
-      throw new AppError('destination_check_unavailable', 'Destination numbers cannot be checked on this deployment yet (libphonenumber-js is not installed); no call was placed.');
-    }
     if (destination.kind === 'invalid') {
       throw new AppError('invalid_number', 'customer.number is not a valid E.164 phone number.', { destination: input.customer.number });
     }

@@ -1,4 +1,5 @@
-// POST /api/wallet/top-ups and GET /api/wallet/top-ups/:topUpId (CONTRACT §7). The SQL function
+// POST /api/wallet/top-ups and GET /api/wallet/top-ups/:topUpId (CONTRACT §7), and the list
+// GET /api/wallet/top-ups (newest first, with each paid top-up's receipt number, CONTRACT §12). The SQL function
 // records the top-up and the key's first outcome before Stripe is called; the Checkout Session is
 // created under the Stripe idempotency key `topup-<id>`, so a replay (or a retry after Stripe
 // failed) reaches the same session. Nothing is credited here: only Stripe's events credit.
@@ -9,7 +10,8 @@ import type { TopUp } from '../../shared/money-in/money-in-store';
 import type { Services } from '../../shared/process/services';
 import { dashboardCaller } from '../middleware/dashboard-auth';
 import { fingerprint, keyReused, requireIdempotencyKey } from '../middleware/idempotency';
-import { parseBody } from '../middleware/validate';
+import { parseBody, parseQuery } from '../middleware/validate';
+import { encodeKeysetCursor, keysetCursor } from './page-cursor';
 import { UUID_PATTERN } from './schemas';
 
 const returnUrl = z
@@ -90,5 +92,32 @@ export function getTopUp({ moneyIn }: Services): RequestHandler {
     const r = await moneyIn.getTopUp(orgId, id.toLowerCase());
     if (r.outcome === 'not_found') throw new AppError('not_found', 'No such top-up.');
     res.json(topUpBody(r.top_up));
+  };
+}
+
+export const TOP_UPS_MAX_LIMIT = 100;
+
+const listQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(TOP_UPS_MAX_LIMIT))
+    .default(20),
+  cursor: keysetCursor(UUID_PATTERN).optional(),
+});
+
+export function listTopUps({ moneyIn }: Services): RequestHandler {
+  return async (req, res) => {
+    const { orgId } = dashboardCaller(req);
+    const q = parseQuery(listQuery, req);
+    // One extra row tells whether another page exists without a count query.
+    const rows = await moneyIn.listTopUps({ orgId, before: q.cursor, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    res.json({
+      items: items.map((r) => ({ ...topUpBody(r.topUp), receiptNumber: r.receiptNumber })),
+      nextCursor: rows.length > q.limit && last ? encodeKeysetCursor(last.keyset) : null,
+    });
   };
 }

@@ -1,4 +1,5 @@
-// GET /api/wallet and GET /api/wallet/transactions — the caller's own wallet only.
+// GET /api/wallet and GET /api/wallet/transactions — the caller's own wallet only; and the
+// routes of money in (CONTRACT §7) and of usage, statements and receipts (§12) under it.
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
@@ -6,7 +7,10 @@ import type { Services } from '../../shared/process/services';
 import { dashboardCaller, requireDashboard } from '../middleware/dashboard-auth';
 import { parseQuery } from '../middleware/validate';
 import { encodeCursor, pageCursor } from './page-cursor';
-import { createTopUp, getTopUp } from './top-ups';
+import { getReceipt } from './top-up-receipt';
+import { createTopUp, getTopUp, listTopUps } from './top-ups';
+import { getStatement } from './wallet-statement';
+import { getUsage } from './wallet-usage';
 import { getAutoRecharge, listEvents, putAlerts, putAutoRecharge } from './wallet-settings';
 
 export const TRANSACTIONS_MAX_LIMIT = 200;
@@ -46,11 +50,17 @@ export function walletRoutes(services: Services): Router {
 
   // Money in (CONTRACT §7).
   r.post('/top-ups', createTopUp(services));
+  r.get('/top-ups', listTopUps(services));
   r.get('/top-ups/:topUpId', getTopUp(services));
+  r.get('/top-ups/:topUpId/receipt', getReceipt(services));
   r.get('/auto-recharge', getAutoRecharge(services));
   r.put('/auto-recharge', putAutoRecharge(services));
   r.put('/alerts', putAlerts(services));
   r.get('/events', listEvents(services));
+
+  // Usage at a glance (CONTRACT §12).
+  r.get('/usage', getUsage(services));
+  r.get('/statement', getStatement(services));
 
   return r;
 }

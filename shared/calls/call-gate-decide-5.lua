@@ -20,7 +20,9 @@
       ARGV[10] CALL_HOLD_SECONDS
       ARGV[11] renewal lead (ms)
       ARGV[12] org id
-      ARGV[13..15] the call's connect fee, minimum seconds, increment seconds (ARGV[3] is its rate
+      ARGV[13] the billing clock's offset (ms): the day of the daily spend is the UTC day of
+              now + offset, as SQL's billing_now(); 0 outside sandbox mode
+      ARGV[14..16] the call's connect fee, minimum seconds, increment seconds (ARGV[3] is its rate
               per minute): the rate fixed at admission, kept in the entry (CONTRACT §10);
               absent: 0, 0, 1
     Output:
@@ -48,7 +50,7 @@
 --- @include "includes/meter-due-entry"
 --- @include "includes/call-rate"
 local now = tonumber(ARGV[2])
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[13]) or 0))
 if not w then return {'miss'} end
 local held = purge(now)
 local e = parse(redis.call('HGET', KEYS[2], ARGV[1]))
@@ -60,7 +62,7 @@ local effective = available
 if w.daily >= 0 then effective = math.min(available, w.daily - w.spent - held) end
 local max_s = tonumber(ARGV[8])
 if w.secs >= 0 then max_s = math.min(max_s, w.secs) end
-local rate = {rate = tonumber(ARGV[3]), fee = tonumber(ARGV[13] or '0'), min = tonumber(ARGV[14] or '0'), inc = tonumber(ARGV[15] or '1')}
+local rate = {rate = tonumber(ARGV[3]), fee = tonumber(ARGV[14] or '0'), min = tonumber(ARGV[15] or '0'), inc = tonumber(ARGV[16] or '1')}
 local minb, margin, min_s, metered, slice_s = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[9] == 'metered', tonumber(ARGV[10])
 local amount, seconds, cap, held_s = plan_hold(effective, rate, minb, margin, min_s, max_s, metered, slice_s)
 if not amount then

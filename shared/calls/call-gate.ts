@@ -28,6 +28,7 @@ export type RefusalReason =
   | 'concurrency_limit'
   | 'daily_spend_limit'
   | 'unknown_number'
+  | 'number_past_due'
   | 'no_assistant'
   | 'unavailable'
   | 'invalid_request';
@@ -67,6 +68,8 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   concurrency_limit: 'Sorry, this line is already taking as many calls at once as its owner allows. Please try again in a few minutes.',
   daily_spend_limit: 'Sorry, this line has reached the spending limit its owner set for today, so it cannot take your call. Please try again tomorrow.',
   unknown_number: 'Sorry, the number you have called is not in service. Goodbye.',
+  // Issue 24: the number's monthly rental is unpaid (it is released if it stays so past the grace).
+  number_past_due: 'Sorry, this number cannot take calls right now because its monthly rental has not been paid. Please try again later.',
   no_assistant: 'Sorry, this number is not set up to take calls yet. Please try again later.',
   unavailable: 'Sorry, we cannot take your call right now. Please try again in a few minutes.',
   invalid_request: 'Sorry, we could not connect your call. Please try again.',
@@ -87,6 +90,8 @@ export interface CallGateDeps {
   hot: RedisHolds;
   /** The decision's clock (ms since the epoch): tests move it across the UTC day boundary. */
   clock: () => number;
+  /** The billing clock's offset (ms; shared/rental/billing-clock.ts): moves the daily spend's day only. */
+  billingOffsetMs: () => number;
   /** Shared with the number resolver, so both stop paying for a dead Redis together. */
   breaker: RedisBreaker;
 }
@@ -207,7 +212,7 @@ export function createCallGate(d: CallGateDeps) {
     const callTerms: HoldTerms = rate === defaultRate ? terms : { ...terms, ratePerMinute: rate.ratePerMinute, rate };
     const decide = async () => {
       const nowMs = d.clock();
-      const s = await bounded(d.hot.decide(orgId, callId, callTerms, nowMs), 'cache', orgId, late).catch((err: unknown) => {
+      const s = await bounded(d.hot.decide(orgId, callId, callTerms, nowMs, d.billingOffsetMs()), 'cache', orgId, late).catch((err: unknown) => {
         throw toRedisError(err);
       });
       return { s, nowMs };
@@ -281,7 +286,10 @@ export function createCallGate(d: CallGateDeps) {
     const redisFailed = resolution.redisFailed;
     const numberPath: GatePath = redisFailed ? 'database_fallback' : 'cache';
     if (resolution.kind === 'not_found') return refuse('unknown_number', numberPath);
-    const { orgId, assistantId } = resolution.number;
+    const { orgId, assistantId, status } = resolution.number;
+    // Issue 24: a number whose rent is unpaid takes no call; one being released is out of service.
+    if (status === 'past_due') return refuse('number_past_due', numberPath);
+    if (status === 'releasing') return refuse('unknown_number', numberPath);
     if (assistantId === null) return refuse('no_assistant', numberPath);
     // Rated by the number called (CONTRACT §10), looked up with the number; fixed from here on.
     const rate = callRateOf(resolution.number.rate, defaultRate);

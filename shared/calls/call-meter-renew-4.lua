@@ -13,7 +13,8 @@
       ARGV[4] slice amount
       ARGV[5] rate per minute of a call whose entry has no rate of its own (written before rates
               were kept); an entry's own rate (CONTRACT §10) is used otherwise
-      ARGV[6] slice seconds (CALL_HOLD_SECONDS), optional: the slice is then their cost at the
+      ARGV[6] the billing clock's offset (ms): the daily spend's day is that of now + offset
+      ARGV[7] slice seconds (CALL_HOLD_SECONDS), optional: the slice is then their cost at the
               call's rate without its connect fee (paid with the first slice), not ARGV[4]
     Output:
       {'renewed', amount, heldSeconds, availableAfter}   the hold grew (never beyond its cap)
@@ -45,12 +46,12 @@ local r = rate_of(e, default_rate(tonumber(ARGV[5])))
 local function held_s() return n(math.min(e.maxd, paid(e.amount, r))) end
 local slice_no = tonumber(ARGV[3])
 if e.slices >= slice_no then return {'already', n(e.amount), held_s(), n(e.slices)} end
-local w = wallet(now)
+local w = wallet(now + (tonumber(ARGV[6]) or 0))
 if not w then return {'miss'} end
 if w.frozen then return {'frozen', n(e.amount), held_s()} end
 if e.amount >= e.cap then return {'capped', n(e.amount), held_s()} end
 local slice = tonumber(ARGV[4])
-if ARGV[6] then slice = cost(tonumber(ARGV[6]), {rate = r.rate, fee = 0, min = 0, inc = r.inc}) end
+if ARGV[7] then slice = cost(tonumber(ARGV[7]), {rate = r.rate, fee = 0, min = 0, inc = r.inc}) end
 local inc = math.min(slice, e.cap - e.amount)
 if w.secs >= 0 then
   local lim_cap = cost(w.secs, r)

@@ -6,7 +6,10 @@
 // one atomic step in Redis (Lua call_meter_renew), or in Postgres (call_meter_renew) when Redis
 // cannot answer. When a renewal cannot be covered the call is ended through Vapi's live call
 // control: a spoken sentence with endCallAfterSpoken, then `end-call` (jobIds.hangup) if the call
-// is still on when its held seconds are used up. A spend control ends a call the same way, with
+// is still on when its held seconds are used up. The hang-up reports what happened: a failed
+// end-call is tried again with backoff (hangupJobOptions) until the control URL accepts it or the
+// call is known ended (our records, or Vapi's GET /call), and a call it gives up on is counted
+// (calls_unendable_total) and logged, without its URL. A spend control ends a call the same way, with
 // its own sentence: a frozen wallet, or a limit lowered while the call was live (at its next
 // renewal at the latest); freezing a wallet ends its live calls at once (endLiveCalls).
 // Issue 22: a renewal first asks Postgres whether the call is already settled — a settled call's
@@ -15,12 +18,13 @@
 // below it cannot pay for the rest of the call, so the call is ended at the cap as running out
 // ends it, never left to run on with no renewal.
 import type { Redis } from 'ioredis';
-import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy } from '../clients/vapi-control';
+import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy, type ControlResult } from '../clients/vapi-control';
+import type { VapiCallsClient } from '../clients/vapi-client';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../pricing';
-import { jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
+import { hangupJobOptions, jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
 import type { RedisKeys } from '../redis';
 import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './call-store';
 import { throttledLog } from './outage-log';
@@ -68,7 +72,35 @@ export interface MeterDeps {
    * (call-billing.ts releaseSettledHold).
    */
   releaseSettled(orgId: string, callId: string): Promise<unknown>;
+  /** Vapi's GET /call: whether a call whose control URL fails has ended anyway. */
+  vapi: VapiCallsClient;
+  /** The billing clock's offset (ms), as the gate's: the daily spend's day is clock() + this. */
+  billingOffsetMs: () => number;
 }
+
+/** Which try of its BullMQ job a step is: job.attemptsMade (tries before this one), job.opts.attempts. */
+export interface StepAttempt {
+  attemptsMade: number;
+  attempts: number;
+}
+/** A step run outside BullMQ (tests, tools) has one try: it is its own last. */
+const ONE_TRY: StepAttempt = { attemptsMade: 0, attempts: 1 };
+
+/**
+ * What a hang-up found: `ended` (the control URL accepted end-call), `ended_at_vapi` (it did not,
+ * but Vapi's GET /call says the call is over), `not_live` (our records say it ended, was settled,
+ * or is past its expiry), `unendable` (given up: counted and logged). Never "done" on a failure.
+ */
+export type HangupOutcome = 'ended' | 'ended_at_vapi' | 'not_live' | 'unendable';
+/** Why a call was given up on: no usable control URL, every end-call failed, or our stores failed on the last try. */
+export type UnendableReason = 'no_url' | 'control_failed' | 'error';
+
+/** A hang-up try whose end-call was not accepted: BullMQ runs the step again after its backoff. */
+export class HangupPendingError extends Error {
+  override name = 'HangupPendingError';
+}
+
+type ControlOutcome = ControlResult | 'no_url';
 
 type Renewal = { outcome: RenewOutcome['outcome']; limit?: LimitName; amount?: number; heldSeconds?: number; path: 'cache' | 'database_fallback' };
 
@@ -86,7 +118,8 @@ export function createMeters(d: MeterDeps) {
 
   const jobIdOf = (job: CallMeterJob) =>
     job.kind === 'renew' ? jobIds.meter(job.callId, job.slice) : job.kind === 'stop' ? jobIds.stop(job.callId, job.tag ?? '') : jobIds.hangup(job.callId, job.tag);
-  const optionsOf = (job: CallMeterJob) => meterJobOptions(jobIdOf(job), job.dueAtMs - d.clock());
+  const optionsOf = (job: CallMeterJob) =>
+    job.kind === 'hangup' ? hangupJobOptions(callGate, jobIdOf(job), job.dueAtMs - d.clock()) : meterJobOptions(jobIdOf(job), job.dueAtMs - d.clock());
 
   const scheduleFailed = (meters: number, err: string) => {
     // The sweeper re-creates the meters of live calls from Postgres (calls_open_meters).
@@ -147,30 +180,84 @@ export function createMeters(d: MeterDeps) {
     return m.outcome === 'found' ? (m.control_url ?? undefined) : undefined;
   }
 
-  async function sendToCall(callId: string, orgId: string, message: ControlMessage, why = 'out of money'): Promise<void> {
+  async function sendToCall(callId: string, orgId: string, message: ControlMessage, why = 'out of money'): Promise<ControlOutcome> {
     const action = message.type;
     const url = await controlUrlOf(callId);
     if (url === undefined) {
       // The call runs to its maxDurationSeconds: bounded, but an overdraft to look at.
       d.metrics.callControl.inc({ action, outcome: 'no_url' });
       d.log.warn({ callId, orgId, action, why }, 'call to be ended but its control URL is unknown; it runs to its maxDurationSeconds');
-      return;
+      return 'no_url';
     }
     const outcome = await sendControl(url, message);
     d.metrics.callControl.inc({ action, outcome });
     d.log.info({ callId, orgId, action, outcome, why }, 'ending a call: live call control');
+    return outcome;
   }
 
-  /** Is the call still on (held, not ended nor settled)? Redis first, else Postgres. */
+  /**
+   * Is the call still on (held, not ended nor settled)? Redis first, else Postgres; at the meter's
+   * clock. A hold past its expiry (maxDurationSeconds + grace from admission) is no live call in
+   * either store: Vapi has cut the call by then.
+   */
   async function isLive(orgId: string, callId: string): Promise<boolean> {
-    const state = await d.hot.state(orgId, callId).catch(() => undefined);
-    return state !== undefined ? state === 'held' : d.store.meter(callId).then((m) => m.outcome === 'found' && m.live);
+    const now = d.clock();
+    const state = await d.hot.state(orgId, callId, now).catch(() => undefined);
+    if (state !== undefined) return state === 'held';
+    const m = await d.store.meter(callId);
+    return m.outcome === 'found' && m.live && m.hold.expires_at_ms > now;
+  }
+
+  /**
+   * Does Vapi's API say the call has ended? Asked when its control URL fails; an error is "not
+   * known". An outbound call we placed is kept under our id: Vapi knows it by its own (call_meter_get).
+   */
+  async function endedAtVapi(callId: string): Promise<boolean> {
+    try {
+      const m = await d.store.meter(callId);
+      const r = await d.vapi.getCall(m.outcome === 'found' ? (m.vapi_call_id ?? callId) : callId);
+      return r.kind === 'found' && r.call.status === 'ended';
+    } catch {
+      return false;
+    }
+  }
+
+  function giveUp(job: CallMeterJob, reason: UnendableReason, attempt: StepAttempt): 'unendable' {
+    d.metrics.callsUnendable.inc({ reason });
+    // Never the control URL (a secret): the call, its organisation, why, and how hard we tried.
+    d.log.error(
+      { callId: job.callId, orgId: job.orgId, reason, tries: attempt.attemptsMade + 1, maxDurationSeconds: job.maxDurationSeconds },
+      'call could not be ended through live call control; it runs to its maxDurationSeconds',
+    );
+    return 'unendable';
+  }
+
+  /**
+   * One try of a hang-up: end-call if the call is still live. A try that fails (the control URL
+   * refused it, or our stores did) throws, and BullMQ runs it again after its backoff; the last try
+   * gives up instead, counted. No control URL at all is given up at once: no later try finds one.
+   */
+  async function hangUp(job: CallMeterJob, attempt: StepAttempt): Promise<HangupOutcome> {
+    const last = attempt.attemptsMade + 1 >= attempt.attempts;
+    try {
+      if (!(await isLive(job.orgId, job.callId))) return 'not_live';
+      const sent = await sendToCall(job.callId, job.orgId, { type: 'end-call' }, job.tag === undefined ? 'hangup' : 'wallet_frozen');
+      if (sent === 'sent') return 'ended';
+      if (sent === 'no_url') return giveUp(job, 'no_url', attempt);
+      if (await endedAtVapi(job.callId)) return 'ended_at_vapi';
+    } catch (err) {
+      if (!last) throw err;
+      d.log.warn({ callId: job.callId, err: (err as Error).message }, 'hang-up: the last try failed');
+      return giveUp(job, 'error', attempt);
+    }
+    if (last) return giveUp(job, 'control_failed', attempt);
+    throw new HangupPendingError(`end-call not accepted on try ${attempt.attemptsMade + 1} of ${attempt.attempts}; tried again after the backoff`);
   }
 
   async function renewOnRedis(job: CallMeterJob): Promise<Renewal> {
     // The slice is CALL_HOLD_SECONDS at the call's own rate (its entry's; sliceAmount and rate
-    // only for an entry written before rates were kept).
-    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock(), callGate.holdSeconds), callGate.redisTimeoutMs * 4, 'redis');
+    // only for an entry written before rates were kept); the billing clock moves the spend day.
+    const once = () => withTimeout(d.hot.renew(job.orgId, job.callId, job.slice, sliceAmount, rate, d.clock(), d.billingOffsetMs(), callGate.holdSeconds), callGate.redisTimeoutMs * 4, 'redis');
     let r = await once();
     const filled = ({ adopted }: { adopted: number }) => {
       if (adopted > 0) d.metrics.callHoldRepairs.inc({ repair: 'terms_adopted', by: 'fill' }, adopted);
@@ -209,6 +296,8 @@ export function createMeters(d: MeterDeps) {
       sentence = r.outcome === 'frozen' ? FROZEN_SENTENCE : LIMIT_SENTENCES[r.limit ?? 'dailySpendLimit'];
       d.metrics.spendControls.inc({ control, surface: 'renewal', outcome: 'ended' });
     }
+    // The sentence, once (a lead before the held seconds run out); whatever its fate, the hang-up
+    // at the end of those seconds is retried until it lands or the call is known ended.
     await sendToCall(job.callId, job.orgId, { type: 'say', content: sentence, endCallAfterSpoken: true }, r.outcome);
     await schedule(jobFor('hangup', job.orgId, hold, job.slice, job.admittedAtMs + (r.heldSeconds ?? 0) * 1000));
   }
@@ -250,20 +339,20 @@ export function createMeters(d: MeterDeps) {
       return next(orgId, hold, heldSeconds);
     },
 
-    /** One meter step (run by workers/call-meter-worker.ts). */
-    async step(job: CallMeterJob): Promise<Renewal | 'hung_up' | 'not_live'> {
+    /**
+     * One meter step (run by workers/call-meter-worker.ts, which passes which try of its job this
+     * is). A hang-up returns what happened, or throws to be tried again (HangupPendingError).
+     */
+    async step(job: CallMeterJob, attempt: StepAttempt = ONE_TRY): Promise<Renewal | HangupOutcome | 'hangup_scheduled'> {
       d.metrics.callRenewalLateness.observe(Math.max(0, d.clock() - job.dueAtMs) / 1000);
-      if (job.kind === 'hangup') {
-        if (!(await isLive(job.orgId, job.callId))) return 'not_live';
-        await sendToCall(job.callId, job.orgId, { type: 'end-call' }, job.tag === undefined ? 'hangup' : 'wallet_frozen');
-        return 'hung_up';
-      }
+      if (job.kind === 'hangup') return hangUp(job, attempt);
       if (job.kind === 'stop') {
         if (!(await isLive(job.orgId, job.callId))) return 'not_live';
         d.metrics.spendControls.inc({ control: 'wallet_frozen', surface: 'freeze', outcome: 'ended' });
+        // The sentence, once; whatever its fate, the hang-up that follows is retried until it lands.
         await sendToCall(job.callId, job.orgId, { type: 'say', content: FROZEN_SENTENCE, endCallAfterSpoken: true }, 'wallet_frozen');
         await schedule({ ...job, kind: 'hangup', dueAtMs: d.clock() + FREEZE_HANGUP_AFTER_MS });
-        return 'hung_up';
+        return 'hangup_scheduled';
       }
       const r = await renew(job);
       d.metrics.callRenewals.inc({ outcome: r.outcome, path: r.path });
@@ -306,7 +395,7 @@ export function createMeters(d: MeterDeps) {
       const calls = new Map<string, StoredHold>();
       for (const h of await d.store.liveCalls(orgId)) calls.set(h.call_id, h);
       try {
-        for (const h of await d.hot.heldEntries(orgId)) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
+        for (const h of await d.hot.heldEntries(orgId, d.clock())) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
       } catch (err) {
         // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
         d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');

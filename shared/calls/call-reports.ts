@@ -11,7 +11,7 @@ import { secondsPaidFor } from './hold-policy';
 import { holdRate, type CallStore, type HoldRecord, type PostgresEnd } from './call-store';
 import type { NumberResolver } from './number-resolver';
 import type { EndOutcome, RedisHolds } from './redis-holds';
-import { isoOrNull, metadataOrgId, type VapiMessage } from './vapi-messages';
+import { isoOrNull, metadataOrgId, outboundCallId, type VapiMessage } from './vapi-messages';
 
 export interface CallReportDeps {
   store: CallStore;
@@ -37,6 +37,11 @@ export type ReportOutcome = 'recorded' | 'duplicate' | 'invalid';
 export async function recordEndOfCallReport(d: CallReportDeps, m: VapiMessage): Promise<ReportOutcome> {
   const callId = m.call?.id;
   if (callId === undefined) return 'invalid';
+  // The customer's number and ours: an inbound call came from the customer to our number; an
+  // outbound call we placed (CONTRACT §10) went from our number to the customer.
+  const customerNumber = m.customer?.number ?? m.call?.customer?.number ?? null;
+  const ourNumber = m.phoneNumber?.number ?? null;
+  const outbound = outboundCallId(m) !== undefined;
   const r = await d.store.recordReport({
     callId,
     orgId: metadataOrgId(m) ?? null,
@@ -47,6 +52,8 @@ export async function recordEndOfCallReport(d: CallReportDeps, m: VapiMessage): 
     durationSeconds: m.durationSeconds ?? null,
     endedReason: m.endedReason ?? m.call?.endedReason ?? null,
     source: 'webhook',
+    fromNumber: outbound ? ourNumber : customerNumber,
+    toNumber: outbound ? customerNumber : ourNumber,
   });
   if (!r.billed && r.org_id !== null) {
     try {

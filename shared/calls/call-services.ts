@@ -56,6 +56,8 @@ export interface CallServiceParts {
   vapi: VapiCallsClient;
   /** The gate's and the meter's clock (ms since the epoch); Date.now unless a test moves it. */
   clock?: () => number;
+  /** The billing clock's offset in ms (the daily spend's day); 0 unless sandbox mode moved it. */
+  billingOffsetMs?: () => number;
 }
 
 export function createCallServices(p: CallServiceParts): CallServices {
@@ -77,7 +79,8 @@ export function createCallServices(p: CallServiceParts): CallServices {
     breaker,
   });
   const clock = p.clock ?? Date.now;
-  const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, breaker });
+  const billingOffsetMs = p.billingOffsetMs ?? (() => 0);
+  const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, billingOffsetMs, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
   const due = createMeterDue(p.redis, p.keys);
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
@@ -93,6 +96,8 @@ export function createCallServices(p: CallServiceParts): CallServices {
     metrics,
     log,
     clock,
+    vapi: p.vapi,
+    billingOffsetMs,
     record: (h) => recorder.add(h),
     releaseSettled: (orgId, callId) => releaseSettledHold(billing, orgId, callId, 'renewal'),
   });

@@ -1,6 +1,8 @@
 // Typed wrappers over the call SQL functions (supabase/migrations/20261123000300_calls.sql).
 // Expected outcomes come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import { DataUnavailableError, type Rpc } from '../db/rpc';
 import type { CallRate } from '../pricing';
 import { LIMIT_NAMES, walletControls } from '../wallet/wallet-controls';
@@ -30,6 +32,8 @@ const numberFound = z.object({
   assistant_id: z.string().nullable(),
   e164: z.string(),
   vapi_phone_number_id: z.string().nullable(),
+  /** Issue 24: a past-due or releasing number is found (its reports still bill) but refused calls. */
+  status: z.enum(['active', 'past_due', 'releasing']),
   rate: rateRow.nullable(),
 });
 const numberResolution = z.union([numberFound, z.object({ outcome: z.literal('not_found') })]);
@@ -81,7 +85,7 @@ export function holdRate(h: HoldRateFields, fallback: CallRate): CallRate {
   };
 }
 const gateSnapshot = z.union([
-  z.object({ outcome: z.literal('found'), balance: int, version: int, currency: z.string(), controls: walletControls, holds: z.array(holdRow) }),
+  z.object({ outcome: z.literal('found'), ...cachedBalance.shape, controls: walletControls, holds: z.array(holdRow) }),
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type GateSnapshot = z.output<typeof gateSnapshot>;
@@ -114,7 +118,16 @@ const ended = z.union([
 export type PostgresEnd = z.output<typeof ended>;
 
 const meter = z.union([
-  z.object({ outcome: z.literal('found'), org_id: z.string(), live: z.boolean(), hold: holdRow, held_seconds: int.nullable(), control_url: z.string().nullable() }),
+  z.object({
+    outcome: z.literal('found'),
+    org_id: z.string(),
+    live: z.boolean(),
+    hold: holdRow,
+    held_seconds: int.nullable(),
+    control_url: z.string().nullable(),
+    // Vapi's id of an outbound call we placed (its call id is ours); null for an inbound call.
+    vapi_call_id: z.string().nullable(),
+  }),
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type CallMeter = z.output<typeof meter>;
@@ -164,7 +177,6 @@ export interface SweepCursor {
   callId: string;
 }
 
-const walletNow = { balance: int, version: int.nonnegative(), currency: z.string(), controls: walletControls.optional() };
 export const implausibleReason = z.enum(['missing', 'negative', 'beyond_bound']);
 export type ImplausibleReason = z.output<typeof implausibleReason>;
 const settlement = z.union([
@@ -180,9 +192,9 @@ const settlement = z.union([
     replayed: z.boolean(),
     beyond_debt_limit: z.boolean(),
     balance_after: int,
-    ...walletNow,
+    ...cachedBalance.shape,
   }),
-  z.object({ outcome: z.literal('already_billed'), org_id: z.string(), entry_id: int.positive(), amount: int.nonnegative(), replayed: z.literal(true), ...walletNow }),
+  z.object({ outcome: z.literal('already_billed'), org_id: z.string(), entry_id: int.positive(), amount: int.nonnegative(), replayed: z.literal(true), ...cachedBalance.shape }),
   z.object({ outcome: z.literal('no_wallet'), org_id: z.string() }),
   z.object({ outcome: z.enum(['no_report', 'unattributed']) }),
 ]);
@@ -207,6 +219,9 @@ export interface ReportInput {
   durationSeconds: number | null;
   endedReason: string | null;
   source: 'webhook' | 'vapi_api';
+  /** Who called whom (the calls list, CONTRACT §12); the called number defaults to e164. */
+  fromNumber?: string | null;
+  toNumber?: string | null;
 }
 
 /** Config.pricing and the gate settings an admission plans with (call_gate_admit and its batch). */
@@ -273,13 +288,6 @@ export function holdRecord(orgId: string, h: StoredHold, policy: 'metered' | 'fu
   };
 }
 
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export function createCallStore(rpc: Rpc) {
   /**
    * Several admissions in one transaction (call_gate_admit_batch, at most 64): each decided by
@@ -301,16 +309,16 @@ export function createCallStore(rpc: Rpc) {
       p_hold_seconds: t.holdSeconds,
     });
     if (!Array.isArray(raw) || raw.length !== calls.length) throw new Error(`invariant violated: call_gate_admit_batch returned an unexpected shape: ${JSON.stringify(raw)}`);
-    return raw.map((r: unknown) => parse(batchAdmission, 'call_gate_admit_batch', r));
+    return raw.map((r: unknown) => parseRpcResult(batchAdmission, 'call_gate_admit_batch', r));
   }
 
   return {
     async resolveNumber(vapiPhoneNumberId: string | null, e164: string | null): Promise<NumberResolution> {
       const raw = await rpc.call('phone_number_resolve', { p_vapi_phone_number_id: vapiPhoneNumberId, p_e164: e164 });
-      return parse(numberResolution, 'phone_number_resolve', raw);
+      return parseRpcResult(numberResolution, 'phone_number_resolve', raw);
     },
     async gateSnapshot(orgId: string): Promise<GateSnapshot> {
-      return parse(gateSnapshot, 'call_gate_snapshot', await rpc.call('call_gate_snapshot', { p_org_id: orgId }));
+      return parseRpcResult(gateSnapshot, 'call_gate_snapshot', await rpc.call('call_gate_snapshot', { p_org_id: orgId }));
     },
     admitMany,
     /**
@@ -326,7 +334,7 @@ export function createCallStore(rpc: Rpc) {
     /** Records a batch of Redis-path holds in one call; each is written or rejected on its own. */
     async recordHolds(holds: HoldRecord[]): Promise<RecordedHolds> {
       const raw = await rpc.call('call_gate_record_holds', { p_holds: JSON.stringify(holds) });
-      return parse(recorded, 'call_gate_record_holds', raw);
+      return parseRpcResult(recorded, 'call_gate_record_holds', raw);
     },
     /** Takes back the hold of a call the gate refused after Postgres had placed it. */
     async cancelHold(callId: string): Promise<void> {
@@ -342,31 +350,31 @@ export function createCallStore(rpc: Rpc) {
         p_now: new Date(nowMs).toISOString(),
         p_slice_seconds: sliceSeconds ?? null,
       });
-      return parse(renewed, 'call_meter_renew', raw);
+      return parseRpcResult(renewed, 'call_meter_renew', raw);
     },
     /** The "ended" resize in Postgres; `hold` (Redis's view) creates the row when Postgres has none yet. */
     async endHold(callId: string, ratePerMinute: number, graceSeconds: number, hold: HoldRecord | null): Promise<PostgresEnd> {
       const raw = await rpc.call('call_hold_end', { p_call_id: callId, p_rate_per_minute: ratePerMinute, p_grace_seconds: graceSeconds, p_hold: hold === null ? null : JSON.stringify(hold) });
-      return parse(ended, 'call_hold_end', raw);
+      return parseRpcResult(ended, 'call_hold_end', raw);
     },
     async setControlUrl(callId: string, url: string): Promise<void> {
       await rpc.call('call_control_url_set', { p_call_id: callId, p_url: url });
     },
     async meter(callId: string): Promise<CallMeter> {
-      return parse(meter, 'call_meter_get', await rpc.call('call_meter_get', { p_call_id: callId }));
+      return parseRpcResult(meter, 'call_meter_get', await rpc.call('call_meter_get', { p_call_id: callId }));
     },
     async openMeters(afterCallId: string | null, limit: number): Promise<OpenMeter[]> {
-      return parse(openMeters, 'calls_open_meters', await rpc.call('calls_open_meters', { p_after_call_id: afterCallId, p_limit: limit })).calls;
+      return parseRpcResult(openMeters, 'calls_open_meters', await rpc.call('calls_open_meters', { p_after_call_id: afterCallId, p_limit: limit })).calls;
     },
     /** The organisation's calls in progress (admitted, neither ended nor settled), oldest first. */
     async liveCalls(orgId: string): Promise<StoredHold[]> {
-      return parse(z.object({ calls: z.array(holdRow) }), 'calls_live_for_org', await rpc.call('calls_live_for_org', { p_org_id: orgId })).calls;
+      return parseRpcResult(z.object({ calls: z.array(holdRow) }), 'calls_live_for_org', await rpc.call('calls_live_for_org', { p_org_id: orgId })).calls;
     },
     async releaseHold(callId: string, cause: string): Promise<ReleaseResult> {
-      return parse(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));
+      return parseRpcResult(release, 'call_hold_release', await rpc.call('call_hold_release', { p_call_id: callId, p_cause: cause }));
     },
     async holdsTotal(orgId: string): Promise<number> {
-      return parse(z.object({ held: int }), 'call_holds_total', await rpc.call('call_holds_total', { p_org_id: orgId })).held;
+      return parseRpcResult(z.object({ held: int }), 'call_holds_total', await rpc.call('call_holds_total', { p_org_id: orgId })).held;
     },
     async recordReport(r: ReportInput): Promise<ReportRecorded> {
       const raw = await rpc.call('call_report_record', {
@@ -379,8 +387,10 @@ export function createCallStore(rpc: Rpc) {
         p_duration_seconds: r.durationSeconds,
         p_ended_reason: r.endedReason,
         p_source: r.source,
+        p_from_number: r.fromNumber ?? null,
+        p_to_number: r.toNumber ?? null,
       });
-      return parse(reportRecorded, 'call_report_record', raw);
+      return parseRpcResult(reportRecorded, 'call_report_record', raw);
     },
     /** Charges the call from its report and ends its hold, in one transaction (call_settle). */
     async settle(s: SettleInput): Promise<Settlement> {
@@ -390,7 +400,7 @@ export function createCallStore(rpc: Rpc) {
         p_grace_seconds: s.holdGraceSeconds,
         p_settled_by: s.settledBy,
       });
-      return parse(settlement, 'call_settle', raw);
+      return parseRpcResult(settlement, 'call_settle', raw);
     },
     async settleNotFound(callId: string): Promise<void> {
       await rpc.call('call_settle_not_found', { p_call_id: callId });
@@ -404,7 +414,7 @@ export function createCallStore(rpc: Rpc) {
         p_after_expires_at: after?.at ?? null,
         p_after_call_id: after?.callId ?? null,
       });
-      return parse(callsDueForSweep, 'calls_due_for_sweep', raw).missing;
+      return parseRpcResult(callsDueForSweep, 'calls_due_for_sweep', raw).missing;
     },
     /** One page of recorded but unbilled reports, after `after` (null: the first page). */
     async reportsDueForSweep(now: Date, graceSeconds: number, limit: number, after: SweepCursor | null): Promise<ReportDueForSweep[]> {
@@ -415,15 +425,15 @@ export function createCallStore(rpc: Rpc) {
         p_after_received_at: after?.at ?? null,
         p_after_call_id: after?.callId ?? null,
       });
-      return parse(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
+      return parseRpcResult(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
     },
     /** Whether the call is settled in Postgres (its row settled, or its report billed): call_settled. */
     async settled(callId: string): Promise<CallSettled> {
-      return parse(callSettled, 'call_settled', await rpc.call('call_settled', { p_call_id: callId }));
+      return parseRpcResult(callSettled, 'call_settled', await rpc.call('call_settled', { p_call_id: callId }));
     },
     /** Redis was seen with this settled call's entry no longer counting: off the sweeper's list. */
     async hotReleased(callId: string): Promise<'stamped' | 'unchanged'> {
-      return parse(hotReleased, 'call_hot_released', await rpc.call('call_hot_released', { p_call_id: callId })).outcome;
+      return parseRpcResult(hotReleased, 'call_hot_released', await rpc.call('call_hot_released', { p_call_id: callId })).outcome;
     },
     /** One page of settled calls whose Redis hold may still count, after `after` (null: the first page). */
     async callsDueForHotRelease(now: Date, limit: number, after: SweepCursor | null): Promise<SettledHold[]> {
@@ -433,11 +443,11 @@ export function createCallStore(rpc: Rpc) {
         p_after_expires_at: after?.at ?? null,
         p_after_call_id: after?.callId ?? null,
       });
-      return parse(settledHolds, 'calls_due_for_hot_release', raw).settled;
+      return parseRpcResult(settledHolds, 'calls_due_for_hot_release', raw).settled;
     },
     /** Keeps the call out of the sweeper's list until `until`. */
     async deferSweep(callId: string, until: Date): Promise<'deferred' | 'unchanged'> {
-      return parse(sweepDefer, 'call_sweep_defer', await rpc.call('call_sweep_defer', { p_call_id: callId, p_until: until.toISOString() })).outcome;
+      return parseRpcResult(sweepDefer, 'call_sweep_defer', await rpc.call('call_sweep_defer', { p_call_id: callId, p_until: until.toISOString() })).outcome;
     },
   };
 }

@@ -5,10 +5,14 @@
 // process memory: answered from there without asking Redis for NUMBER_LOCAL_CACHE_MS after they
 // were read (the hot path's cheapest step), and at any age when neither Redis nor Postgres can
 // answer (fail-open mode). Staleness bound: a number released or re-pointed is still resolved the
-// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS.
+// old way for at most CALL_NUMBER_CACHE_TTL_SECONDS (Redis) + NUMBER_LOCAL_CACHE_MS. A number's
+// rental status (issue 24: active, past_due, releasing) travels with it; whoever changes it
+// deletes the Redis entries at once (forgetNumber), which leaves NUMBER_LOCAL_CACHE_MS of staleness
+// (and the Redis TTL only if that delete failed).
 // The number's rate (CONTRACT §10: an inbound call is rated by the number it called) comes with
 // it from phone_number_resolve and is cached with it, so the hot path makes no second lookup; a
-// rate table replaced is therefore seen by inbound calls within the same bound.
+// rate table replaced is therefore seen by inbound calls within the first bound above (nobody
+// deletes the cached numbers when the rate table changes).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis';
@@ -21,9 +25,13 @@ export interface NumberLookup {
   e164: string | null;
 }
 
+/** A number's rental status as the gate sees it (a released number is not found at all). */
+export type NumberStatus = 'active' | 'past_due' | 'releasing';
+
 export interface ResolvedNumber {
   orgId: string;
   assistantId: string | null;
+  status: NumberStatus;
   /** The rate table's row for this number (longest prefix), or null: the default rate. */
   rate: RateRow | null;
 }
@@ -47,8 +55,28 @@ export class RedisCircuitOpenError extends Error {
   }
 }
 
-// An entry cached before rates were kept has no `rate`: it fails this and is read again from Postgres.
-const cached = z.object({ orgId: z.string(), assistantId: z.string().nullable(), rate: rateRow.nullable() });
+// Entries written before issue 24 carry no status: they were active numbers. An entry cached
+// before rates were kept has no `rate`: it fails this and is read again from Postgres.
+const cached = z.object({
+  orgId: z.string(),
+  assistantId: z.string().nullable(),
+  status: z.enum(['active', 'past_due', 'releasing']).default('active'),
+  rate: rateRow.nullable(),
+});
+
+/** The Redis keys a number is cached under (by Vapi id and by E.164). */
+export function numberCacheKeys(keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): string[] {
+  return [...(n.vapiPhoneNumberId !== null ? [keys.number(`id:${n.vapiPhoneNumberId}`)] : []), keys.number(`e164:${n.e164}`)];
+}
+
+/**
+ * Drops a number's cached answers after its status changed (past due, active again, released), so
+ * every process's next lookup after NUMBER_LOCAL_CACHE_MS reads Postgres. A failure is the caller's
+ * to count: the stale entry then lives until CALL_NUMBER_CACHE_TTL_SECONDS.
+ */
+export async function forgetNumber(redis: Redis, keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): Promise<void> {
+  await redis.del(...numberCacheKeys(keys, n));
+}
 
 export interface NumberResolverOptions {
   redis: Redis;
@@ -117,7 +145,7 @@ export function createNumberResolver(o: NumberResolverOptions) {
         return { kind: 'unavailable', redisError, databaseError };
       }
       if (found.outcome === 'not_found') return { kind: 'not_found', source: 'database', redisFailed: !redisUp };
-      const number: ResolvedNumber = { orgId: found.org_id, assistantId: found.assistant_id, rate: found.rate };
+      const number: ResolvedNumber = { orgId: found.org_id, assistantId: found.assistant_id, status: found.status, rate: found.rate };
       remember(key, number);
       // Cache only found numbers, and only when Redis just answered (no waiting on a sick Redis).
       if (redisUp) await withTimeout(o.redis.set(key, JSON.stringify(number), 'EX', o.ttlSeconds), o.redisTimeoutMs, 'redis').catch(() => undefined);

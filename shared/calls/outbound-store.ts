@@ -2,6 +2,7 @@
 // (supabase/schemas/calls/functions/outbound_call_*.sql, call_rates_*.sql, org_dialing_*.sql).
 // Expected outcomes come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc } from '../db/rpc';
 import { holdStepHold, rateRow, type RateRow } from './call-store';
 
@@ -42,13 +43,6 @@ const dialing = z.union([
   z.object({ outcome: z.literal('not_found') }),
 ]);
 export type OrgDialing = z.output<typeof dialing>;
-
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
 
 /** What outbound_call_admit needs (see its header). */
 export interface OutboundAdmitInput {
@@ -95,35 +89,35 @@ export function createOutboundStore(rpc: Rpc) {
         p_concurrency_limit: i.concurrencyLimit,
         p_now: new Date(i.nowMs).toISOString(),
       });
-      return parse(admitted, 'outbound_call_admit', raw);
+      return parseRpcResult(admitted, 'outbound_call_admit', raw);
     },
     async placed(callId: string, vapiCallId: string, answer: object) {
-      return parse(placed, 'outbound_call_placed', await rpc.call('outbound_call_placed', { p_call_id: callId, p_vapi_call_id: vapiCallId, p_answer: JSON.stringify(answer) }));
+      return parseRpcResult(placed, 'outbound_call_placed', await rpc.call('outbound_call_placed', { p_call_id: callId, p_vapi_call_id: vapiCallId, p_answer: JSON.stringify(answer) }));
     },
     async failed(callId: string, failure: string, answer: object) {
-      return parse(failed, 'outbound_call_failed', await rpc.call('outbound_call_failed', { p_call_id: callId, p_failure: failure, p_answer: JSON.stringify(answer) }));
+      return parseRpcResult(failed, 'outbound_call_failed', await rpc.call('outbound_call_failed', { p_call_id: callId, p_failure: failure, p_answer: JSON.stringify(answer) }));
     },
     /** Outbound calls still 'placing' that were admitted before `before` (Vapi's answer lost). */
     async placing(now: Date, before: Date, limit: number): Promise<PlacingCall[]> {
-      return parse(placing, 'outbound_calls_placing', await rpc.call('outbound_calls_placing', { p_now: now.toISOString(), p_before: before.toISOString(), p_limit: limit })).placing;
+      return parseRpcResult(placing, 'outbound_calls_placing', await rpc.call('outbound_calls_placing', { p_now: now.toISOString(), p_before: before.toISOString(), p_limit: limit })).placing;
     },
     async defer(callId: string, until: Date): Promise<void> {
       await rpc.call('outbound_call_defer', { p_call_id: callId, p_until: until.toISOString() });
     },
     async rates(): Promise<RateRow[]> {
-      return parse(rates, 'call_rates_get', await rpc.call('call_rates_get', {})).rates;
+      return parseRpcResult(rates, 'call_rates_get', await rpc.call('call_rates_get', {})).rates;
     },
     async putRates(rows: RateRow[]): Promise<RateRow[]> {
-      return parse(rates, 'call_rates_put', await rpc.call('call_rates_put', { p_rates: JSON.stringify(rows) })).rates;
+      return parseRpcResult(rates, 'call_rates_put', await rpc.call('call_rates_put', { p_rates: JSON.stringify(rows) })).rates;
     },
     async rateFor(number: string): Promise<RateRow | null> {
-      return parse(rateRow.nullable(), 'call_rate_match', await rpc.call('call_rate_match', { p_number: number }));
+      return parseRpcResult(rateRow.nullable(), 'call_rate_match', await rpc.call('call_rate_match', { p_number: number }));
     },
     async dialing(orgId: string): Promise<OrgDialing> {
-      return parse(dialing, 'org_dialing_get', await rpc.call('org_dialing_get', { p_org_id: orgId }));
+      return parseRpcResult(dialing, 'org_dialing_get', await rpc.call('org_dialing_get', { p_org_id: orgId }));
     },
     async setDialing(orgId: string, allowedCountries: string[] | null, callsPerSecond: number | null): Promise<OrgDialing> {
-      return parse(dialing, 'org_dialing_set', await rpc.call('org_dialing_set', { p_org_id: orgId, p_allowed_countries: allowedCountries, p_calls_per_second: callsPerSecond }));
+      return parseRpcResult(dialing, 'org_dialing_set', await rpc.call('org_dialing_set', { p_org_id: orgId, p_allowed_countries: allowedCountries, p_calls_per_second: callsPerSecond }));
     },
   };
 }

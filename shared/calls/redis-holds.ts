@@ -121,6 +121,13 @@ function rateArgs(h: StoredHold): Array<string | number> {
   return [h.rate_per_minute, h.connect_fee ?? 0, h.minimum_seconds ?? 0, h.increment_seconds ?? 1];
 }
 
+/** An entry's expiry has passed at nowMs: the scripts' purge() removes it (ZRANGEBYSCORE −inf now). */
+function isExpired(expiresAtMs: string | undefined, nowMs: number): boolean {
+  const at = Number(expiresAtMs);
+  // A malformed expiry is no live call either (parse() in the scripts reads it as no entry).
+  return !Number.isFinite(at) || at <= nowMs;
+}
+
 function holdArgs(holds: StoredHold[]): Array<string | number> {
   return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices, ...rateArgs(h)]);
 }
@@ -134,8 +141,11 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   return {
-    /** Probe, plan and hold in one atomic call (see call_gate_decide). */
-    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now()): Promise<RedisDecision> {
+    /**
+     * Probe, plan and hold in one atomic call (see call_gate_decide); `billingOffsetMs` moves only
+     * the spend day. The hold is planned at `t.rate` when given (the rate fixed at admission).
+     */
+    async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now(), billingOffsetMs = 0): Promise<RedisDecision> {
       const rate = t.rate;
       const reply = await r.callGateDecide(
         ...k(orgId),
@@ -152,6 +162,7 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
         t.holdSeconds,
         leadMsOf(t.holdSeconds),
         orgId,
+        billingOffsetMs,
         rate?.connectFee ?? 0,
         rate?.minimumSeconds ?? 0,
         rate?.incrementSeconds ?? 1,
@@ -175,10 +186,11 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     /**
      * Grants slice `sliceNo` of a metered call if the wallet covers it (see call_meter_renew): with
      * `sliceSeconds`, the slice is their cost at the call's own rate; else `sliceAmount`.
-     * `ratePerMinute` is the rate of an entry written before rates were kept.
+     * `ratePerMinute` is the rate of an entry written before rates were kept; `billingOffsetMs`
+     * moves only the spend day.
      */
-    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now(), sliceSeconds?: number): Promise<RenewOutcome> {
-      const args: Array<string | number> = [callId, nowMs, sliceNo, sliceAmount, ratePerMinute];
+    async renew(orgId: string, callId: string, sliceNo: number, sliceAmount: number, ratePerMinute: number, nowMs = Date.now(), billingOffsetMs = 0, sliceSeconds?: number): Promise<RenewOutcome> {
+      const args: Array<string | number> = [callId, nowMs, sliceNo, sliceAmount, ratePerMinute, billingOffsetMs];
       if (sliceSeconds !== undefined) args.push(sliceSeconds);
       const [kind, a, b, c] = await r.callMeterRenew(...k(orgId), ...args);
       switch (kind) {
@@ -241,14 +253,17 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       return outcome;
     },
     /**
-     * The entries in state h (calls in progress), read as StoredHold: the one place TypeScript reads
-     * the entry format H documents above (the scripts read it with parse(), includes/hold-entry.lua).
+     * The unexpired entries in state h (calls in progress) at nowMs, read as StoredHold: the one
+     * place TypeScript reads the entry format H documents above (the scripts read it with
+     * parse(), includes/hold-entry.lua). An entry whose expiry has passed is not a call in progress: every script purges
+     * it (expiresAtMs ≤ now, purge()) before reading H, and Vapi has cut the call at its
+     * maxDurationSeconds by then; until a script runs it is still in H, and is skipped here.
      */
-    async heldEntries(orgId: string): Promise<StoredHold[]> {
+    async heldEntries(orgId: string, nowMs = Date.now()): Promise<StoredHold[]> {
       const out: StoredHold[] = [];
       for (const [callId, v] of Object.entries(await redis.hgetall(keys.holds(orgId)))) {
         const [state, amount, maxd, expires, admitted, cap, slices, rate, fee, minimum, increment] = v.split('|');
-        if (state !== 'h') continue;
+        if (state !== 'h' || isExpired(expires, nowMs)) continue;
         const rated = rate !== undefined && rate !== '';
         out.push({
           call_id: callId,
@@ -264,10 +279,16 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
       }
       return out;
     },
-    /** The call's entry state, or undefined when Redis does not know the call. */
-    async state(orgId: string, callId: string): Promise<'held' | 'ended' | 'released' | undefined> {
+    /**
+     * The call's entry state at nowMs: `expired` when its expiry has passed (as the scripts'
+     * purge() counts it: the call is over, whatever state the entry was left in), undefined when
+     * Redis does not know the call.
+     */
+    async state(orgId: string, callId: string, nowMs = Date.now()): Promise<'held' | 'ended' | 'released' | 'expired' | undefined> {
       const v = await redis.hget(keys.holds(orgId), callId);
-      const s = v?.charAt(0);
+      if (v === null) return undefined;
+      const [s, , , expires] = v.split('|');
+      if (isExpired(expires, nowMs)) return 'expired';
       return s === 'h' ? 'held' : s === 'e' ? 'ended' : s === 'r' ? 'released' : undefined;
     },
     async held(orgId: string, nowMs = Date.now()): Promise<number> {

@@ -8,6 +8,8 @@ const uuid = z.string().uuid().optional().catch(undefined);
 
 // billingCallId: our id of an outbound call (CONTRACT §10), which we put there when placing it.
 const metadata = z.looseObject({ orgId: uuid, billingCallId: uuid }).optional().catch(undefined);
+/** The other party of the call (the caller of an inbound call), as Vapi sends it. */
+const customer = z.looseObject({ number: text(40) }).optional().catch(undefined);
 
 const call = z
   .looseObject({
@@ -21,6 +23,7 @@ const call = z
     assistantOverrides: z.looseObject({ metadata }).optional().catch(undefined),
     // Live call control (reference/vapi.md): a secret; checked against VAPI_CONTROL_HOSTS before use.
     monitor: z.looseObject({ controlUrl: text(2000) }).optional().catch(undefined),
+    customer,
   })
   .optional()
   .catch(undefined);
@@ -36,6 +39,7 @@ export const vapiMessage = z.looseObject({
   durationSeconds: z.number().finite().nonnegative().max(1_000_000).optional().catch(undefined),
   call,
   phoneNumber,
+  customer,
 });
 export type VapiMessage = z.output<typeof vapiMessage>;
 
@@ -48,9 +52,14 @@ export const vapiEnvelope = z.looseObject({ message: vapiMessage });
  * messages are returned as they are.
  */
 export function keyedByOurCallId(m: VapiMessage): VapiMessage {
-  const ours = m.call?.metadata?.billingCallId ?? m.call?.assistantOverrides?.metadata?.billingCallId;
+  const ours = outboundCallId(m);
   if (ours === undefined || m.call === undefined || m.call.id === ours) return m;
   return { ...m, call: { ...m.call, id: ours } };
+}
+
+/** Our id of an outbound call we placed (its metadata.billingCallId), if the message is about one. */
+export function outboundCallId(m: VapiMessage): string | undefined {
+  return m.call?.metadata?.billingCallId ?? m.call?.assistantOverrides?.metadata?.billingCallId;
 }
 
 /** The organisation our own assistant-request answer put into the call's metadata, if any. */

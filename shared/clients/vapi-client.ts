@@ -44,6 +44,7 @@ const vapiCall = z.looseObject({
   createdAt: z.string().optional(),
   assistantOverrides: z.looseObject({ metadata: z.record(z.string(), z.unknown()).optional().nullable() }).optional().nullable(),
   monitor: z.looseObject({ controlUrl: z.string().optional().nullable() }).optional().nullable(),
+  customer: z.looseObject({ number: z.string().optional().nullable() }).optional().nullable().catch(undefined),
 });
 export type VapiCall = z.output<typeof vapiCall>;
 

@@ -1,11 +1,12 @@
 // Typed wrappers over the money SQL functions. Expected outcomes (insufficient funds, replay,
 // unknown org) come back as discriminated unions; only an unreachable database throws.
 import { z } from 'zod';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc } from '../db/rpc';
 import { spendRefusal, walletControls } from '../wallet/wallet-controls';
 
 const money = z.number().int();
-const wallet = { balance: money, version: z.number().int().nonnegative(), currency: z.string() };
 
 const postedRaw = z.object({
   entry_id: z.number().int().positive(),
@@ -14,8 +15,7 @@ const postedRaw = z.object({
   balance_after: money,
   created_at: z.string(),
   replayed: z.boolean().default(false),
-  ...wallet,
-  controls: walletControls.optional(),
+  ...cachedBalance.shape,
 });
 
 function toPosted(r: z.output<typeof postedRaw>) {
@@ -141,23 +141,16 @@ export interface LedgerStore {
   }): Promise<z.output<typeof numberRegistered>>;
 }
 
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export function createLedgerStore(rpc: Rpc): LedgerStore {
   return {
     rpc,
     async createOrg({ name, orgId, currency }) {
-      return parse(orgCreated, 'org_create', await rpc.call('org_create', { p_name: name, p_org_id: orgId ?? null, p_currency: currency }));
+      return parseRpcResult(orgCreated, 'org_create', await rpc.call('org_create', { p_name: name, p_org_id: orgId ?? null, p_currency: currency }));
     },
     async getWallet(orgId) {
       const raw = await rpc.call('wallet_get', { p_org_id: orgId });
       if ((raw as { outcome?: string } | null)?.outcome === 'not_found') return undefined;
-      return parse(walletSnapshot, 'wallet_get', raw);
+      return parseRpcResult(walletSnapshot, 'wallet_get', raw);
     },
     async credit({ orgId, amount, idempotencyKey, fingerprint, reason }) {
       const raw = await rpc.call('wallet_credit', {
@@ -167,7 +160,7 @@ export function createLedgerStore(rpc: Rpc): LedgerStore {
         p_fingerprint: fingerprint,
         p_reason: reason,
       });
-      return parse(creditResult, 'wallet_credit', raw);
+      return parseRpcResult(creditResult, 'wallet_credit', raw);
     },
     async debitForPurchase({ orgId, amount, idempotencyKey, reference }) {
       const raw = await rpc.call('wallet_debit_for_purchase', {
@@ -176,18 +169,18 @@ export function createLedgerStore(rpc: Rpc): LedgerStore {
         p_idempotency_key: idempotencyKey,
         p_reference: reference,
       });
-      return parse(debitResult, 'wallet_debit_for_purchase', raw);
+      return parseRpcResult(debitResult, 'wallet_debit_for_purchase', raw);
     },
     async refund({ orgId, entryId, reason }) {
-      return parse(refundResult, 'wallet_refund', await rpc.call('wallet_refund', { p_org_id: orgId, p_entry_id: entryId, p_reason: reason }));
+      return parseRpcResult(refundResult, 'wallet_refund', await rpc.call('wallet_refund', { p_org_id: orgId, p_entry_id: entryId, p_reason: reason }));
     },
     async chargeCall({ orgId, callId, amount, reference }) {
       const raw = await rpc.call('wallet_charge_call', { p_org_id: orgId, p_call_id: callId, p_amount: amount, p_reference: reference });
-      return parse(chargeResult, 'wallet_charge_call', raw);
+      return parseRpcResult(chargeResult, 'wallet_charge_call', raw);
     },
     async listEntries({ orgId, beforeId, limit }) {
       const raw = await rpc.call('ledger_list', { p_org_id: orgId, p_before_id: beforeId ?? null, p_limit: limit });
-      return parse(z.object({ items: z.array(entryRow) }), 'ledger_list', raw).items;
+      return parseRpcResult(z.object({ items: z.array(entryRow) }), 'ledger_list', raw).items;
     },
     async registerPhoneNumber({ orgId, e164, vapiPhoneNumberId, assistantId }) {
       const raw = await rpc.call('phone_number_register', {
@@ -196,7 +189,7 @@ export function createLedgerStore(rpc: Rpc): LedgerStore {
         p_vapi_phone_number_id: vapiPhoneNumberId,
         p_assistant_id: assistantId,
       });
-      return parse(numberRegistered, 'phone_number_register', raw);
+      return parseRpcResult(numberRegistered, 'phone_number_register', raw);
     },
   };
 }

@@ -12,20 +12,15 @@
 // name whose answer is refused throws like a network error and is retried on the job's own
 // exponential backoff, within its attempts: a DNS answer can change, and the backoff keeps it
 // from hammering.
-import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { signatureHeader } from '../timestamped-hmac';
 import type { MoneyInStore } from './money-in-store';
 import { guardedLookup, hostLiteral, RefusedAddressError, webhookUrlProblem, type AddressPolicy, type Resolver } from './webhook-address';
 
 export const SIGNATURE_HEADER = 'Billing-Gates-Signature';
-
-export function signWalletEvent(secret: string, body: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  const v1 = createHmac('sha256', secret).update(`${nowSeconds}.${body}`).digest('hex');
-  return `t=${nowSeconds},v1=${v1}`;
-}
 
 export interface EventDeliveryDeps {
   moneyIn: MoneyInStore;
@@ -101,7 +96,7 @@ export async function deliverWalletEvent(d: EventDeliveryDeps, eventId: number):
   const body = JSON.stringify({ id: String(e.id), type: e.type, createdAt: e.created_at, data: e.data });
   let status = 0;
   try {
-    status = await post(url, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWalletEvent(e.signing_secret, body) }, body, d.timeoutMs, policy, d.resolve);
+    status = await post(url, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(e.signing_secret, body) }, body, d.timeoutMs, policy, d.resolve);
   } catch (err) {
     if (err instanceof RefusedAddressError) {
       refused(err.host, err.address, err.range);

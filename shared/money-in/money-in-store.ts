@@ -2,13 +2,14 @@
 // Expected outcomes come back as discriminated unions; a shape we did not expect from our own SQL
 // is a programmer error and crashes loudly.
 import { z } from 'zod';
-import { walletControls } from '../wallet/wallet-controls';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc, RpcArgs } from '../db/rpc';
 
 const money = z.number().int();
 
 // With the spend controls at the same version (wallet_cache_json), so a write-through keeps them.
-export const cachedWallet = z.object({ balance: money, version: z.number().int().nonnegative(), currency: z.string(), frozen: z.boolean(), controls: walletControls.optional() });
+export const cachedWallet = cachedBalance.extend({ frozen: z.boolean() });
 export type CachedWallet = z.output<typeof cachedWallet>;
 
 const topUpRow = z
@@ -107,12 +108,35 @@ const deliverable = z.union([
 ]);
 export type DeliverableEvent = z.output<typeof deliverable>;
 
+// Receipts (CONTRACT §12): a paid top-up's number from the one gap-free series, and its card.
+const receiptRow = z
+  .object({
+    receipt_number: z.string().regex(/^R-\d{6,}$/),
+    top_up_id: z.string(),
+    amount: money,
+    currency: z.string(),
+    paid_at: z.string(),
+    card_brand: z.string().nullable(),
+    card_last4: z.string().nullable(),
+  })
+  .transform((r) => ({ receiptNumber: r.receipt_number, topUpId: r.top_up_id, amount: r.amount, currency: r.currency, paidAt: r.paid_at, cardBrand: r.card_brand, cardLast4: r.card_last4 }));
+export type Receipt = z.output<typeof receiptRow>;
+const receiptFound = z.union([z.object({ outcome: z.literal('found'), receipt: receiptRow }), notFound]);
+
+/** A top-up in a list: its row, its receipt number once paid, and its keyset (created_at exactly as SQL wrote it). */
+const listedTopUp = z.looseObject({ receipt_number: z.string().regex(/^R-\d{6,}$/).nullable(), created_at: z.string(), id: z.string() });
+export interface ListedTopUp {
+  topUp: TopUp;
+  receiptNumber: string | null;
+  keyset: { at: string; id: string };
+}
+
 const outboxItems = z.object({
   items: z.array(
     z.object({
       id: z.number().int(),
       org_id: z.string(),
-      task: z.enum(['deliver_event', 'auto_recharge']),
+      task: z.enum(['deliver_event', 'auto_recharge', 'retry_rent']),
       event_id: z.number().int().nullable(),
       attempt: z.number().int().positive(),
       lease_expired: z.boolean(),
@@ -122,21 +146,22 @@ const outboxItems = z.object({
 export type OutboxItem = z.output<typeof outboxItems>['items'][number];
 const outboxRetry = z.union([z.object({ outcome: z.literal('retrying'), attempt: z.number().int(), retry_in_ms: z.number().int() }), z.object({ outcome: z.literal('stale') })]);
 
-
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export function createMoneyInStore(rpc: Rpc) {
-  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parse(schema, fn, await rpc.call(fn, args));
+  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parseRpcResult(schema, fn, await rpc.call(fn, args));
   return {
     createTopUp: (i: { orgId: string; amount: number; idempotencyKey: string; fingerprint: string }) =>
       call(topUpCreated, 'topup_create', { p_org_id: i.orgId, p_amount: i.amount, p_idempotency_key: i.idempotencyKey, p_fingerprint: i.fingerprint }),
     attachSession: (topUpId: string, sessionId: string, url: string) =>
       call(topUpFound, 'topup_attach_session', { p_top_up_id: topUpId, p_session_id: sessionId, p_url: url }),
     getTopUp: (orgId: string, topUpId: string) => call(topUpFound, 'topup_get', { p_org_id: orgId, p_top_up_id: topUpId }),
+    /** One page of the organisation's top-ups, newest first, each with its receipt number once paid. */
+    listTopUps: async (i: { orgId: string; before: { at: string; id: string } | undefined; limit: number }): Promise<ListedTopUp[]> => {
+      const args = { p_org_id: i.orgId, p_before_created_at: i.before?.at ?? null, p_before_id: i.before?.id ?? null, p_limit: i.limit };
+      const { items } = await call(z.object({ items: z.array(listedTopUp) }), 'top_ups_list', args);
+      return items.map((r) => ({ topUp: parseRpcResult(topUpRow, 'top_ups_list', r), receiptNumber: r.receipt_number, keyset: { at: r.created_at, id: r.id } }));
+    },
+    /** The receipt of a paid top-up of this organisation; not_found until it is paid. */
+    receipt: (orgId: string, topUpId: string) => call(receiptFound, 'top_up_receipt_get', { p_org_id: orgId, p_top_up_id: topUpId }),
     /** The wallet's Stripe customer; `customerId` is recorded if none is yet (the first one wins). */
     stripeCustomer: (orgId: string, customerId: string | null) =>
       call(z.union([z.object({ outcome: z.literal('found'), customer_id: z.string().nullable() }), notFound]), 'wallet_stripe_customer', { p_org_id: orgId, p_customer_id: customerId }),

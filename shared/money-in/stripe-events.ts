@@ -71,7 +71,7 @@ export type EventResult = { outcome: StripeEffect['outcome'] | 'invalid_event'; 
 
 const isHandled = (t: string): t is HandledType => (HANDLED_EVENT_TYPES as readonly string[]).includes(t);
 
-/** The saved card of a paid payment, read back from Stripe; a failure only loses the card. */
+/** The card of a paid payment, read back from Stripe (saved card, receipt); a failure only loses the card. */
 async function cardOf(d: StripeEventDeps, paymentIntentId: string) {
   try {
     const pi = await d.stripe.paymentIntents.retrieve(paymentIntentId, { expand: ['payment_method'] });
@@ -123,6 +123,9 @@ async function apply(d: StripeEventDeps, eventId: string, type: HandledType, obj
         return m.paymentClosed({ eventId, type, topUpId, orgId, status: 'failed', failureCode: e?.decline_code ?? e?.code ?? 'payment_failed', failureMessage: e?.message ?? null });
       }
       // Credited by the PaymentIntent id: the checkout events of the same payment change nothing more.
+      // The card is read for the receipt (CONTRACT §12) only: with no payment method id it is not
+      // saved for auto-recharge from here (the checkout's own event saves it).
+      const card = await cardOf(d, p.data.id);
       return m.paymentSucceeded({
         eventId,
         type,
@@ -134,8 +137,8 @@ async function apply(d: StripeEventDeps, eventId: string, type: HandledType, obj
         sessionId: null,
         customerId: p.data.customer ?? null,
         paymentMethodId: null,
-        cardBrand: null,
-        cardLast4: null,
+        cardBrand: card.cardBrand,
+        cardLast4: card.cardLast4,
       });
     }
     case 'charge.refunded': {

@@ -23,6 +23,9 @@ import { createOutboundStore, type OutboundStore } from '../calls/outbound-store
 import { createSpendControlsStore, type SpendControlsStore } from '../wallet/spend-controls-store';
 import { createStripeClient, type StripeClient } from '../clients/stripe-client';
 import { createMoneyInStore, type MoneyInStore } from '../money-in/money-in-store';
+import { createUsageStore, type UsageStore } from '../usage/usage-store';
+import { createRentalStore, type RentalStore } from '../rental/rental-store';
+import { createBillingClock, type BillingClock } from '../rental/billing-clock';
 
 export interface Services {
   config: Config;
@@ -54,6 +57,12 @@ export interface Services {
   /** Money in (issue 11): the Stripe SDK and the top-up, recharge, alert and event SQL functions. */
   stripe: StripeClient;
   moneyIn: MoneyInStore;
+  /** Usage at a glance (CONTRACT §12): daily usage, monthly statements, the calls list. */
+  usage: UsageStore;
+  /** Monthly number rental (issue 24): rents, the numbers' lifecycle, listing and release. */
+  rental: RentalStore;
+  /** The billing clock (shared by every process through Postgres; sandbox mode can move it). */
+  billingClock: BillingClock;
   close(): Promise<void>;
 }
 
@@ -83,7 +92,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const wallet = new WalletService(store, cache, metrics, log);
   const queues = createQueues(redis, keys.bullPrefix);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
-  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock });
+  const rental = createRentalStore(rpc);
+  const billingClock = createBillingClock({ store: rental, sandbox: config.sandbox.enabled, log });
+  const calls = createCallServices({ config, rpc, redis, keys, wallet, queues, metrics, log, vapi, clock: overrides.clock, billingOffsetMs: billingClock.offsetMs });
   const outboundStore = createOutboundStore(rpc);
   const outbound = createOutboundCalls({ config, store: outboundStore, calls, vapi, metrics, log, clock: calls.clock });
   return {
@@ -108,7 +119,11 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     controls: createSpendControlsStore(rpc),
     stripe: createStripeClient(config.stripe),
     moneyIn: createMoneyInStore(rpc),
+    usage: createUsageStore(rpc),
+    rental,
+    billingClock,
     async close() {
+      billingClock.close();
       // Pending hold records are written before the pool they need closes.
       await calls.close();
       await queues.close();

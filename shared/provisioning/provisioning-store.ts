@@ -1,8 +1,10 @@
 // Typed wrappers over the provisioning SQL functions (supabase/migrations/*_provisioning.sql).
 // The SQL decides every transition; expected outcomes come back as discriminated unions.
 import { z } from 'zod';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc } from '../db/rpc';
-import { spendRefusal, walletControls } from '../wallet/wallet-controls';
+import { spendRefusal } from '../wallet/wallet-controls';
 
 export const PROVISIONING_STATUSES = ['queued', 'provisioning', 'retrying', 'completed', 'failed', 'refunded'] as const;
 export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
@@ -58,13 +60,12 @@ const requestRaw = z
   }));
 export type ProvisioningRequest = z.output<typeof requestRaw>;
 
-const walletAfter = { balance: money, version: z.number().int().nonnegative(), currency: z.string(), controls: walletControls.optional() };
 const replayed = z.boolean().default(false);
 const notFound = z.object({ outcome: z.literal('not_found') });
 const withRequest = <T extends string>(outcome: T) => z.object({ outcome: z.literal(outcome), request: requestRaw });
 
 const createResult = z.union([
-  z.object({ outcome: z.literal('queued'), request: requestRaw, replayed, ...walletAfter }),
+  z.object({ outcome: z.literal('queued'), request: requestRaw, replayed, ...cachedBalance.shape }),
   z.object({
     outcome: z.literal('insufficient_funds'),
     currency: z.string(),
@@ -86,7 +87,7 @@ const retryingResult = z.union([withRequest('retrying'), withRequest('unchanged'
 const completeResult = z.union([withRequest('completed').extend({ replayed }), withRequest('final'), notFound]);
 const failedResult = z.union([withRequest('failed').extend({ replayed }), withRequest('final'), notFound]);
 const refundResult = z.union([
-  withRequest('refunded').extend({ replayed, ...walletAfter }),
+  withRequest('refunded').extend({ replayed, ...cachedBalance.shape }),
   withRequest('not_refundable'),
   notFound,
 ]);
@@ -124,12 +125,6 @@ export type RequestOwnership = z.output<typeof reconcileLookup>['requests'][numb
 /** The most ids one reconcile lookup takes (the SQL function refuses more). */
 export const RECONCILE_LOOKUP_MAX = 1000;
 
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
 
 export interface CreateInput {
   orgId: string;
@@ -147,7 +142,7 @@ export type PurchaseStep = { step: 'purchase' } | { step: 'vapi_import' } | { st
 
 export function createProvisioningStore(rpc: Rpc) {
   const call = async <S extends z.ZodTypeAny>(fn: string, schema: S, args: Parameters<Rpc['call']>[1]) =>
-    parse(schema, fn, await rpc.call(fn, args));
+    parseRpcResult(schema, fn, await rpc.call(fn, args));
   return {
     create: (i: CreateInput) =>
       call('provision_request_create', createResult, {

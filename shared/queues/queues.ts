@@ -12,6 +12,7 @@ export const QUEUE_NAMES = {
   callMeters: 'call-meters',
   walletEvents: 'wallet-events',
   autoRecharges: 'auto-recharges',
+  rentals: 'rentals',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -27,7 +28,8 @@ export interface CallBillingJob {
 }
 /**
  * A metered call's next step: `renew` asks for slice `slice` before the held seconds run out;
- * `hangup` ends the call if it is still on when the seconds it holds are used up. The call's
+ * `hangup` ends the call if it is still on when the seconds it holds are used up (retried with
+ * backoff until it has, hangupJobOptions). The call's
  * fixed facts travel with the job, so a job can write the call's durable record when the
  * gate's batched record never arrived. Ids and numbers only: the control URL is looked up.
  */
@@ -60,6 +62,13 @@ export interface AutoRechargeJob {
   outboxId: number;
   attempt: number;
 }
+/**
+ * Monthly number rental (issue 24): `sweep` charges every number whose month has begun and
+ * re-drives unfinished releases (the job scheduler, and after the sandbox clock moves), from
+ * `after` (a number id) when it continues a run that reached its page limit; `org`
+ * tries one organisation's past-due numbers again after a credit (the money outbox relays it).
+ */
+export type RentalJob = { task: 'sweep'; after?: string } | { task: 'org'; orgId: string; after?: string };
 export interface MaintenanceJob {
   task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
 }
@@ -74,7 +83,20 @@ export const jobIds = {
   stop: (callId: string, tag: string) => `stop-${callId.replace(/:/g, '_')}-${tag}`,
   walletEvent: (eventId: number) => `wallet-event-${eventId}`,
   recharge: (outboxId: number, attempt: number) => `recharge-outbox-${outboxId}-${attempt}`,
+  rentRetry: (outboxId: number) => `rent-retry-${outboxId}`,
+  rentSweep: (why: string) => `rent-sweep-${why.replace(/:/g, '_')}`,
 };
+
+/** Rent runs are safe to repeat: a few retries with backoff, then the next run of the schedule. */
+export function rentalJobOptions(jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
 
 /** Customer webhooks: retried with exponential backoff until a 2xx, within the configured attempts. */
 export function walletEventJobOptions(config: Config, eventId: number): JobsOptions {
@@ -125,6 +147,23 @@ export function meterJobOptions(jobId: string, delayMs: number): JobsOptions {
   };
 }
 
+/**
+ * A hang-up (end-call) is retried until it is known to have happened: CALL_HANGUP_ATTEMPTS tries,
+ * CALL_HANGUP_BACKOFF_MS doubling between them, less up to a fifth (jitter: the hang-ups of a
+ * freeze, all due at once, do not retry in lockstep against a recovering Vapi). Its step decides its own last try (it counts an unendable call and completes), so a hang-up
+ * job never ends in the failed set.
+ */
+export function hangupJobOptions(config: Pick<Config['callGate'], 'hangupAttempts' | 'hangupBackoffMs'>, jobId: string, delayMs: number): JobsOptions {
+  return {
+    jobId,
+    delay: Math.max(0, Math.round(delayMs)),
+    attempts: config.hangupAttempts,
+    backoff: { type: 'exponential', delay: config.hangupBackoffMs, jitter: 0.2 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
 export interface Queues {
   provisioning: Queue<ProvisioningJob>;
   refunds: Queue<RefundJob>;
@@ -133,6 +172,7 @@ export interface Queues {
   callMeters: Queue<CallMeterJob>;
   walletEvents: Queue<WalletEventJob>;
   autoRecharges: Queue<AutoRechargeJob>;
+  rentals: Queue<RentalJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -147,8 +187,9 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts),
     walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts),
     autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts),
+    rentals: new Queue<RentalJob>(QUEUE_NAMES.rentals, opts),
   };
-  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges] as Queue[];
+  const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges, q.rentals] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
   return { ...q, all, close: async () => void (await Promise.allSettled(all().map((x) => x.close()))) };
 }

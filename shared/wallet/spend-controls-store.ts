@@ -2,6 +2,8 @@
 // the operators' limits and the freeze. Each answers with the wallet at its new version and its
 // controls, which the caller writes through to the cache (the version guard keeps it exact).
 import { z } from 'zod';
+import { cachedBalance } from '../cache/cached-balance';
+import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc } from '../db/rpc';
 import { walletControls, type SpendLimits } from './wallet-controls';
 
@@ -18,9 +20,7 @@ const orgLimits = z
     }),
     frozen: z.boolean(),
     frozen_reason: z.string().nullable(),
-    balance: int,
-    version: int.nonnegative(),
-    currency: z.string(),
+    ...cachedBalance.shape,
     controls: walletControls,
   })
   .transform((r) => ({
@@ -41,10 +41,8 @@ const result = z.union([orgLimits, z.object({ outcome: z.literal('not_found') })
 export type OrgControls = Exclude<z.output<typeof result>, { outcome: 'not_found' }>;
 
 function parse(fn: string, value: unknown): OrgControls | undefined {
-  const r = result.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data.outcome === 'not_found' ? undefined : r.data;
+  const r = parseRpcResult(result, fn, value);
+  return r.outcome === 'not_found' ? undefined : r;
 }
 
 export function createSpendControlsStore(rpc: Rpc) {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { endProcess } from '../../shared/process/end-process';
+import { eventually, NotReachedError } from '../support/eventually';
 
 const BASE = (process.env.BILLING_GATES_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN || SANDBOX_SECRETS.ADMIN_TOKEN;
@@ -64,16 +65,6 @@ async function call(method: 'GET' | 'POST', path: string, headers: Record<string
   return { status: res.status, body: parsed };
 }
 
-async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Failure(`${what}: not reached within ${timeoutMs} ms`);
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
-
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const vapi = { 'x-vapi-secret': VAPI_SECRET };
 
@@ -113,15 +104,18 @@ async function topUp(orgId: string, amount: number, key: string): Promise<void> 
 }
 
 async function waitForFinal(dash: Record<string, string>, requestId: string, want: 'completed' | 'refunded'): Promise<Record<string, unknown>> {
-  return pollUntil(`request ${requestId} ${want}`, PROVISION_POLL_TIMEOUT_MS, async () => {
-    const r = await call('GET', `/api/managed-telephony/provisioning/${requestId}`, dash);
-    check(r.status === 200, `status: ${show(r)}`);
-    const status = r.body.status as string;
-    if (status === want) return r.body;
-    const other = want === 'completed' ? 'refunded' : 'completed';
-    check(status !== other, `request ${requestId} ended ${status}, expected ${want}: ${show(r)}`);
-    return undefined;
-  });
+  return eventually(
+    async () => {
+      const r = await call('GET', `/api/managed-telephony/provisioning/${requestId}`, dash);
+      check(r.status === 200, `status: ${show(r)}`);
+      const status = r.body.status as string;
+      if (status === want) return r.body;
+      const other = want === 'completed' ? 'refunded' : 'completed';
+      check(status !== other, `request ${requestId} ended ${status}, expected ${want}: ${show(r)}`);
+      return undefined;
+    },
+    { what: `request ${requestId} ${want}`, timeoutMs: PROVISION_POLL_TIMEOUT_MS, everyMs: POLL_INTERVAL_MS },
+  );
 }
 
 function assistantRequest(callId: string, number: string) {
@@ -226,7 +220,7 @@ const phases: Phase[] = [
         check(r.status === 200, `report ${i + 1}: ${show(r)}`);
       }
       const expected = Math.ceil((CALL_SECONDS * CALL_RATE_PER_MINUTE) / 60);
-      await pollUntil('the call charge', CALL_CHARGE_TIMEOUT_MS, async () => ((await allEntries(w.dash)).some((e) => e.kind === 'call') ? true : undefined));
+      await eventually(async () => (await allEntries(w.dash)).some((e) => e.kind === 'call'), { what: 'the call charge', timeoutMs: CALL_CHARGE_TIMEOUT_MS, everyMs: POLL_INTERVAL_MS });
       await sleep(DUPLICATE_CHARGE_WINDOW_MS);
       const calls = (await allEntries(w.dash)).filter((e) => e.kind === 'call');
       check(calls.length === 1, `expected one call entry, found ${calls.length}`);
@@ -303,7 +297,7 @@ async function main(): Promise<number> {
       process.stdout.write(`PASS  ${phase.name} (${Date.now() - t0} ms)\n`);
     } catch (err) {
       failures++;
-      const message = err instanceof Failure ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
+      const message = err instanceof Failure || err instanceof NotReachedError ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
       process.stdout.write(`FAIL  ${phase.name}: ${message}\n`);
     }
   }

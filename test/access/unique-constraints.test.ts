@@ -7,6 +7,7 @@
 // its balance update is rolled back with it (failure mode 2).
 import { Client } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
+import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
 
 const WAIT_LIMIT_MS = 5000;
@@ -31,13 +32,11 @@ describe('unique constraints on the ledger', () => {
   /** Resolves once `client`'s backend is waiting on a lock held by another transaction. */
   async function blockedOnLock(client: Client): Promise<void> {
     const pid = (client as unknown as { processID: number }).processID;
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    for (;;) {
-      const r = await ctx.pool.query("select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'", [pid]);
-      if (r.rowCount === 1) return;
-      if (Date.now() > deadline) throw new Error(`backend ${pid} never blocked on a lock`);
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    await eventually(async () => (await ctx.pool.query("select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'", [pid])).rowCount === 1, {
+      what: `backend ${pid} blocked on a lock`,
+      timeoutMs: WAIT_LIMIT_MS,
+      everyMs: 10,
+    });
   }
 
   const insertZeroCall = (orgId: string, key: string, onConflict = '') =>

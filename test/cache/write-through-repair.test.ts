@@ -10,7 +10,9 @@ import { createFundedOrg, createTestContext, type TestContext } from '../support
 import { expectLedgerConsistent } from '../support/invariants';
 import { TEST_REDIS_URL } from '../support/redis';
 import { createTcpProxy, type TcpProxy } from '../support/tcp-proxy';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber } from '../support/vapi';
 
 describe('balance cache write-through repair', () => {
   let proxy: TcpProxy;
@@ -45,7 +47,7 @@ describe('balance cache write-through repair', () => {
     const num = await registerNumber(ctx.services, orgId);
     const gate = await postWebhook(ctx.app(), assistantRequest(num, 'repair-long'));
     expect(gate.body.assistantId).toBe(num.assistantId);
-    await eventually(async () => ((await ctx.pool.query("select 1 from calls where call_id = 'repair-long'")).rowCount === 1 ? true : undefined));
+    await holdsRecorded(ctx.pool, ['repair-long']);
     expect(await cachedBalance(orgId)).toBe(1000);
     const heldBefore = await ctx.services.calls.hot.held(orgId);
     expect(heldBefore).toBeGreaterThan(0);
@@ -65,7 +67,7 @@ describe('balance cache write-through repair', () => {
     const repaired = await eventually(async () => {
       const b = await cachedBalance(orgId);
       return b === 1000 ? undefined : b;
-    }, 15_000);
+    }, { timeoutMs: 15_000 });
     expect([null, -214]).toContain(repaired);
     // Counted by the repair once its write is acknowledged (the balance can be seen a moment before).
     await eventually(async () => ((await repairs('rewritten')) + (await repairs('invalidated')) >= 1 ? true : undefined));

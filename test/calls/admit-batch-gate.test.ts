@@ -7,7 +7,8 @@ import type { Pool } from 'pg';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { createRedisServer, type TestRedisServer } from '../support/redis-server';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, gateCount, postWebhook, registerNumber } from '../support/vapi';
 
 async function heldCalls(pool: Pool, orgId: string): Promise<string[]> {
   const r = await pool.query<{ call_id: string }>("select call_id from calls where org_id = $1 and hold_state = 'held' order by call_id", [orgId]);

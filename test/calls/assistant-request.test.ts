@@ -6,7 +6,8 @@ import request from 'supertest';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, gateCount, postWebhook, registerNumber } from '../support/vapi';
 
 describe('assistant-request decisions', () => {
   let ctx: TestContext;

@@ -18,7 +18,8 @@ import { createFundedOrg, createTestContext, type TestContext } from '../support
 import { expectLedgerConsistent } from '../support/invariants';
 import { TEST_REDIS_URL } from '../support/redis';
 import { createTcpProxy, type TcpProxy } from '../support/tcp-proxy';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber, startVapiCallSimulator, type TestNumber } from '../support/vapi';
+import { assistantRequest, gateCount, postWebhook, registerNumber, startVapiCallSimulator, type TestNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(60_000);
 
@@ -114,7 +115,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
 
     const granted = await ctx.services.calls.store.meter('browned');
     if (granted.outcome !== 'found') throw new Error('the Postgres hold is missing');
-    await eventually(async () => ((await adopted()) > adoptedBefore ? true : undefined), 5000).catch(() => undefined);
+    await eventually(async () => ((await adopted()) > adoptedBefore ? true : undefined), { timeoutMs: 5000 }).catch(() => undefined);
     expect(await entry(orgId, 'browned')).toEqual({
       state: 'h',
       amount: granted.hold.amount,
@@ -139,7 +140,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
     // paid six more slices of 112, and the seventh finds 104.
     await liveAtVapi(num, 'browned');
     expect(await renewUntilRefused(first.data)).toEqual({ outcome: 'exhausted', renewed: 6 });
-    expect(await hangUp('browned')).toBe('hung_up');
+    expect(await hangUp('browned')).toBe('ended');
     expect(await controlMessages('browned')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }, { type: 'end-call' }]);
   });
 
@@ -201,7 +202,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
     expect(await controlMessages('capped-below')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }]);
     const hangup = await ctx.services.queues.callMeters.getJob(jobIds.hangup('capped-below'));
     expect(hangup?.data.dueAtMs).toBe(late!.admitted + 946 * 1000);
-    expect(await hangUp('capped-below')).toBe('hung_up');
+    expect(await hangUp('capped-below')).toBe('ended');
     expect(await controlMessages('capped-below')).toEqual([{ type: 'say', content: RUN_OUT_SENTENCE, endCallAfterSpoken: true }, { type: 'end-call' }]);
     expect((await ctx.services.metrics.callHoldRepairs.get()).values.find((v) => v.labels.repair === 'ended_at_cap')?.value).toBe(repairsBefore + 1);
   });

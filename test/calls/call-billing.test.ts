@@ -5,7 +5,8 @@
 import { startCallBillingWorker } from '../../workers/call-billing-worker';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, statusUpdate } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, statusUpdate } from '../support/vapi';
 
 describe('call billing', () => {
   let ctx: TestContext;

@@ -5,7 +5,8 @@
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber } from '../support/vapi';
 
 describe('call prices come from the configuration', () => {
   let ctx: TestContext;

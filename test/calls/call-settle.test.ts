@@ -11,7 +11,8 @@ import { createCallStore } from '../../shared/calls/call-store';
 import { DataUnavailableError, type Rpc } from '../../shared/db/rpc';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
 
 const GRACE = 300;
 const RATE = 56;
@@ -31,7 +32,7 @@ describe('settling a call', () => {
   async function admit(num: TestNumber, callId: string): Promise<number> {
     const gate = await postWebhook(ctx.app(), assistantRequest(num, callId));
     expect(gate.body.assistantId).toBe(num.assistantId);
-    await eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount === 1 ? true : undefined));
+    await holdsRecorded(ctx.pool, [callId]);
     return gate.body.assistantOverrides.maxDurationSeconds as number;
   }
 

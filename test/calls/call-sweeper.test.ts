@@ -4,7 +4,6 @@
 // recorded but unbilled reports are re-enqueued and billed by the real worker. A call whose Vapi
 // object has endedAt but no startedAt is billed from our admission to that endedAt (clamped to
 // 0..its bound), never to the sweep time (issue 22 item 10).
-import net, { type AddressInfo } from 'node:net';
 import { enqueueBilling } from '../../shared/calls/call-reports';
 import type { SweepCursor } from '../../shared/calls/call-store';
 import { createVapiClient } from '../../shared/clients/vapi-client';
@@ -12,7 +11,10 @@ import { startCallBillingWorker } from '../../workers/call-billing-worker';
 import { CALL_SWEEP_BACKOFF_MAX_MS, callSweepDeps, sweepBackoffMs, sweepCalls } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, startVapiCallSimulator, statusUpdate, type TestNumber } from '../support/vapi';
+import { freePort } from '../support/redis-server';
+import { eventually } from '../support/eventually';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, startVapiCallSimulator, statusUpdate, type TestNumber } from '../support/vapi';
 
 describe('call sweeper', () => {
   let ctx: TestContext;
@@ -30,7 +32,6 @@ describe('call sweeper', () => {
   const later = () => new Date(Date.now() + 2 * 24 * 3600 * 1000); // every hold has expired by then
   const callEntries = async (orgId: string) =>
     (await ctx.pool.query("select amount from ledger_entries where org_id = $1 and kind = 'call' order by id", [orgId])).rows.map((r) => Number(r.amount));
-  const durable = (callId: string) => eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount === 1 ? true : undefined));
   const counter = async (name: 'callReportsMissing' | 'callsSettled', label?: string) => {
     const values = (await ctx.services.metrics[name].get()).values;
     return values.filter((v) => label === undefined || v.labels.source === label).reduce((n, v) => n + v.value, 0);
@@ -50,7 +51,7 @@ describe('call sweeper', () => {
     const start = new Date(Date.now() - 200_000);
     await simCall('sw-lost', start);
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'sw-lost'))).body.assistantId).toBe(num.assistantId);
-    await durable('sw-lost');
+    await holdsRecorded(ctx.pool, ['sw-lost']);
     await simEnd('sw-lost', new Date(start.getTime() + 95_000));
     const missingBefore = await counter('callReportsMissing');
 
@@ -75,7 +76,7 @@ describe('call sweeper', () => {
     const start = new Date(Date.now() - 100_000);
     await simCall('sw-ended', start);
     await postWebhook(ctx.app(), assistantRequest(num, 'sw-ended'));
-    await durable('sw-ended');
+    await holdsRecorded(ctx.pool, ['sw-ended']);
     await simEnd('sw-ended', new Date(start.getTime() + 30_000));
     await postWebhook(ctx.app(), statusUpdate('sw-ended', 'ended', orgId));
     // Within the grace the report may still come: nothing to do yet.
@@ -91,7 +92,7 @@ describe('call sweeper', () => {
     expect(created.status).toBe(201);
     const gate = await postWebhook(ctx.app(), assistantRequest(num, 'sw-nostart'));
     const maxDuration = gate.body.assistantOverrides.maxDurationSeconds as number;
-    await durable('sw-nostart');
+    await holdsRecorded(ctx.pool, ['sw-nostart']);
     // Admitted ten minutes ago (the sweeper comes long after a call whose report never came)...
     const admitted = new Date(Date.now() - 600_000);
     await ctx.pool.query('update calls set admitted_at = $2 where call_id = $1', ['sw-nostart', admitted.toISOString()]);
@@ -116,7 +117,7 @@ describe('call sweeper', () => {
       const created = await fetch(`${sim.url}/sandbox/calls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id, startedAt: null }) });
       expect(created.status).toBe(201);
       maxDurations.push((await postWebhook(ctx.app(), assistantRequest(num, id))).body.assistantOverrides.maxDurationSeconds as number);
-      await durable(id);
+      await holdsRecorded(ctx.pool, [id]);
     }
     const admitted = new Date(Date.now() - 3 * 86_400_000);
     await ctx.pool.query("update calls set admitted_at = $1 where call_id in ('sw-nostart-early', 'sw-nostart-late')", [admitted.toISOString()]);
@@ -136,8 +137,8 @@ describe('call sweeper', () => {
     await postWebhook(ctx.app(), assistantRequest(num, 'sw-ghost'));
     await simCall('sw-live', new Date());
     await postWebhook(ctx.app(), assistantRequest(num, 'sw-live'));
-    await durable('sw-ghost');
-    await durable('sw-live');
+    await holdsRecorded(ctx.pool, ['sw-ghost']);
+    await holdsRecorded(ctx.pool, ['sw-live']);
     const r = await sweepCalls(callSweepDeps(ctx.services), later());
     // (Earlier tests' unsettled calls, unknown to the simulator, are swept here too.)
     expect(r).toMatchObject({ stillLive: 1, errors: 0 });
@@ -189,7 +190,6 @@ describe('call sweeper paging and backoff', () => {
   const later = () => new Date(Date.now() + 2 * 24 * 3600 * 1000);
   const callEntries = async (orgId: string) =>
     (await ctx.pool.query("select amount from ledger_entries where org_id = $1 and kind = 'call' order by id", [orgId])).rows.map((r) => Number(r.amount));
-  const durable = (callId: string) => eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount === 1 ? true : undefined));
   const sweep = (now: Date) => sweepCalls(callSweepDeps(ctx.services), now);
   async function simCall(id: string, startedAt: Date) {
     const res = await fetch(`${sim.url}/sandbox/calls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id, startedAt: startedAt.toISOString() }) });
@@ -205,7 +205,7 @@ describe('call sweeper paging and backoff', () => {
       await simCall(id, startedAt);
       const res = await postWebhook(ctx.app(), assistantRequest(num, id));
       expect([id, res.body]).toMatchObject([id, { assistantId: num.assistantId }]);
-      await durable(id);
+      await holdsRecorded(ctx.pool, [id]);
     }
   }
   /** Ends the calls at Vapi and sweeps them away, so the next test starts with no open calls. */
@@ -302,11 +302,7 @@ describe('call sweeper paging and backoff', () => {
     await admit(num, ['pg-error'], start);
     await simEnd('pg-error', new Date(start.getTime() + 20_000));
     // A port nothing listens on: every GET /call/{id} fails to connect.
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const unreachable = createVapiClient({ apiKey: 'test', apiBaseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+    const unreachable = createVapiClient({ apiKey: 'test', apiBaseUrl: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 });
 
     const t0 = later();
     expect(await sweepCalls({ ...callSweepDeps(ctx.services), vapiCalls: unreachable }, t0)).toEqual({ settled: 0, notFound: 0, stillLive: 0, reenqueued: 0, holdsReleased: 0, errors: 1 });

@@ -14,7 +14,8 @@ import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext }
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
 import { failReleases } from '../support/redis-faults';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 describe('an "ended" status-update after the call was charged', () => {
   let ctx: TestContext;

@@ -7,7 +7,8 @@ import { jobIds } from '../../shared/queues/queues';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { deleteByPrefix } from '../support/redis';
-import { assistantRequest, eventually, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
 
 describe('hold lifecycle (metered)', () => {
   let ctx: TestContext;
@@ -20,12 +21,11 @@ describe('hold lifecycle (metered)', () => {
   const ended = (id: string, num: TestNumber) => ({
     message: { type: 'status-update', status: 'ended', endedReason: 'customer-ended-call', call: { id, phoneNumberId: num.vapiPhoneNumberId } },
   });
-  const recorded = (id: string) => eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [id])).rowCount === 1 ? true : undefined));
   const entry = async (orgId: string, id: string) => (await ctx.services.redis.hget(ctx.services.keys.holds(orgId), id))?.split('|');
 
   /** Makes the call look admitted `seconds` ago in both stores (what a long call looks like when it ends). */
   async function backdate(orgId: string, id: string, seconds: number): Promise<void> {
-    await recorded(id);
+    await holdsRecorded(ctx.pool, [id]);
     const fields = await entry(orgId, id);
     if (!fields) throw new Error('no Redis entry');
     fields[4] = String(Number(fields[4]) - seconds * 1000);
@@ -64,7 +64,7 @@ describe('hold lifecycle (metered)', () => {
     const num = await registerNumber(ctx.services, orgId);
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'unrecorded'))).body.assistantId).toBe(num.assistantId);
     // The batched record failed (or has not been written yet): Postgres knows nothing of the call.
-    await recorded('unrecorded');
+    await holdsRecorded(ctx.pool, ['unrecorded']);
     await ctx.pool.query('delete from calls where call_id = $1', ['unrecorded']);
     // Neither metadata nor a record: only the call id and the number it came in on.
     await postWebhook(ctx.app(), ended('unrecorded', num));
@@ -82,7 +82,7 @@ describe('hold lifecycle (metered)', () => {
     const orgId = await createFundedOrg(ctx.services, 1000);
     const num = await registerNumber(ctx.services, orgId);
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'survivor'))).body.assistantId).toBe(num.assistantId);
-    await recorded('survivor');
+    await holdsRecorded(ctx.pool, ['survivor']);
     const meterId = jobIds.meter('survivor', 2);
     // No worker runs here: the first renewal waits in the due set for the meter pump.
     const dueOf = async () => (await ctx.services.redis.zrange(ctx.services.keys.meterDue, 0, -1)).filter((m) => m.endsWith('|survivor'));
@@ -110,7 +110,7 @@ describe('hold lifecycle (metered)', () => {
     const inProgress = { message: { type: 'status-update', status: 'in-progress', call: { id: 'early-url', phoneNumberId: num.vapiPhoneNumberId, monitor: { controlUrl: url } } } };
     await postWebhook(ctx.app(), inProgress);
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'early-url'))).body.assistantId).toBe(num.assistantId);
-    await recorded('early-url');
+    await holdsRecorded(ctx.pool, ['early-url']);
     await deleteByPrefix(ctx.services.redis, ctx.services.keys.prefix);
     const meter = await ctx.services.calls.store.meter('early-url');
     expect(meter.outcome === 'found' && meter.control_url).toBe(url);

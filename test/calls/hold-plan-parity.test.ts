@@ -35,7 +35,7 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
   type Inputs = { available: number; callMinBalance: number; callRatePerMinute: number; margin: number; policy: 'metered' | 'full'; holdSeconds: number };
   const expected = (i: Inputs) => {
     const policy = i.policy === 'metered' ? { kind: 'metered' as const, holdSeconds: i.holdSeconds } : { kind: 'full' as const };
-    const plan = planHold({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: i.callRatePerMinute }, i.margin, i.available, policy);
+    const plan = planHold({ currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: i.callRatePerMinute }, i.margin, i.available, policy);
     return plan === undefined ? null : plan;
   };
   const fromArray = (a: ReadonlyArray<string | number>) => ({ amount: Number(a[0]), maxDurationSeconds: Number(a[1]), cap: Number(a[2]), heldSeconds: Number(a[3]) });
@@ -112,7 +112,7 @@ describe('hold plan parity (Lua and SQL against planHold)', () => {
   type Rated = Omit<Inputs, 'callRatePerMinute'> & { rate: CallRate };
   const expectedAt = (i: Rated) => {
     const policy = i.policy === 'metered' ? { kind: 'metered' as const, holdSeconds: i.holdSeconds } : { kind: 'full' as const };
-    return planHold({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: 56 }, i.margin, i.available, policy, i.rate) ?? null;
+    return planHold({ currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: i.callMinBalance, callRatePerMinute: 56 }, i.margin, i.available, policy, i.rate) ?? null;
   };
 
   it("plans at a call's own rate (connect fee, minimum, increments) in Lua and SQL exactly what planHold plans", async () => {

@@ -14,7 +14,7 @@ describe('hold policy', () => {
         fc.integer({ min: 1, max: 10_000 }),
         fc.integer({ min: 0, max: 600 }),
         (available, callMinBalance, callRatePerMinute, margin) => {
-          const pricing = { currency: 'gbp', phoneNumberPrice: 1000, callMinBalance, callRatePerMinute };
+          const pricing = { currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance, callRatePerMinute };
           const plan = planHold(pricing, margin, available);
           if (available < callMinBalance) {
             expect(plan).toBeUndefined();
@@ -36,14 +36,14 @@ describe('hold policy', () => {
   });
 
   it('refuses below CALL_MIN_BALANCE and grants 1066 s holding 995 on 1000 at the default prices (full)', () => {
-    const pricing = { currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 };
+    const pricing = { currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 };
     expect(planHold(pricing, 5, 78)).toBeUndefined();
     expect(planHold(pricing, 5, 79)).toEqual({ amount: 79, maxDurationSeconds: 79, cap: 74, heldSeconds: 79 });
     expect(planHold(pricing, 5, 1000)).toEqual({ amount: 995, maxDurationSeconds: 1066, cap: 995, heldSeconds: 1066 });
   });
 
   it('holds one slice (112 for 120 s at 56/min) of a metered call, the whole cost when less, and CALL_MIN_BALANCE at least', () => {
-    const pricing = { currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 };
+    const pricing = { currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 };
     const metered = { kind: 'metered' as const, holdSeconds: 120 };
     expect(planHold(pricing, 5, 1000, metered)).toEqual({ amount: 112, maxDurationSeconds: 1066, cap: 995, heldSeconds: 120 });
     // The ninth call on a wallet of 1000: 104 left, 106 s granted, costing 99 — less than a slice.
@@ -60,7 +60,7 @@ describe('hold policy', () => {
         fc.integer({ min: 1, max: 10_000 }),
         fc.integer({ min: 10, max: 43_200 }),
         (available, callMinBalance, callRatePerMinute, holdSeconds) => {
-          const pricing = { currency: 'gbp', phoneNumberPrice: 1000, callMinBalance, callRatePerMinute };
+          const pricing = { currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance, callRatePerMinute };
           const plan = planHold(pricing, 5, available, { kind: 'metered', holdSeconds });
           if (plan === undefined) return;
           expect(plan.amount).toBeLessThanOrEqual(available);

@@ -9,7 +9,9 @@ import { expectLedgerConsistent } from '../support/invariants';
 import { createTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { TEST_REDIS_URL } from '../support/redis';
 import { waitForRedis } from '../../shared/redis';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('late and absent store answers', () => {
   let ctx: TestContext;
@@ -58,7 +60,7 @@ describe('late and absent store answers', () => {
     expect(viaPostgres.body.assistantId).toBe(num.assistantId);
     await proxy.up();
     await waitForRedis(ctx.services.redis, 5000);
-    await eventually(async () => ((await ctx.pool.query("select 1 from calls where call_id = 'warm-2'")).rowCount === 1 ? true : undefined));
+    await holdsRecorded(ctx.pool, ['warm-2']);
 
     // The answer's own copy failed with Redis away; the sweeper's pass repairs it.
     await sweepMeters(meterSweepDeps(ctx.services));

@@ -13,7 +13,8 @@ import { jobIds, meterJobOptions, QUEUE_NAMES, type CallMeterJob } from '../../s
 import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('due set of first renewals', () => {
   let ctx: TestContext;

@@ -8,7 +8,8 @@ import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { startControlServer, type ControlServer } from '../support/control-server';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 jest.setTimeout(150_000);
 
@@ -60,7 +61,7 @@ describe('metered calls running out of money', () => {
         await postWebhook(ctx.app(), { message: { type: 'end-of-call-report', startedAt, endedAt, endedReason: 'assistant-ended-call', call: { id, phoneNumberId: num.vapiPhoneNumberId } } });
       }
       return ended.size === calls.length ? true : undefined;
-    }, 120_000);
+    }, { timeoutMs: 120_000 });
 
     for (const id of calls) {
       const posts = control.posts.filter((p) => p.callId === id).map((p) => p.body);
@@ -75,7 +76,7 @@ describe('metered calls running out of money', () => {
     await eventually(async () => {
       const r = await ctx.pool.query("select count(*)::int n from ledger_entries where org_id = $1 and kind = 'call'", [orgId]);
       return r.rows[0]?.n === 2 ? true : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     await eventually(async () => ((await ctx.services.calls.hot.held(orgId)) === 0 ? true : undefined));
     const { rows } = await ctx.pool.query<{ balance: number }>('select balance from wallets where org_id = $1', [orgId]);
     expect(rows[0]?.balance).toBeGreaterThanOrEqual(-2 * 19);

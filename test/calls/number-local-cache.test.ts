@@ -28,7 +28,7 @@ describe('number resolver: in-process cache', () => {
   }
 
   async function releaseEverywhere(vapiPhoneNumberId: string): Promise<void> {
-    await ctx.pool.query('update phone_numbers set released_at = now() where vapi_phone_number_id = $1', [vapiPhoneNumberId]);
+    await ctx.pool.query("update phone_numbers set released_at = now(), status = 'released' where vapi_phone_number_id = $1", [vapiPhoneNumberId]);
     await ctx.services.redis.del(ctx.services.keys.number(`id:${vapiPhoneNumberId}`));
   }
 

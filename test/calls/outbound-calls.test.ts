@@ -6,18 +6,20 @@
 // the call's own report sent by the simulator, blocked prefixes and dialing permissions refuse,
 // ten concurrent calls never hold more than the balance, and a lost Vapi answer keeps the hold
 // until the sweeper finds the call, which is then billed once.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { listenLocal, type Listening } from '../../sandbox/listen';
 import { billCall } from '../../shared/calls/call-billing';
+import { HangupPendingError } from '../../shared/calls/call-meter';
 import { planHold } from '../../shared/calls/hold-policy';
+import type { CallMeterJob } from '../../shared/queues/queues';
 import { sweepCalls, callSweepDeps } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
+import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
 import { expectConforms } from '../support/openapi';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, startVapiCallSimulator } from '../support/vapi';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, startVapiCallSimulator } from '../support/vapi';
 import type { WebhookTarget } from '../../sandbox/vapi-webhooks';
 
 jest.setTimeout(120_000);
@@ -36,21 +38,20 @@ const GB_PREMIUM = '+449012345678';
 describe('outbound calls through the gate', () => {
   let ctx: TestContext;
   let sim: Awaited<ReturnType<typeof startVapiCallSimulator>>;
-  let server: Server;
+  let server: Listening;
   let target: WebhookTarget | undefined;
 
   beforeAll(async () => {
     sim = await startVapiCallSimulator({ outboundServer: () => target });
     ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url, VAPI_API_TIMEOUT_MS: '400' });
-    server = createServer(ctx.app());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    target = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/vapi/webhook`, secret: TEST_VAPI_SECRET };
+    server = await listenLocal(ctx.app());
+    target = { url: `${server.url}/api/vapi/webhook`, secret: TEST_VAPI_SECRET };
     const put = expectConforms('put', '/api/admin/rates', await request(ctx.app()).put('/api/admin/rates').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ rates: RATES }));
     expect(put.status).toBe(200);
   });
   afterAll(async () => {
     await sim.close();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     await ctx.close();
   });
   afterEach(async () => {
@@ -85,7 +86,13 @@ describe('outbound calls through the gate', () => {
     return r.rows.map((x) => -Number(x.amount));
   };
   const reportArrived = (callId: string) =>
-    eventually(async () => ((await ctx.pool.query(`select 1 from call_reports where call_id = $1`, [callId])).rowCount === 1 ? true : undefined));
+    eventually(async () => (await ctx.pool.query(`select 1 from call_reports where call_id = $1`, [callId])).rowCount === 1, { what: `the report of ${callId}` });
+  /** The call's item in GET /api/calls (the calls list, CONTRACT §12), checked against the OpenAPI document. */
+  const listed = async (token: string, callId: string) => {
+    const res = expectConforms('get', '/api/calls', await request(ctx.app()).get('/api/calls').set('Authorization', `Bearer ${token}`));
+    expect(res.status).toBe(200);
+    return (res.body.items as Array<{ callId: string }>).find((c) => c.callId === callId);
+  };
 
   it('admits a wallet of 1000 at 56/min with the maxDurationSeconds an inbound call would get, and tells Vapi that and the orgId', async () => {
     const o = await orgWithNumber(1000);
@@ -106,7 +113,7 @@ describe('outbound calls through the gate', () => {
     expect(made[0]?.assistantOverrides).toMatchObject({ maxDurationSeconds: 1066, metadata: { orgId: o.orgId, billingCallId: res.body.callId, campaign: 'c1' } });
     // Held in both stores, as a Postgres-path admission is.
     expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(112);
-    await eventually(async () => ((await ctx.services.calls.hot.held(o.orgId)) === 112 ? true : undefined));
+    await eventually(async () => (await ctx.services.calls.hot.held(o.orgId)) === 112, { what: 'the Redis hold of 112' });
   });
 
   it('refuses a wallet below the minimum with 402 and the shortfall, holding nothing and making no Vapi call', async () => {
@@ -139,11 +146,15 @@ describe('outbound calls through the gate', () => {
     expect(res.body.rate).toEqual({ prefix: '+63', ratePerMinute: 5000, connectFee: 10 });
     // What 100,000 pays for at this rate, in whole increments, less the margin.
     expect(res.body.maxDurationSeconds).toBe(Math.floor(Math.floor(((100_000 - 10) * 60) / 5000) / 6) * 6 - 5);
+    // The calls list shows it as outbound, to its destination, at its own rate before it is billed.
+    expect(await listed(o.token, res.body.callId)).toMatchObject({ direction: 'outbound', to: PH, ratePerMinute: 5000, status: 'in_progress', amount: null });
     const [call] = await vapiCalls(o.num.vapiPhoneNumberId);
     expect((await endAt(res.body.vapiCallId, new Date(Date.parse(call!.startedAt) + 45_000).toISOString())).status).toBe(200);
     await reportArrived(res.body.callId);
     await billCall(ctx.services.calls.billing, res.body.callId, 'report');
     expect(await chargeOf(res.body.callId)).toEqual([4010]);
+    // …and after: the rate and seconds the charge used (call_settle_core records them).
+    expect(await listed(o.token, res.body.callId)).toMatchObject({ direction: 'outbound', to: PH, ratePerMinute: 5000, seconds: 45, amount: -4010, status: 'billed' });
     expect(Number((await ctx.pool.query<{ balance: string }>('select balance from wallets where org_id = $1', [o.orgId])).rows[0]?.balance)).toBe(100_000 - 4010);
     await expectLedgerConsistent(ctx.pool);
   });
@@ -174,10 +185,13 @@ describe('outbound calls through the gate', () => {
     const answer = (await postWebhook(ctx.app(), assistantRequest(num, callId))).body;
     expect(answer.assistantOverrides.maxDurationSeconds).toBe(Math.floor((10_000 * 60) / 600) - 5);
     // The Redis-path admission's record (with its rate) reaches Postgres within its batch window.
-    await eventually(async () => ((await ctx.pool.query(`select 1 from calls where call_id = $1 and rate_per_minute = 600`, [callId])).rowCount === 1 ? true : undefined));
+    await eventually(async () => (await ctx.pool.query(`select 1 from calls where call_id = $1 and rate_per_minute = 600`, [callId])).rowCount === 1, {
+      what: 'the calls row at 600/min',
+    });
     await postWebhook(ctx.app(), endOfCallReport(callId, { orgId, seconds: 60, num }));
     await billCall(ctx.services.calls.billing, callId, 'report');
     expect(await chargeOf(callId)).toEqual([600]);
+    expect(await listed(await dashboardToken(TEST_JWT_SECRET, orgId), callId)).toMatchObject({ direction: 'inbound', to: num.e164, ratePerMinute: 600, seconds: 60, amount: -600, status: 'billed' });
     const rate = expectConforms('get', '/api/rates', await request(ctx.app()).get(`/api/rates?number=${encodeURIComponent(num.e164)}`).set('Authorization', `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}`));
     expect(rate.body).toMatchObject({ prefix: '+1415', ratePerMinute: 600, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1, blocked: false });
   });
@@ -243,7 +257,7 @@ describe('outbound calls through the gate', () => {
     expect(res.status).toBe(502);
     expect(res.body).toMatchObject({ error: 'call_not_placed', callId: expect.any(String) });
     expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
-    await eventually(async () => ((await ctx.services.calls.hot.held(o.orgId)) === 0 ? true : undefined));
+    await eventually(async () => (await ctx.services.calls.hot.held(o.orgId)) === 0, { what: 'the Redis hold released' });
     expect((await place(o, GB, key)).status).toBe(502);
     expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(0);
   });
@@ -317,5 +331,51 @@ describe('the platform cap on outbound calls', () => {
     expect(await ctx.services.calls.store.holdsTotal(orgId)).toBe(112);
     const inbound = await postWebhook(ctx.app(), assistantRequest(num));
     expect(inbound.body.assistantId).toBe(num.assistantId);
+  });
+});
+
+describe('the hang-up of an outbound call whose control URL fails', () => {
+  let ctx: TestContext;
+  let sim: Awaited<ReturnType<typeof startVapiCallSimulator>>;
+  let down: Listening;
+  beforeAll(async () => {
+    // No webhook target: the service hears nothing of the call from the simulator, so only Vapi's
+    // API can tell the hang-up that the call is over.
+    sim = await startVapiCallSimulator();
+    ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url });
+    // A control URL that always answers 503.
+    down = await listenLocal((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"statusCode":503,"message":"down","error":"Service Unavailable"}');
+    });
+  });
+  afterAll(async () => {
+    await down.close();
+    await sim.close();
+    await ctx.close();
+  });
+
+  it("asks Vapi's API by Vapi's id, not ours, and stops once Vapi says it ended", async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    const token = await dashboardToken(TEST_JWT_SECRET, orgId);
+    const res = await request(ctx.app())
+      .post('/api/calls')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Idempotency-Key', randomUUID())
+      .send({ assistantId: num.assistantId, phoneNumberId: num.vapiPhoneNumberId, customer: { number: GB } });
+    expect(res.status).toBe(201);
+    const { callId, vapiCallId } = res.body as { callId: string; vapiCallId: string };
+    expect(vapiCallId).not.toBe(callId);
+    expect(await ctx.services.calls.meters.learnControlUrl(callId, `${down.url}/call/${callId}/control`)).toBe(true);
+    const entry = await eventually(async () => (await ctx.services.redis.hget(ctx.services.keys.holds(orgId), callId)) ?? undefined, { what: 'the Redis hold of the outbound call' });
+    const [, , maxd, expires, admitted, cap] = entry.split('|').map(Number);
+    const job: CallMeterJob = { kind: 'hangup', callId, orgId, slice: 1, admittedAtMs: admitted ?? 0, maxDurationSeconds: maxd ?? 0, expiresAtMs: expires ?? 0, cap: cap ?? 0, dueAtMs: Date.now() };
+    const step = (attemptsMade: number) => ctx.services.calls.meters.step(job, { attemptsMade, attempts: 5 });
+
+    // Live at Vapi, its control URL down: tried again after the backoff.
+    await expect(step(0)).rejects.toBeInstanceOf(HangupPendingError);
+    // Vapi ends it (the customer hung up); the control URL still fails: the next try stops.
+    expect((await fetch(`${sim.url}/sandbox/calls/${vapiCallId}/end`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    expect(await step(1)).toBe('ended_at_vapi');
   });
 });

@@ -11,7 +11,8 @@ import { createFundedOrg, createTestContext, type TestContext } from '../support
 import { expectLedgerConsistent } from '../support/invariants';
 import { TEST_REDIS_URL } from '../support/redis';
 import { createTcpProxy, type TcpProxy } from '../support/tcp-proxy';
-import { assistantRequest, eventually, gateCount, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, gateCount, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
 
 describe('Redis circuit breaker: the state machine', () => {
   const setup = () => {

@@ -10,7 +10,9 @@ import { callSweepDeps, sweepCalls } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { createRedisServer, type TestRedisServer } from '../support/redis-server';
-import { assistantRequest, endOfCallReport, eventually, gateCount, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, endOfCallReport, gateCount, postWebhook, registerNumber } from '../support/vapi';
 
 describe('Redis outage', () => {
   let redis: TestRedisServer;
@@ -36,7 +38,7 @@ describe('Redis outage', () => {
 
     // Up: one call holds almost all of the 100 through Redis.
     expect((await postWebhook(ctx.app(), assistantRequest(num, 'out-1'))).body.assistantId).toBe(num.assistantId);
-    await eventually(async () => ((await ctx.pool.query("select 1 from calls where call_id = 'out-1'")).rowCount === 1 ? true : undefined));
+    await holdsRecorded(ctx.pool, ['out-1']);
     const cacheBefore = await gateCount(ctx.services, 'allowed', 'cache');
 
     await redis.stop();

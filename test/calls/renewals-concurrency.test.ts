@@ -6,7 +6,8 @@
 import { callCharge } from '../../shared/pricing';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('renewals of many calls on one wallet', () => {
   let ctx: TestContext;
@@ -24,7 +25,7 @@ describe('renewals of many calls on one wallet', () => {
     const num = await registerNumber(ctx.services, orgId);
     const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
     for (const id of ids) expect((await postWebhook(ctx.app(), assistantRequest(num, id))).body.assistantId).toBe(num.assistantId);
-    await eventually(async () => ((await ctx.pool.query('select count(*)::int n from calls where call_id = any($1)', [ids])).rows[0]?.n === n ? true : undefined));
+    await holdsRecorded(ctx.pool, ids);
     return { orgId, ids };
   }
 

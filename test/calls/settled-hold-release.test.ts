@@ -14,7 +14,8 @@ import { startCallBillingWorker } from '../../workers/call-billing-worker';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { failReleases } from '../support/redis-faults';
-import { assistantRequest, endOfCallReport, eventually, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { assistantRequest, endOfCallReport, postWebhook, registerNumber, type TestNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 describe('a settled call whose Redis release failed', () => {
   let ctx: TestContext;
@@ -88,7 +89,7 @@ describe('a settled call whose Redis release failed', () => {
       await postWebhook(ctx.app(), endOfCallReport('retry-release', { orgId, seconds: 1, num }));
       // The first attempt charges and loses its release; BullMQ retries the job, which charges
       // nothing (already_billed) and releases the hold.
-      await eventually(async () => ((await ctx.services.calls.hot.held(orgId)) === 0 ? true : undefined), 15_000);
+      await eventually(async () => ((await ctx.services.calls.hot.held(orgId)) === 0 ? true : undefined), { timeoutMs: 15_000 });
     } finally {
       restore();
     }

@@ -137,7 +137,7 @@ describe('spend controls', () => {
 
       // A renewal of 112 would take 436 to 548: the call is told why and then hung up.
       expect(await ctx.services.calls.meters.step(await meterJob(orgId, 'day-1'))).toMatchObject({ outcome: 'limited', limit: 'dailySpendLimit' });
-      expect(await ctx.services.calls.meters.step(await meterJob(orgId, 'day-1', 'hangup'))).toBe('hung_up');
+      expect(await ctx.services.calls.meters.step(await meterJob(orgId, 'day-1', 'hangup'))).toBe('ended');
       expect(postsTo('day-1')).toEqual([{ type: 'say', content: LIMIT_SENTENCES.dailySpendLimit, endCallAfterSpoken: true }, { type: 'end-call' }]);
       const ended = (await ctx.services.metrics.spendControls.get()).values.find((v) => v.labels.control === 'dailySpendLimit' && v.labels.surface === 'renewal');
       expect(ended?.value).toBe(1);

@@ -11,7 +11,8 @@ import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, 
 import { startControlServer, type ControlServer } from '../support/control-server';
 import { expectLedgerConsistent } from '../support/invariants';
 import { dashboardToken } from '../support/jwt';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 jest.setTimeout(60_000);
 
@@ -47,7 +48,7 @@ describe('frozen wallets', () => {
     expect([frozen.status, frozen.body]).toEqual([200, { orgId, frozen: true, frozenReason: 'suspected toll fraud', callsEnding: 2 }]);
 
     // At once: the sentence; a few seconds later (the caller hears it): end-call.
-    await eventually(async () => (['fz-a', 'fz-b'].every((id) => control.posts.some((p) => p.callId === id && p.body.type === 'end-call')) ? true : undefined), FREEZE_HANGUP_AFTER_MS + 15_000);
+    await eventually(async () => (['fz-a', 'fz-b'].every((id) => control.posts.some((p) => p.callId === id && p.body.type === 'end-call')) ? true : undefined), { timeoutMs: FREEZE_HANGUP_AFTER_MS + 15_000 });
     for (const id of ['fz-a', 'fz-b']) {
       const posts = control.posts.filter((p) => p.callId === id);
       expect(posts.map((p) => p.body)).toEqual([{ type: 'say', content: FROZEN_SENTENCE, endCallAfterSpoken: true }, { type: 'end-call' }]);

@@ -1,13 +1,13 @@
 // Proves the Vapi webhook's authentication and its always-200 rule: the shared secret (header or
 // Bearer) or a fresh HMAC over the raw body gets in; anything else is 401; once authenticated,
 // malformed JSON, unknown shapes and unknown types all get HTTP 200 (failure mode 16).
-import { createHmac } from 'node:crypto';
 import request from 'supertest';
+import { signTimestamped } from '../../shared/timestamped-hmac';
 import { createTestContext, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { assistantRequest } from '../support/vapi';
 
 const HMAC_SECRET = 'test-hmac-secret-0123456789';
-const sign = (timestamp: string, body: string) => createHmac('sha256', HMAC_SECRET).update(`${timestamp}.${body}`).digest('hex');
+const sign = (timestamp: string, body: string) => signTimestamped(HMAC_SECRET, timestamp, body);
 
 describe('vapi webhook authentication and shape tolerance', () => {
   let ctx: TestContext;
@@ -51,7 +51,7 @@ describe('vapi webhook authentication and shape tolerance', () => {
     it('rejects an HMAC over other bytes, with another secret, or with a stale timestamp', async () => {
       const now = String(Math.floor(Date.now() / 1000));
       const stale = String(Math.floor(Date.now() / 1000) - 301);
-      const other = createHmac('sha256', 'another-secret-123').update(`${now}.${body}`).digest('hex');
+      const other = signTimestamped('another-secret-123', now, body);
       expect((await post().set('x-timestamp', now).set('x-signature', sign(now, `${body} `)).send(body)).status).toBe(401);
       expect((await post().set('x-timestamp', now).set('x-signature', other).send(body)).status).toBe(401);
       expect((await post().set('x-timestamp', stale).set('x-signature', sign(stale, body)).send(body)).status).toBe(401);

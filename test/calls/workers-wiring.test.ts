@@ -5,7 +5,8 @@ import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { CALL_SWEEP_SCHEDULER_ID } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
-import { endOfCallReport, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { eventually } from '../support/eventually';
+import { endOfCallReport, postWebhook, registerNumber } from '../support/vapi';
 
 describe('call gate workers in the process', () => {
   let ctx: TestContext;

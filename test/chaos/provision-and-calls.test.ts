@@ -24,7 +24,8 @@ import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/da
 import { ledgerViolations } from '../support/invariants';
 import { freePort, startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { uniquePrefix } from '../support/redis';
-import { answers, launchScript, launchService, waitUntil, type ServiceProcess } from '../support/service-processes';
+import { eventually } from '../support/eventually';
+import { answers, launchScript, launchService, type ServiceProcess } from '../support/service-processes';
 import { ChaosClient, seededRandom, SimulatorClient, sleep } from './chaos-client';
 
 const envInt = (name: string, fallback: number) => {
@@ -213,9 +214,9 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     });
     spawned.push(sandbox);
     await sandbox.waitForOutput('simulators ready');
-    await waitUntil('simulators answering', () => twilioAnswers(), 30_000);
+    await eventually(() => twilioAnswers(), { what: 'simulators answering', timeoutMs: 30_000, everyMs: 100, retryErrors: true });
     api = launch('api');
-    await waitUntil('API ready', () => answers(`http://127.0.0.1:${ports.api}/readyz`), 30_000);
+    await eventually(() => answers(`http://127.0.0.1:${ports.api}/readyz`), { what: 'API ready', timeoutMs: 30_000, everyMs: 100, retryErrors: true });
     workers.push(await startWorker(), await startWorker());
     client = new ChaosClient(`http://127.0.0.1:${ports.api}`, { admin: TEST_ADMIN_TOKEN, jwt: TEST_JWT_SECRET, vapi: TEST_VAPI_SECRET });
     sim = new SimulatorClient(`http://127.0.0.1:${ports.vapi}`);
@@ -434,7 +435,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           log(`SIGKILL API pid ${api.pid} (clients retry with the same keys)`);
           await api.kill();
           api = launch('api');
-          await waitUntil('API ready again', () => answers(`${client.baseUrl}/readyz`), 30_000);
+          await eventually(() => answers(`${client.baseUrl}/readyz`), { what: 'API ready again', timeoutMs: 30_000, everyMs: 100, retryErrors: true });
           log(`API restarted (pid ${api.pid})`);
         })(),
         (async () => {
@@ -464,8 +465,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         (await pool.query<{ key: string; n: number }>("select idempotency_key as key, count(*)::int as n from ledger_entries where kind = 'call' group by 1")).rows;
       let settleError: string | undefined;
       try {
-        await waitUntil(
-          'every accepted request completed or refunded, every admitted call and every metered call charged',
+        await eventually(
           async () => {
             for (const p of accepted) {
               if (finalStatus.has(p.requestId!)) continue;
@@ -479,8 +479,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
               metered.every((m) => !m.created || charged.has(`call:${m.callId}`))
             );
           },
-          SETTLE_SECONDS * 1000,
-          500,
+          { what: 'every accepted request completed or refunded, every admitted call and every metered call charged', timeoutMs: SETTLE_SECONDS * 1000, everyMs: 500, retryErrors: true },
         );
       } catch (err) {
         // Report what is stuck rather than stopping here.
@@ -667,8 +666,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       );
       for (const r of leftHeld.rows) problems.push(`call ${r.call_id} is still ${r.hold_state} (settled_by ${String(r.settled_by)}) after settling`);
       let walletGaps: string[] = [];
-      await waitUntil(
-        'available == balance in every wallet',
+      await eventually(
         async () => {
           walletGaps = [];
           for (const orgId of [...orgIds, meteredOrgId]) {
@@ -677,8 +675,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           }
           return walletGaps.length === 0;
         },
-        15_000,
-        500,
+        { what: 'available == balance in every wallet', timeoutMs: 15_000, everyMs: 500, retryErrors: true },
       ).catch(() => undefined);
       problems.push(...walletGaps.map((g) => `a hold still counts after every call settled: ${g}`));
 

@@ -117,7 +117,7 @@ describe('loadConfig', () => {
       expect(c.port).toBe(3000);
       expect(c.data).toEqual({ kind: 'postgres', databaseUrl: DEFAULT_DATABASE_URL });
       expect(c.redis.url).toBe('redis://127.0.0.1:6379');
-      expect(c.pricing).toEqual({ currency: 'gbp', phoneNumberPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 });
+      expect(c.pricing).toEqual({ currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 });
       expect(c.provisioning).toEqual({ maxAttempts: 5, backoffMs: 2000 });
       expect(c.callGate.failMode).toBe('closed');
       expect(c.auth.adminToken).toBe(SANDBOX_SECRETS.ADMIN_TOKEN);
@@ -139,10 +139,25 @@ describe('loadConfig', () => {
     });
 
     it('reads prices in other currencies, and refuses a second price for CURRENCY or a malformed list', () => {
-      expect(loadConfig({ PHONE_NUMBER_PRICES: 'usd:1300,eur:1150' }).pricing.phoneNumberPrices).toEqual({ usd: 1300, eur: 1150 });
+      expect(loadConfig({ PHONE_NUMBER_PRICES: 'usd:1300,eur:1150', PHONE_NUMBER_MONTHLY_PRICES: 'usd:1300,eur:1150' }).pricing.phoneNumberPrices).toEqual({ usd: 1300, eur: 1150 });
       expect(refusal({ PHONE_NUMBER_PRICES: 'gbp:900' })).toMatch(/PHONE_NUMBER_PRICES: gbp is CURRENCY/);
       expect(refusal({ PHONE_NUMBER_PRICES: 'usd:1300,usd:1200' })).toMatch(/listed twice/);
       expect(refusal({ PHONE_NUMBER_PRICES: 'usd=1300' })).toMatch(/PHONE_NUMBER_PRICES/);
+    });
+
+    it('reads the monthly rent, its other currencies, the grace and the rent interval, and refuses a currency bought but never rented', () => {
+      const c = loadConfig({});
+      expect(c.rental).toEqual({ graceDays: 7, intervalMs: 3_600_000 });
+      const priced = loadConfig({ PHONE_NUMBER_MONTHLY_PRICE: '900', PHONE_NUMBER_PRICES: 'usd:1300', PHONE_NUMBER_MONTHLY_PRICES: 'usd:1200,eur:1100', NUMBER_GRACE_DAYS: '3' });
+      expect(priced.pricing).toMatchObject({ phoneNumberMonthlyPrice: 900, phoneNumberMonthlyPrices: { usd: 1200, eur: 1100 } });
+      expect(priced.rental.graceDays).toBe(3);
+      expect(refusal({ PHONE_NUMBER_PRICES: 'usd:1300,eur:1150', PHONE_NUMBER_MONTHLY_PRICES: 'usd:1300' })).toBe('PHONE_NUMBER_MONTHLY_PRICES must price every currency PHONE_NUMBER_PRICES prices (missing: eur)');
+      expect(refusal({ PHONE_NUMBER_MONTHLY_PRICES: 'gbp:900' })).toMatch(/PHONE_NUMBER_MONTHLY_PRICES: gbp is CURRENCY, priced by PHONE_NUMBER_MONTHLY_PRICE/);
+      expect(refusal({ PHONE_NUMBER_MONTHLY_PRICE: '0' })).toMatch(/^PHONE_NUMBER_MONTHLY_PRICE /);
+      expect(refusal({ PHONE_NUMBER_MONTHLY_PRICE: '10.5' })).toMatch(/^PHONE_NUMBER_MONTHLY_PRICE must be a whole number/);
+      expect(refusal({ NUMBER_GRACE_DAYS: '-1' })).toMatch(/^NUMBER_GRACE_DAYS /);
+      expect(refusal({ NUMBER_GRACE_DAYS: '91' })).toMatch(/^NUMBER_GRACE_DAYS /);
+      expect(refusal({ RENT_INTERVAL_MS: '86400001' })).toMatch(/^RENT_INTERVAL_MS /);
     });
 
     it('uses supabase-js when SUPABASE_URL is set and DATABASE_URL is not, and Postgres when both are', () => {

@@ -180,4 +180,29 @@ describe('fuzzing the operators’ endpoints', () => {
       ),
     );
   });
+
+  it('refuses every bad move of the billing clock with a 4xx, and moves nothing', async () => {
+    const offset = async () => (await ctx.pool.query<{ s: number }>('select billing_offset_seconds() as s')).rows[0]!.s;
+    const before = await offset();
+    const badSeconds = fc.oneof(badAmount, fc.integer({ min: 31_622_401 }), fc.constantFrom(31_622_400.5, '60', null));
+    const body = fc.oneof(
+      badSeconds.map((v) => JSON.stringify({ advanceSeconds: v })),
+      fc.constant(JSON.stringify({ advanceSeconds: 60, extra: true })),
+      hostileBody.filter((b) => {
+        try {
+          const v = (JSON.parse(b) as { advanceSeconds?: unknown } | null)?.advanceSeconds;
+          return !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 31_622_400);
+        } catch {
+          return true;
+        }
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        expectClientError(await server.send('POST', '/api/admin/clock', { headers: { ...admin, ...json }, body: b }), `clock ${b.slice(0, 80)}`);
+      }),
+      fuzzParams(),
+    );
+    expect(await offset()).toBe(before);
+  });
 });

@@ -10,7 +10,8 @@ import { billCall } from '../../shared/calls/call-billing';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { fuzzParams } from '../support/fuzz';
 import { expectLedgerConsistent, ledgerViolations } from '../support/invariants';
-import { assistantRequest, eventually, postWebhook, registerNumber } from '../support/vapi';
+import { holdsRecorded } from '../support/holds';
+import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 const GRACE = 300;
 const RATE = 56;
@@ -61,7 +62,7 @@ describe('fuzzing end-of-call reports of admitted calls', () => {
         expect(gate.status).toBe(200);
         const maxDuration = gate.body.assistantOverrides?.maxDurationSeconds as number | undefined;
         if (maxDuration === undefined) throw new Error(`not admitted with balance ${balance}: ${JSON.stringify(gate.body)}`);
-        await eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount === 1 ? true : undefined));
+        await holdsRecorded(ctx.pool, [callId]);
         const admitted = Date.now() - rec.admittedAgoMs;
         await ctx.pool.query('update calls set admitted_at = $2, ended_at = $3 where call_id = $1', [
           callId,

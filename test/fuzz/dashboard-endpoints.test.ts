@@ -3,9 +3,10 @@
 // with alg none or another HMAC size, expired or not yet valid, with a payload swapped under a
 // valid signature, or plain garbage all get 401 (never a 5xx); a genuine token of one organisation
 // only ever sees that organisation's wallet (failure mode 21); any query string on
-// /transactions gets 200 or a 4xx; and any alert settings body (thresholds of any count and
-// value, webhook URLs of any spelling, internal hosts among them) gets 200 or a 400 that stored
-// nothing. Nothing of it moves money.
+// /transactions gets 200 or a 4xx; any alert settings body (thresholds of any count and value,
+// webhook URLs of any spelling, internal hosts among them) gets 200 or a 400 that stored nothing;
+// and any id in DELETE /api/numbers/:id is a 404 that touches no number (another organisation's
+// included) — never a 5xx. Nothing of it moves money.
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from '../support/context';
@@ -67,7 +68,7 @@ describe('fuzzing the dashboard endpoints', () => {
   it('refuses every forged, expired or malformed token with 401', async () => {
     const before = await ledgerState(ctx.pool);
     await fc.assert(
-      fc.asyncProperty(forgedToken, fc.constantFrom('/api/wallet', '/api/wallet/transactions'), fc.boolean(), async (pending, path, bearer) => {
+      fc.asyncProperty(forgedToken, fc.constantFrom('/api/wallet', '/api/wallet/transactions', '/api/numbers'), fc.boolean(), async (pending, path, bearer) => {
         const token = await pending;
         const r = await server.send('GET', path, { headers: token === '' && !bearer ? {} : { Authorization: bearer ? `Bearer ${token}` : token } });
         expectClientError(r, `${path} with ${token.slice(0, 60)}`);
@@ -139,5 +140,25 @@ describe('fuzzing the dashboard endpoints', () => {
       }),
       fuzzParams(),
     );
+  });
+
+  it('answers any number id on DELETE /api/numbers/:id with a 404 and releases nothing, another organisation\'s number included', async () => {
+    const token = await dashboardToken(TEST_JWT_SECRET, orgs[0]!.id);
+    // Another organisation's rented number, as a purchase leaves it (no provider is called for a 404).
+    const theirs = await ctx.pool.query<{ id: string }>(
+      `insert into phone_numbers (org_id, e164, source, status, rent_anchor, paid_months, paid_until)
+       values ($1, '+14155550177', 'provisioned', 'active', now(), 1, now() + interval '1 month') returning id`,
+      [orgs[1]!.id],
+    );
+    const id = fc.oneof(fc.constant(theirs.rows[0]!.id), fc.uuid(), anyText(40).map((t) => encodeURIComponent(t)), fc.constantFrom('%', '%ZZ', '..', '__proto__', `${theirs.rows[0]!.id}%00`));
+    await fc.assert(
+      fc.asyncProperty(id, async (seg) => {
+        const r = await server.send('DELETE', `/api/numbers/${seg}`, { headers: { Authorization: `Bearer ${token}` } });
+        expectHandled(r, `DELETE /api/numbers/${seg.slice(0, 80)}`);
+        expect([400, 404]).toContain(r.status);
+      }),
+      fuzzParams(),
+    );
+    expect((await ctx.pool.query('select status from phone_numbers where id = $1', [theirs.rows[0]!.id])).rows[0]).toEqual({ status: 'active' });
   });
 });

@@ -5,14 +5,14 @@
 // Content-Type, body), for allowed and refused calls, other message types, malformed, empty and
 // oversized bodies; (3) that its requests are counted in the HTTP histogram under the route's
 // own labels.
-import { createServer, type RequestListener } from 'node:http';
-import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { createHttpHandler, WEBHOOK_PATH, webhookFastLane } from '../../api/webhook-fast-lane';
 import { httpDurationRecorder } from '../../api/middleware/http-metrics';
 import { webhookDeps, webhookDispatcher } from '../../api/routes/vapi-webhook';
+import { listenLocal } from '../../sandbox/listen';
+import { signTimestamped } from '../../shared/timestamped-hmac';
 import { createFundedOrg, createTestContext, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { assistantRequest, registerNumber, statusUpdate, type TestNumber } from '../support/vapi';
 
@@ -42,15 +42,12 @@ describe('the webhook fast lane', () => {
         record: httpDurationRecorder(metrics),
         log,
       });
-      const server = createServer((req, res) => {
+      ({ url, close } = await listenLocal((req, res) => {
         if (take(req, res)) return;
         req.resume();
         res.statusCode = 404;
         res.end('left to express');
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      close = () => new Promise((r) => server.close(() => r()));
+      }));
     });
     afterAll(async () => close());
 
@@ -66,7 +63,7 @@ describe('the webhook fast lane', () => {
 
     it('leaves to express: no or wrong credentials, HMAC, another method or path, a query string, a compressed body', async () => {
       const ts = String(Math.floor(Date.now() / 1000));
-      const signature = createHmac('sha256', HMAC_SECRET).update(`${ts}.${body}`).digest('hex');
+      const signature = signTimestamped(HMAC_SECRET, ts, body);
       const left = [
         await send(WEBHOOK_PATH, {}),
         await send(WEBHOOK_PATH, { 'x-vapi-secret': 'wrong-secret-0000' }),

@@ -16,6 +16,7 @@ import { deliverWalletEvent, type EventDeliveryDeps } from '../../shared/money-i
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from '../support/context';
 import { dashboardToken } from '../support/jwt';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
+import { eventually } from '../support/eventually';
 
 /** Outside sandbox mode: TWILIO_ACCOUNT_SID set, so every secret must be given. */
 const PRODUCTION_ENV = {
@@ -315,7 +316,7 @@ describe('delivery: the addresses a host name resolves to, judged by the connect
       expect(put.status).toBe(200);
       await prod.ctx.services.store.chargeCall({ orgId: o.orgId, callId: `trap-${o.orgId}`, amount: 1500, reference: 'below the line' });
       // Two refusals: the first attempt and its retry (a DNS answer can change; the backoff is the job's own).
-      await prod.waitFor('two refused attempts', async () => (await refusedCount(prod.ctx)) >= 2);
+      await eventually(async () => (await refusedCount(prod.ctx)) >= 2, { what: 'two refused attempts' });
       expect(connections).toHaveLength(0);
       const ev = await prod.ctx.pool.query<{ d: boolean }>('select delivered_at is not null d from wallet_events where org_id = $1', [o.orgId]);
       expect(ev.rows.map((r) => r.d)).toEqual([false]);

@@ -2,16 +2,16 @@
 // a balance.recovered on the way back; stored in the transaction of the movement and delivered
 // by a BullMQ job, signed Billing-Gates-Signature, retried with backoff until the receiver
 // answers 2xx (this one fails twice first).
-import { createHmac } from 'node:crypto';
 import express from 'express';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { listenLocal, type Listening } from '../../sandbox/listen';
 import { billCall } from '../../shared/calls/call-billing';
+import { verifySignatureHeader } from '../../shared/timestamped-hmac';
+import { eventually } from '../support/eventually';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
 
 let w: StripeWorld;
-let receiver: Server;
+let receiver: Listening;
 let receiverUrl: string;
 const received: Array<{ body: string; signature: string }> = [];
 let failuresLeft = 2;
@@ -28,13 +28,11 @@ beforeAll(async () => {
     received.push({ body: String(req.body), signature: req.get('billing-gates-signature') ?? '' });
     res.status(204).end();
   });
-  receiver = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await listenLocal(app);
+  receiverUrl = `${receiver.url}/hook`;
 });
 afterAll(async () => {
-  await new Promise((r) => receiver.close(r));
+  await receiver.close();
   await w.close();
 });
 
@@ -50,11 +48,11 @@ it('sends exactly one balance.low per threshold over twenty debits, signed, and 
   // 3000 → 100 in twenty steps of 145.
   for (let i = 0; i < 20; i++) await w.ctx.services.store.chargeCall({ orgId, callId: `step-${orgId}-${i}`, amount: 145, reference: 'step' });
   expect(await w.balance(orgId)).toBe(100);
-  await w.waitFor('two deliveries', async () => received.length >= 2);
+  await eventually(async () => received.length >= 2, { what: 'two deliveries' });
   // Back to 3000.
   const back = await w.ctx.services.wallet.credit({ orgId, amount: 2900, idempotencyKey: `back-${orgId}`, fingerprint: 'a'.repeat(64), reason: 'top-up' });
   expect(back.outcome).toBe('credited');
-  await w.waitFor('four deliveries', async () => received.length >= 4);
+  await eventually(async () => received.length >= 4, { what: 'four deliveries' });
   await new Promise((r) => setTimeout(r, 500));
 
   const list = await request(w.ctx.app()).get('/api/wallet/events?limit=10').set('authorization', `Bearer ${token}`);
@@ -62,10 +60,8 @@ it('sends exactly one balance.low per threshold over twenty debits, signed, and 
   expect(seen).toEqual(['balance.low:2000', 'balance.low:500', 'balance.recovered:500', 'balance.recovered:2000']);
   expect(received).toHaveLength(4);
   for (const r of received) {
-    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(r.signature);
-    expect(m).not.toBeNull();
-    const expected = createHmac('sha256', secret).update(`${m?.[1]}.${r.body}`).digest('hex');
-    expect(m?.[2]).toBe(expected);
+    expect(r.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(verifySignatureHeader(secret, r.signature, r.body)).toBe(true);
     const body = JSON.parse(r.body);
     expect(body).toMatchObject({ type: expect.stringMatching(/^balance\./), data: { orgId, currency: 'gbp' } });
     expect(typeof body.data.available).toBe('number');
@@ -93,10 +89,13 @@ it('sends balance.low when a call admitted on the Redis path takes available bel
   const decision = await w.ctx.services.calls.gate.decide(`alert-call-${orgId}`, { vapiPhoneNumberId: `pn-alert-${orgId}`, e164: null });
   expect(decision).toMatchObject({ kind: 'allowed', path: 'cache', holdAmount: 112 });
   await w.ctx.services.calls.admitted(decision);
-  await w.waitFor('the balance.low event', async () => {
-    const list = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
-    return (list.body.items as Array<{ type: string }>).some((e) => e.type === 'balance.low');
-  });
+  await eventually(
+    async () => {
+      const list = await request(w.ctx.app()).get('/api/wallet/events').set('authorization', `Bearer ${token}`);
+      return (list.body.items as Array<{ type: string }>).some((e) => e.type === 'balance.low');
+    },
+    { what: 'the balance.low event' },
+  );
   expect(await w.balance(orgId)).toBe(1000);
 });
 

@@ -9,6 +9,7 @@ import request from 'supertest';
 import { relayOutbox } from '../../workers/money-in-worker';
 import { expectLedgerConsistent } from '../support/invariants';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
+import { eventually } from '../support/eventually';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A lease of two seconds and retries at most two seconds apart keep these tests short; the
@@ -27,7 +28,7 @@ async function cardOnFile(world: StripeWorld) {
   const res = await world.topUp(token, 5000);
   expect(res.status).toBe(201);
   expect((await world.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
-  await world.waitFor('the top-up credit', async () => (await world.balance(orgId)) === 5000);
+  await eventually(async () => (await world.balance(orgId)) === 5000, { what: 'the top-up credit' });
   return { orgId, token };
 }
 /** Available 5000 is below 6000: turning it on asks for a recharge of 5000 at once. */
@@ -50,7 +51,7 @@ it('auto-recharge resumes after a Stripe outage longer than its retries', async 
 
   await world.proxy!.down(); // Stripe unreachable
   await turnOn(world, token);
-  await world.waitFor('the recharge to be claimed', async () => (await recharges(world, orgId)).length === 1);
+  await eventually(async () => (await recharges(world, orgId)).length === 1, { what: 'the recharge to be claimed' });
   // Longer than a BullMQ job's own retries ever lasted (five attempts, 1+2+4+8 s of backoff at
   // most): the job that carried the first attempt is long finished when Stripe comes back.
   await sleep(20_000);
@@ -58,7 +59,7 @@ it('auto-recharge resumes after a Stripe outage longer than its retries', async 
   expect(await world.balance(orgId)).toBe(5000);
 
   await world.proxy!.up();
-  await world.waitFor('the recharge credit', async () => (await world.balance(orgId)) === 10_000, 15_000);
+  await eventually(async () => (await world.balance(orgId)) === 10_000, { what: 'the recharge credit', timeoutMs: 15_000 });
   await sleep(1500); // time for a second charge, were there one
   expect(await world.balance(orgId)).toBe(10_000);
   expect(paymentIntentsAtStripe(world, orgId)).toHaveLength(1);
@@ -93,7 +94,7 @@ it('a recharge whose BullMQ job was lost still runs', async () => {
   expect(Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0)).toBe(0);
 
   world.startWorkers();
-  await world.waitFor('the recharge credit', async () => (await world.balance(orgId)) === 10_000, 15_000);
+  await eventually(async () => (await world.balance(orgId)) === 10_000, { what: 'the recharge credit', timeoutMs: 15_000 });
   await sleep(1000);
   expect(await world.balance(orgId)).toBe(10_000);
   expect(paymentIntentsAtStripe(world, orgId)).toHaveLength(1);
@@ -115,20 +116,20 @@ it('a PaymentIntent created while its answer was lost is not created again when 
   world.sim.webhookUrl = undefined;
   world.proxy!.loseAnswers();
   await turnOn(world, token);
-  await world.waitFor('the PaymentIntent at Stripe', async () => paymentIntentsAtStripe(world, orgId).length === 1);
-  await world.waitFor('a retry scheduled in the outbox', async () => {
+  await eventually(async () => paymentIntentsAtStripe(world, orgId).length === 1, { what: 'the PaymentIntent at Stripe' });
+  await eventually(async () => {
     const r = await world.ctx.pool.query("select last_error from money_outbox where org_id = $1 and task = 'auto_recharge' and done_at is null", [orgId]);
     return typeof r.rows[0]?.last_error === 'string';
-  });
+  }, { what: 'a retry scheduled in the outbox' });
 
   // Answers flow again: the relay sends the same recharge under the same idempotency key, and
   // Stripe answers with the PaymentIntent it made the first time.
   await world.proxy!.up();
   const pi = paymentIntentsAtStripe(world, orgId)[0]!;
-  await world.waitFor('the PaymentIntent recorded', async () => {
+  await eventually(async () => {
     const r = await world.ctx.pool.query("select payment_intent_id from top_ups where org_id = $1 and source = 'auto_recharge'", [orgId]);
     return r.rows[0]?.payment_intent_id === pi.id;
-  });
+  }, { what: 'the PaymentIntent recorded' });
   expect(await rechargeRowsDue(world, orgId)).toBe(0);
   expect(await world.balance(orgId)).toBe(5000); // the credit waits for the webhook
 

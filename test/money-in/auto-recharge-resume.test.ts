@@ -6,6 +6,7 @@
 // steps against the SQL functions on real Postgres.
 import request from 'supertest';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
+import { eventually } from '../support/eventually';
 
 let w: StripeWorld;
 beforeAll(async () => {
@@ -17,7 +18,7 @@ async function wantingRecharge() {
   const { orgId, token } = await w.org();
   const paid = await w.topUp(token, 5000);
   expect((await w.pay(paid.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
-  await w.waitFor('the top-up credit', async () => (await w.balance(orgId)) === 5000);
+  await eventually(async () => (await w.balance(orgId)) === 5000, { what: 'the top-up credit' });
   const put = await request(w.ctx.app()).put('/api/wallet/auto-recharge').set('authorization', `Bearer ${token}`).send({ enabled: true, threshold: 6000, amount: 5000 });
   expect(put.status).toBe(200);
   return orgId;
@@ -79,7 +80,7 @@ it('backs a row off in SQL after an attempt without an answer, and ignores a sta
   expect(await row(orgId)).toEqual([expect.objectContaining({ done_at: null, later: true })]);
   expect(await claimRow(orgId, 60)).toBeUndefined(); // not before its backoff
   expect((await m.outboxRetry(item!.id, item!.attempt + 1, 'x', 30)).outcome).toBe('stale');
-  await w.waitFor('the backoff to pass', async () => (await claimRow(orgId, 60)) ?? false, 5000);
+  await eventually(async () => (await claimRow(orgId, 60)) ?? false, { what: 'the backoff to pass', timeoutMs: 5000 });
 });
 
 it('closes the row when a card fails, asks again, and holds the next try in the outbox until the cooldown ends', async () => {

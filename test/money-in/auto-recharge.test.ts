@@ -4,6 +4,7 @@
 // a row turns auto-recharge off (auto_recharge.disabled): nothing loops. Runs the money-in workers
 // and the outbox relay, the real SDK, and the Stripe simulator's off-session charges.
 import request from 'supertest';
+import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
 import { createStripeWorld, type StripeWorld } from '../support/stripe';
 
@@ -43,7 +44,7 @@ it('fires exactly one recharge when concurrent charges take available below the 
   expect(put.body).toMatchObject({ enabled: true, threshold: 1000, amount: 5000, currency: 'gbp', paymentMethod: { brand: 'visa', last4: '4242' } });
   // Twelve charges of 375 at once: 5000 → 500, crossing below 1000 on the way.
   await Promise.all(Array.from({ length: 12 }, (_, i) => w.ctx.services.store.chargeCall({ orgId, callId: `burst-${orgId}-${i}`, amount: 375, reference: 'burst' })));
-  await w.waitFor('the recharge credit', async () => (await w.balance(orgId)) === 5500);
+  await eventually(async () => (await w.balance(orgId)) === 5500, { what: 'the recharge credit' });
   // More charges while above the threshold, and time past the cooldown: still one recharge.
   await w.ctx.services.store.chargeCall({ orgId, callId: `after-${orgId}`, amount: 100, reference: 'after' });
   await sleep(1500);
@@ -58,7 +59,7 @@ it('counts each declined recharge, turns auto-recharge off after three in a row,
   const put = await request(w.ctx.app()).put('/api/wallet/auto-recharge').set('authorization', `Bearer ${token}`).send({ enabled: true, threshold: 1000, amount: 5000 });
   expect(put.status).toBe(200);
   await w.ctx.services.store.chargeCall({ orgId, callId: `dip-${orgId}`, amount: 500, reference: 'dip' });
-  await w.waitFor('auto_recharge.disabled', async () => (await eventTypes(orgId)).includes('auto_recharge.disabled'), 15_000);
+  await eventually(async () => (await eventTypes(orgId)).includes('auto_recharge.disabled'), { what: 'auto_recharge.disabled', timeoutMs: 15_000 });
   await sleep(2500);
   expect(await recharges(orgId)).toEqual(['failed', 'failed', 'failed']);
   expect((await eventTypes(orgId)).filter((t) => t.startsWith('auto_recharge.'))).toEqual(['auto_recharge.failed', 'auto_recharge.failed', 'auto_recharge.failed', 'auto_recharge.disabled']);

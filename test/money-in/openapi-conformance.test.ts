@@ -21,6 +21,11 @@ it('documents every answer of the money-in endpoints', async () => {
   await w.pay(created.body.checkoutSessionId, '4242424242424242');
   expectConforms('get', '/api/wallet/top-ups/{topUpId}', await app().get(`/api/wallet/top-ups/${created.body.topUpId}`).set(auth));
   expectConforms('get', '/api/wallet/top-ups/{topUpId}', await app().get('/api/wallet/top-ups/nope').set(auth));
+  const receipt = expectConforms('get', '/api/wallet/top-ups/{topUpId}/receipt', await app().get(`/api/wallet/top-ups/${created.body.topUpId}/receipt`).set(auth));
+  expect(receipt.status).toBe(200);
+  const listed = expectConforms('get', '/api/wallet/top-ups', await app().get('/api/wallet/top-ups?limit=1').set(auth));
+  expect(listed.body.items[0].receiptNumber).toBe(receipt.body.receiptNumber);
+  expectConforms('get', '/api/wallet/top-ups', await app().get('/api/wallet/top-ups?limit=x').set(auth));
   expectConforms('get', '/api/wallet', await app().get('/api/wallet').set(auth));
   expectConforms('get', '/api/wallet/transactions', await app().get('/api/wallet/transactions').set(auth));
   expectConforms('get', '/api/wallet/auto-recharge', await app().get('/api/wallet/auto-recharge').set(auth));

@@ -81,6 +81,12 @@ describe('Prometheus alerting rules', () => {
     expect(watching('billing_gates_wallet_freezes_total')).toHaveLength(1);
     // Issue 15: first renewals no meter pump takes.
     expect(watching('billing_gates_meter_due_overdue_seconds')).toHaveLength(1);
+    // Issue 22: calls that had to end and could not be ended, whatever the reason, as one alert.
+    expect(watching('billing_gates_calls_unendable_total')).toHaveLength(1);
+    expect(rules.find((r) => r.expr.includes('billing_gates_calls_unendable_total'))?.labels?.severity).toBe('critical');
+    // Issue 24: rented numbers that cannot be released, or are rented for nothing (unpriced currency).
+    expect(watching('billing_gates_number_releases_total', /outcome="failed"/)).toHaveLength(1);
+    expect(watching('billing_gates_number_rents_total', /outcome="currency_not_priced"/)).toHaveLength(1);
   });
 
   it('compare each ratio with the threshold that was asked for', () => {

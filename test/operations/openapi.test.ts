@@ -39,6 +39,11 @@ describe('OpenAPI document', () => {
         'PUT /api/wallet/auto-recharge',
         'PUT /api/wallet/alerts',
         'GET /api/wallet/events',
+        'GET /api/wallet/top-ups',
+        'GET /api/wallet/top-ups/{topUpId}/receipt',
+        'GET /api/wallet/usage',
+        'GET /api/wallet/statement',
+        'GET /api/calls',
         'POST /api/stripe/webhook',
         'POST /api/vapi/webhook',
         'POST /api/admin/orgs',
@@ -54,6 +59,10 @@ describe('OpenAPI document', () => {
         'PUT /api/admin/rates',
         'GET /api/admin/orgs/{orgId}/dialing',
         'PUT /api/admin/orgs/{orgId}/dialing',
+        'GET /api/numbers',
+        'DELETE /api/numbers/{id}',
+        'GET /api/admin/clock',
+        'POST /api/admin/clock',
         'GET /admin/queues',
         'GET /metrics',
         'GET /healthz',
@@ -128,6 +137,61 @@ describe('OpenAPI document', () => {
     expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=1&cursor=${page.body.nextCursor}`).set(auth)).body.nextCursor).toBeNull();
     expect(expectConforms('get', tx, await request(app).get(`${tx}?limit=0`).set(auth)).status).toBe(400);
     expect(expectConforms('get', tx, await request(app).get(tx)).status).toBe(401);
+  });
+
+  it('matches usage, statements, the calls list and receipts in every outcome (CONTRACT §12)', async () => {
+    const app = ctx.app();
+    const orgId = await createFundedOrg(ctx.services, 5000, 'Usage Spec');
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    const number = { orgId, phoneNumber: '+14155550166', vapiPhoneNumberId: 'pn-spec-usage', assistantId: 'asst-usage' };
+    expect((await request(app).post('/api/admin/phone-numbers').set(admin).send(number)).status).toBe(201);
+    const vapi = { 'x-vapi-secret': TEST_VAPI_SECRET };
+    await request(app).post('/api/vapi/webhook').set(vapi).send({ message: { type: 'assistant-request', call: { id: 'spec-usage-1', customer: { number: '+447700900000' } }, phoneNumber: { number: number.phoneNumber } } });
+    const today = new Date().toISOString().slice(0, 10);
+    const usage = '/api/wallet/usage';
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}&to=${today}`).set(auth)).body.days[0].topUps.amount).toBe(5000);
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', usage, await request(app).get(`${usage}?from=${today}&to=${today}`)).status).toBe(401);
+    const statement = '/api/wallet/statement';
+    const csv = expectConforms('get', statement, await request(app).get(`${statement}?month=${today.slice(0, 7)}`).set(auth));
+    expect([csv.status, csv.headers['content-type']]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect(expectConforms('get', statement, await request(app).get(`${statement}?month=13`).set(auth)).status).toBe(400);
+    const calls = '/api/calls';
+    const listed = expectConforms('get', calls, await request(app).get(calls).set(auth));
+    expect(listed.body.items).toEqual([expect.objectContaining({ callId: 'spec-usage-1', status: 'in_progress' })]);
+    expect(expectConforms('get', calls, await request(app).get(`${calls}?cursor=!`).set(auth)).status).toBe(400);
+    expect(expectConforms('get', calls, await request(app).get(calls)).status).toBe(401);
+    expect(expectConforms('get', '/api/wallet/top-ups', await request(app).get('/api/wallet/top-ups').set(auth)).body).toEqual({ items: [], nextCursor: null });
+    const receipt = '/api/wallet/top-ups/{topUpId}/receipt';
+    expect(expectConforms('get', receipt, await request(app).get('/api/wallet/top-ups/00000000-0000-4000-8000-000000000000/receipt').set(auth)).status).toBe(404);
+  });
+
+  it('matches the numbers and billing-clock endpoints (CONTRACT §11)', async () => {
+    const app = ctx.app();
+    const orgId = await createFundedOrg(ctx.services, 0, 'Numbers Spec');
+    const auth = { Authorization: `Bearer ${await dashboardToken(TEST_JWT_SECRET, orgId)}` };
+    // A number as a purchase leaves it, released already (the release at the providers is numbers-api.test.ts's).
+    const n = await ctx.pool.query<{ id: string }>(
+      `insert into phone_numbers (org_id, e164, source, status, rent_anchor, paid_months, paid_until, release_reason, released_at)
+       values ($1, '+14155550142', 'provisioned', 'released', now(), 1, now() + interval '1 month', 'customer', now()) returning id`,
+      [orgId],
+    );
+    const numberId = n.rows[0]!.id;
+    const listed = expectConforms('get', '/api/numbers', await request(app).get('/api/numbers').set(auth));
+    expect(listed.body.items).toHaveLength(1);
+    expect(expectConforms('get', '/api/numbers', await request(app).get('/api/numbers?x=1').set(auth)).status).toBe(400);
+    expect(expectConforms('get', '/api/numbers', await request(app).get('/api/numbers')).status).toBe(401);
+    const del = '/api/numbers/{id}';
+    expect(expectConforms('delete', del, await request(app).delete(`/api/numbers/${numberId}`).set(auth)).status).toBe(200);
+    expect(expectConforms('delete', del, await request(app).delete('/api/numbers/not-a-uuid').set(auth)).status).toBe(404);
+    expect(expectConforms('delete', del, await request(app).delete(`/api/numbers/${numberId}`)).status).toBe(401);
+
+    const clock = '/api/admin/clock';
+    expect(expectConforms('get', clock, await request(app).get(clock).set(admin)).status).toBe(200);
+    expect(expectConforms('get', clock, await request(app).get(clock)).status).toBe(401);
+    expect(expectConforms('post', clock, await request(app).post(clock).set(admin).send({ advanceSeconds: 60 })).status).toBe(200);
+    expect(expectConforms('post', clock, await request(app).post(clock).set(admin).send({ advanceSeconds: 0 })).status).toBe(400);
+    expect(expectConforms('post', clock, await request(app).post(clock).send({ advanceSeconds: 60 })).status).toBe(401);
   });
 
   it('matches the Vapi webhook: 401, allowed, refused, and acknowledged', async () => {
@@ -210,7 +274,7 @@ describe('OpenAPI document', () => {
   });
 
   it('exercised the outcomes above (runs last)', () => {
-    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404']) {
+    for (const must of ['post /api/admin/orgs 201', 'post /api/admin/orgs 409', 'post /api/admin/orgs/{orgId}/credits 404', 'get /api/wallet 403', 'get /readyz 200', 'post /api/vapi/webhook 200', 'post /api/vapi/webhook 401', 'post /api/managed-telephony/provision 202', 'post /api/managed-telephony/provision 402', 'get /api/managed-telephony/provisioning/{requestId} 200', 'get /api/managed-telephony/provisioning/{requestId} 404', 'get /api/numbers 200', 'delete /api/numbers/{id} 200', 'delete /api/numbers/{id} 404', 'get /api/admin/clock 200', 'post /api/admin/clock 200', 'post /api/admin/clock 400']) {
       expect(checked).toContain(must);
     }
   });

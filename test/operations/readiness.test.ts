@@ -1,7 +1,6 @@
 // Proves /readyz tells a load balancer the truth: 200 when Postgres and Redis answer, 503 with the
 // failing check named when Redis is unreachable (an app whose REDIS_URL points at a closed port),
 // while /healthz (liveness) stays 200 — a Redis outage must not get the process restarted.
-import { createServer } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../api/app';
@@ -13,16 +12,7 @@ import { createServices, type Services } from '../../shared/process/services';
 import { createTestContext, testEnv, type TestContext } from '../support/context';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/databases';
 import { uniquePrefix } from '../support/redis';
-
-/** A port that nothing listens on: bound once by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
+import { freePort } from '../support/redis-server';
 
 describe('/readyz and /healthz', () => {
   let up: TestContext;
@@ -32,7 +22,7 @@ describe('/readyz and /healthz', () => {
   beforeAll(async () => {
     up = await createTestContext();
     dbName = await createTestDatabase();
-    const config = loadConfig(testEnv(databaseUrl(dbName), uniquePrefix('noredis'), { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` }));
+    const config = loadConfig(testEnv(databaseUrl(dbName), uniquePrefix('noredis'), { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
     // No reconnect loop (retryStrategy → null), so nothing outlives the test once it is closed.
     const redis = createRedis(config.redis.url, 'fail-fast', 'test-unreachable', { retryStrategy: () => null });
     const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), redis });

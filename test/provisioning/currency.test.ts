@@ -44,7 +44,7 @@ describe('phone number prices carry their currency', () => {
   describe('priced per currency by configuration', () => {
     let w: ProvisioningWorld;
     beforeAll(async () => {
-      w = await createProvisioningWorld({ CURRENCY: 'gbp', PHONE_NUMBER_PRICE: '1000', PHONE_NUMBER_PRICES: 'usd:1300,eur:1150' }, { workers: false });
+      w = await createProvisioningWorld({ CURRENCY: 'gbp', PHONE_NUMBER_PRICE: '1000', PHONE_NUMBER_PRICES: 'usd:1300,eur:1150', PHONE_NUMBER_MONTHLY_PRICES: 'usd:1300,eur:1150' }, { workers: false });
     });
     afterEach(async () => expectLedgerConsistent(w.ctx.pool));
     afterAll(async () => w.close());

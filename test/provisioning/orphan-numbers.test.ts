@@ -4,6 +4,7 @@
 // The simulators land a purchase after the client's timeout (lateLandings) and re-issue a
 // released number (reissued), as Twilio does; the reconciler runs on its BullMQ job scheduler.
 import { createFundedOrg, type TestContext } from '../support/context';
+import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
 import {
   balanceOf, createProvisioningWorld, failedAfterImport, numbersNamed, provision, requestWithoutJob, waitForRequest, type ProvisioningWorld,
@@ -15,14 +16,6 @@ import { reconcileNumbers } from '../../workers/number-reconciler';
 async function counter(ctx: TestContext, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await ctx.services.metrics.registry.getSingleMetric(name)?.get();
   return metric?.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0) ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`still not true after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('numbers no completed request owns', () => {
@@ -51,11 +44,14 @@ describe('numbers no completed request owns', () => {
     expect(final).toMatchObject({ status: 'completed', attempts: 2, refunded: 0 });
     // The late purchase lands, and is then released: one live number, the request's own.
     const made = () => w.twilio.requests.filter((r) => r.method === 'POST' && r.form.FriendlyName === id && r.status === 201).length;
-    await until('the late purchase landed (two purchases made for the request)', async () => made() === 2);
-    await until('only the completed number is left', async () => {
-      const live = await numbersNamed(w.twilio, id);
-      return live.length === 1 && live[0]?.phone_number === final.phoneNumber;
-    });
+    await eventually(async () => made() === 2, { what: 'the late purchase landed (two purchases made for the request)', timeoutMs: 15_000 });
+    await eventually(
+      async () => {
+        const live = await numbersNamed(w.twilio, id);
+        return live.length === 1 && live[0]?.phone_number === final.phoneNumber;
+      },
+      { what: 'only the completed number is left', timeoutMs: 15_000 },
+    );
     expect(await counter(w.ctx, 'billing_gates_reconciler_releases_total', { provider: 'twilio' })).toBeGreaterThan(releasedBefore);
     expect([...w.vapi.phoneNumbers.values()].filter((p) => p.name === id).map((p) => p.number)).toEqual([final.phoneNumber]);
     const debits = await w.ctx.pool.query("select count(*)::int as n from ledger_entries where org_id = $1 and kind = 'phone_number'", [orgId]);

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createFundedOrg, testEnv } from '../support/context';
+import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
 import { balanceOf, createProvisioningWorld, numbersNamed, provision, simulatorEnv, waitForRequest, type ProvisioningWorld } from '../support/provisioning';
 
@@ -59,11 +60,7 @@ function startWorkerProcess(w: ProvisioningWorld): Promise<WorkerProcess> {
 }
 
 async function purchaseInFlight(w: ProvisioningWorld, requestId: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!w.twilio.purchaseRequests.has(requestId)) {
-    if (Date.now() > deadline) throw new Error('no purchase was asked for');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await eventually(async () => w.twilio.purchaseRequests.has(requestId), { what: 'a purchase asked for', timeoutMs: 30_000, everyMs: 10 });
 }
 
 describe('real worker processes', () => {

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/databases';
+import { eventually } from '../support/eventually';
 import { dashboardToken } from '../support/jwt';
 import { ledgerViolations } from '../support/invariants';
 import { createPool } from '../../shared/db/pool';
@@ -115,10 +116,13 @@ describe('npm start in sandbox mode (launch.ts all, no TWILIO_ACCOUNT_SID)', () 
       expect(accepted.status).toBe(202);
       const { statusUrl } = (await accepted.json()) as { statusUrl: string };
       let body: { status?: string; phoneNumber?: string } = {};
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline && body.status !== 'completed' && body.status !== 'refunded'; ) {
-        body = (await (await fetch(`${api}${statusUrl}`, { headers: user })).json()) as typeof body;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        async () => {
+          body = (await (await fetch(`${api}${statusUrl}`, { headers: user })).json()) as typeof body;
+          return body.status === 'completed' || body.status === 'refunded';
+        },
+        { what: () => `the request final (last ${JSON.stringify(body)})`, timeoutMs: 30_000, everyMs: 50 },
+      );
       expect(body).toMatchObject({ status: 'completed', phoneNumber: expect.stringMatching(/^\+1415/) });
       const sid = SANDBOX_SECRETS.TWILIO_ACCOUNT_SID;
       const listed = (await (await fetch(`http://127.0.0.1:${apiPort + 1}/2010-04-01/Accounts/${sid}/IncomingPhoneNumbers.json`, { headers: { authorization: 'Basic eDp5' } })).json()) as { incoming_phone_numbers: Array<{ phone_number: string }> };

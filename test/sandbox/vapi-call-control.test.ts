@@ -6,14 +6,14 @@
 // sent, and every control message the tests posted, is validated with ajv against Vapi's OpenAPI
 // schemas (test/fixtures/vapi-oai, extracted unchanged from VapiAI/docs).
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { listenLocal } from '../../sandbox/listen';
 import { CONTROL_ENDED_REASON, createVapiCallRoutes, SANDBOX_MAX_CONTROL_PER_CALL } from '../../sandbox/vapi-call-routes';
 import { startVapiSimulator, type VapiSimulator, type VapiSimulatorContext } from '../../sandbox/vapi-simulator';
-import { eventually } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 // The spec ships a few empty `enum` arrays, which ajv refuses (vapi-oai README): dropped on parsing.
 const spec = JSON.parse(readFileSync(join(__dirname, '../fixtures/vapi-oai/vapi.subset.json'), 'utf8'), (k, v: unknown) =>
@@ -41,7 +41,7 @@ interface Received {
 async function startReceiver() {
   const received: Received[] = [];
   const statuses: number[] = [];
-  const server: Server = createServer((req, res) => {
+  const listening = await listenLocal((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -50,13 +50,12 @@ async function startReceiver() {
       res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/vapi/webhook`,
+    url: `${listening.url}/api/vapi/webhook`,
     received,
     statuses,
     of: (callId: string) => received.filter((r) => r.body.message.call.id === callId),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: listening.close,
   };
 }
 

@@ -5,8 +5,9 @@
 // a limit of 5 on a real server and real Redis: 100 concurrent HMAC-signed assistant-requests,
 // secret and Bearer webhooks, and dashboard reads all pass; forged signatures are still throttled
 // after exactly the limit, and a burst of valid ones neither adds to nor hides that count.
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { startServer, type RunningServer } from '../../api/server';
+import { signTimestamped } from '../../shared/timestamped-hmac';
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { dashboardToken } from '../support/jwt';
 import { deleteByPrefix } from '../support/redis';
@@ -18,7 +19,7 @@ const HMAC_SECRET = 'test-hmac-secret-0123456789';
 
 function signed(body: string, secret = HMAC_SECRET): Record<string, string> {
   const timestamp = String(Math.floor(Date.now() / 1000));
-  return { 'x-timestamp': timestamp, 'x-signature': createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex') };
+  return { 'x-timestamp': timestamp, 'x-signature': signTimestamped(secret, timestamp, body) };
 }
 
 describe('the failed-authentication limiter never counts good traffic', () => {

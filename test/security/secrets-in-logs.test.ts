@@ -4,13 +4,13 @@
 // wrong guesses of each — through happy paths, refusals, malformed bodies and, with the database
 // closed, the error paths that log the most. The buffer must hold log lines (the capture works)
 // and none of the secrets, nor the tokens built from them.
-import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
 import { dashboardToken } from '../support/jwt';
 import { assistantRequest, registerNumber } from '../support/vapi';
 import { createLogger } from '../../shared/logger';
+import { signTimestamped } from '../../shared/timestamped-hmac';
 
 const HMAC_SECRET = 'log-test-hmac-secret-0123456789';
 const WRONG_ADMIN = 'wrong-admin-token-guess-9f8e7d';
@@ -66,7 +66,7 @@ describe('secrets in logs', () => {
 
     const body = JSON.stringify(assistantRequest({ vapiPhoneNumberId: 'pn-unknown', e164: '+14155550199' }));
     const ts = String(Math.floor(Date.now() / 1000));
-    const signature = createHmac('sha256', HMAC_SECRET).update(`${ts}.${body}`).digest('hex');
+    const signature = signTimestamped(HMAC_SECRET, ts, body);
     secrets['an HMAC signature'] = signature;
     await webhook().set('x-vapi-secret', TEST_VAPI_SECRET).send(body);
     await webhook().set('Authorization', `Bearer ${TEST_VAPI_SECRET}`).send(JSON.stringify({ message: { type: 'end-of-call-report', call: {} } }));

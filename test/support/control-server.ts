@@ -2,8 +2,7 @@
 // /call/:id/control is recorded (in order, with its arrival time) and answered 200, and nothing
 // is ended — so a test sees both the spoken sentence and the end-call that follows it.
 import express from 'express';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from '../../sandbox/listen';
 
 export interface ControlPost {
   callId: string;
@@ -24,13 +23,10 @@ export async function startControlServer(): Promise<ControlServer> {
     posts.push({ callId: req.params.id, body: req.body as Record<string, unknown>, atMs: Date.now() });
     res.status(200).json({ received: true });
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenLocal(app);
   return {
-    url: (callId) => `http://127.0.0.1:${port}/call/${callId}/control`,
+    url: (callId) => `${listening.url}/call/${callId}/control`,
     posts,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: listening.close,
   };
 }

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import type { Response } from 'supertest';
 import { openApiDocument } from '../../api/openapi';
 
-type Method = 'get' | 'post' | 'put';
+type Method = 'get' | 'post' | 'put' | 'delete';
 interface MediaType {
   schema: Record<string, unknown>;
 }

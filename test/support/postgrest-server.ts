@@ -12,7 +12,7 @@
 //      error `{code, details, hint, message}` with PostgREST's status for the SQLSTATE
 //      (docs.postgrest.org, references/errors: "HTTP Status Codes").
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from '../../sandbox/listen';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { Pool, type PoolClient } from 'pg';
 
@@ -293,19 +293,15 @@ export async function startPostgrestServer(options: { databaseUrl: string; jwtSe
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLocal(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     keys: { anon: await apiKey(options.jwtSecret, 'anon'), serviceRole: await apiKey(options.jwtSecret, 'service_role') },
     calls,
     concurrency,
     async close() {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
+      await listening.close();
       await pool.end();
     },
   };

@@ -8,6 +8,7 @@ import { startVapiSimulator, type VapiSimulator } from '../../sandbox/vapi-simul
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { phoneNumberPrices } from '../../shared/pricing';
 import { createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
+import { eventually } from './eventually';
 import { dashboardToken } from './jwt';
 
 export interface ProvisioningWorld {
@@ -81,17 +82,18 @@ export async function waitForRequest(
   options: { until?: (body: Record<string, unknown>) => boolean; timeoutMs?: number; seen?: string[] } = {},
 ): Promise<Record<string, unknown>> {
   const until = options.until ?? ((b) => FINAL.has(String(b.status)));
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  for (;;) {
-    const res = await status(ctx, orgId, requestId);
-    if (res.status !== 200) throw new Error(`status endpoint answered ${res.status}`);
-    const body = res.body as Record<string, unknown>;
-    const s = String(body.status);
-    if (options.seen && options.seen[options.seen.length - 1] !== s) options.seen.push(s);
-    if (until(body)) return body;
-    if (Date.now() > deadline) throw new Error(`request ${requestId} still ${s} after the wait: ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
+  let last: Record<string, unknown> = {};
+  return eventually(
+    async () => {
+      const res = await status(ctx, orgId, requestId);
+      if (res.status !== 200) throw new Error(`status endpoint answered ${res.status}`);
+      last = res.body as Record<string, unknown>;
+      const s = String(last.status);
+      if (options.seen && options.seen[options.seen.length - 1] !== s) options.seen.push(s);
+      return until(last) ? last : undefined;
+    },
+    { what: () => `request ${requestId} (still ${String(last.status)}: ${JSON.stringify(last)})`, timeoutMs: options.timeoutMs ?? 20_000, everyMs: 15 },
+  );
 }
 
 /** Numbers bought for a request, counted through the simulator's list endpoint as a client would. */

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { eventually } from './eventually';
 
 /** How long start() waits for the server to answer PING. */
 export const REDIS_START_LIMIT_MS = 10_000;
@@ -47,22 +48,21 @@ export interface TestRedisOptions {
 }
 
 async function waitForPing(url: string, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    // disconnectTimeout: ioredis otherwise keeps a 2 s timer per refused probe alive after the test.
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null, disconnectTimeout: 10 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within ${limitMs} ms: ${(err as Error).message}`);
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    async () => {
+      // disconnectTimeout: ioredis otherwise keeps a 2 s timer per refused probe alive after the test.
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null, disconnectTimeout: 10 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.ping();
+        return true;
+      } finally {
+        client.disconnect();
+      }
+    },
+    { what: `redis-server at ${url} answering PING`, timeoutMs: limitMs, everyMs: 50, retryErrors: true },
+  );
 }
 
 /** A server on a free port, not yet started. */

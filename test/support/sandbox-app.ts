@@ -20,6 +20,8 @@ export interface SandboxApp {
   /** The demo organisation's dashboard token (from the link). */
   token: string;
   ports: { api: number; twilio: number; vapi: number; stripe: number };
+  /** The process's own database (a fresh copy of the template), for fixtures and assertions. */
+  databaseUrl: string;
   process: ServiceProcess;
   /** Operator credit (for walks that do not go through Stripe's checkout). */
   credit(orgId: string, amount: number, key: string): Promise<Response>;
@@ -66,6 +68,7 @@ export async function startSandboxApp(label: string, extraEnv: Record<string, st
     billingLink,
     token: billingLink.slice(billingLink.indexOf('#access_token=') + '#access_token='.length),
     ports,
+    databaseUrl: databaseUrl(db),
     process: child,
     credit: (orgId, amount, key) =>
       fetch(`${api}/api/admin/orgs/${orgId}/credits`, {

@@ -107,20 +107,6 @@ export function launchScript(role: string, script: string, args: string[], env: 
   };
 }
 
-/** Polls `check` until it returns true, or throws after limitMs with `what` in the message. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, limitMs: number, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** True when GET url answers 200 within a second. */
 export async function answers(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(1000) });

@@ -3,10 +3,9 @@
 // (optionally) the money-in workers and outbox relay of the worker process. With `stripeProxy`, the
 // service reaches the simulator through a TCP proxy the test can break (a Stripe outage, or
 // answers lost on the way back), while the simulator's webhooks still reach the service.
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import Stripe from 'stripe';
+import { listenLocal } from '../../sandbox/listen';
 import { startStripeSimulator, type StripeSimulator } from '../../sandbox/stripe-simulator';
 import { startMoneyInWorkers } from '../../workers/money-in-worker';
 import { createFundedOrg, createTestContext, TEST_JWT_SECRET, type TestContext } from './context';
@@ -31,7 +30,6 @@ export interface StripeWorld {
   pay(sessionId: string, card: string): Promise<{ status: number; body: Record<string, unknown> }>;
   simPost(path: string, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }>;
   balance(orgId: string): Promise<number>;
-  waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
 }
 
 export async function createStripeWorld(options: { workers?: boolean; stripeProxy?: boolean; env?: Record<string, string> } = {}): Promise<StripeWorld> {
@@ -45,10 +43,8 @@ export async function createStripeWorld(options: { workers?: boolean; stripeProx
     WALLET_EVENT_DELIVERY_BACKOFF_MS: '50',
     ...options.env,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = createServer(ctx.app()).listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenLocal(ctx.app());
+  const appUrl = server.url;
   sim.webhookUrl = `${appUrl}/api/stripe/webhook`;
   let workers = options.workers ? startMoneyInWorkers(ctx.services) : undefined;
   const signer = new Stripe('sk_test_signer_only');
@@ -78,10 +74,7 @@ export async function createStripeWorld(options: { workers?: boolean; stripeProx
     async close() {
       await workers?.close(2000);
       await proxy?.down();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
+      await server.close();
       await sim.close();
       await ctx.close();
     },
@@ -97,15 +90,6 @@ export async function createStripeWorld(options: { workers?: boolean; stripeProx
       const w = await ctx.services.store.getWallet(orgId);
       if (!w) throw new Error('no wallet');
       return w.balance;
-    },
-    async waitFor(what, probe, timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await probe();
-        if (v !== undefined && v !== false) return v as never;
-        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
     },
   };
 }

@@ -1,10 +1,10 @@
 // Helpers for the call-gate tests: Vapi webhook bodies in Vapi's shape, a number registered for
 // an organisation, and a small HTTP server running the Vapi call simulator.
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
+import { listenLocal } from '../../sandbox/listen';
 import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../sandbox/vapi-call-routes';
 import { createWebhookSender, type WebhookSender, type WebhookTarget } from '../../sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
@@ -90,11 +90,8 @@ export async function startVapiCallSimulator(
   const app = express();
   const closers: Array<() => void> = [];
   app.use(createVapiCallRoutes({ store: calls, webhooks, baseUrl: () => url, outboundServer: options.outboundServer, onClose: (fn) => closers.push(fn) }));
-  const server = await new Promise<import('node:http').Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
-  url = `http://127.0.0.1:${port}`;
+  const listening = await listenLocal(app);
+  url = listening.url;
   return {
     url,
     calls,
@@ -102,20 +99,9 @@ export async function startVapiCallSimulator(
     close: () => {
       webhooks.close();
       for (const fn of closers) fn();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      return listening.close();
     },
   };
-}
-
-/** Polls until check() returns a value (not undefined), or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** The gate-decision counter's value for one label set. */

@@ -1,14 +1,16 @@
 // Proves the sweeps survive a Redis that loses its data: after the maintenance queue's job
-// schedulers are wiped, the running workers process re-asserts both within a sweep interval,
+// schedulers (and the rentals queue's rent sweep, issue 24) are wiped, the running workers process
+// re-asserts them within a sweep interval,
 // without a restart (failure mode 12; the open finding of docs/chaos.md). And a workers process
 // started while Redis is down starts, and gets its schedules once Redis is back.
 import { CALL_SWEEP_SCHEDULER_ID } from '../../workers/call-sweeper';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { RECONCILE_SCHEDULER_ID } from '../../workers/number-reconciler';
 import { PROVISIONING_SWEEP_SCHEDULER_ID } from '../../workers/provisioning-sweeper';
+import { RENT_SWEEP_SCHEDULER_ID } from '../../workers/rent-worker';
 import { createTestContext, type TestContext } from '../support/context';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server';
-import { eventually } from '../support/vapi';
+import { eventually } from '../support/eventually';
 
 describe('sweep schedules', () => {
   let ctx: TestContext;
@@ -35,6 +37,14 @@ describe('sweep schedules', () => {
       return now.length === all.length ? now : undefined;
     });
     expect(back).toEqual(all);
+  });
+
+  it('re-creates the rent sweep\'s scheduler after Redis lost it', async () => {
+    const { rentals } = ctx.services.queues;
+    const ids = async () => (await rentals.getJobSchedulers()).map((s) => s.key);
+    expect(await ids()).toEqual([RENT_SWEEP_SCHEDULER_ID]);
+    expect(await rentals.removeJobScheduler(RENT_SWEEP_SCHEDULER_ID)).toBe(true);
+    expect(await eventually(async () => ((await ids()).length === 1 ? await ids() : undefined))).toEqual([RENT_SWEEP_SCHEDULER_ID]);
   });
 });
 
@@ -64,6 +74,7 @@ describe('a workers process started while Redis is down', () => {
         return now.length === all.length ? now : undefined;
       });
       expect(back).toEqual(all);
+      expect(await eventually(async () => ((await ctx.services.queues.rentals.getJobSchedulers().catch(() => [])).length === 1 ? true : undefined))).toBe(true);
     } finally {
       await workers.close(5000);
     }

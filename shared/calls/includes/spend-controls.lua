@@ -8,7 +8,7 @@
       KEYS[2] H, the holds hash (hold-keys.lua)
     Output:
       wallet(now)         {balance, frozen, spent, cc, daily, secs} at now (spent counts only when
-                          spend_day is now's UTC day), or nil when the wallet or its controls are
+                          spend_day is now's UTC day; callers pass the billing clock's now), or nil when the wallet or its controls are
                           not cached (the caller fills from Postgres: a miss)
       live_before(id, e)  the live calls (state h) admitted before entry e of call id (all of
                           them when e is nil). A scan of H: run only when maxConcurrentCalls is set.

@@ -26,7 +26,8 @@
 -- Effects: under the wallet row lock, at most one 'call' ledger entry per call id (key
 --          'call:' || call id, as wallet_charge_call; an entry already there is reused, never
 --          doubled), recorded even below zero or beyond the debt limit (the call happened); in the
---          same transaction the report is stamped billed and the calls row (if any) settled with
+--          same transaction the report is stamped billed (with the seconds and the rate billed,
+--          since 20261206210100_usage_statements_receipts) and the calls row (if any) settled with
 --          its hold released. Nothing else changes; a replay changes nothing.
 -- ---------------------------------------------------------------------------------------------
 --

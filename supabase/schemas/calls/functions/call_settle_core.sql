@@ -14,10 +14,14 @@
 --
 -- Seconds when the report has endedAt but neither startedAt nor durationSeconds (issue 22 item
 -- 10): from the call's admission (calls.admitted_at) to that endedAt, clamped to 0..bound; basis
--- admission_to_report_ended, still counted as implausible (reason missing) for review.
+-- admission_to_report_ended, still counted as implausible (reason missing) for review. Records
+-- the seconds and rate it billed (call_reports.billed_seconds, billed_rate_per_minute: the call's
+-- own rate per minute, fixed at its admission, else p_rate_per_minute) for the calls list and usage.
 --
 -- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls;
--- replaced in 20261206204000_settle_from_admission_to_ended (current).
+-- replaced in 20261206204000_settle_from_admission_to_ended, 20261206210100_usage_statements_receipts,
+-- 20261207000300_merge_usage_with_faults, 20261207001100_call_rates_functions and
+-- 20261207001200_merge_outbound_with_main (current).
 --
 -- Called by: call_settle().
 CREATE OR REPLACE FUNCTION public.call_settle_core(p_call_id text, p_rate_per_minute bigint, p_grace_seconds integer, p_settled_by text)
@@ -38,6 +42,7 @@ declare
   v_seconds numeric;      -- seconds billed
   v_basis text;
   v_reason text;
+  v_rate bigint;          -- per minute: the call's own (fixed at admission), else p_rate_per_minute
   v_amount bigint;
   v_posted jsonb;
   v_replayed boolean;
@@ -119,8 +124,10 @@ begin
 
   -- At the call's own rate, rounded once (exact numeric).
   if v_has_call and c.rate_per_minute is not null then
+    v_rate := c.rate_per_minute;
     v_amount := call_rate_cost(v_seconds, c.rate_per_minute, c.connect_fee, c.minimum_seconds, c.increment_seconds);
   else
+    v_rate := p_rate_per_minute;
     v_amount := call_rate_cost(v_seconds, p_rate_per_minute, 0, 0, 1);
   end if;
 
@@ -148,7 +155,10 @@ begin
     v_replayed := v_posted->>'outcome' = 'replayed';
   end if;
 
-  update call_reports set billed_at = now(), charge_entry_id = e.id where call_id = p_call_id;
+  -- With what the charge was computed from: the calls list and the usage's seconds read them.
+  update call_reports set billed_at = now(), charge_entry_id = e.id,
+                          billed_seconds = v_seconds, billed_rate_per_minute = v_rate
+   where call_id = p_call_id;
   -- The call's charge (also for a call the sweeper settled as unknown to Vapi whose report came
   -- after all).
   update calls set charge_entry_id = e.id

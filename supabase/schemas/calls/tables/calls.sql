@@ -76,6 +76,9 @@ CREATE TABLE calls (
 ALTER TABLE ONLY calls
     ADD CONSTRAINT calls_pkey PRIMARY KEY (call_id);
 
+-- An organisation's calls newest first (calls_list; 20261206210000_usage_and_receipts_tables).
+CREATE INDEX calls_org_admitted ON calls USING btree (org_id, admitted_at, call_id);
+
 CREATE INDEX calls_open_by_org ON calls USING btree (org_id) WHERE (hold_state = 'held'::text);
 
 CREATE INDEX calls_sweep_order ON calls USING btree (hold_expires_at, call_id) WHERE (settled_at IS NULL);

@@ -24,9 +24,17 @@
 -- which locks the wallet row, so one organisation's movements are serialised and each
 -- balance change is written in the same statement group as its ledger entry.
 --
--- Defined in 20261123000100_wallet_ledger, 20261130001100_money_in, 20261130001200_spend_controls, 20261130001500_money_in_meets_spend_controls (the last is current).
+-- (from 20261206000200_number_rental)
+-- Monthly number rental (issue 24): the day of the daily spend is the billing clock's
+-- (billing_now(): now() in production, moved forward in sandbox mode), and a rent
+-- (phone_number_rent) counts in it like a purchase, though no spend control ever refuses one
+-- (phone_number_rent_charge does not ask). A credit (any positive amount) on a wallet with a
+-- past-due number asks for its rent to be tried again now: one retry_rent outbox row, at most one
+-- waiting per organisation (money_outbox_one_rent_retry); the outbox relay queues the rental job.
 --
--- Called by: call_settle_core(), provision_request_create(), provision_request_refund_core(), stripe_payment_succeeded(), stripe_reconcile_payment(), wallet_charge_call(), wallet_credit(), wallet_debit_for_purchase(), wallet_refund().
+-- Defined in 20261123000100_wallet_ledger, 20261130001100_money_in, 20261130001200_spend_controls, 20261130001500_money_in_meets_spend_controls, 20261206000200_number_rental (the last is current).
+--
+-- Called by: call_settle_core(), phone_number_rent_charge(), provision_request_create(), provision_request_refund_core(), stripe_payment_succeeded(), stripe_reconcile_payment(), wallet_charge_call(), wallet_credit(), wallet_debit_for_purchase(), wallet_refund().
 CREATE OR REPLACE FUNCTION public.ledger_post(p_org_id uuid, p_kind text, p_amount bigint, p_idempotency_key text, p_reference text, p_reverses_entry_id bigint, p_require_funds boolean)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -36,7 +44,9 @@ AS $function$
 declare
   w wallets%rowtype;
   e ledger_entries%rowtype;
-  v_day date := (now() at time zone 'utc')::date;
+  -- The billing clock's offset (0 outside sandbox mode) and so its UTC day.
+  v_offset interval := make_interval(secs => billing_offset_seconds());
+  v_day date := ((now() + v_offset) at time zone 'utc')::date;
   v_spend bigint := 0;
 begin
   -- The row lock serialises every movement of this wallet: the funds check and the debit are
@@ -62,11 +72,11 @@ begin
       'required', -p_amount, 'shortfall', -p_amount - w.balance, 'version', w.version);
   end if;
 
-  if p_kind in ('call', 'phone_number') then
+  if p_kind in ('call', 'phone_number', 'phone_number_rent') then
     v_spend := -p_amount;
   elsif p_kind = 'phone_number_refund' and exists (
       select 1 from ledger_entries d
-       where d.id = p_reverses_entry_id and (d.created_at at time zone 'utc')::date = v_day) then
+       where d.id = p_reverses_entry_id and ((d.created_at + v_offset) at time zone 'utc')::date = v_day) then
     v_spend := -p_amount;
   end if;
 
@@ -87,5 +97,9 @@ begin
 
   -- Money in (20261130001100): alerts and auto-recharge look at every movement.
   perform wallet_money_watch(p_org_id);
+  -- Number rental (20261206000200): money came in and a number waits for its rent.
+  if p_amount > 0 and exists (select 1 from phone_numbers n where n.org_id = p_org_id and n.status = 'past_due') then
+    insert into money_outbox (org_id, task) values (p_org_id, 'retry_rent') on conflict do nothing;
+  end if;
   return ledger_result('posted', e, w);
 end $function$;

@@ -18,7 +18,7 @@
 --
 -- Defined in 20261130001100_money_in, 20261130001500_money_in_meets_spend_controls (the last is current).
 --
--- Called by: stripe_charge_refunded(), stripe_dispute_event(), stripe_payment_succeeded().
+-- Called by: phone_number_rent_charge(), stripe_charge_refunded(), stripe_dispute_event(), stripe_payment_succeeded().
 CREATE OR REPLACE FUNCTION public.wallet_cache_json(p_org_id uuid)
  RETURNS jsonb
  LANGUAGE sql

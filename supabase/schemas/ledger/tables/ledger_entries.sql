@@ -1,6 +1,9 @@
 -- table ledger_entries
+-- kind phone_number_rent (issue 24): one month of one number, a debit; its idempotency key is
+-- rent:<number id>:<start of the month it pays>, so the unique key below charges a month once.
 --
--- Defined in 20261123000100_wallet_ledger.
+-- Defined in 20261123000100_wallet_ledger, 20261206000100_number_rental_tables; index
+-- ledger_entries_org_created in 20261206210000_usage_and_receipts_tables.
 
 CREATE TABLE ledger_entries (
     id bigint NOT NULL,
@@ -15,7 +18,7 @@ CREATE TABLE ledger_entries (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ledger_entries_arithmetic CHECK ((balance_after = (balance_before + amount))),
     CONSTRAINT ledger_entries_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 300))),
-    CONSTRAINT ledger_entries_kind_sign CHECK ((((kind = 'topup'::text) AND ((amount >= 1) AND (amount <= 100000000)) AND (reverses_entry_id IS NULL)) OR ((kind = 'phone_number'::text) AND (amount < 0) AND (reverses_entry_id IS NULL)) OR ((kind = 'phone_number_refund'::text) AND (amount > 0) AND (reverses_entry_id IS NOT NULL)) OR ((kind = 'call'::text) AND (amount <= 0) AND (reverses_entry_id IS NULL)) OR ((kind = 'topup_refund'::text) AND ((amount >= '-100000000'::integer) AND (amount <= '-1'::integer)) AND (reverses_entry_id IS NULL)) OR ((kind = 'dispute'::text) AND ((amount >= '-100000000'::integer) AND (amount <= '-1'::integer)) AND (reverses_entry_id IS NULL)) OR ((kind = 'dispute_reversal'::text) AND ((amount >= 1) AND (amount <= 100000000)) AND (reverses_entry_id IS NOT NULL)))),
+    CONSTRAINT ledger_entries_kind_sign CHECK ((((kind = 'topup'::text) AND ((amount >= 1) AND (amount <= 100000000)) AND (reverses_entry_id IS NULL)) OR ((kind = 'phone_number'::text) AND (amount < 0) AND (reverses_entry_id IS NULL)) OR ((kind = 'phone_number_refund'::text) AND (amount > 0) AND (reverses_entry_id IS NOT NULL)) OR ((kind = 'phone_number_rent'::text) AND (amount < 0) AND (reverses_entry_id IS NULL)) OR ((kind = 'call'::text) AND (amount <= 0) AND (reverses_entry_id IS NULL)) OR ((kind = 'topup_refund'::text) AND ((amount >= '-100000000'::integer) AND (amount <= '-1'::integer)) AND (reverses_entry_id IS NULL)) OR ((kind = 'dispute'::text) AND ((amount >= '-100000000'::integer) AND (amount <= '-1'::integer)) AND (reverses_entry_id IS NULL)) OR ((kind = 'dispute_reversal'::text) AND ((amount >= 1) AND (amount <= 100000000)) AND (reverses_entry_id IS NOT NULL)))),
     CONSTRAINT ledger_entries_reference_check CHECK ((length(reference) <= 500))
 );
 
@@ -38,6 +41,9 @@ ALTER TABLE ONLY ledger_entries
     ADD CONSTRAINT ledger_entries_pkey PRIMARY KEY (id);
 
 CREATE INDEX ledger_entries_org_newest ON ledger_entries USING btree (org_id, id DESC);
+
+-- A wallet's entries by time: usage days and monthly statements (20261206210000_usage_and_receipts_tables).
+CREATE INDEX ledger_entries_org_created ON ledger_entries USING btree (org_id, created_at);
 
 CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
 

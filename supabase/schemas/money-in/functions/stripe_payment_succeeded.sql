@@ -12,7 +12,10 @@
 --          entry whose reference is the PaymentIntent id itself (CONTRACT §7: programs reconcile
 --          on it), the top-up paid, the card saved, the recharge in flight done (and the outbox
 --          row that asked for it closed: the answer to the job that sent it may have been lost),
---          then whatever refunds and disputes of this payment were waiting.
+--          then whatever refunds and disputes of this payment were waiting, and last its receipt:
+--          the next number of the gap-free series, in this same transaction
+--          (top_up_receipt_issue; a later event of the payment only fills in a card the receipt
+--          does not have yet).
 -- Reference: "pi_…" exactly since 20261206205000_topup_reference_is_payment_intent (issue 22
 --          item 11a). Entries posted before it keep "stripe pi_…": the ledger is append-only
 --          (ledger_entries_no_update) and history is not rewritten; their key topup:pi:<id> is
@@ -20,7 +23,8 @@
 -- ---------------------------------------------------------------------------------------------
 --
 -- Defined in 20261130001100_money_in, 20261206205000_topup_reference_is_payment_intent,
--- 20261207000100_recharge_outbox_functions, 20261207000200_topup_reference_after_recharge_outbox
+-- 20261206210100_usage_statements_receipts, 20261207000100_recharge_outbox_functions,
+-- 20261207000200_topup_reference_after_recharge_outbox, 20261207000300_merge_usage_with_faults
 -- (the last is current).
 --
 -- Called by: shared/money-in/money-in-store.ts.
@@ -83,6 +87,9 @@ begin
     perform auto_recharge_request_done(t.org_id, t.id);
   end if;
   perform stripe_reconcile_payment(p_payment_intent_id);
+  -- The receipt last: it locks the one receipt counter every payment shares, so it is taken
+  -- after every other lock and held only for the rest of this transaction.
+  perform top_up_receipt_issue(t.id, p_card_brand, p_card_last4);
   perform stripe_event_done(p_event_id, v_outcome, t.org_id);
   select * into t from top_ups where id = t.id;
   return jsonb_build_object('outcome', v_outcome, 'org_id', t.org_id, 'top_up', top_up_json(t),

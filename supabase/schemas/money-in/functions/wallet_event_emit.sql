@@ -7,7 +7,7 @@
 --
 -- Defined in 20261130001100_money_in.
 --
--- Called by: top_up_fail(), wallet_freeze(), wallet_money_watch(), wallet_unfreeze().
+-- Called by: phone_number_release_finish(), phone_number_rent_charge(), top_up_fail(), wallet_freeze(), wallet_money_watch(), wallet_unfreeze().
 CREATE OR REPLACE FUNCTION public.wallet_event_emit(p_org_id uuid, p_type text, p_data jsonb)
  RETURNS bigint
  LANGUAGE plpgsql

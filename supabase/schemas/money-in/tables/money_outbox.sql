@@ -10,7 +10,10 @@
 -- counted failure; money_outbox_retry backs it off after a Stripe error. A lost job or a dead
 -- worker only lets the lease lapse, and the relay claims the row again (issue 22, items 4 and 5).
 --
--- Defined in 20261130001100_money_in; columns attempts .. sent_in_attempt, their constraints and
+-- retry_rent (issue 24): a credit landed on a wallet with a past-due number; at most one such row
+-- waits (unclaimed) per organisation.
+--
+-- Defined in 20261130001100_money_in, 20261206000100_number_rental_tables (retry_rent); columns attempts .. sent_in_attempt, their constraints and
 -- money_outbox_one_recharge added in 20261207000000_money_outbox_schedules_recharges.
 
 CREATE TABLE money_outbox (
@@ -35,7 +38,7 @@ CREATE TABLE money_outbox (
     CONSTRAINT money_outbox_event CHECK (((task = 'deliver_event'::text) = (event_id IS NOT NULL))),
     CONSTRAINT money_outbox_last_error_check CHECK ((length(last_error) <= 500)),
     CONSTRAINT money_outbox_recharge CHECK (((task = 'auto_recharge'::text) OR ((top_up_id IS NULL) AND (sent_in_attempt IS NULL)))),
-    CONSTRAINT money_outbox_task_check CHECK ((task = ANY (ARRAY['deliver_event'::text, 'auto_recharge'::text])))
+    CONSTRAINT money_outbox_task_check CHECK ((task = ANY (ARRAY['deliver_event'::text, 'auto_recharge'::text, 'retry_rent'::text])))
 );
 
 ALTER TABLE money_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -49,6 +52,8 @@ ALTER TABLE money_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 ALTER TABLE ONLY money_outbox
     ADD CONSTRAINT money_outbox_pkey PRIMARY KEY (id);
+
+CREATE UNIQUE INDEX money_outbox_one_rent_retry ON money_outbox USING btree (org_id) WHERE ((task = 'retry_rent'::text) AND (done_at IS NULL) AND (claimed_until IS NULL));
 
 CREATE INDEX money_outbox_pending ON money_outbox USING btree (id) WHERE (done_at IS NULL);
 

@@ -1,7 +1,8 @@
 -- table wallet_events
--- Customer-visible wallet events (GET /api/wallet/events), newest first by id.
+-- Customer-visible wallet events (GET /api/wallet/events), newest first by id. The number.*
+-- types are the rented numbers' (issue 24): past due, reactivated by a paid rent, released.
 --
--- Defined in 20261130001100_money_in.
+-- Defined in 20261130001100_money_in, 20261206000100_number_rental_tables.
 
 CREATE TABLE wallet_events (
     id bigint NOT NULL,
@@ -10,7 +11,7 @@ CREATE TABLE wallet_events (
     data jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     delivered_at timestamp with time zone,
-    CONSTRAINT wallet_events_type_check CHECK ((type = ANY (ARRAY['balance.low'::text, 'balance.recovered'::text, 'auto_recharge.failed'::text, 'auto_recharge.disabled'::text, 'wallet.frozen'::text, 'wallet.unfrozen'::text])))
+    CONSTRAINT wallet_events_type_check CHECK ((type = ANY (ARRAY['balance.low'::text, 'balance.recovered'::text, 'auto_recharge.failed'::text, 'auto_recharge.disabled'::text, 'wallet.frozen'::text, 'wallet.unfrozen'::text, 'number.past_due'::text, 'number.reactivated'::text, 'number.released'::text])))
 );
 
 ALTER TABLE wallet_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
