@@ -21,7 +21,10 @@ describe('Postgres-path admissions in batches (Redis down)', () => {
   beforeAll(async () => {
     redis = await createRedisServer();
     await redis.start();
-    ctx = await createTestContext({ REDIS_URL: redis.url, CALL_GATE_DATABASE_TIMEOUT_MS: '400' });
+    // The default timeout (2 s): with a short one, a loaded machine (CI beside other work) answered
+    // all 100 simultaneous calls of the first case with the fail mode. The second case holds its
+    // lock until the answers came, however long the timeout.
+    ctx = await createTestContext({ REDIS_URL: redis.url, CALL_GATE_DATABASE_TIMEOUT_MS: '2000' });
   });
   afterEach(async () => expectLedgerConsistent(ctx.pool));
   afterAll(async () => {

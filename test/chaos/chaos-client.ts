@@ -18,6 +18,19 @@ export interface ClientTally {
   serverErrors: string[];
   /** Connection refused/reset or timeouts, retried. */
   networkErrors: number;
+  /**
+   * 5xx answers the contract gives for a third party's failure (a top-up while Stripe cannot be
+   * reached: 502 payment_provider_unavailable), retried with the same key; the test checks that
+   * each came while that third party was really down.
+   */
+  providerUnavailable: Array<{ sentAt: number; at: number; line: string }>;
+}
+
+export interface SendOptions {
+  /** Retry (network errors, 5xx) until this time (ms since the epoch) instead of MAX_TRIES times. */
+  untilMs?: number;
+  /** A 5xx answer the contract allows here: counted in `providerUnavailable`, not as a server error. */
+  providerFailure?: (status: number, body: Record<string, unknown>) => boolean;
 }
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with its CHAOS_SEED. */
@@ -35,7 +48,7 @@ export function seededRandom(seed: number): () => number {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ChaosClient {
-  readonly tally: ClientTally = { serverErrors: [], networkErrors: 0 };
+  readonly tally: ClientTally = { serverErrors: [], networkErrors: 0, providerUnavailable: [] };
   private readonly tokens = new Map<string, string>();
 
   constructor(
@@ -44,9 +57,11 @@ export class ChaosClient {
   ) {}
 
   /** One HTTP exchange, retried on network errors and 5xx; returns the last answer. */
-  async send(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Reply> {
+  async send(method: string, path: string, headers: Record<string, string>, body?: unknown, options: SendOptions = {}): Promise<Reply> {
     let last: Reply | undefined;
-    for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+    const more = (attempt: number) => (options.untilMs === undefined ? attempt <= MAX_TRIES : attempt === 1 || Date.now() < options.untilMs);
+    for (let attempt = 1; more(attempt); attempt++) {
+      const sentAt = Date.now();
       try {
         const res = await fetch(`${this.baseUrl}${path}`, {
           method,
@@ -63,14 +78,16 @@ export class ChaosClient {
         }
         last = { status: res.status, body: parsed };
         if (res.status < 500) return last;
-        this.tally.serverErrors.push(`${method} ${path} -> ${res.status} ${text.slice(0, 200)}`);
+        const line = `${method} ${path} -> ${res.status} ${text.slice(0, 200)}`;
+        if (options.providerFailure?.(res.status, parsed)) this.tally.providerUnavailable.push({ sentAt, at: Date.now(), line });
+        else this.tally.serverErrors.push(line);
       } catch {
         this.tally.networkErrors++;
       }
-      await sleep(RETRY_PAUSE_MS * attempt);
+      await sleep(Math.min(RETRY_PAUSE_MS * attempt, options.untilMs === undefined ? Infinity : RETRY_PAUSE_MS * 3));
     }
     if (last) return last;
-    throw new Error(`${method} ${path}: no answer after ${MAX_TRIES} tries`);
+    throw new Error(`${method} ${path}: no answer after ${options.untilMs === undefined ? `${MAX_TRIES} tries` : 'retrying until its deadline'}`);
   }
 
   private admin() {
@@ -114,43 +131,81 @@ export class ChaosClient {
     return this.send('GET', '/api/wallet', await this.dashboard(orgId));
   }
 
+  /**
+   * POST /api/wallet/top-ups (CONTRACT §7). While Stripe cannot be reached the service answers 502
+   * payment_provider_unavailable ("retry with the same Idempotency-Key"): the client does, until
+   * `untilMs`, and those answers are counted apart from the service's own 5xx.
+   */
+  async topUp(orgId: string, key: string, amount: number, untilMs: number): Promise<Reply> {
+    return this.send('POST', '/api/wallet/top-ups', { ...(await this.dashboard(orgId)), 'idempotency-key': key }, { amount }, {
+      untilMs,
+      providerFailure: (status, body) => status === 502 && body.error === 'payment_provider_unavailable',
+    });
+  }
+
+  async topUpStatus(orgId: string, topUpId: string): Promise<Reply> {
+    return this.send('GET', `/api/wallet/top-ups/${topUpId}`, await this.dashboard(orgId));
+  }
+
+  async autoRecharge(orgId: string): Promise<Reply> {
+    return this.send('GET', '/api/wallet/auto-recharge', await this.dashboard(orgId));
+  }
+
+  async putAutoRecharge(orgId: string, settings: { enabled: boolean; threshold: number; amount: number }): Promise<Reply> {
+    return this.send('PUT', '/api/wallet/auto-recharge', await this.dashboard(orgId), settings);
+  }
+
   async webhook(message: Record<string, unknown>): Promise<Reply> {
     return this.send('POST', '/api/vapi/webhook', { 'x-vapi-secret': this.secrets.vapi }, { message });
   }
 }
 
 /**
- * The Vapi simulator's own endpoints (create, end and read calls; read what was posted to a call's
- * control URL), as the "Vapi side" of the metered calls. The simulator's random 503s and its
- * SIGSTOP stall are faults of that side, not of the service: they are retried (bounded, like
- * ChaosClient) and counted apart, never as the service's 5xx.
+ * A simulator, from the outside. For Vapi: its own endpoints (create, end and read calls; read
+ * what was posted to a call's control URL), as the "Vapi side" of the metered calls. For Stripe:
+ * the customer's side of a checkout (open its page, pay it with a test card) and Stripe's API to
+ * read a session back. The simulators' random 503s, their outages and their SIGSTOP stall are
+ * faults of that side, not of the service: they are retried (bounded, like ChaosClient) and
+ * counted apart, never as the service's 5xx.
  */
 export class SimulatorClient {
   readonly tally = { retried: 0 };
 
   constructor(readonly baseUrl: string) {}
 
-  async send(method: string, path: string, body?: unknown): Promise<Reply> {
+  /**
+   * Retried on network errors and 5xx, MAX_TRIES times or, with `untilMs`, until then (through a
+   * simulator's outage). A body that is not JSON (the Stripe simulator's checkout page) is kept
+   * as `{ raw }`.
+   */
+  async send(method: string, path: string, body?: unknown, options: { untilMs?: number } = {}): Promise<Reply> {
     let last: Reply | undefined;
-    for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+    const more = (attempt: number) => (options.untilMs === undefined ? attempt <= MAX_TRIES : attempt === 1 || Date.now() < options.untilMs);
+    for (let attempt = 1; more(attempt); attempt++) {
       try {
         const res = await fetch(`${this.baseUrl}${path}`, {
           method,
-          // GET /call/:id wants a Bearer key (any, in the simulator).
+          // GET /call/:id wants a Bearer key (any, in the simulators).
           headers: { 'content-type': 'application/json', authorization: 'Bearer chaos' },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         const text = await res.text();
-        last = { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        } catch {
+          parsed = { raw: text };
+        }
+        last = { status: res.status, body: parsed };
         if (res.status < 500) return last;
       } catch {
-        // network error, timeout (a stalled simulator) or a torn body: retried
+        // network error or timeout (a stalled simulator): retried
       }
       this.tally.retried++;
-      await sleep(RETRY_PAUSE_MS * attempt);
+      await sleep(Math.min(RETRY_PAUSE_MS * attempt, options.untilMs === undefined ? Infinity : RETRY_PAUSE_MS * 3));
     }
     if (last) return last;
-    throw new Error(`simulator ${method} ${path}: no answer after ${MAX_TRIES} tries`);
+    throw new Error(`simulator ${method} ${path}: no answer ${options.untilMs === undefined ? `after ${MAX_TRIES} tries` : 'before its deadline'}`);
   }
 }

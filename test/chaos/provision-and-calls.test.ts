@@ -15,8 +15,20 @@
 // was refunded; balance == sum(entries) everywhere; every metered call was ended (by the service
 // or the caller) and charged once for the simulator's own times, the out-of-money organisation
 // owes at most one slice per call live when its money ran out, and no hold outlives its call.
-// Size and seed: CHAOS_REQUESTS, CHAOS_CALLS, CHAOS_METERED_CALLS, CHAOS_SEED (a number, or
-// 'random'; printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS.
+// Money in (issue 22): customers top up by card (a Checkout Session through the API, paid at the
+// Stripe simulator, credited by its webhook) and a sixth organisation has auto-recharge on with a
+// card saved by its first checkout. The schedule also takes Stripe down (POST /sandbox/outage,
+// longer than the ~15 s of retries a recharge job once had) while that organisation spends below
+// its threshold and more top-ups are asked for; takes the Vapi simulator down (its REST API and
+// every call's control URL) while the metered calls run out of money, so `say` and `end-call`
+// fail until the hang-up's retries get through; and stalls redis-server (SIGSTOP) while a top-up's
+// webhook is being credited. Checks: every payment Stripe took (checkout or recharge) credited
+// exactly once, by its PaymentIntent, and nothing else credited; the recharge asked for during the
+// outage made after it, once; each organisation's balance = operator credits + top-ups +
+// recharges − charges + refunds.
+// Size and seed: CHAOS_REQUESTS, CHAOS_CALLS, CHAOS_METERED_CALLS, CHAOS_TOPUPS, CHAOS_SEED (a
+// number, or 'random'; printed, so a failure can be replayed), CHAOS_SETTLE_SECONDS; the new
+// faults: CHAOS_STRIPE_OUTAGE_SECONDS, CHAOS_VAPI_OUTAGE_SECONDS, CHAOS_REDIS_STALL_MS (0: off).
 import { Pool } from 'pg';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET } from '../support/context';
@@ -24,9 +36,11 @@ import { createTestDatabase, databaseUrl, dropTestDatabase } from '../support/da
 import { ledgerViolations } from '../support/invariants';
 import { freePort, startRedisServer, type TestRedisServer } from '../support/redis-server';
 import { uniquePrefix } from '../support/redis';
+import { renewalLeadSeconds } from '../../shared/calls/hold-policy';
 import { eventually } from '../support/eventually';
 import { answers, launchScript, launchService, type ServiceProcess } from '../support/service-processes';
-import { ChaosClient, seededRandom, SimulatorClient, sleep } from './chaos-client';
+import { ChaosClient, seededRandom, SimulatorClient, sleep, type Reply } from './chaos-client';
+import type { StripeInspection } from './stripe-side';
 
 const envInt = (name: string, fallback: number) => {
   const v = process.env[name];
@@ -41,6 +55,22 @@ const CALLS = envInt('CHAOS_CALLS', REQUESTS);
 const SETTLE_SECONDS = envInt('CHAOS_SETTLE_SECONDS', 90);
 /** Metered live calls of the out-of-money organisation (0 turns them off). */
 const METERED_CALLS = envInt('CHAOS_METERED_CALLS', 5);
+/** Card top-ups of the customers at seeded times across the load window (besides the fixed ones below). */
+const TOPUPS = envInt('CHAOS_TOPUPS', 6);
+/**
+ * How long Stripe is out (POST /sandbox/outage, 503 to the API and the checkout page). Longer
+ * than the ~15 s (five tries, 1+2+4+8 s of backoff) that a recharge's BullMQ retries once lasted,
+ * so only the money outbox can bring the recharge asked for during it through. 0: no outage.
+ */
+const STRIPE_OUTAGE_SECONDS = envInt('CHAOS_STRIPE_OUTAGE_SECONDS', 18);
+/** How long the Vapi simulator (REST API and control URLs) is out once the metered calls run out of money. 0: no outage. */
+const VAPI_OUTAGE_SECONDS = envInt('CHAOS_VAPI_OUTAGE_SECONDS', 8);
+/** How long redis-server is stopped (SIGSTOP) while a top-up's webhook is credited. 0: no stall. */
+const REDIS_STALL_MS = envInt('CHAOS_REDIS_STALL_MS', 2500);
+/** The longest the Vapi outage waits for the metered calls to be admitted, then for the first try to end one. */
+const VAPI_OUTAGE_WAIT_MS = 30_000;
+/** The Vapi outage begins this long (less a seeded 0–500 ms) before the earliest moment a metered call can run out of money. */
+const VAPI_OUTAGE_LEAD_MS = 2000;
 /**
  * When Redis loses everything: 'under-running-workers' (default: after both workers are back, so
  * only the running processes' re-asserted sweep schedules can drive what the wipe stranded —
@@ -82,9 +112,34 @@ const GRACE_SECONDS = 5;
 const METERED_EXTRA_SLICES = 1;
 /** Share of metered calls the caller hangs up, 2–8 s after admission, before the money runs out. */
 const METERED_CLIENT_ENDS = 0.25;
+/** The hang-up's retry backoff base (the service's default CALL_HANGUP_BACKOFF_MS, not set here). */
+const HANGUP_BACKOFF_MS = 1000;
+
+/** Stripe (the sandbox simulator in the simulators process): secrets the API and workers share with it. */
+const STRIPE_SECRET_KEY = 'sk_test_chaos_0123456789';
+const STRIPE_WEBHOOK_SECRET = 'whsec_chaos_0123456789abcdef';
+/** Pays in checkout and off-session (auto-recharge). */
+const CARD = '4242424242424242';
+/** Which organisations the customers' card top-ups go to: not the poor one (its 402s race) nor the metered one. */
+const TOPUP_ORGS = [0, 2, 3];
+/** Top-ups asked for while Stripe is out. */
+const OUTAGE_TOPUPS = 2;
+/**
+ * The auto-recharge organisation: its first checkout (5000) saves its card, then auto-recharge is
+ * on (below 3000, recharge 5000). While Stripe is out it spends 3 × 1400 on calls (1500 s each),
+ * so available falls to 800 and one recharge is asked for; after it, 5800 is above the threshold
+ * and nothing else spends, so exactly one recharge is due.
+ */
+const RECHARGE_FIRST_TOPUP = 5000;
+const RECHARGE_THRESHOLD = 3000;
+const RECHARGE_AMOUNT = 5000;
+const RECHARGE_CALLS = 3;
+const RECHARGE_CALL_SECONDS = 1500;
+/** How long the client keeps asking (a top-up, a checkout page) through Stripe's outage. */
+const STRIPE_PATIENCE_MS = STRIPE_OUTAGE_SECONDS * 1000 + 60_000;
 
 /** Settings the processes run with: quick retries and sweeps so the settle period stays short. */
-function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twilio: number; vapi: number }): Record<string, string> {
+function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twilio: number; vapi: number; stripe: number }): Record<string, string> {
   return {
     PORT: String(ports.api),
     DATABASE_URL: dbUrl,
@@ -95,6 +150,19 @@ function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twili
     VAPI_WEBHOOK_SECRET: TEST_VAPI_SECRET,
     SANDBOX_TWILIO_PORT: String(ports.twilio),
     SANDBOX_VAPI_PORT: String(ports.vapi),
+    // Stripe: the simulator in the simulators process; its events go to the API's webhook.
+    SANDBOX_STRIPE_PORT: String(ports.stripe),
+    STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET,
+    STRIPE_API_BASE_URL: `http://127.0.0.1:${ports.stripe}`,
+    STRIPE_WEBHOOK_URL: `http://127.0.0.1:${ports.api}/api/stripe/webhook`,
+    // A Stripe call gives up after 4 s (and one retry), so the outbox lease (10 s: a lost job's
+    // recharge is claimed again after it) stays longer than a call; retries at most 2 s apart
+    // once Stripe is back; the relay polls every 200 ms.
+    STRIPE_API_TIMEOUT_MS: '4000',
+    MONEY_OUTBOX_LEASE_SECONDS: '10',
+    AUTO_RECHARGE_RETRY_MAX_SECONDS: '2',
+    MONEY_OUTBOX_POLL_MS: '200',
     PHONE_NUMBER_PRICE: String(PRICE),
     CALL_RATE_PER_MINUTE: String(RATE_PER_MINUTE),
     PROVISION_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
@@ -134,6 +202,32 @@ interface CallRecord {
   windowMs?: number;
 }
 
+/** A card top-up, from the customer's side: asked for at the API, paid at Stripe's checkout page. */
+interface TopUpRecord {
+  /** load-<i>, outage-<i>, redis-stall, recharge-card */
+  label: string;
+  orgId: string;
+  key: string;
+  amount: number;
+  askedAt?: number;
+  /** The API's last answer to POST /api/wallet/top-ups. */
+  status?: number;
+  createdAt?: number;
+  topUpId?: string;
+  sessionId?: string;
+  checkoutPath?: string;
+  paid?: boolean;
+  paidAt?: number;
+  paymentIntentId?: string;
+  error?: string;
+}
+
+/** A window in which a third party was down (ms since the epoch). */
+interface Window {
+  startMs: number;
+  endMs: number;
+}
+
 /** A metered live call: created in the Vapi simulator, admitted by the client, ended by whoever. */
 interface MeteredRecord {
   callId: string;
@@ -142,6 +236,8 @@ interface MeteredRecord {
   maxDuration?: number;
   /** The client hangs up this long after admission (undefined: it waits for the service). */
   clientEndsAfterMs?: number;
+  /** When the client sent its assistant-request (the service admits it after). */
+  askedAt?: number;
   /** Why the client ended it at the simulator, if it did (the simulator's endedReason may differ when the service was first). */
   clientEnded?: 'customer-ended-call' | 'exceeded-max-duration' | 'refused';
 }
@@ -173,7 +269,7 @@ const METERED_MAX_DURATION = Math.floor((METERED_BALANCE * 60) / RATE_PER_MINUTE
 /** What the simulator records when live call control ends a call (vapi-call-routes.ts CONTROL_ENDED_REASON). */
 const SERVICE_ENDED_REASONS = new Set(['assistant-ended-call-after-message-spoken', 'assistant-ended-call']);
 
-describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
+describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls, ${TOPUPS} top-ups)`, () => {
   let redis: TestRedisServer;
   let dbName: string;
   let pool: Pool;
@@ -184,6 +280,8 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
   const spawned: ServiceProcess[] = [];
   let client: ChaosClient;
   let sim: SimulatorClient;
+  let stripeSim: SimulatorClient;
+  let inspectUrl: string;
   let twilioBase: string;
   let passed = false;
 
@@ -202,7 +300,9 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     redis = await startRedisServer({ appendOnly: true });
     dbName = await createTestDatabase();
     pool = new Pool({ connectionString: databaseUrl(dbName), max: 2 });
-    const ports = { api: await freePort(), twilio: await freePort(), vapi: await freePort() };
+    const ports = { api: await freePort(), twilio: await freePort(), vapi: await freePort(), stripe: await freePort() };
+    const inspectPort = await freePort();
+    inspectUrl = `http://127.0.0.1:${inspectPort}/stripe`;
     env = serviceEnv(databaseUrl(dbName), redis.url, ports);
     twilioBase = `http://127.0.0.1:${ports.twilio}/2010-04-01/Accounts/${SANDBOX_SECRETS.TWILIO_ACCOUNT_SID}`;
 
@@ -211,6 +311,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       CHAOS_SIM_FAILURE_RATE: String(SIM_FAILURE_RATE),
       CHAOS_SIM_LATENCY_MS: String(SIM_LATENCY_MS),
       CHAOS_SIM_PURCHASE_LATENCY_MS: String(SIM_PURCHASE_LATENCY_MS),
+      CHAOS_SIM_INSPECT_PORT: String(inspectPort),
     });
     spawned.push(sandbox);
     await sandbox.waitForOutput('simulators ready');
@@ -220,6 +321,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     workers.push(await startWorker(), await startWorker());
     client = new ChaosClient(`http://127.0.0.1:${ports.api}`, { admin: TEST_ADMIN_TOKEN, jwt: TEST_JWT_SECRET, vapi: TEST_VAPI_SECRET });
     sim = new SimulatorClient(`http://127.0.0.1:${ports.vapi}`);
+    stripeSim = new SimulatorClient(`http://127.0.0.1:${ports.stripe}`);
   }, 90_000);
 
   afterAll(async () => {
@@ -257,8 +359,15 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
     return out;
   }
 
+  /** The test's view of Stripe (stripe-side.ts): every PaymentIntent and every webhook delivery. */
+  async function inspectStripe(): Promise<StripeInspection> {
+    const res = await fetch(inspectUrl, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) throw new Error(`stripe inspection: ${res.status}`);
+    return (await res.json()) as StripeInspection;
+  }
+
   it(
-    'ends every provision completed with one number or refunded once, charges every ended call once, and conserves money',
+    'ends every provision completed with one number or refunded once, charges every ended call once, credits every payment once, and conserves money',
     async () => {
       const rand = seededRandom(SEED);
       const started = Date.now();
@@ -292,6 +401,78 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       const meteredNumber = { e164: '+12025559000', id: `pn-chaos-${SEED}-metered` };
       await client.registerNumber(meteredOrgId, meteredNumber.e164, meteredNumber.id);
 
+      // --- money in. A card top-up as a customer makes it: asked for at the API (the same key
+      // until Stripe answers), the checkout page opened, paid with the test card, and the session
+      // read back from Stripe (a pay that timed out may have paid it).
+      const topUps: TopUpRecord[] = [];
+      const askTopUp = async (t: TopUpRecord, untilMs: number) => {
+        t.askedAt = Date.now();
+        const r: Reply = await client.topUp(t.orgId, t.key, t.amount, untilMs);
+        t.status = r.status;
+        if (r.status !== 201 || typeof r.body.checkoutSessionId !== 'string' || typeof r.body.checkoutUrl !== 'string') {
+          t.error = `POST /api/wallet/top-ups answered ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
+          return false;
+        }
+        t.createdAt = Date.now();
+        t.topUpId = String(r.body.topUpId);
+        t.sessionId = r.body.checkoutSessionId;
+        t.checkoutPath = new URL(r.body.checkoutUrl).pathname;
+        return true;
+      };
+      /** The checkout page answers (Stripe is up): what the customer's browser waits for. */
+      const openCheckout = async (t: TopUpRecord, untilMs: number) => {
+        const page = await stripeSim.send('GET', t.checkoutPath!, undefined, { untilMs });
+        if (page.status !== 200) t.error = `checkout page answered ${page.status}`;
+        return page.status === 200;
+      };
+      const payCheckout = async (t: TopUpRecord, untilMs: number) => {
+        const id = encodeURIComponent(t.sessionId!);
+        // 200 paid; 400 when an earlier try that timed out (a stalled simulator) paid it already.
+        const pay = await stripeSim.send('POST', `/sandbox/checkout/sessions/${id}/pay`, { card: CARD }, { untilMs });
+        const session = await stripeSim.send('GET', `/v1/checkout/sessions/${id}`, undefined, { untilMs });
+        t.paid = session.status === 200 && session.body.payment_status === 'paid';
+        if (!t.paid) t.error = `pay answered ${pay.status} ${JSON.stringify(pay.body).slice(0, 200)}; the session is ${JSON.stringify(session.body).slice(0, 200)}`;
+        else {
+          t.paidAt = Date.now();
+          t.paymentIntentId = String(session.body.payment_intent);
+        }
+      };
+      const topUpByCard = async (t: TopUpRecord, untilMs: number) => {
+        topUps.push(t);
+        if ((await askTopUp(t, untilMs)) && (await openCheckout(t, untilMs))) await payCheckout(t, untilMs);
+      };
+
+      // The auto-recharge organisation: its first checkout funds it and saves its card
+      // (checkout.session.completed), then auto-recharge is turned on. Before the faults.
+      const rechargeOrgId = await client.createOrg('Chaos recharge');
+      credited.set(rechargeOrgId, 0);
+      const rechargeNumber = { orgId: rechargeOrgId, e164: '+12025559100', id: `pn-chaos-${SEED}-recharge` };
+      await client.registerNumber(rechargeOrgId, rechargeNumber.e164, rechargeNumber.id);
+      const rechargeCard: TopUpRecord = { label: 'recharge-card', orgId: rechargeOrgId, key: `chaos-topup-${SEED}-recharge-card`, amount: RECHARGE_FIRST_TOPUP };
+      await topUpByCard(rechargeCard, Date.now() + 30_000);
+      if (!rechargeCard.paid) throw new Error(`the recharge organisation's first top-up failed: ${rechargeCard.error}`);
+      await eventually(async () => ((await client.autoRecharge(rechargeOrgId)).body.paymentMethod ?? null) !== null, { what: 'the card saved by the first checkout', timeoutMs: 30_000, everyMs: 200 });
+      const turnedOn = await client.putAutoRecharge(rechargeOrgId, { enabled: true, threshold: RECHARGE_THRESHOLD, amount: RECHARGE_AMOUNT });
+      if (turnedOn.status !== 200) throw new Error(`PUT /api/wallet/auto-recharge: ${turnedOn.status} ${JSON.stringify(turnedOn.body)}`);
+
+      // The new load and faults draw from their own seeded sequence, all drawn here, before any
+      // of it runs, so the rest of a seed replays as before and these replay whatever the timing.
+      const frand = seededRandom(SEED ^ 0x73747270);
+      const pickTopUpOrg = () => orgIds[TOPUP_ORGS[Math.floor(frand() * TOPUP_ORGS.length)]!]!;
+      const topUpAmount = () => 500 + 100 * Math.floor(frand() * 46);
+      const loadTopUps = Array.from({ length: TOPUPS }, (_, i) => ({ delay: frand() * LOAD_MS, orgId: pickTopUpOrg(), amount: topUpAmount(), i }));
+      const stripeOutageAt = LOAD_MS * (0.1 + frand() * 0.15);
+      const rechargeCallOffsets = Array.from({ length: RECHARGE_CALLS }, () => 300 + frand() * 1200);
+      const outageTopUps = Array.from({ length: OUTAGE_TOPUPS }, (_, i) => ({ offset: 500 + frand() * STRIPE_OUTAGE_SECONDS * 1000 * 0.7, orgId: pickTopUpOrg(), amount: topUpAmount(), i }));
+      const redisStallAt = LOAD_MS * (0.65 + frand() * 0.1);
+      const stallTopUp: TopUpRecord = { label: 'redis-stall', orgId: pickTopUpOrg(), key: `chaos-topup-${SEED}-redis-stall`, amount: topUpAmount() };
+      const vapiOutageDelay = frand() * 500;
+      // The top-up whose webhook meets the Redis stall is asked for now; it is paid at the stall.
+      if (REDIS_STALL_MS > 0) {
+        topUps.push(stallTopUp);
+        await askTopUp(stallTopUp, Date.now() + 30_000);
+      }
+
       // --- the load: provisions and calls at seeded times across LOAD_MS.
       const provisions: ProvisionRecord[] = [];
       const provisionTasks = Array.from({ length: REQUESTS }, (_, i) => {
@@ -311,6 +492,32 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       });
 
       const calls: CallRecord[] = [];
+      /** One call as Vapi reports it: assistant-request, in-progress, then its end (report and ended, in either order). */
+      const placeCall = async (callId: string, num: { orgId: string; e164: string; id: string }, seconds: number, duplicateReport: boolean, endedFirst: boolean, talkMs: number) => {
+        const call = { id: callId, type: 'inboundPhoneCall', phoneNumberId: num.id, customer: { number: '+14155550123' } };
+        const phoneNumber = { id: num.id, number: num.e164 };
+        const rec: CallRecord = { callId, orgId: num.orgId, admitted: false, seconds, webhookStatuses: [] };
+        calls.push(rec);
+        const sentAt = Date.now();
+        const gate = await client.webhook({ type: 'assistant-request', timestamp: Date.now(), call, phoneNumber });
+        rec.webhookStatuses.push(gate.status);
+        rec.admitted = typeof gate.body.assistantId === 'string';
+        if (!rec.admitted) return;
+        const overrides = gate.body.assistantOverrides as Record<string, unknown> | undefined;
+        rec.maxDuration = Number(overrides?.maxDurationSeconds);
+        const liveCall = { ...call, assistantOverrides: overrides, metadata: overrides?.metadata };
+        rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'in-progress', call: liveCall, phoneNumber })).status);
+        await sleep(talkMs);
+        const end = Date.now();
+        const startedAt = new Date(end - seconds * 1000).toISOString();
+        const endedAt = new Date(end).toISOString();
+        if (endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
+        const report = { type: 'end-of-call-report', endedReason: 'customer-ended-call', startedAt, endedAt, durationSeconds: seconds, call: liveCall, phoneNumber };
+        const reports = await Promise.all([client.webhook(report), duplicateReport ? client.webhook(report) : Promise.resolve(undefined)]);
+        for (const r of reports) if (r) rec.webhookStatuses.push(r.status);
+        if (!endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
+        rec.windowMs = Date.now() - sentAt;
+      };
       const callTasks = Array.from({ length: CALLS }, (_, j) => {
         const delay = rand() * LOAD_MS;
         const num = callNumbers[Math.floor(rand() * callNumbers.length)]!;
@@ -320,30 +527,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         const talkMs = Math.floor(rand() * 400);
         return (async () => {
           await sleep(delay);
-          const callId = `call-${SEED}-${j}`;
-          const call = { id: callId, type: 'inboundPhoneCall', phoneNumberId: num.id, customer: { number: '+14155550123' } };
-          const phoneNumber = { id: num.id, number: num.e164 };
-          const rec: CallRecord = { callId, orgId: num.orgId, admitted: false, seconds, webhookStatuses: [] };
-          calls.push(rec);
-          const sentAt = Date.now();
-          const gate = await client.webhook({ type: 'assistant-request', timestamp: Date.now(), call, phoneNumber });
-          rec.webhookStatuses.push(gate.status);
-          rec.admitted = typeof gate.body.assistantId === 'string';
-          if (!rec.admitted) return;
-          const overrides = gate.body.assistantOverrides as Record<string, unknown> | undefined;
-          rec.maxDuration = Number(overrides?.maxDurationSeconds);
-          const liveCall = { ...call, assistantOverrides: overrides, metadata: overrides?.metadata };
-          rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'in-progress', call: liveCall, phoneNumber })).status);
-          await sleep(talkMs);
-          const end = Date.now();
-          const startedAt = new Date(end - seconds * 1000).toISOString();
-          const endedAt = new Date(end).toISOString();
-          if (endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
-          const report = { type: 'end-of-call-report', endedReason: 'customer-ended-call', startedAt, endedAt, durationSeconds: seconds, call: liveCall, phoneNumber };
-          const reports = await Promise.all([client.webhook(report), duplicateReport ? client.webhook(report) : Promise.resolve(undefined)]);
-          for (const r of reports) if (r) rec.webhookStatuses.push(r.status);
-          if (!endedFirst) rec.webhookStatuses.push((await client.webhook({ type: 'status-update', status: 'ended', call: liveCall, phoneNumber, endedReason: 'customer-ended-call' })).status);
-          rec.windowMs = Date.now() - sentAt;
+          await placeCall(`call-${SEED}-${j}`, num, seconds, duplicateReport, endedFirst, talkMs);
         })();
       });
 
@@ -372,6 +556,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           rec.created = true;
           // As Vapi sends it: the call object (monitor.controlUrl included), unset fields left out.
           const call = Object.fromEntries(Object.entries(created.body).filter(([, v]) => v !== null));
+          rec.askedAt = Date.now();
           const gate = await client.webhook({ type: 'assistant-request', timestamp: Date.now(), call, phoneNumber: { id: meteredNumber.id, number: meteredNumber.e164 } });
           rec.admitted = typeof gate.body.assistantId === 'string';
           const end = async (reason: NonNullable<MeteredRecord['clientEnded']>) => {
@@ -403,8 +588,131 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         log('redis-server restarted empty');
       };
 
+      // --- money in under load: the customers' top-ups at seeded times.
+      const topUpTasks = loadTopUps.map((t) =>
+        (async () => {
+          await sleep(t.delay);
+          await topUpByCard({ label: `load-${t.i}`, orgId: t.orgId, key: `chaos-topup-${SEED}-load-${t.i}`, amount: t.amount }, Date.now() + STRIPE_PATIENCE_MS);
+        })(),
+      );
+
       // --- the chaos: each fault starts at a seeded moment inside the load window (they may overlap).
       const when = (fraction: number) => sleep(LOAD_MS * fraction * (0.9 + rand() * 0.2));
+      /** When Stripe was out, the Vapi simulator was out, the simulators were stalled, Redis was stalled. */
+      let stripeOutage: Window | undefined;
+      let vapiOutage: Window | undefined;
+      const simulatorStalls: Window[] = [];
+      let redisStall: Window | undefined;
+      /** Polls `done` every 100 ms until it holds (true) or `limitMs` passes (false). */
+      const waitUntil = async (done: () => boolean, limitMs: number) => {
+        for (const end = Date.now() + limitMs; Date.now() < end; await sleep(100)) if (done()) return true;
+        return done();
+      };
+      /**
+       * The workers' log lines for each try to end a call through its control URL (`say` or
+       * `end-call`, with its outcome), gathered from every workers process's output while it is
+       * kept (each keeps its last OUTPUT_TAIL_BYTES). Returns how many were seen so far.
+       */
+      const controlLines = new Set<string>();
+      const scanControlLines = () => {
+        for (const p of spawned) if (p.role === 'workers') for (const line of p.output().split('\n')) if (line.includes('ending a call: live call control')) controlLines.add(line);
+        return controlLines.size;
+      };
+      // Gathered all along: each process keeps only the tail of its output.
+      const scanTimer = setInterval(scanControlLines, 250);
+      scanTimer.unref();
+      /** Starts a simulator's outage (CONTRACT §13); its window as the simulator set it (it may have been stalled when asked). */
+      const outage = async (side: SimulatorClient, seconds: number): Promise<Window> => {
+        const r = await side.send('POST', '/sandbox/outage', { seconds, status: 503 });
+        // seconds 0 ends the outage: the answer's outage is null.
+        const until = seconds === 0 ? Date.now() : Date.parse(String((r.body.outage as { until?: unknown } | null)?.until));
+        if (r.status !== 200 || !Number.isFinite(until)) throw new Error(`POST /sandbox/outage answered ${r.status} ${JSON.stringify(r.body)}`);
+        return { startMs: until - seconds * 1000, endMs: until };
+      };
+      const moneyChaos = [
+        // Stripe out (API and checkout page, 503) for STRIPE_OUTAGE_SECONDS: meanwhile the
+        // auto-recharge organisation spends below its threshold (a recharge is asked for) and
+        // more top-ups are asked for; each must complete after the outage.
+        (async () => {
+          await sleep(stripeOutageAt);
+          // With CHAOS_STRIPE_OUTAGE_SECONDS=0 the same spending and top-ups, with Stripe up.
+          const window = STRIPE_OUTAGE_SECONDS === 0 ? { startMs: Date.now(), endMs: Date.now() } : await outage(stripeSim, STRIPE_OUTAGE_SECONDS);
+          if (STRIPE_OUTAGE_SECONDS > 0) stripeOutage = window;
+          log(`Stripe outage for ${STRIPE_OUTAGE_SECONDS} s (503): the recharge organisation spends ${RECHARGE_CALLS} × ${contractCharge(RECHARGE_CALL_SECONDS)} on calls, ${OUTAGE_TOPUPS} top-ups asked for`);
+          const since = Date.now();
+          await Promise.all([
+            ...rechargeCallOffsets.map(async (offset, k) => {
+              await sleep(offset);
+              await placeCall(`recharge-${SEED}-${k}`, rechargeNumber, RECHARGE_CALL_SECONDS, false, false, 0);
+            }),
+            ...outageTopUps.map(async (t) => {
+              await sleep(Math.max(0, t.offset - (Date.now() - since)));
+              await topUpByCard({ label: `outage-${t.i}`, orgId: t.orgId, key: `chaos-topup-${SEED}-outage-${t.i}`, amount: t.amount }, Date.now() + STRIPE_PATIENCE_MS);
+            }),
+            (async () => {
+              if (STRIPE_OUTAGE_SECONDS === 0) return;
+              await sleep(Math.max(0, window.endMs - Date.now()));
+              log('Stripe outage over');
+            })(),
+          ]);
+        })(),
+        // The Vapi simulator out (REST API and every call's control URL) while the metered calls
+        // run out of money, so their `say` and `end-call` fail until the hang-up's retries get
+        // through. When they run out depends on the other faults (a renewal is a worker's job), so
+        // the outage starts once every metered call has been admitted, before any can run out, and
+        // ends VAPI_OUTAGE_SECONDS after the service's first try to end one (the workers' own log
+        // line for it); if none comes within VAPI_OUTAGE_WAIT_MS, it ends then.
+        (async () => {
+          if (VAPI_OUTAGE_SECONDS === 0) return;
+          if (METERED_CALLS === 0) {
+            await sleep(LOAD_MS * 0.5);
+            vapiOutage = await outage(sim, VAPI_OUTAGE_SECONDS);
+            log(`Vapi outage for ${VAPI_OUTAGE_SECONDS} s (503 on the REST API and every control URL)`);
+            await sleep(Math.max(0, vapiOutage.endMs - Date.now()));
+            log('Vapi outage over');
+            return;
+          }
+          await waitUntil(() => metered.length === METERED_CALLS && metered.every((m) => m.admitted || !m.created || m.clientEnded !== undefined), VAPI_OUTAGE_WAIT_MS);
+          // No renewal can fail before HOLD_SECONDS − lead after the earliest admission (which the
+          // client's assistant-request preceded): begin a little before, so the outage is no
+          // longer than it needs to be (it also refuses the provisioning workers' Vapi imports).
+          const asked = metered.flatMap((m) => (m.askedAt === undefined ? [] : [m.askedAt]));
+          const runOutNotBefore = asked.length === 0 ? Date.now() : Math.min(...asked) + (HOLD_SECONDS - renewalLeadSeconds(HOLD_SECONDS)) * 1000;
+          await sleep(Math.max(0, runOutNotBefore - VAPI_OUTAGE_LEAD_MS - Date.now()) + vapiOutageDelay);
+          const first = await outage(sim, VAPI_OUTAGE_WAIT_MS / 1000 + VAPI_OUTAGE_SECONDS);
+          log('Vapi outage begins (503 on the REST API and every control URL), before any metered call runs out of money');
+          const tried = await waitUntil(() => scanControlLines() > 0, VAPI_OUTAGE_WAIT_MS);
+          const last = await outage(sim, tried ? VAPI_OUTAGE_SECONDS : 0);
+          vapiOutage = { startMs: first.startMs, endMs: tried ? last.endMs : Date.now() };
+          log(tried ? `the service tries to end a metered call; the Vapi outage ends in ${VAPI_OUTAGE_SECONDS} s` : `no metered call ran out within ${VAPI_OUTAGE_WAIT_MS} ms; Vapi outage ended`);
+          await sleep(Math.max(0, vapiOutage.endMs - Date.now()));
+          scanControlLines();
+          log('Vapi outage over');
+        })(),
+        // redis-server stopped (SIGSTOP) while a top-up's webhook is credited: when Stripe answers
+        // (the checkout page opens), the API is ready and Redis runs, stop Redis, pay the top-up
+        // (the simulator delivers its events to the API now), and let Redis go after the stall.
+        (async () => {
+          if (REDIS_STALL_MS === 0 || stallTopUp.checkoutPath === undefined) return;
+          await sleep(redisStallAt);
+          if (!(await openCheckout(stallTopUp, Date.now() + STRIPE_PATIENCE_MS))) return;
+          await eventually(async () => redis.running() && (await answers(`${client.baseUrl}/readyz`)), { what: 'API and Redis up for the stall', timeoutMs: 60_000, everyMs: 100, retryErrors: true });
+          const startMs = Date.now();
+          if (!redis.pause()) {
+            log('redis-server not running at the stall; top-up paid without it');
+            await payCheckout(stallTopUp, Date.now() + STRIPE_PATIENCE_MS);
+            return;
+          }
+          log(`SIGSTOP redis-server for ${REDIS_STALL_MS} ms; top-up ${stallTopUp.topUpId} paid now`);
+          const paying = payCheckout(stallTopUp, Date.now() + STRIPE_PATIENCE_MS);
+          await sleep(REDIS_STALL_MS);
+          redis.resume();
+          redisStall = { startMs, endMs: Date.now() };
+          log('SIGCONT redis-server');
+          await paying;
+          log(`stalled top-up ${stallTopUp.paid ? 'paid' : 'NOT paid'} (pay answered ${Date.now() - startMs} ms after the stall began)`);
+        })(),
+      ];
       const chaos = [
         (async () => {
           await when(0.12);
@@ -425,9 +733,11 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         (async () => {
           await when(0.45);
           log('SIGSTOP simulators (stall)');
+          const startMs = Date.now();
           sandbox.pause();
           await sleep(3000);
           sandbox.resume();
+          simulatorStalls.push({ startMs, endMs: Date.now() });
           log('SIGCONT simulators');
         })(),
         (async () => {
@@ -454,7 +764,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         })(),
       ];
 
-      await Promise.all([...provisionTasks, ...callTasks, ...meteredTasks, ...chaos]);
+      await Promise.all([...provisionTasks, ...callTasks, ...meteredTasks, ...topUpTasks, ...chaos, ...moneyChaos]);
       log('load finished; settling');
 
       // --- settle: every accepted request final, every admitted call charged, within the limit.
@@ -463,6 +773,24 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       const admitted = calls.filter((c) => c.admitted);
       const chargedCalls = async () =>
         (await pool.query<{ key: string; n: number }>("select idempotency_key as key, count(*)::int as n from ledger_entries where kind = 'call' group by 1")).rows;
+      // Money in: the recharge organisation fell below its threshold (by the client's own tally)
+      // if its calls' charges took its first top-up under it; then one recharge must come.
+      const rechargeSpent = calls.filter((c) => c.orgId === rechargeOrgId && c.admitted).reduce((sum, c) => sum + contractCharge(c.seconds), 0);
+      const rechargeNeeded = RECHARGE_FIRST_TOPUP - rechargeSpent < RECHARGE_THRESHOLD;
+      const isRecharge = (pi: StripeInspection['paymentIntents'][number]) => pi.metadata.kind === 'auto_recharge' && pi.metadata.orgId === rechargeOrgId;
+      /** PaymentIntent ids the ledger credits (kind topup, key topup:pi:<id>). */
+      const creditedPaymentIntents = async () =>
+        new Set((await pool.query<{ reference: string }>("select reference from ledger_entries where kind = 'topup' and idempotency_key like 'topup:pi:%'")).rows.map((r) => r.reference));
+      /** Every payment Stripe took is credited, every paid top-up too, and the recharge that is due has been made. */
+      const moneyInSettled = async () => {
+        const stripe = await inspectStripe();
+        const creditedPis = await creditedPaymentIntents();
+        return (
+          stripe.paymentIntents.every((pi) => pi.status !== 'succeeded' || creditedPis.has(pi.id)) &&
+          topUps.every((t) => !t.paid || creditedPis.has(t.paymentIntentId!)) &&
+          (!rechargeNeeded || stripe.paymentIntents.some((pi) => isRecharge(pi) && pi.status === 'succeeded'))
+        );
+      };
       let settleError: string | undefined;
       try {
         await eventually(
@@ -476,10 +804,16 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
             return (
               finalStatus.size === accepted.length &&
               admitted.every((c) => charged.has(`call:${c.callId}`)) &&
-              metered.every((m) => !m.created || charged.has(`call:${m.callId}`))
+              metered.every((m) => !m.created || charged.has(`call:${m.callId}`)) &&
+              (await moneyInSettled())
             );
           },
-          { what: 'every accepted request completed or refunded, every admitted call and every metered call charged', timeoutMs: SETTLE_SECONDS * 1000, everyMs: 500, retryErrors: true },
+          {
+            what: 'every accepted request completed or refunded, every admitted call and every metered call charged, every payment credited and the due recharge made',
+            timeoutMs: SETTLE_SECONDS * 1000,
+            everyMs: 500,
+            retryErrors: true,
+          },
         );
       } catch (err) {
         // Report what is stuck rather than stopping here.
@@ -557,8 +891,13 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         [metered.map((m) => m.callId)],
       );
       const meteredRow = new Map(meteredRows.rows.map((r) => [r.call_id, r]));
-      const ended = { service: 0, caller: 0, maxDuration: 0, other: 0 };
-      const control = { say: 0, endCall: 0, afterEnd: 0 };
+      const ended = { service: 0, caller: 0, maxDuration: 0, maxDurationInVapiOutage: 0, other: 0 };
+      // While Vapi's control URLs are out, nothing can end a call: the service's tries are refused
+      // and the hang-up is retried with backoff, so the first try after the outage may come as
+      // late as 1.25 × the time it has been failing (exponential, jittered down) plus the base,
+      // and a worker's pickup (3 s). Until then a call talks on, and may reach its maxDurationSeconds.
+      const vapiReach = vapiOutage ? vapiOutage.endMs + 1.25 * (vapiOutage.endMs - vapiOutage.startMs) + HANGUP_BACKOFF_MS + 3000 : -Infinity;
+      const control = { say: 0, endCall: 0, afterEnd: 0, afterVapiOutage: 0 };
       const settledBy = new Map<string, number>();
       let renewals = 0;
       let meteredCharges = 0;
@@ -582,6 +921,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
           } else if (r.message.type === 'end-call') control.endCall++;
           else problems.push(`${label}: unexpected control message ${JSON.stringify(r.message)}`);
           if (r.callStatus === 'ended') control.afterEnd++;
+          if (vapiOutage && Date.parse(r.receivedAt) >= vapiOutage.endMs) control.afterVapiOutage++;
         }
         const reason = String(call.endedReason);
         const endingMessage = messages.some((r) => r.callStatus !== 'ended' && (r.message.type === 'end-call' || r.message.endCallAfterSpoken === true));
@@ -593,8 +933,12 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         else if (reason === 'exceeded-max-duration') {
           ended.maxDuration++;
           const row = meteredRow.get(m.callId);
-          // Legitimate only when its holds paid for the whole granted duration (renewed to its cap).
-          if (!row || row.held_seconds === null || m.maxDuration === undefined || row.held_seconds < m.maxDuration)
+          const endedAtMs = Date.parse(String(call.endedAt));
+          // Legitimate when its holds paid for the whole granted duration (renewed to its cap), or
+          // when it reached that duration while the Vapi outage kept the service from ending it.
+          const inVapiOutage = vapiOutage !== undefined && endedAtMs >= vapiOutage.startMs && endedAtMs <= vapiReach;
+          if (inVapiOutage) ended.maxDurationInVapiOutage++;
+          if (!inVapiOutage && (!row || row.held_seconds === null || m.maxDuration === undefined || row.held_seconds < m.maxDuration))
             problems.push(
             `${label} ran to its maxDurationSeconds (${m.maxDuration} s) without the service ending it; control messages: ${JSON.stringify(messages.map((r) => r.message.type))}; ` +
                 `the service's record: ${row ? `${row.slices} slices, ${String(row.held_seconds)} s held, control URL ${row.has_control_url ? 'kept' : 'NOT kept'}` : 'none'}`,
@@ -630,12 +974,99 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       // if available covers it), so only time a call talks past its held seconds is unpaid for: the
       // lateness of the renewal that failed plus the control round trip. The contract bounds that
       // by the slice each call holds when the money runs out, so the organisation may end at most
-      // one slice per call then live below zero. "Then" = the first say the simulator received.
-      const liveAtRunOut = Number.isFinite(firstSayAt) ? meteredSpans.filter((c) => c.startedAt <= firstSayAt && c.endedAt > firstSayAt).length : 0;
-      const overdraftBound = -liveAtRunOut * SLICE;
+      // one slice per call then live below zero. "Then" = the first `say` the simulator received
+      // or, when the Vapi outage refused it, the service's first try to end a call (the workers'
+      // log line's time).
+      clearInterval(scanTimer);
+      scanControlLines();
+      const lineTime = (line: string) => {
+        try {
+          return Number((JSON.parse(line) as { time?: unknown }).time);
+        } catch {
+          return NaN; // a line cut at the start of a kept tail
+        }
+      };
+      const firstTry = Math.min(...[...controlLines].map(lineTime).filter(Number.isFinite));
+      const runOutAt = Math.min(firstSayAt, firstTry);
+      const liveAtRunOut = Number.isFinite(runOutAt) ? meteredSpans.filter((c) => c.startedAt <= runOutAt && c.endedAt > runOutAt).length : 0;
+      // A control-URL outage adds what the calls talk while no `say` or `end-call` can reach them:
+      // the part of each call from the money running out (no call talks unpaid before a renewal
+      // is refused, and the first refusal is the first try to end a call) or the outage's start,
+      // whichever is later, up to the hang-up's next retry after the outage (vapiReach).
+      let vapiAllowance = 0;
+      let liveAfterVapiOutage = 0;
+      if (vapiOutage) {
+        const from = Math.max(vapiOutage.startMs, Number.isFinite(runOutAt) ? runOutAt : vapiOutage.startMs);
+        for (const c of meteredSpans) {
+          const ms = Math.min(c.endedAt, vapiReach) - Math.max(c.startedAt, from);
+          if (ms > 0) vapiAllowance += chargeForMs(ms);
+          if (c.startedAt < vapiOutage.endMs && c.endedAt > vapiOutage.endMs) liveAfterVapiOutage++;
+        }
+      }
+      const overdraftBound = -liveAtRunOut * SLICE - vapiAllowance;
       const meteredBalance = Number((await pool.query<{ balance: string }>('select balance::text from wallets where org_id = $1', [meteredOrgId])).rows[0]?.balance);
-      if (!(meteredBalance >= overdraftBound)) problems.push(`out-of-money org ends at ${meteredBalance}, below ${overdraftBound} (one slice of ${SLICE} for each of the ${liveAtRunOut} calls live when its money ran out)`);
+      if (!(meteredBalance >= overdraftBound))
+        problems.push(`out-of-money org ends at ${meteredBalance}, below ${overdraftBound} (one slice of ${SLICE} for each of the ${liveAtRunOut} calls live when its money ran out, and ${vapiAllowance} talked through the Vapi outage)`);
       if (METERED_CALLS > 0 && ended.service === 0) problems.push('the service ended none of the metered calls (no call ran out of money?)');
+
+      // --- money in: what Stripe took against what the ledger credits, by PaymentIntent.
+      const stripe = await inspectStripe();
+      const stripeCredits = await pool.query<{ reference: string; org_id: string; n: number; amount: string; first_at: Date }>(
+        "select reference, org_id, count(*)::int as n, sum(amount)::text as amount, min(created_at) as first_at from ledger_entries where kind = 'topup' and idempotency_key like 'topup:pi:%' group by reference, org_id",
+      );
+      const creditsOf = new Map<string, typeof stripeCredits.rows>();
+      for (const r of stripeCredits.rows) creditsOf.set(r.reference, [...(creditsOf.get(r.reference) ?? []), r]);
+      const succeeded = new Map(stripe.paymentIntents.filter((pi) => pi.status === 'succeeded').map((pi) => [pi.id, pi]));
+      // Every payment Stripe took (a checkout or a recharge) credited exactly once, to its organisation, for its amount.
+      for (const pi of succeeded.values()) {
+        const rows = creditsOf.get(pi.id) ?? [];
+        const kind = pi.metadata.kind ?? 'payment';
+        if (rows.length === 0) problems.push(`Stripe took ${pi.amount} (${kind} ${pi.id}, org ${pi.metadata.orgId}) but the ledger never credited it`);
+        else if (rows.length !== 1 || rows[0]!.n !== 1 || Number(rows[0]!.amount) !== pi.amount || rows[0]!.org_id !== pi.metadata.orgId)
+          problems.push(`${kind} ${pi.id} (${pi.amount} for org ${pi.metadata.orgId}) credited as ${JSON.stringify(rows.map((r) => ({ org: r.org_id, entries: r.n, amount: r.amount })))}`);
+      }
+      // And nothing credited that Stripe did not take.
+      for (const r of stripeCredits.rows) if (!succeeded.has(r.reference)) problems.push(`the ledger credits ${r.amount} to org ${r.org_id} for ${r.reference}, which Stripe did not take`);
+      // Every top-up the client asked for: created, paid, credited once (above), and the API says so.
+      const toppedUp = new Map<string, number>();
+      for (const t of topUps) {
+        const label = `top-up ${t.label} (${t.amount} for org ${t.orgId})`;
+        if (!t.paid || t.paymentIntentId === undefined) {
+          problems.push(`${label} did not complete: ${t.error ?? 'unknown'}`);
+          continue;
+        }
+        toppedUp.set(t.orgId, (toppedUp.get(t.orgId) ?? 0) + t.amount);
+        if (!succeeded.has(t.paymentIntentId)) problems.push(`${label}: its session is paid but Stripe has no succeeded ${t.paymentIntentId}`);
+        const status = await client.topUpStatus(t.orgId, t.topUpId!);
+        if (status.status !== 200 || status.body.status !== 'paid' || status.body.credited !== t.amount) problems.push(`${label}: GET /api/wallet/top-ups/${t.topUpId} says ${status.status} ${JSON.stringify(status.body)}`);
+      }
+      // A 502 payment_provider_unavailable is the contract's answer only while Stripe cannot be
+      // reached: its outage, or the simulators' stall (a request sent shortly before either met it).
+      const stripeDown = [...(stripeOutage ? [stripeOutage] : []), ...simulatorStalls];
+      const topUp502s = client.tally.providerUnavailable;
+      for (const e of topUp502s) {
+        if (!stripeDown.some((w) => e.sentAt <= w.endMs + 500 && e.at >= w.startMs)) problems.push(`502 while Stripe was up (sent at ${((e.sentAt - started) / 1000).toFixed(1)}s): ${e.line}`);
+      }
+      // Stripe's webhook deliveries: no answer (the API down) is retried; a 4xx or 5xx is the service's.
+      const refusedDeliveries = stripe.deliveries.filter((d) => d.status >= 400);
+      for (const d of refusedDeliveries.slice(0, 10)) problems.push(`the webhook answered ${d.status} to ${d.type} ${d.id}${d.resent ? ' (re-sent)' : ''}`);
+      // Auto-recharge: one PaymentIntent per recharge, credited once (above); exactly one recharge
+      // when the calls took the wallet under its threshold, made after Stripe's outage; still on.
+      const recharges = stripe.paymentIntents.filter(isRecharge);
+      const perRecharge = new Map<string, number>();
+      for (const pi of recharges) perRecharge.set(pi.metadata.topUpId ?? '', (perRecharge.get(pi.metadata.topUpId ?? '') ?? 0) + 1);
+      for (const [topUpId, n] of perRecharge) if (n !== 1) problems.push(`recharge ${topUpId} has ${n} PaymentIntents at Stripe`);
+      const rechargesPaid = recharges.filter((pi) => pi.status === 'succeeded');
+      const recharged = rechargesPaid.reduce((sum, pi) => sum + pi.amount, 0);
+      if (rechargesPaid.length !== (rechargeNeeded ? 1 : 0))
+        problems.push(`${rechargesPaid.length} recharges paid, expected ${rechargeNeeded ? 1 : 0} (the calls spent ${rechargeSpent} of ${RECHARGE_FIRST_TOPUP}, threshold ${RECHARGE_THRESHOLD}; statuses ${JSON.stringify(recharges.map((pi) => pi.status))})`);
+      if (stripeOutage) for (const pi of rechargesPaid) if (pi.created * 1000 < stripeOutage.endMs - 1000) problems.push(`recharge ${pi.id} was made during Stripe's outage (created ${pi.created})`);
+      const rechargeSettings = await client.autoRecharge(rechargeOrgId);
+      if (rechargeSettings.status !== 200 || rechargeSettings.body.enabled !== true) problems.push(`auto-recharge is not on after the outage: ${JSON.stringify(rechargeSettings.body)}`);
+      const rechargeRows = await pool.query<{ created_at: Date; done_at: Date | null; attempts: number; last_error: string | null }>(
+        "select created_at, done_at, attempts, last_error from money_outbox where org_id = $1 and task = 'auto_recharge' order by id",
+        [rechargeOrgId],
+      );
 
       const admittedKeys = new Set([...admitted.map((c) => `call:${c.callId}`), ...metered.filter((m) => m.admitted).map((m) => `call:${m.callId}`)]);
       for (const r of callEntries.rows) if (!admittedKeys.has(r.key)) problems.push(`ledger charges ${r.key}, which was never admitted`);
@@ -644,16 +1075,20 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       const balances = await pool.query<{ org_id: string; balance: string }>('select org_id, balance::text from wallets');
       let expectedTotal = 0;
       let actualTotal = 0;
-      for (const orgId of [...orgIds, meteredOrgId]) {
+      for (const orgId of [...orgIds, meteredOrgId, rechargeOrgId]) {
         const paid = accepted.filter((p) => p.orgId === orgId).length * PRICE;
         const refunded = accepted.filter((p) => p.orgId === orgId && finalStatus.get(p.requestId!)?.status === 'refunded').length * PRICE;
         const callCharges =
           admitted.filter((c) => c.orgId === orgId).reduce((sum, c) => sum + (expectedCharge.get(c.callId) ?? 0), 0) + (orgId === meteredOrgId ? meteredCharges : 0);
-        const expected = credited.get(orgId)! - paid + refunded - callCharges;
+        // Credited: the operator's credits, the client's paid top-ups, and the recharges Stripe took.
+        const topUpsIn = toppedUp.get(orgId) ?? 0;
+        const rechargesIn = orgId === rechargeOrgId ? recharged : 0;
+        const expected = credited.get(orgId)! + topUpsIn + rechargesIn - paid + refunded - callCharges;
         const actual = Number(balances.rows.find((b) => b.org_id === orgId)?.balance);
         expectedTotal += expected;
         actualTotal += actual;
-        if (expected !== actual) problems.push(`org ${orgId}: balance ${actual}, expected ${expected} (credited ${credited.get(orgId)}, paid ${paid}, refunded ${refunded}, calls ${callCharges})`);
+        if (expected !== actual)
+          problems.push(`org ${orgId}: balance ${actual}, expected ${expected} (credited ${credited.get(orgId)}, top-ups ${topUpsIn}, recharges ${rechargesIn}, paid ${paid}, refunded ${refunded}, calls ${callCharges})`);
       }
       const kinds = await pool.query<{ kind: string; n: number; total: string }>('select kind, count(*)::int as n, sum(amount)::text as total from ledger_entries group by kind order by kind');
       problems.push(...(await ledgerViolations(pool)));
@@ -669,7 +1104,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       await eventually(
         async () => {
           walletGaps = [];
-          for (const orgId of [...orgIds, meteredOrgId]) {
+          for (const orgId of [...orgIds, meteredOrgId, rechargeOrgId]) {
             const w = await client.wallet(orgId);
             if (w.status !== 200 || w.body.available !== w.body.balance) walletGaps.push(`org ${orgId}: GET /api/wallet ${w.status} ${JSON.stringify(w.body)}`);
           }
@@ -680,9 +1115,28 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       problems.push(...walletGaps.map((g) => `a hold still counts after every call settled: ${g}`));
 
       // --- the printed report.
+      function moneyInReport(): string[] {
+        const rel = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '?' : `${((ms - started) / 1000).toFixed(1)}s`);
+        const creditedAt = (pi: string | undefined) => (pi === undefined ? undefined : creditsOf.get(pi)?.[0]?.first_at.getTime());
+        const window = (w: Window | undefined) => (w ? `${rel(w.startMs)}–${rel(w.endMs)}` : 'off');
+        const duringOutage = topUps.filter((t) => stripeOutage && t.askedAt !== undefined && t.askedAt >= stripeOutage.startMs && t.askedAt < stripeOutage.endMs);
+        const row = rechargeRows.rows[0];
+        const pi = rechargesPaid[0];
+        const noAnswer = stripe.deliveries.filter((d) => d.status === 0 && !d.resent).length;
+        const resent = stripe.deliveries.filter((d) => d.resent);
+        const stallCredit = creditedAt(stallTopUp.paymentIntentId);
+        return [
+          `money in: ${topUps.length} card top-ups, ${topUps.filter((t) => t.paid).length} paid, ${[...toppedUp.values()].reduce((a, b) => a + b, 0)} credited; ${succeeded.size} payments at Stripe, ${stripeCredits.rows.length} credited`,
+          `  Stripe outage ${window(stripeOutage)} (${STRIPE_OUTAGE_SECONDS} s); top-ups asked during it: ${duringOutage.map((t) => `${t.label} asked ${rel(t.askedAt)}, created ${rel(t.createdAt)}, paid ${rel(t.paidAt)}, credited ${rel(creditedAt(t.paymentIntentId))}`).join('; ') || 'none'}; ${topUp502s.length} answers 502 payment_provider_unavailable`,
+          `  auto-recharge (times to the second at Stripe): calls spent ${rechargeSpent} of ${RECHARGE_FIRST_TOPUP} (below ${RECHARGE_THRESHOLD}: ${rechargeNeeded ? 'yes' : 'no'}); ${rechargeRows.rows.length} recharge rows${row ? `, the first asked ${rel(row.created_at.getTime())}, ${row.attempts} attempts, last error ${row.last_error === null ? 'none' : JSON.stringify(row.last_error.slice(0, 90))}, done ${rel(row.done_at?.getTime())}` : ''}; ${rechargesPaid.length} paid${pi ? ` (PaymentIntent made ${rel(pi.created * 1000)}, credited ${rel(creditedAt(pi.id))})` : ''}`,
+          `  Stripe webhooks: ${stripe.events} events, ${noAnswer} first deliveries without an answer, ${resent.length} re-sent by Stripe's retries (${resent.filter((d) => d.status >= 200 && d.status < 300).length} answered 2xx), ${refusedDeliveries.length} refused`,
+          `  Redis stall ${window(redisStall)}: top-up ${stallTopUp.topUpId ?? '-'} ${stallTopUp.paid ? `paid, credited ${rel(stallCredit)}${redisStall && stallCredit !== undefined ? (stallCredit <= redisStall.endMs ? ' (during the stall)' : ' (after it)') : ''}` : 'not paid'}`,
+          `Vapi outage ${window(vapiOutage)} (ends ${VAPI_OUTAGE_SECONDS} s after the first try to end a call): the workers logged ${controlLines.size} tries to end a call, ${[...controlLines].filter((l) => l.includes('"outcome":"failed"')).length} failed; ${liveAfterVapiOutage} metered calls live when it ended, ${control.afterVapiOutage} control messages after it; overdraft allowance for it ${vapiAllowance}`,
+        ];
+      }
       const count = (pred: (p: ProvisionRecord) => boolean) => provisions.filter(pred).length;
       const lines = [
-        `chaos report — seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls, load ${LOAD_MS} ms, Redis wiped ${REDIS_WIPE}, total ${at()}`,
+        `chaos report — seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls, ${TOPUPS} top-ups, load ${LOAD_MS} ms, Redis wiped ${REDIS_WIPE}, total ${at()}`,
         `events:\n  ${events.join('\n  ')}`,
         `provisions: ${count((p) => p.status === 202)} accepted, ${count((p) => p.status === 402)} refused (402), ${count((p) => p.status !== 202 && p.status !== 402)} other`,
         ...AREA_CODES.map(([code]) => {
@@ -692,9 +1146,10 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
         }),
         `numbers held in the simulator: ${held.length}`,
         `calls: ${admitted.length} admitted, ${calls.length - admitted.length} refused, ${callEntries.rows.length} charged (metered included), ${implausibleReports} implausible reports billed by the service's records`,
-        `metered calls: org with ${METERED_BALANCE} (${METERED_CALLS + METERED_EXTRA_SLICES} slices of ${SLICE} = ${HOLD_SECONDS} s): ${metered.filter((m) => m.created).length} created, ${metered.filter((m) => m.admitted).length} admitted; ended by the service ${ended.service}, by the caller ${ended.caller} (${metered.filter((m) => m.clientEndsAfterMs !== undefined).length} planned), at maxDuration ${ended.maxDuration} (fully paid: ${metered.filter((m) => m.maxDuration !== undefined && (meteredRow.get(m.callId)?.held_seconds ?? -1) >= m.maxDuration).length}), other ${ended.other}`,
+        `metered calls: org with ${METERED_BALANCE} (${METERED_CALLS + METERED_EXTRA_SLICES} slices of ${SLICE} = ${HOLD_SECONDS} s): ${metered.filter((m) => m.created).length} created, ${metered.filter((m) => m.admitted).length} admitted; ended by the service ${ended.service}, by the caller ${ended.caller} (${metered.filter((m) => m.clientEndsAfterMs !== undefined).length} planned), at maxDuration ${ended.maxDuration} (in the Vapi outage: ${ended.maxDurationInVapiOutage}, fully paid: ${metered.filter((m) => m.maxDuration !== undefined && (meteredRow.get(m.callId)?.held_seconds ?? -1) >= m.maxDuration).length}), other ${ended.other}`,
         `  service: ${control.say} say+endCallAfterSpoken, ${control.endCall} end-call (${control.afterEnd} of them reached an already ended call), ${renewals} renewals (slices beyond the first); settled by ${[...settledBy].map(([k, n]) => `${k} ${n}`).join(', ')}`,
-        `  charges ${meteredCharges}; balance ${meteredBalance} (bound ≥ ${overdraftBound}: ${liveAtRunOut} calls live when the money ran out${Number.isFinite(firstSayAt) ? ` at ${((firstSayAt - started) / 1000).toFixed(1)}s` : ''}); simulator requests retried ${sim.tally.retried}`,
+        `  charges ${meteredCharges}; balance ${meteredBalance} (bound ≥ ${overdraftBound}: ${liveAtRunOut} calls live when the money ran out${Number.isFinite(runOutAt) ? ` at ${((runOutAt - started) / 1000).toFixed(1)}s` : ''}, ${vapiAllowance} for the Vapi outage); simulator requests retried ${sim.tally.retried}`,
+        ...moneyInReport(),
         `ledger by kind: ${kinds.rows.map((k) => `${k.kind} ${k.n} (${k.total})`).join(', ')}`,
         `money: sum of balances ${actualTotal}, client-side expectation ${expectedTotal}`,
         `client saw ${client.tally.networkErrors} network errors (retried) and ${client.tally.serverErrors.length} 5xx answers`,
@@ -710,7 +1165,7 @@ describe(`chaos (seed ${SEED}, ${REQUESTS} provisions, ${CALLS} calls)`, () => {
       expect(actualTotal).toBe(expectedTotal);
       passed = true;
     },
-    // Load window + settle + process restarts, bounded.
-    LOAD_MS + SETTLE_SECONDS * 1000 + 120_000 + METERED_MAX_DURATION * 1000,
+    // Load window + settle + process restarts + the outages and the money-in setup, bounded.
+    LOAD_MS + SETTLE_SECONDS * 1000 + 120_000 + METERED_MAX_DURATION * 1000 + (STRIPE_OUTAGE_SECONDS + VAPI_OUTAGE_SECONDS) * 1000 + 30_000,
   );
 });

@@ -49,4 +49,11 @@ describe('migration runner', () => {
     await appendFile(path.join(dir, first), '\n-- edited after it was applied\n');
     await expect(migrate(url, dir)).rejects.toThrow(MigrationChecksumError);
   });
+
+  it('gives every migration a version of its own (the timestamp the Supabase CLI keys applied migrations on)', async () => {
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql'));
+    const versions = files.map((f) => f.split('_')[0]);
+    expect(versions.every((v) => /^\d{14}$/.test(v ?? ''))).toBe(true);
+    expect(versions.filter((v, i) => versions.indexOf(v) !== i)).toEqual([]);
+  });
 });

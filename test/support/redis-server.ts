@@ -38,6 +38,12 @@ export interface TestRedisServer {
   start(options?: { empty?: boolean }): Promise<void>;
   /** SIGKILL: as abrupt as a crash. Resolves once the process has exited. */
   stop(): Promise<void>;
+  /**
+   * SIGSTOP: a stall. Its sockets stay open and nothing answers until resume() (SIGCONT). Returns
+   * false when no server is running (nothing to stall).
+   */
+  pause(): boolean;
+  resume(): void;
   /** Stops it and removes its data directory. */
   dispose(): Promise<void>;
 }
@@ -101,12 +107,27 @@ export async function createRedisServer(options: TestRedisOptions = {}): Promise
     child = undefined;
   };
 
+  /** The process a pause() stopped, so resume() continues that one (a stop() may have replaced it). */
+  let paused: ChildProcess | undefined;
+  const pause = () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return false;
+    paused = child;
+    return child.kill('SIGSTOP');
+  };
+  const resume = () => {
+    const proc = paused;
+    paused = undefined;
+    if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGCONT');
+  };
+
   return {
     url,
     port,
     running: () => child !== undefined,
     start,
     stop,
+    pause,
+    resume,
     async dispose() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

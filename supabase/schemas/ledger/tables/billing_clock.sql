@@ -5,7 +5,7 @@
 -- mode moves it (billing_clock_advance, POST /api/admin/clock): forward only, at most ten years.
 -- No row = no offset.
 --
--- Defined in 20261206000100_number_rental_tables.
+-- Defined in 20261206000150_number_rental_tables.
 
 CREATE TABLE billing_clock (
     id boolean DEFAULT true NOT NULL,

@@ -2,7 +2,7 @@
 -- kind phone_number_rent (issue 24): one month of one number, a debit; its idempotency key is
 -- rent:<number id>:<start of the month it pays>, so the unique key below charges a month once.
 --
--- Defined in 20261123000100_wallet_ledger, 20261206000100_number_rental_tables; index
+-- Defined in 20261123000100_wallet_ledger, 20261206000150_number_rental_tables; index
 -- ledger_entries_org_created in 20261206210000_usage_and_receipts_tables.
 
 CREATE TABLE ledger_entries (

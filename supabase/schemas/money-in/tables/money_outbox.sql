@@ -13,7 +13,7 @@
 -- retry_rent (issue 24): a credit landed on a wallet with a past-due number; at most one such row
 -- waits (unclaimed) per organisation.
 --
--- Defined in 20261130001100_money_in, 20261206000100_number_rental_tables (retry_rent); columns attempts .. sent_in_attempt, their constraints and
+-- Defined in 20261130001100_money_in, 20261206000150_number_rental_tables (retry_rent); columns attempts .. sent_in_attempt, their constraints and
 -- money_outbox_one_recharge added in 20261207000000_money_outbox_schedules_recharges.
 
 CREATE TABLE money_outbox (

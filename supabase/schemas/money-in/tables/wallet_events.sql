@@ -2,7 +2,7 @@
 -- Customer-visible wallet events (GET /api/wallet/events), newest first by id. The number.*
 -- types are the rented numbers' (issue 24): past due, reactivated by a paid rent, released.
 --
--- Defined in 20261130001100_money_in, 20261206000100_number_rental_tables.
+-- Defined in 20261130001100_money_in, 20261206000150_number_rental_tables.
 
 CREATE TABLE wallet_events (
     id bigint NOT NULL,

@@ -1,7 +1,7 @@
 -- table phone_numbers
 -- Numbers whose calls are gated: bought by provisioning or registered by an operator.
 --
--- (from 20261206000100_number_rental_tables)
+-- (from 20261206000150_number_rental_tables)
 -- Monthly rental (issue 24, CONTRACT §11). A number bought here is rented: rent_anchor is its
 -- purchase time on the billing clock, paid_months how many months are paid (the purchase paid the
 -- first), paid_until = rent_period_start(rent_anchor, paid_months). status:
@@ -10,7 +10,7 @@
 --   active | past_due ──(DELETE /api/numbers/:id)──► releasing
 -- A registered number (an operator's, not bought here) is never rented: its rent columns are null.
 --
--- Defined in 20261123000100_wallet_ledger, 20261206000100_number_rental_tables.
+-- Defined in 20261123000100_wallet_ledger, 20261206000150_number_rental_tables.
 
 CREATE TABLE phone_numbers (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
