@@ -38,6 +38,8 @@ describe('a settled call whose Redis release failed', () => {
   const balance = async (orgId: string) => Number((await ctx.pool.query('select balance from wallets where org_id = $1', [orgId])).rows[0].balance);
   const repairs = async (by: string) =>
     (await ctx.services.metrics.callHoldRepairs.get()).values.find((v) => v.labels.repair === 'settled_released' && v.labels.by === by)?.value ?? 0;
+  const allRepairs = async () =>
+    (await ctx.services.metrics.callHoldRepairs.get()).values.filter((v) => v.labels.repair === 'settled_released').reduce((sum, v) => sum + v.value, 0);
 
   async function admit(orgId: string, num: TestNumber, id: string): Promise<void> {
     expect((await postWebhook(ctx.app(), assistantRequest(num, id))).body.assistantId).toBe(num.assistantId);
@@ -82,7 +84,7 @@ describe('a settled call whose Redis release failed', () => {
     const num = await registerNumber(ctx.services, orgId);
     await admit(orgId, num, 'retry-release');
     expect(await ctx.services.calls.hot.held(orgId)).toBe(96);
-    const before = await repairs('billing_retry');
+    const before = await allRepairs();
 
     const restore = failReleases(ctx.services.redis, 1);
     try {
@@ -94,7 +96,9 @@ describe('a settled call whose Redis release failed', () => {
       restore();
     }
     expect(await balance(orgId)).toBe(100 - cost(1));
-    expect(await repairs('billing_retry')).toBe(before + 1);
+    // Released once, as a repair: on a quiet machine by the job's retry (by="billing_retry"); on a
+    // loaded one a renewal or sweep of the settled call can get there first (CI saw it once).
+    expect(await allRepairs()).toBe(before + 1);
     await expectNextCallOnFullWallet(orgId, num, 'retry-release-next');
     const { rows } = await ctx.pool.query('select hot_released_at is not null as confirmed from calls where call_id = $1', ['retry-release']);
     expect(rows).toEqual([{ confirmed: true }]);
