@@ -1,6 +1,6 @@
 // What a SQL function answered, checked against the shape its store expects. Every store over
-// the SQL functions (ledger, calls, provisioning, money in, spend controls) reads its answers
-// through this one check.
+// the SQL functions (ledger, calls, provisioning, money in, spend controls, rental, usage,
+// outbound) reads its answers through this one check.
 import type { z } from 'zod';
 
 /** The answer of `fn` as `schema` reads it; a shape we did not expect from our own SQL is a programmer error: crash loudly. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Rpc, RpcArgs } from '../db/rpc';
 import { cachedWallet } from '../money-in/money-in-store';
+import { parseRpcResult } from '../db/parse-rpc-result';
 
 /** A rented number's status in the database (CONTRACT §11 shows `releasing` as `released`). */
 export const NUMBER_STATUSES = ['active', 'past_due', 'releasing', 'released'] as const;
@@ -96,14 +97,8 @@ export type ClockAdvance = z.output<typeof clockAdvance>;
 /** The most numbers phone_numbers_rent_due and phone_numbers_list return at once (their SQL refuses more). */
 export const RENTAL_PAGE_MAX = 1000;
 
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export function createRentalStore(rpc: Rpc) {
-  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parse(schema, fn, await rpc.call(fn, args));
+  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs): Promise<z.output<S>> => parseRpcResult(schema, fn, await rpc.call(fn, args));
   return {
     /** One number's rent: every month begun is charged once, or the number goes past due / to its release. */
     chargeRent: (numberId: string, prices: Record<string, number>, graceSeconds: number) =>

@@ -3,6 +3,7 @@
 // every figure is the SQL's, mapped from snake_case to camelCase here.
 import { z } from 'zod';
 import type { Rpc, RpcArgs } from '../db/rpc';
+import { parseRpcResult } from '../db/parse-rpc-result';
 
 const money = z.number().int();
 const count = z.number().int().nonnegative();
@@ -68,13 +69,6 @@ export interface Keyset {
   id: string;
 }
 
-function parse<S extends z.ZodTypeAny>(schema: S, fn: string, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  // A shape we did not expect from our own SQL is a programmer error: crash loudly.
-  if (!r.success) throw new Error(`invariant violated: ${fn} returned an unexpected shape: ${JSON.stringify(value)}`);
-  return r.data;
-}
-
 export interface UsageStore {
   /** Every UTC day from..to (YYYY-MM-DD, at most 366 days: the caller checks), or undefined without a wallet. */
   usage(orgId: string, from: string, to: string): Promise<Usage | undefined>;
@@ -88,7 +82,7 @@ export interface UsageStore {
 }
 
 export function createUsageStore(rpc: Rpc): UsageStore {
-  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs) => parse(schema, fn, await rpc.call(fn, args));
+  const call = async <S extends z.ZodTypeAny>(schema: S, fn: string, args: RpcArgs) => parseRpcResult(schema, fn, await rpc.call(fn, args));
   return {
     async usage(orgId, from, to) {
       const r = await call(usageResult, 'wallet_usage', { p_org_id: orgId, p_from: from, p_to: to });
@@ -96,9 +90,9 @@ export function createUsageStore(rpc: Rpc): UsageStore {
     },
     async statementPage({ orgId, month, throughId, afterId, limit }) {
       const raw = await rpc.call('wallet_statement', { p_org_id: orgId, p_month: month, p_through_id: throughId, p_after_id: afterId, p_limit: limit });
-      const r = parse(statementPage, 'wallet_statement', raw);
+      const r = parseRpcResult(statementPage, 'wallet_statement', raw);
       if (r.outcome === 'not_found') return undefined;
-      const head = throughId === null ? parse(statementHead, 'wallet_statement', raw) : undefined;
+      const head = throughId === null ? parseRpcResult(statementHead, 'wallet_statement', raw) : undefined;
       return { currency: r.currency, head, entries: r.entries };
     },
     async listCalls({ orgId, before, limit, ratePerMinute }) {
