@@ -9,6 +9,7 @@ import type { ProvisioningDeps } from './provisioning-deps';
 import type { ProvisioningRequest, ProvisioningStatus, PurchaseStep } from './provisioning-store';
 import { releasePurchase } from './release-purchase';
 import type { TwilioNumber } from '../clients/twilio-client';
+import { VapiApiError } from '../clients/vapi-client';
 
 /** Candidates asked for per search: enough to survive a few 21422 races, small to stay cheap. */
 export const SEARCH_CANDIDATES = 5;
@@ -134,24 +135,41 @@ async function importIntoVapi(deps: ProvisioningDeps, req: ProvisioningRequest, 
   // An earlier attempt's import whose answer was lost: ours by name (the request id) and number,
   // over every page of the listing (Vapi lists 1000 at most per request). A number with our
   // E.164 under another name is not ours to adopt (failure mode 30).
-  const existing = (await deps.vapi.listPhoneNumbers()).find((p) => p.name === req.id && p.number === n.phoneNumber);
-  if (existing) {
-    held.vapiPhoneNumberId = existing.id;
-    await noteImport(deps, req.id, existing.id);
-    return existing.id;
-  }
+  const existing = await ourVapiImport(deps, req, n);
+  if (existing) return adoptImport(deps, req, held, existing);
   const { config } = deps;
-  const created = await deps.vapi.importTwilioNumber({
-    number: n.phoneNumber,
-    name: req.id,
-    twilioAccountSid: config.twilio.accountSid,
-    twilioAuthToken: config.twilio.authToken,
-    serverUrl: `${config.publicBaseUrl.replace(/\/+$/, '')}/api/vapi/webhook`,
-    serverSecret: config.auth.vapiWebhookSecret,
-  });
-  held.vapiPhoneNumberId = created.id;
-  await noteImport(deps, req.id, created.id);
-  return created.id;
+  let created: { id: string };
+  try {
+    created = await deps.vapi.importTwilioNumber({
+      number: n.phoneNumber,
+      name: req.id,
+      twilioAccountSid: config.twilio.accountSid,
+      twilioAuthToken: config.twilio.authToken,
+      serverUrl: `${config.publicBaseUrl.replace(/\/+$/, '')}/api/vapi/webhook`,
+      serverSecret: config.auth.vapiWebhookSecret,
+    });
+  } catch (err) {
+    // A twin run of this request (a stalled job whose worker lived on, or the sweeper's requeued
+    // job) adopted the same Twilio number and imported it between our listing and our import:
+    // Vapi refuses the number as already there. That import is ours to adopt; giving up here
+    // failed and refunded a purchase whose number the twin had just made live.
+    if (!(err instanceof VapiApiError) || err.status !== 400) throw err;
+    const twin = await ourVapiImport(deps, req, n);
+    if (twin === undefined) throw err;
+    return adoptImport(deps, req, held, twin);
+  }
+  return adoptImport(deps, req, held, created);
+}
+
+/** This request's import of this number, if Vapi has one: by name (the request id) and number. */
+async function ourVapiImport(deps: ProvisioningDeps, req: ProvisioningRequest, n: TwilioNumber): Promise<{ id: string } | undefined> {
+  return (await deps.vapi.listPhoneNumbers()).find((p) => p.name === req.id && p.number === n.phoneNumber);
+}
+
+async function adoptImport(deps: ProvisioningDeps, req: ProvisioningRequest, held: Held, imported: { id: string }): Promise<string> {
+  held.vapiPhoneNumberId = imported.id;
+  await noteImport(deps, req.id, imported.id);
+  return imported.id;
 }
 
 /** Records the Vapi id at once, so any later release deletes by this id (failure mode 30). */

@@ -120,6 +120,32 @@ describe('provisioning failure modes', () => {
         w.twilio.faults.purchaseLatencyMs = 0;
       }
     });
+    it('completes both overlapping runs when the second adopts the first one\'s number and both import it into Vapi at once', async () => {
+      // Run A buys at Twilio at once; run B starts once that number exists, adopts it by name, and
+      // both list Vapi before either import lands (every Vapi request takes 150 ms). B's import is
+      // answered 400 "already exists": it must adopt A's import, not give the purchase up (which
+      // failed and refunded a purchase whose number was live, seen as a flaky fixture, where the
+      // sweeper's requeued job and a hand-run attempt overlapped).
+      w.vapi.faults.latencyMs = 150;
+      try {
+        const orgId = await createFundedOrg(w.ctx.services, 1000);
+        const id = await requestWithoutJob(w, orgId, 'twin-import', '305');
+        const a = runAttempt(w.ctx.services, id);
+        await eventually(async () => ((await numbersNamed(w.twilio, id)).length === 1 ? true : undefined), { what: "run A's purchase", everyMs: 5 });
+        const b = runAttempt(w.ctx.services, id);
+        const outcomes = await Promise.all([a, b]);
+        // A completes; B completes too or, finding the request completed by A, stops: neither gives up.
+        expect(outcomes[0]?.kind).toBe('completed');
+        expect(['completed', 'final']).toContain(outcomes[1]?.kind);
+        const final = await waitForRequest(w.ctx, orgId, id);
+        expect(final.status).toBe('completed');
+        expect((await numbersNamed(w.twilio, id)).map((n) => n.phone_number)).toEqual([final.phoneNumber]);
+        expect((await vapiNumbers(w.vapi)).filter((p) => p.name === id).map((p) => p.number)).toEqual([final.phoneNumber]);
+        expect(await balanceOf(w.ctx, orgId)).toBe(0);
+      } finally {
+        w.vapi.faults.latencyMs = 0;
+      }
+    });
   });
 
   describe('failure modes 14 and 6: orphaned number, swallowed refund error', () => {
