@@ -930,7 +930,7 @@ export const openApiDocument = {
           '400': badRequest,
           '401': unauthorized,
           '402': error('The available balance is below what the call must hold: nothing held, no call placed.', 'CallInsufficientFunds'),
-          '403': json({ anyOf: [ref('DestinationNotAllowed'), ref('CallLimitReached'), ref('Error')] }, '`destination_not_allowed` (reason blocked | country), `limit_reached`, or `wallet_frozen`: nothing held, no call placed (the key keeps this answer).'),
+          '403': json({ anyOf: [ref('DestinationNotAllowed'), ref('CallLimitReached'), ref('Error')] }, '`destination_not_allowed` (reason blocked | country), `limit_reached`, `wallet_frozen`, or `number_past_due` (the caller\'s number\'s rent is unpaid; with `phoneNumberId`): nothing held, no call placed (the key keeps this answer).'),
           '404': notFound,
           '409': error('The Idempotency-Key was used with another body.'),
           '422': error('`invalid_number`: customer.number is not a valid phone number.'),

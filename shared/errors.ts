@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   insufficient_funds: 402,
   // Outbound calls (CONTRACT §10).
   destination_not_allowed: 403,
+  // The caller's number's monthly rent is unpaid (CONTRACT §11): a credit makes it active again.
+  number_past_due: 403,
   invalid_number: 422,
   calls_per_second: 429,
   platform_at_capacity: 503,

@@ -65,6 +65,8 @@ function refusal(a: Extract<PlaceCallResult, { kind: 'refused' }>['admission']):
         a.reason === 'blocked' ? 'Calls to this destination are blocked.' : "This destination's country is not among the organisation's allowed countries.",
         { destination: a.destination, reason: a.reason },
       );
+    case 'number_past_due':
+      return new AppError('number_past_due', "This number's monthly rent is unpaid: it places no call until a credit pays it.", { phoneNumberId: a.phone_number_id });
     case 'calls_per_second':
       return new AppError('calls_per_second', `This organisation may place at most ${a.limit} calls per second.`, { limit: a.limit });
     case 'platform_at_capacity':

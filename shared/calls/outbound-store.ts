@@ -26,6 +26,7 @@ const admitted = z.union([
   z.object({ outcome: z.literal('wallet_frozen'), replayed: z.boolean() }),
   z.object({ outcome: z.literal('limit_reached'), limit: z.string(), replayed: z.boolean() }),
   z.object({ outcome: z.literal('destination_not_allowed'), destination: z.string(), reason: z.enum(['blocked', 'country']), replayed: z.boolean() }),
+  z.object({ outcome: z.literal('number_past_due'), phone_number_id: z.string(), replayed: z.boolean() }),
   z.object({ outcome: z.enum(['calls_per_second', 'platform_at_capacity']), limit: int }),
   z.object({ outcome: z.enum(['unknown_phone_number', 'idempotency_key_reused', 'not_found']) }),
 ]);

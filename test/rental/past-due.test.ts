@@ -4,6 +4,7 @@
 // month begins → the number is past due (event number.past_due, nothing charged, the balance never
 // below zero) and Vapi's assistant-request for it is answered with a spoken refusal; a credit
 // within the grace → one rent entry and active again (number.reactivated), its calls admitted;
+// a past-due number places no outbound call either (403 number_past_due, nothing held);
 // eight days without a credit → released at Vapi and at Twilio (neither simulator lists it),
 // number.released, its calls refused as out of service, and nothing more charged.
 import request from 'supertest';
@@ -14,6 +15,7 @@ import { authHeader, balanceOf, createProvisioningWorld, numbersNamed, vapiNumbe
 import { advanceClock, buyNumber, DAY_SECONDS, numberRow, rentEntries, walletEventTypes, type BoughtNumber } from '../support/rental';
 import { assistantRequest, postWebhook } from '../support/vapi';
 import { eventually } from '../support/eventually';
+import { expectConforms } from '../support/openapi';
 
 jest.setTimeout(60_000);
 
@@ -26,6 +28,12 @@ describe('a rented number its wallet cannot pay', () => {
   afterAll(async () => w.close());
 
   const call = (n: BoughtNumber, callId: string) => postWebhook(w.ctx.app(), assistantRequest({ vapiPhoneNumberId: n.vapiPhoneNumberId, e164: n.e164 }, callId));
+  const placeCall = async (org: string, from: BoughtNumber, key: string) =>
+    request(w.ctx.app())
+      .post('/api/calls')
+      .set(await authHeader(org))
+      .set('Idempotency-Key', key)
+      .send({ assistantId: from.assistantId, phoneNumberId: from.vapiPhoneNumberId, customer: { number: '+14155550123' } });
   const statusOf = async (id: string, want: string) => ((await numberRow(w.ctx, id)).status === want ? true : undefined);
 
   let orgId: string;
@@ -45,6 +53,14 @@ describe('a rented number its wallet cannot pay', () => {
     const refused = await call(n, 'pd-call-1');
     expect(refused.status).toBe(200);
     expect(refused.body).toEqual({ error: REFUSAL_MESSAGES.number_past_due });
+
+    // Nor does it place calls (POST /api/calls): refused before anything is held or Vapi is asked.
+    const outbound = expectConforms('post', '/api/calls', await placeCall(orgId, n, 'pd-out-1'));
+    expect(outbound.status).toBe(403);
+    expect(outbound.body).toMatchObject({ error: 'number_past_due', phoneNumberId: n.numberId });
+    const held = await w.ctx.pool.query('select count(*)::int as calls from calls where org_id = $1', [orgId]);
+    expect(held.rows[0].calls).toBe(0);
+    expect(await balanceOf(w.ctx, orgId)).toBe(0);
 
     const listed = await request(w.ctx.app()).get('/api/numbers').set(await authHeader(orgId));
     expect(listed.status).toBe(200);
@@ -86,6 +102,11 @@ describe('a rented number its wallet cannot pay', () => {
       return r.body.assistantId === n.assistantId ? r : undefined;
     }, { timeoutMs: 5000 });
     expect(admitted.body.assistantOverrides.metadata).toEqual({ orgId });
+    // And its outbound calls pass the gate again: admitted and sent to Vapi (this world's Vapi
+    // simulator knows numbers, not calls, so Vapi's 404 comes back as call_not_placed, uncharged).
+    const outbound = expectConforms('post', '/api/calls', await placeCall(orgId, n, 'pd-out-2'));
+    expect(outbound.body).toMatchObject({ error: 'call_not_placed', vapiStatus: 404 });
+    expect(await balanceOf(w.ctx, orgId)).toBe(1000);
   });
 
   it('is released at Vapi and Twilio once the grace is over without payment, and never charged again', async () => {

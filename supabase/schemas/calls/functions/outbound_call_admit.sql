@@ -19,9 +19,11 @@
 --          | {outcome: insufficient_funds, balance, available, required, shortfall, currency}
 --          | {outcome: wallet_frozen} | {outcome: limit_reached, limit}
 --          | {outcome: destination_not_allowed, destination, reason: blocked|country}
---            (these four recorded under the key, as a purchase's refusals are)
+--          | {outcome: number_past_due, phone_number_id} (the caller's number's rent is unpaid)
+--            (these five recorded under the key, as a purchase's refusals are)
 --          | {outcome: calls_per_second, limit} | {outcome: platform_at_capacity, limit}
---          | {outcome: unknown_phone_number} | {outcome: idempotency_key_reused}
+--          | {outcome: unknown_phone_number} (none of the organisation's, or one being released)
+--          | {outcome: idempotency_key_reused}
 --          | {outcome: not_found}                         (not recorded: retrying may succeed)
 -- Effects: under the wallet row lock (and, with a capacity limit, a transaction-level advisory
 --          lock taken before it, the same for every outbound admission: the count of calls in
@@ -76,8 +78,15 @@ begin
    where n.org_id = p_org_id and n.released_at is null and n.vapi_phone_number_id is not null
      and (n.vapi_phone_number_id = p_phone_number_id or n.id::text = p_phone_number_id)
    limit 1;
-  if not found then
+  if not found or v_number.status = 'releasing' then
+    -- A number being released is out of service, as the inbound gate treats it.
     return jsonb_build_object('outcome', 'unknown_phone_number');
+  end if;
+  if v_number.status = 'past_due' then
+    -- Its rent is unpaid: it takes no inbound call (issue 24), and places none either, or an
+    -- organisation that stopped paying its rent would keep using the number for a week of grace.
+    return idempotency_record(p_org_id, 'call', p_idempotency_key, p_fingerprint,
+      jsonb_build_object('outcome', 'number_past_due', 'phone_number_id', v_number.id));
   end if;
 
   v_rate := call_rate_match(p_destination);
