@@ -247,10 +247,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome'] as const,
       registers,
     }),
-    /** task: auto_recharge | deliver_event; reason: error | lease_expired */
+    /** task: auto_recharge | deliver_event; reason: error | lease_expired | job_lost */
     moneyOutboxRetries: new Counter({
       name: 'billing_gates_money_outbox_retries_total',
-      help: 'Money outbox rows tried again, by task and reason: error (the attempt failed without an answer, backed off in SQL), lease_expired (claimed again after its job never reported: a lost job or a dead worker)',
+      help: 'Money outbox rows tried again, by task and reason: error (the attempt failed without an answer, backed off in SQL), lease_expired (claimed again after its job never reported: a lost job or a dead worker), job_lost (an event delivery whose job Redis no longer had, queued again)',
       labelNames: ['task', 'reason'] as const,
       registers,
     }),

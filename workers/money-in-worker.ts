@@ -2,8 +2,11 @@
 // relays the SQL outbox (money_outbox, written in the transaction of each money movement) into
 // those two queues, and (issue 24) a credit's retry of past-due rents into the rentals queue. The relay polls every MONEY_OUTBOX_POLL_MS and leases due rows for
 // MONEY_OUTBOX_LEASE_SECONDS (money_outbox_claim). An event delivery row is queued under a
-// deterministic job id and marked done (its job retries the delivery), as is a rent retry row
-// (the rent sweep retries daily whatever happens to its job). A recharge row is never
+// deterministic job id and stays open until that job has finished (its job retries the delivery
+// with backoff for hours): the relay defers the row by one lease at a time, marks it done once the
+// job is completed or failed for good, and queues it again if Redis lost it (a restart without
+// persistence, an eviction), so a lost job no longer loses the customer's webhook. A rent retry
+// row is marked done once queued (the rent sweep retries daily whatever happens to its job). A recharge row is never
 // marked done here: its job carries one attempt (job id per row and attempt, no BullMQ retries),
 // and the row stays open in Postgres until its recharge is answered. A Stripe error backs the row
 // off in SQL; a lost job (Redis restarted or evicted it) or a dead worker lets the lease lapse and
@@ -27,8 +30,7 @@ export async function relayOutbox(services: Services): Promise<number> {
       log.warn({ outboxId: item.id, orgId: item.org_id, task: item.task, attempt: item.attempt }, 'money outbox row claimed again: its last job never reported');
     }
     if (item.task === 'deliver_event' && item.event_id !== null) {
-      await queues.walletEvents.add('deliver', { eventId: item.event_id }, walletEventJobOptions(config, item.event_id));
-      await moneyIn.outboxDone(item.id);
+      await relayEventDelivery(services, item.id, item.event_id, item.attempt);
     } else if (item.task === 'retry_rent') {
       await queues.rentals.add('retry', { task: 'org', orgId: item.org_id }, rentalJobOptions(jobIds.rentRetry(item.id)));
       await moneyIn.outboxDone(item.id);
@@ -43,6 +45,28 @@ export async function relayOutbox(services: Services): Promise<number> {
   return items.length;
 }
 
+/** Queues an event's delivery, or sees how the queued one is doing (see the header). */
+async function relayEventDelivery(services: Services, outboxId: number, eventId: number, attempt: number): Promise<void> {
+  const { moneyIn, queues, config, metrics, log } = services;
+  const job = await queues.walletEvents.getJob(jobIds.walletEvent(eventId));
+  const state = job === undefined ? 'missing' : await job.getState();
+  // Finished: delivered (or nothing to deliver), or its attempts used up (counted as it failed).
+  if (state === 'completed' || state === 'failed') {
+    await moneyIn.outboxDone(outboxId);
+    return;
+  }
+  if (state === 'missing' || state === 'unknown') {
+    // The first claim queues it; a later one finding no job means Redis lost it, unless it
+    // finished and was trimmed (KEEP_COMPLETED): the new job then finds the event delivered.
+    if (attempt > 1) {
+      metrics.moneyOutboxRetries.inc({ task: 'deliver_event', reason: 'job_lost' });
+      log.warn({ outboxId, eventId, attempt }, 'wallet event delivery job missing before it finished: queued again');
+    }
+    await queues.walletEvents.add('deliver', { eventId, outboxId }, walletEventJobOptions(config, eventId));
+  }
+  await moneyIn.outboxDefer(outboxId, config.walletEvents.outboxLeaseSeconds);
+}
+
 export function startMoneyInWorkers(services: Services) {
   const { config, log, metrics } = services;
   const opts = (name: string) => ({
@@ -54,9 +78,14 @@ export function startMoneyInWorkers(services: Services) {
   const eventOpts = opts('wallet-event-worker');
   const events = new Worker<WalletEventJob>(
     QUEUE_NAMES.walletEvents,
-    async (job: Job<WalletEventJob>) => ({
-      outcome: await deliverWalletEvent({ moneyIn: services.moneyIn, metrics, log, timeoutMs: config.walletEvents.deliveryTimeoutMs, sandbox: config.sandbox.enabled }, job.data.eventId),
-    }),
+    async (job: Job<WalletEventJob>) => {
+      const outcome = await deliverWalletEvent({ moneyIn: services.moneyIn, metrics, log, timeoutMs: config.walletEvents.deliveryTimeoutMs, sandbox: config.sandbox.enabled }, job.data.eventId);
+      // Spares the relay a later look; if this fails, the relay sees the job completed instead.
+      if (job.data.outboxId !== undefined) {
+        await services.moneyIn.outboxDone(job.data.outboxId).catch((err: unknown) => log.warn({ outboxId: job.data.outboxId, err: (err as Error).message }, 'wallet event delivered; its outbox row is left to the relay'));
+      }
+      return { outcome };
+    },
     { ...eventOpts, concurrency: 8 },
   );
   const rechargeOpts = opts('auto-recharge-worker');

@@ -245,8 +245,10 @@ export function createMoneyInStore(rpc: Rpc) {
     eventForDelivery: (eventId: number) => call(deliverable, 'wallet_event_for_delivery', { p_event_id: eventId }),
     eventDelivered: (eventId: number) => rpc.call('wallet_event_delivered', { p_event_id: eventId }),
     claimOutbox: async (limit: number, leaseSeconds: number) => (await call(outboxItems, 'money_outbox_claim', { p_limit: limit, p_lease_seconds: leaseSeconds })).items,
-    /** An event delivery row, once queued (a recharge row is closed only by its recharge's SQL). */
+    /** An event delivery row once its job finished, a rent retry row once queued (a recharge row is closed only by its recharge's SQL). */
     outboxDone: (id: number) => rpc.call('money_outbox_done', { p_id: id }),
+    /** An event delivery row whose job is still queued or retrying: looked at again in `seconds`. */
+    outboxDefer: (id: number, seconds: number) => rpc.call('money_outbox_defer', { p_id: id, p_seconds: seconds }),
     /** The attempt failed without an answer: the row is due again after a backoff decided in SQL. */
     outboxRetry: (id: number, attempt: number, error: string, maxBackoffSeconds: number) =>
       call(outboxRetry, 'money_outbox_retry', { p_id: id, p_attempt: attempt, p_error: error, p_max_backoff_seconds: maxBackoffSeconds }),

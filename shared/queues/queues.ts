@@ -51,6 +51,8 @@ export interface CallMeterJob {
 /** Deliver one stored wallet event to the organisation's webhook (money in, issue 11). */
 export interface WalletEventJob {
   eventId: number;
+  /** The outbox row that queued it, marked done when the job finishes (absent on older jobs). */
+  outboxId?: number;
 }
 /**
  * Carries one attempt of a "recharge wanted" outbox row (claim, then at most one off-session

@@ -1,9 +1,10 @@
 -- money_outbox_done(bigint)
 --
 -- ---------------------------------------------------------------------------------------------
--- money_outbox_done: an event delivery row is done once its job is queued (the job retries the
--- delivery itself), and so is a rent retry row (retry_rent: the rent sweep retries at least daily
--- whatever happens to its job). A recharge row is never done here: it stays open until its recharge is
+-- money_outbox_done: an event delivery row is done once its job has finished (the job retries the
+-- delivery itself; until it finishes the relay defers the row, money_outbox_defer, and queues the
+-- job again if it was lost), and a rent retry row once its job is queued (retry_rent: the rent
+-- sweep retries at least daily whatever happens to its job). A recharge row is never done here: it stays open until its recharge is
 -- answered (auto_recharge_claim, auto_recharge_submitted, top_up_fail,
 -- stripe_payment_succeeded), so a relay that still calls this for one changes nothing.
 -- Output:  {outcome: done | unchanged}
