@@ -471,7 +471,32 @@ export async function startStripeSimulator(options: { host?: string; port?: numb
     if (chargeId === undefined) throw invalid('charge or payment_intent is required.', 'charge');
     return { body: await refund(chargeId, intOf(b.amount)) };
   }));
-  app.get('/v1/events', handle(() => ({ body: { object: 'list', data: [...events].reverse().slice(0, 100), has_more: events.length > 100, url: '/v1/events' } })));
+  // Stripe's list: newest first; limit (1..100, default 10), starting_after (an event id: the page
+  // after it), created[gt|gte|lt|lte] (unix seconds), type or types[] (exact names).
+  app.get('/v1/events', handle((req) => {
+    const q = req.query as Record<string, unknown>;
+    const param = (name: string) => (typeof q[name] === 'string' ? (q[name] as string) : undefined);
+    const limit = param('limit') === undefined ? 10 : Number(param('limit'));
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalid('This value must be between 1 and 100.', 'limit');
+    const bound = (op: string) => (param(`created[${op}]`) === undefined ? undefined : Number(param(`created[${op}]`)));
+    const [gt, gte, lt, lte] = ['gt', 'gte', 'lt', 'lte'].map(bound);
+    const types = Object.keys(q).filter((k) => /^types\[\d*\]$/.test(k)).map((k) => String(q[k]));
+    const type = param('type');
+    const matches = (e: Obj) => {
+      const c = Number(e.created);
+      if ((gt !== undefined && !(c > gt)) || (gte !== undefined && !(c >= gte)) || (lt !== undefined && !(c < lt)) || (lte !== undefined && !(c <= lte))) return false;
+      if (type !== undefined && e.type !== type) return false;
+      return types.length === 0 || types.includes(String(e.type));
+    };
+    let newestFirst = [...events].reverse().filter(matches);
+    const after = param('starting_after');
+    if (after !== undefined) {
+      const at = newestFirst.findIndex((e) => e.id === after);
+      if (at < 0) throw missing('event', after);
+      newestFirst = newestFirst.slice(at + 1);
+    }
+    return { body: { object: 'list', data: newestFirst.slice(0, limit), has_more: newestFirst.length > limit, url: '/v1/events' } };
+  }));
   app.get('/v1/events/:id', handle((req) => {
     const e = events.find((x) => x.id === req.params.id);
     if (!e) throw missing('event', String(req.params.id));

@@ -129,6 +129,12 @@ const envSchema = z.object({
   STRIPE_API_BASE_URL: url.optional(),
   STRIPE_WEBHOOK_URL: url.optional(),
   STRIPE_API_TIMEOUT_MS: int(100, 80_000).default(10_000),
+  // Missed webhooks (shared/money-in/stripe-catch-up.ts): how often Stripe's event list is read,
+  // how far back the first read goes, and how old an event must be before it is (its webhook has
+  // had that long to arrive).
+  STRIPE_CATCH_UP_INTERVAL_MS: int(1000, 86_400_000).default(300_000),
+  STRIPE_CATCH_UP_WINDOW_SECONDS: int(60, 30 * 86_400).default(3 * 86_400),
+  STRIPE_CATCH_UP_SETTLE_SECONDS: int(0, 3600).default(60),
   TOPUP_MIN_AMOUNT: int(1, 100_000_000).default(500),
   TOPUP_MAX_AMOUNT: int(1, 100_000_000).default(100_000),
   AUTO_RECHARGE_COOLDOWN_SECONDS: int(0, 86_400).default(60),
@@ -234,6 +240,8 @@ export interface Config {
     /** Where the sandbox simulator delivers events. */
     webhookUrl: string;
     apiTimeoutMs: number;
+    /** The catch-up of missed webhooks: every intervalMs, events older than settleSeconds, at most windowSeconds back. */
+    catchUp: { intervalMs: number; windowSeconds: number; settleSeconds: number };
   };
   topUps: { minAmount: number; maxAmount: number };
   autoRecharge: { cooldownSeconds: number; retryMaxSeconds: number };
@@ -360,6 +368,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiBaseUrl: e.STRIPE_API_BASE_URL ?? (sandbox ? `http://127.0.0.1:${e.SANDBOX_STRIPE_PORT}` : undefined),
       webhookUrl: e.STRIPE_WEBHOOK_URL ?? `${publicBaseUrl}/api/stripe/webhook`,
       apiTimeoutMs: e.STRIPE_API_TIMEOUT_MS,
+      catchUp: { intervalMs: e.STRIPE_CATCH_UP_INTERVAL_MS, windowSeconds: e.STRIPE_CATCH_UP_WINDOW_SECONDS, settleSeconds: e.STRIPE_CATCH_UP_SETTLE_SECONDS },
     },
     topUps: { minAmount: e.TOPUP_MIN_AMOUNT, maxAmount: e.TOPUP_MAX_AMOUNT },
     autoRecharge: { cooldownSeconds: e.AUTO_RECHARGE_COOLDOWN_SECONDS, retryMaxSeconds: e.AUTO_RECHARGE_RETRY_MAX_SECONDS },

@@ -240,6 +240,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
+    /** outcome: recovered (an event no webhook had brought, applied now) | failed (could not be applied; read again next run) */
+    stripeCatchUp: new Counter({
+      name: 'billing_gates_stripe_catch_up_events_total',
+      help: "Stripe events the catch-up found that no webhook had brought: recovered (applied now, through the webhook's own path) or failed (not applied; read again next run)",
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     /** outcome: submitted | failed | disabled | cooldown | in_flight | not_needed | off | frozen | stale | error */
     autoRecharges: new Counter({
       name: 'billing_gates_auto_recharges_total',

@@ -49,6 +49,8 @@ export function redisKeys(prefix: string) {
     meterDue: `${prefix}:meters:due`,
     /** The call id the meter sweep's last pass stopped after (workers/sweep-cursor.ts). */
     meterSweepCursor: `${prefix}:meters:sweep-cursor`,
+    /** Unix seconds up to which Stripe's events have been read by the catch-up (stripe-catch-up.ts). */
+    stripeCatchUpCursor: `${prefix}:stripe:catch-up-cursor`,
     bullPrefix: `${prefix}:bull`,
   };
 }

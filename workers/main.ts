@@ -4,6 +4,8 @@ import { startCallBillingWorker } from './call-billing-worker';
 import { startCallMeterWorker } from './call-meter-worker';
 import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
 import { keepSchedules } from './keep-schedules';
+import { catchUpStripeEvents } from '../shared/money-in/stripe-catch-up';
+import { scheduleStripeCatchUp, stripeCatchUpDeps } from './stripe-catch-up';
 import { reconcileNumbers, scheduleReconcile } from './number-reconciler';
 import { startMaintenanceWorker } from './maintenance-worker';
 import { startMoneyInWorkers } from './money-in-worker';
@@ -43,6 +45,8 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
       'sweep-provisioning': () => sweepProvisioning(services),
       // Issue 13: releases numbers Twilio or Vapi hold that no completed request owns.
       'reconcile-numbers': () => reconcileNumbers(services),
+      // Stripe events no webhook brought (a payment, a refund, a dispute): applied as the webhook would.
+      'stripe-catch-up': () => catchUpStripeEvents(stripeCatchUpDeps(services)),
     }).close,
   );
   const { maintenance } = services.queues;
@@ -52,6 +56,7 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
       await scheduleCallSweep(maintenance, every);
       await scheduleProvisioningSweep(maintenance, every);
       await scheduleReconcile(maintenance, services.config.reconcile.intervalMs);
+      await scheduleStripeCatchUp(maintenance, services.config.stripe.catchUp.intervalMs);
       await scheduleRentSweep(services.queues.rentals, services.config.rental.intervalMs);
     },
     every,

@@ -7,6 +7,7 @@ import express, { Router } from 'express';
 import type { Services } from '../../shared/process/services';
 import { AppError } from '../../shared/errors';
 import { handleStripeEvent, stripeEventShape } from '../../shared/money-in/stripe-events';
+import { stripeEventDeps } from '../../shared/process/stripe-event-deps';
 
 export const STRIPE_SIGNATURE_TOLERANCE_SECONDS = 300;
 const BODY_LIMIT_BYTES = 1_000_000;
@@ -34,17 +35,7 @@ export function stripeWebhookRoutes(services: Services): Router {
       metrics.stripeEvents.inc({ type: 'other', outcome: 'invalid_event' });
       throw new AppError('invalid_request', 'The body is not a Stripe event.');
     }
-    const result = await handleStripeEvent(
-      {
-        moneyIn: services.moneyIn,
-        wallet: services.wallet,
-        stripe,
-        metrics,
-        log: services.log,
-        endLiveCalls: (orgId, tag) => services.calls.meters.endLiveCalls(orgId, tag),
-      },
-      parsed.data,
-    );
+    const result = await handleStripeEvent(stripeEventDeps(services), parsed.data);
     if (result.outcome === 'invalid_event') throw new AppError('invalid_request', `The ${parsed.data.type} event's object does not have the fields this service needs.`);
     res.json({ received: true, outcome: result.outcome });
   });

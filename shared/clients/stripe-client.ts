@@ -5,7 +5,7 @@ import type { Config } from '../config';
 
 export type StripeClient = Stripe;
 
-export function createStripeClient(config: Config['stripe']): Stripe {
+export function createStripeClient(config: Pick<Config['stripe'], 'secretKey' | 'apiBaseUrl' | 'apiTimeoutMs'>): Stripe {
   const options: Stripe.StripeConfig = { timeout: config.apiTimeoutMs, maxNetworkRetries: 1, telemetry: false };
   if (config.apiBaseUrl !== undefined) {
     const u = new URL(config.apiBaseUrl);

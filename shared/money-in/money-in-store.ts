@@ -247,6 +247,8 @@ export function createMoneyInStore(rpc: Rpc) {
     claimOutbox: async (limit: number, leaseSeconds: number) => (await call(outboxItems, 'money_outbox_claim', { p_limit: limit, p_lease_seconds: leaseSeconds })).items,
     /** An event delivery row once its job finished, a rent retry row once queued (a recharge row is closed only by its recharge's SQL). */
     outboxDone: (id: number) => rpc.call('money_outbox_done', { p_id: id }),
+    /** Which of these Stripe event ids are not recorded yet (the catch-up of missed webhooks). */
+    unseenEvents: async (eventIds: readonly string[]) => (await call(z.object({ unseen: z.array(z.string()) }), 'stripe_events_unseen', { p_event_ids: eventIds })).unseen,
     /** An event delivery row whose job is still queued or retrying: looked at again in `seconds`. */
     outboxDefer: (id: number, seconds: number) => rpc.call('money_outbox_defer', { p_id: id, p_seconds: seconds }),
     /** The attempt failed without an answer: the row is due again after a backoff decided in SQL. */

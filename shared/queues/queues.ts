@@ -72,7 +72,7 @@ export interface AutoRechargeJob {
  */
 export type RentalJob = { task: 'sweep'; after?: string } | { task: 'org'; orgId: string; after?: string };
 export interface MaintenanceJob {
-  task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers';
+  task: 'sweep-provisioning' | 'sweep-calls' | 'sample-queues' | 'reconcile-numbers' | 'stripe-catch-up';
 }
 
 /** BullMQ job ids may not contain ':' nor be all digits. */

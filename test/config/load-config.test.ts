@@ -109,6 +109,7 @@ describe('loadConfig', () => {
         secretKey: SANDBOX_SECRETS.STRIPE_SECRET_KEY,
         webhookSecret: SANDBOX_SECRETS.STRIPE_WEBHOOK_SECRET,
         apiBaseUrl: 'http://127.0.0.1:4030',
+        catchUp: { intervalMs: 300_000, windowSeconds: 259_200, settleSeconds: 60 },
         webhookUrl: 'http://127.0.0.1:3000/api/stripe/webhook',
         apiTimeoutMs: 10_000,
       });

@@ -40,7 +40,7 @@ describe('POST /sandbox/outage on the Stripe simulator', () => {
   beforeAll(async () => {
     sim = await startStripeSimulator({ webhookSecret: 'whsec_test_0123456789abcdef' });
     // The service's own client: the real SDK, one network retry, pointed at the simulator.
-    stripe = createStripeClient({ secretKey: 'sk_test_outage_0123', webhookSecret: 'whsec_unused_0123', apiBaseUrl: sim.url, webhookUrl: 'http://127.0.0.1:9/unused', apiTimeoutMs: 5000 });
+    stripe = createStripeClient({ secretKey: 'sk_test_outage_0123', apiBaseUrl: sim.url, apiTimeoutMs: 5000 });
   });
   afterAll(async () => sim.close());
 
