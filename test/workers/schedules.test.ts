@@ -6,6 +6,7 @@
 import { CALL_SWEEP_SCHEDULER_ID } from '../../workers/call-sweeper';
 import { startWorkers, type RunningWorkers } from '../../workers/main';
 import { RECONCILE_SCHEDULER_ID } from '../../workers/number-reconciler';
+import { STRIPE_CATCH_UP_SCHEDULER_ID } from '../../workers/stripe-catch-up';
 import { PROVISIONING_SWEEP_SCHEDULER_ID } from '../../workers/provisioning-sweeper';
 import { RENT_SWEEP_SCHEDULER_ID } from '../../workers/rent-worker';
 import { createTestContext, type TestContext } from '../support/context';
@@ -26,7 +27,7 @@ describe('sweep schedules', () => {
 
   it('re-creates every periodic task\'s scheduler after Redis lost them', async () => {
     const { maintenance } = ctx.services.queues;
-    const all = [CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID, RECONCILE_SCHEDULER_ID].sort();
+    const all = [CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID, RECONCILE_SCHEDULER_ID, STRIPE_CATCH_UP_SCHEDULER_ID].sort();
     const ids = async () => (await maintenance.getJobSchedulers()).map((s) => s.key).sort();
     expect(await ids()).toEqual(all);
     // Each removal must find its scheduler (so it really was wiped); a listing in between would
@@ -68,7 +69,7 @@ describe('a workers process started while Redis is down', () => {
     try {
       await redis.start();
       const { maintenance } = ctx.services.queues;
-      const all = [CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID, RECONCILE_SCHEDULER_ID].sort();
+      const all = [CALL_SWEEP_SCHEDULER_ID, PROVISIONING_SWEEP_SCHEDULER_ID, RECONCILE_SCHEDULER_ID, STRIPE_CATCH_UP_SCHEDULER_ID].sort();
       const back = await eventually(async () => {
         const now = (await maintenance.getJobSchedulers().catch(() => [])).map((s) => s.key).sort();
         return now.length === all.length ? now : undefined;
