@@ -6,14 +6,14 @@
 // pump died after claiming it is pumped again once its lease runs out, as one job; two pumps at
 // once never take one entry twice; and the meter sweep counts a waiting due entry as present.
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createMeterDue, dueMember, parseDueMember } from '../../shared/calls/meter-due';
-import { createRedis, waitForRedis } from '../../shared/redis';
+import { createRedis, waitForRedis, type RedisClient } from '../../shared/redis';
 import { jobIds, meterJobOptions, QUEUE_NAMES, type CallMeterJob } from '../../shared/queues/queues';
 import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { eventually } from '../support/eventually';
+import { allDueEntries } from '../support/meter-due';
 import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('due set of first renewals', () => {
@@ -24,12 +24,8 @@ describe('due set of first renewals', () => {
   });
   afterAll(async () => Promise.all([ctx.close(), full.close()]));
 
-  const dueEntries = async (c: TestContext) => {
-    const flat = await c.services.redis.zrange(c.services.keys.meterDue, 0, -1, 'WITHSCORES');
-    const out: Array<{ member: string; score: number }> = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ member: flat[i] ?? '', score: Number(flat[i + 1]) });
-    return out;
-  };
+  // Every entry of every indexed due key (the sets are sharded by slot), as the pump sees them.
+  const dueEntries = async (c: TestContext) => (await allDueEntries(c.services.redis, c.services.keys)).map(({ member, score }) => ({ member, score }));
   const dueFor = async (c: TestContext, callId: string) => (await dueEntries(c)).filter((e) => parseDueMember(e.member)?.callId === callId);
   const holdOf = async (c: TestContext, orgId: string, callId: string) => {
     const [state, amount, maxd, expires, admitted, cap, slices] = ((await c.services.redis.hget(c.services.keys.holds(orgId), callId)) ?? '').split('|');
@@ -96,17 +92,18 @@ describe('due set of first renewals', () => {
       expect(await ctx.services.queues.callMeters.getJob(jobIds.meter('sweep-due', 2))).toBeUndefined();
 
       // Claimed by a pump (leased) it is still waiting.
-      await ctx.services.redis.zadd(ctx.services.keys.meterDue, 'XX', Date.now() + 30_000, entry?.member ?? '');
+      await ctx.services.redis.zadd(ctx.services.keys.meterDue(orgId), 'XX', Date.now() + 30_000, entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
 
-      await ctx.services.redis.zrem(ctx.services.keys.meterDue, entry?.member ?? '');
+      await ctx.services.redis.zrem(ctx.services.keys.meterDue(orgId), entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('created');
       expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('sweep-due', 2)))?.data).toEqual(parseDueMember(entry?.member ?? ''));
     });
   });
   describe('the meter pump', () => {
     beforeEach(async () => {
-      await ctx.services.redis.del(ctx.services.keys.meterDue);
+      const { redis, keys } = ctx.services;
+      await Promise.all((await redis.smembers(keys.meterDueIndex)).map((tag) => redis.del(keys.meterDueOfTag(tag))));
       await ctx.services.queues.callMeters.obliterate({ force: true });
     });
     const at = (clockMs: number): MeterPumpDeps => ({ ...meterPumpDeps(ctx.services), clock: () => clockMs });
@@ -173,7 +170,7 @@ describe('due set of first renewals', () => {
       const { horizonMs, leaseMs } = METER_PUMP_DEFAULTS;
       const claimAt = lost.job.dueAtMs - 1000;
       // A pump claims both and dies: before its addBulk for one, after it (before its ZREM) for the other.
-      expect((await due.claim(claimAt, horizonMs, leaseMs, 500)).sort()).toEqual([added.member, lost.member].sort());
+      expect((await due.claim(ctx.services.keys.meterDueTag(orgId), claimAt, horizonMs, leaseMs, 500)).sort()).toEqual([added.member, lost.member].sort());
       await ctx.services.queues.callMeters.add('renew', added.job, meterJobOptions(jobIds.meter('lease-added', 2), 1000));
 
       // Within the lease no other pump takes them.
@@ -201,12 +198,14 @@ describe('due set of first renewals', () => {
         cap: 560,
         dueAtMs: now + (i % 7) * 100,
       }));
-      await ctx.services.redis.zadd(keys.meterDue, ...jobs.flatMap((j) => [j.dueAtMs, dueMember(j)]));
+      const raceOrg = '00000000-0000-4000-8000-000000000001';
+      await ctx.services.redis.sadd(keys.meterDueIndex, keys.meterDueTag(raceOrg));
+      await ctx.services.redis.zadd(keys.meterDue(raceOrg), ...jobs.flatMap((j) => [j.dueAtMs, dueMember(j)]));
 
       // The second pump has its own connections, so the two really run side by side.
-      const redis2: Redis = createRedis(ctx.config.redis.url, 'fail-fast', 'test-pump-2');
+      const redis2: RedisClient = createRedis(ctx.config.redis, 'fail-fast', 'test-pump-2');
       await waitForRedis(redis2, 5000);
-      const queue2 = new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, { connection: redis2, prefix: keys.bullPrefix });
+      const queue2 = new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, { connection: redis2, prefix: keys.bullPrefixFor(QUEUE_NAMES.callMeters) });
       try {
         const small: MeterPumpOptions = { ...METER_PUMP_DEFAULTS, batch: 10 };
         const one = at(now);

@@ -74,7 +74,7 @@ describe('throttling failed authentication', () => {
 
   it('keeps one count per address across API processes sharing Redis', async () => {
     // A second "process": its own Services, app and connections on the same Redis key prefix.
-    const other = createServices(ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(ctx.config.redis.url, 'fail-fast', 'second') });
+    const other = createServices(ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(ctx.config.redis, 'fail-fast', 'second') });
     await waitForRedis(other.redis, 5000);
     const second = await startServer(createHttpHandler(other), 0, '127.0.0.1');
     try {
