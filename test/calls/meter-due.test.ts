@@ -4,7 +4,9 @@
 // that already pays for the whole call); the meter pump turns due entries into the same delayed
 // `renew` jobs the meter always used and removes them, leaving later ones alone; an entry whose
 // pump died after claiming it is pumped again once its lease runs out, as one job; two pumps at
-// once never take one entry twice; and the meter sweep counts a waiting due entry as present.
+// once never take one entry twice; a run claims from every due key the index names (they are
+// sharded by hash slot), not only the first; and the meter sweep counts a waiting due entry as
+// present.
 import { Queue } from 'bullmq';
 import { createMeterDue, dueMember, parseDueMember } from '../../shared/calls/meter-due';
 import { createRedis, waitForRedis, type RedisClient } from '../../shared/redis';
@@ -103,7 +105,9 @@ describe('due set of first renewals', () => {
   describe('the meter pump', () => {
     beforeEach(async () => {
       const { redis, keys } = ctx.services;
+      // Nothing admits meanwhile, so the index may go too (the service itself never removes a tag).
       await Promise.all((await redis.smembers(keys.meterDueIndex)).map((tag) => redis.del(keys.meterDueOfTag(tag))));
+      await redis.del(keys.meterDueIndex);
       await ctx.services.queues.callMeters.obliterate({ force: true });
     });
     const at = (clockMs: number): MeterPumpDeps => ({ ...meterPumpDeps(ctx.services), clock: () => clockMs });
@@ -181,6 +185,32 @@ describe('due set of first renewals', () => {
       expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('lease-lost', 2)))?.data).toEqual(lost.job);
       expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('lease-added', 2)))?.data).toEqual(added.job);
       expect(await ctx.services.queues.callMeters.getJobCountByTypes('delayed', 'waiting')).toBe(2);
+      expect(await dueEntries(ctx)).toEqual([]);
+    });
+
+    it('claims from every indexed due key in one run: renewals in keys other than the first indexed one are pumped, full keys again until drained', async () => {
+      const { keys, redis } = ctx.services;
+      // Five organisations, in five slots: five due keys (sharded by slot), each indexed by its admission.
+      const orgs: string[] = [];
+      while (orgs.length < 5) {
+        const orgId = await fundedCachedOrg(10_000);
+        if (!orgs.some((o) => keys.meterDueTag(o) === keys.meterDueTag(orgId))) orgs.push(orgId);
+      }
+      const t0 = Date.now();
+      const admitted = new Map<string, { member: string; job: CallMeterJob }>();
+      for (const [i, orgId] of orgs.entries()) admitted.set(`spread-${i}`, await admit(orgId, `spread-${i}`, t0));
+      const tags = await redis.smembers(keys.meterDueIndex);
+      expect(new Set(tags)).toEqual(new Set(orgs.map((o) => keys.meterDueTag(o))));
+      // The key the index lists last holds two more renewals, so with one entry per claim it is
+      // claimed three times in the run.
+      const lastOrg = orgs.find((o) => keys.meterDueTag(o) === tags[tags.length - 1]) ?? '';
+      admitted.set('spread-last-a', await admit(lastOrg, 'spread-last-a', t0));
+      admitted.set('spread-last-b', await admit(lastOrg, 'spread-last-b', t0));
+      expect(tags[0]).not.toBe(keys.meterDueTag(lastOrg));
+
+      const now = (admitted.get('spread-0')?.job.dueAtMs ?? 0) - 1000;
+      expect(await pumpDueMeters(at(now), { ...METER_PUMP_DEFAULTS, batch: 1 })).toBe(7);
+      for (const [callId, { job }] of admitted) expect((await ctx.services.queues.callMeters.getJob(jobIds.meter(callId, 2)))?.data).toEqual(job);
       expect(await dueEntries(ctx)).toEqual([]);
     });
 
