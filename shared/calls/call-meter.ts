@@ -434,7 +434,11 @@ export function createMeters(d: MeterDeps) {
       // Asked before the queue: the pump adds the job before it removes the entry, so one of the
       // two is always there while the renewal waits. (A job added here anyway has the pump's job
       // id: BullMQ keeps one of them, and a renewal is replay-safe by its slice number.)
-      if (job.slice === 2 && (await d.due.has(orgId, dueMember(job)))) return 'present';
+      if (job.slice === 2 && (await d.due.has(orgId, dueMember(job)))) {
+        // Present only counts if the pump can find it: its key is indexed again (meter-due.ts).
+        await d.due.index(orgId);
+        return 'present';
+      }
       const existing = await d.queues.callMeters.getJob(jobIdOf(job));
       if (existing) {
         if ((await existing.getState()) !== 'failed') return 'present';

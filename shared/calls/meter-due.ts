@@ -103,6 +103,13 @@ export function createMeterDue(redis: RedisClient, keys: RedisKeys) {
     },
     /** Is this organisation's renewal `member` waiting in its due key (claimed or not)? */
     has: async (orgId: string, member: string): Promise<boolean> => (await redis.zscore(keys.meterDue(orgId), member)) !== null,
+    /**
+     * Puts the organisation's due key in the index again (idempotent). The meter sweep does, for a
+     * renewal it finds waiting: an index that lost a tag (a failover to a replica that had not yet
+     * received the SADD, an operator's delete) would otherwise hide that key from the pump while
+     * the sweep kept counting its renewal as present.
+     */
+    index: async (orgId: string): Promise<void> => void (await redis.sadd(keys.meterDueIndex, keys.meterDueTag(orgId))),
   };
 }
 

@@ -80,7 +80,7 @@ describe('due set of first renewals', () => {
   });
 
   describe('the meter sweep', () => {
-    it("counts a renewal waiting in the due set as present, and creates the job once neither exists", async () => {
+    it('counts a renewal waiting in the due set as present (indexing its key again), and creates the job once neither exists', async () => {
       const orgId = await createFundedOrg(ctx.services, 1000);
       const num = await registerNumber(ctx.services, orgId);
       expect((await postWebhook(ctx.app(), assistantRequest(num, 'sweep-due'))).body.assistantId).toBe(num.assistantId);
@@ -96,6 +96,13 @@ describe('due set of first renewals', () => {
       // Claimed by a pump (leased) it is still waiting.
       await ctx.services.redis.zadd(ctx.services.keys.meterDue(orgId), 'XX', Date.now() + 30_000, entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
+
+      // An index that lost the key's tag (a failover, a delete) gets it back from the sweep, so the
+      // renewal it counts as present is one the pump can find.
+      const { keys, redis } = ctx.services;
+      await redis.srem(keys.meterDueIndex, keys.meterDueTag(orgId));
+      expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
+      expect(await redis.sismember(keys.meterDueIndex, keys.meterDueTag(orgId))).toBe(1);
 
       await ctx.services.redis.zrem(ctx.services.keys.meterDue(orgId), entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('created');
