@@ -149,7 +149,11 @@ async function pumpRound(d: MeterPumpDeps, o: MeterPumpOptions, tags: string[]):
 
 function byTag<T extends { tag: string }>(items: T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
-  for (const item of items) out.set(item.tag, [...(out.get(item.tag) ?? []), item]);
+  for (const item of items) {
+    const group = out.get(item.tag);
+    if (group) group.push(item);
+    else out.set(item.tag, [item]);
+  }
   return out;
 }
 

@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import { createMeterDue, dueMember, parseDueMember } from '../../shared/calls/meter-due';
 import { createRedis, waitForRedis, type RedisClient } from '../../shared/redis';
 import { jobIds, meterJobOptions, QUEUE_NAMES, type CallMeterJob } from '../../shared/queues/queues';
-import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
+import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, PumpRunError, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { eventually } from '../support/eventually';
@@ -219,6 +219,30 @@ describe('due set of first renewals', () => {
       expect(await pumpDueMeters(at(now), { ...METER_PUMP_DEFAULTS, batch: 1 })).toBe(7);
       for (const [callId, { job }] of admitted) expect((await ctx.services.queues.callMeters.getJob(jobIds.meter(callId, 2)))?.data).toEqual(job);
       expect(await dueEntries(ctx)).toEqual([]);
+    });
+
+    it('a due key that fails does not hold up the others: their renewals are pumped, the run reports the failed step', async () => {
+      const { keys, redis } = ctx.services;
+      const [a, b] = [await fundedCachedOrg(10_000), await fundedCachedOrg(10_000)];
+      const t0 = Date.now();
+      const first = await admit(a, 'fails-beside-a', t0);
+      const second = await admit(b, 'fails-beside-b', t0);
+      // A real failure of one key's claim: an indexed "due key" that is not a sorted set (WRONGTYPE).
+      const broken = ['0', '1', '2'].find((t) => t !== keys.meterDueTag(a) && t !== keys.meterDueTag(b)) ?? '';
+      await redis.sadd(keys.meterDueIndex, broken);
+      await redis.set(keys.meterDueOfTag(broken), 'not a sorted set');
+      try {
+        const run = pumpDueMeters(at(first.job.dueAtMs - 1000));
+        await expect(run).rejects.toBeInstanceOf(PumpRunError);
+        const err = (await run.catch((e: unknown) => e)) as PumpRunError;
+        expect(err.failures.map((f) => f.step)).toEqual(['claim']);
+        expect(err.pumped).toBe(2);
+        expect(err.nothingWorked).toBe(false);
+        expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('fails-beside-a', 2)))?.data).toEqual(first.job);
+        expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('fails-beside-b', 2)))?.data).toEqual(second.job);
+      } finally {
+        await redis.del(keys.meterDueOfTag(broken));
+      }
     });
 
     it('two pumps at once never take one entry twice: 600 entries, each claimed once, 600 jobs', async () => {
