@@ -79,6 +79,18 @@ export function masterNodes(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
+/**
+ * Resolves when Redis can serve: one Redis answers PING; a cluster answers PING and says
+ * `cluster_state:ok` (a cluster that lost a master with no replica still answers PING from the
+ * others, but serves none of that master's slots).
+ */
+export async function pingRedis(client: RedisClient): Promise<void> {
+  await client.ping();
+  if (!(client instanceof Cluster)) return;
+  const info = String(await client.cluster('INFO'));
+  if (!/^cluster_state:ok\s*$/m.test(info)) throw new Error(`Redis Cluster: ${/^cluster_state:\S+/m.exec(info)?.[0] ?? 'state unknown'}`);
+}
+
 /** The slot (0..16383) a key lives in on a cluster (on one Redis: where it would). */
 export const slotOf = (key: string): number => calculateSlot(key);
 

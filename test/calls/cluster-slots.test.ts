@@ -8,6 +8,7 @@
 // work).
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
+import request from 'supertest';
 import { Cluster } from 'ioredis';
 import { QUEUE_NAMES, type QueueName } from '../../shared/queues/queues';
 import { createRedis, masterNodes, slotOf, SLOT_COUNT, tagOfSlot, type RedisClient } from '../../shared/redis';
@@ -38,10 +39,12 @@ describe('the key layout on Redis Cluster', () => {
   });
   afterAll(async () => ctx.close());
 
-  it(`runs on ${ON_CLUSTER ? 'the Redis Cluster (REDIS_CLUSTER_NODES)' : 'one Redis (REDIS_URL)'}`, () => {
+  it(`runs on ${ON_CLUSTER ? 'the Redis Cluster (REDIS_CLUSTER_NODES)' : 'one Redis (REDIS_URL)'}, and is ready`, async () => {
     // The suite proves what it says only if the service really talks to that topology.
     expect(ctx.services.redis instanceof Cluster).toBe(ON_CLUSTER);
     expect(masterNodes(ctx.services.redis).length).toBe(ON_CLUSTER ? 3 : 1);
+    const ready = await request(ctx.app()).get('/readyz');
+    expect([ready.status, ready.body.checks]).toEqual([200, { postgres: 'ok', redis: 'ok' }]);
   });
 
   // The loops collect mismatches and assert once: an expect() per key would hold the event loop
