@@ -3,9 +3,9 @@
 // (call-*.lua beside this file) touches one slot and runs atomically, on one Redis or a Redis
 // Cluster — call_gate_decide's and call_gate_adopt's due set of first renewals included: D =
 // keys.meterDue(orgId) is the due key sharded into the organisation's slot (shared/redis.ts,
-// meter-due.ts). Before either script runs, its due key's tag is added to the index
-// keys.meterDueIndex (a separate command: the index lives in a slot of its own), so the pump
-// knows every key an entry can be in:
+// meter-due.ts). Before a metered decide (the only script that adds to D) or an adopt runs, the
+// due key's tag is added to the index keys.meterDueIndex (a separate command: the index lives in a
+// slot of its own), so the pump knows every key an entry can be in:
 //   H = keys.holds(orgId)            hash   call id → "<state>|<amount>|<maxDuration s>|<expiresAtMs>|<admittedAtMs>|<cap>|<slices>"
 //                                           then "|<rate per minute>|<connect fee>|<minimum s>|<increment s>": the
 //                                           rate fixed at admission (CONTRACT §10; absent on older entries: the default)
