@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl(db), REDIS_KEY_PREFIX: prefix, SUPABASE_JWT_SECRET: JWT_SECRET, LOG_LEVEL: 'silent',
     TWILIO_API_BASE_URL: twilio.url, VAPI_API_BASE_URL: vapi.url, PROVISION_BACKOFF_MS: '100', SWEEP_INTERVAL_MS: '3600000',
   });
-  const services = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(config.redis.url, 'fail-fast', 'bench') });
+  const services = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(config.redis, 'fail-fast', 'bench') });
   const server = await listenLocal(createApp(services));
   const base = server.url;
   try {

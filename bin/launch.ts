@@ -77,7 +77,10 @@ async function main(): Promise<void> {
 
   const services = createServices(config);
   await waitForRedis(services.redis, REDIS_START_WAIT_MS).catch(() =>
-    services.log.warn({ redis: redactUrl(config.redis.url) }, 'Redis is not answering yet; starting degraded'),
+    services.log.warn(
+      { redis: config.redis.clusterNodes === undefined ? redactUrl(config.redis.url) : `cluster ${config.redis.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}` },
+      'Redis is not answering yet; starting degraded',
+    ),
   );
   let server: RunningServer | undefined;
   let workers: RunningWorkers | undefined;

@@ -32,6 +32,14 @@ const envSchema = z.object({
   PORT: int(1, 65535).default(3000),
   DATABASE_URL: url.optional(),
   REDIS_URL: url.default('redis://127.0.0.1:6379'),
+  // A Redis Cluster's seed nodes (CONTRACT §13): set, the service runs on the cluster and
+  // REDIS_URL is not used. Every key and queue is hash-tagged (shared/redis.ts), so the layout is
+  // the same on one Redis and on a cluster. Any reachable master or replica seeds the slot map.
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}:\d{1,5}(,[A-Za-z0-9.-]{1,253}:\d{1,5})*$/, 'must be a comma-separated list of host:port, e.g. 10.0.0.1:6379,10.0.0.2:6379')
+    .refine((v) => clusterNodes(v).every((n) => n.port >= 1 && n.port <= 65535), 'must have ports between 1 and 65535')
+    .optional(),
   SUPABASE_URL: url.optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
   SUPABASE_JWT_SECRET: secret.optional(),
@@ -166,7 +174,8 @@ export interface Config {
   sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; stripePort: number; host: string };
   /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
   data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
-  redis: { url: string; keyPrefix: string };
+  /** clusterNodes: REDIS_CLUSTER_NODES (a Redis Cluster; url is then unused), else one Redis at url. */
+  redis: RedisTarget & { keyPrefix: string };
   auth: {
     jwt: { kind: 'secret'; secret: string } | { kind: 'jwks'; url: string };
     adminToken: string;
@@ -308,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port,
     sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, stripePort: e.SANDBOX_STRIPE_PORT, host: e.SANDBOX_HOST },
     data,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: { url: e.REDIS_URL, ...(e.REDIS_CLUSTER_NODES === undefined ? {} : { clusterNodes: clusterNodes(e.REDIS_CLUSTER_NODES) }), keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
       jwt,
       adminToken: orSandbox('ADMIN_TOKEN', e.ADMIN_TOKEN),
@@ -389,6 +398,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Where Redis is: one server (url), or a Redis Cluster's seed nodes (clusterNodes, when set). */
+export interface RedisTarget {
+  url: string;
+  clusterNodes?: ReadonlyArray<{ host: string; port: number }>;
+}
+
+/** REDIS_CLUSTER_NODES (already checked by the schema) as host/port pairs. */
+function clusterNodes(raw: string): Array<{ host: string; port: number }> {
+  return raw.split(',').map((n) => {
+    const colon = n.lastIndexOf(':');
+    return { host: n.slice(0, colon), port: Number(n.slice(colon + 1)) };
+  });
 }
 
 /**

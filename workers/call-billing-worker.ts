@@ -12,7 +12,7 @@ import { QUEUE_NAMES, type CallBillingJob } from '../shared/queues/queues';
 export const CALL_BILLING_CONCURRENCY = 8;
 
 export function startCallBillingWorker(services: Services) {
-  const connection = createRedis(services.config.redis.url, 'blocking', 'call-billing-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'call-billing-worker');
   const worker = new Worker<CallBillingJob>(
     QUEUE_NAMES.callBilling,
     async (job) => {
@@ -27,7 +27,7 @@ export function startCallBillingWorker(services: Services) {
       }
       return r;
     },
-    { connection, prefix: services.keys.bullPrefix, concurrency: CALL_BILLING_CONCURRENCY },
+    { connection, prefix: services.keys.bullPrefixFor(QUEUE_NAMES.callBilling), concurrency: CALL_BILLING_CONCURRENCY },
   );
   worker.on('failed', (job, err) => {
     services.metrics.jobRetries.inc({ queue: QUEUE_NAMES.callBilling });

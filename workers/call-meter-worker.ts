@@ -12,11 +12,11 @@ import { closeWorker } from './close-worker';
 export const CALL_METER_CONCURRENCY = 50;
 
 export function startCallMeterWorker(services: Services) {
-  const connection = createRedis(services.config.redis.url, 'blocking', 'call-meter-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'call-meter-worker');
   // Which try this is: a hang-up decides its own last one (counts the call it cannot end).
   const worker = new Worker<CallMeterJob>(QUEUE_NAMES.callMeters, async (job) => services.calls.meters.step(job.data, { attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 }), {
     connection,
-    prefix: services.keys.bullPrefix,
+    prefix: services.keys.bullPrefixFor(QUEUE_NAMES.callMeters),
     concurrency: CALL_METER_CONCURRENCY,
   });
   worker.on('failed', (job, err) => {

@@ -3,11 +3,11 @@
 // wait up to the deadline, then ask for a forced close without waiting for it. A job cut off
 // keeps its lock until it expires; the stall checker then runs it again elsewhere, and every
 // step is safe to run twice.
+import type { RedisClient } from '../shared/redis';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger';
 
-export async function closeWorker(worker: Worker, connection: Redis, deadlineMs: number, log: Logger): Promise<void> {
+export async function closeWorker(worker: Worker, connection: RedisClient, deadlineMs: number, log: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'deadline'>((resolve) => {
     timer = setTimeout(() => resolve('deadline'), deadlineMs);

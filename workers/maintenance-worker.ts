@@ -10,7 +10,7 @@ import { QUEUE_NAMES, type MaintenanceJob } from '../shared/queues/queues';
 export type MaintenanceHandlers = Partial<Record<MaintenanceJob['task'], () => Promise<unknown>>>;
 
 export function startMaintenanceWorker(services: Services, handlers: MaintenanceHandlers) {
-  const connection = createRedis(services.config.redis.url, 'blocking', 'maintenance-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'maintenance-worker');
   const worker = new Worker<MaintenanceJob>(
     QUEUE_NAMES.maintenance,
     async (job) => {
@@ -18,7 +18,7 @@ export function startMaintenanceWorker(services: Services, handlers: Maintenance
       if (!handler) throw new Error(`no handler for maintenance task ${job.data.task}`);
       return handler();
     },
-    { connection, prefix: services.keys.bullPrefix, concurrency: 1 },
+    { connection, prefix: services.keys.bullPrefixFor(QUEUE_NAMES.maintenance), concurrency: 1 },
   );
   worker.on('failed', (job, err) => services.log.error({ task: job?.data.task, err: err.message }, 'maintenance task failed'));
   worker.on('error', (err) => services.log.error({ err: err.message }, 'maintenance worker error'));

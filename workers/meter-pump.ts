@@ -1,8 +1,9 @@
-// The meter pump: moves the first renewals that Redis-path admissions wrote into the due set
-// (shared/calls/meter-due.ts) into the call-meters queue as the same delayed `renew` jobs the
-// meter has always used (jobIds.meter(callId, 2), meterJobOptions), shortly before they are due.
-// The API's hot path thus pays one ZADD inside its admission script instead of a BullMQ addBulk,
-// and the job writes happen here, in batches, off the request path.
+// The meter pump: moves the first renewals that Redis-path admissions wrote into the due sets
+// (shared/calls/meter-due.ts: one per hash slot with organisations, named by the index) into the
+// call-meters queue as the same delayed `renew` jobs the meter has always used
+// (jobIds.meter(callId, 2), meterJobOptions), shortly before they are due. Each run claims from
+// every indexed due key. The API's hot path thus pays one ZADD inside its admission script instead
+// of a BullMQ addBulk, and the job writes happen here, in batches, off the request path.
 //
 // Nothing is lost on a crash: entries are claimed under a lease (re-scored to now + lease in the
 // claim's own Lua step) and removed only after addBulk succeeded; a pump that dies in between
@@ -24,7 +25,7 @@ export interface MeterPumpOptions {
   horizonMs: number;
   /** How long a claimed entry stays out of other claims (ms); must exceed the horizon. */
   leaseMs: number;
-  /** Entries per claim and per addBulk. */
+  /** Entries per claim (from one due key) and per addBulk. */
   batch: number;
   /** The longest wait between runs while Redis keeps failing (ms). */
   maxBackoffMs: number;
@@ -54,54 +55,134 @@ class PumpStepError extends Error {
   }
 }
 
-/** One claim, its jobs and its release. Returns the entries claimed (the batch was full when = o.batch). */
-async function pumpBatch(d: MeterPumpDeps, o: MeterPumpOptions): Promise<{ claimed: number; pumped: number }> {
-  const now = d.clock();
-  const members = await d.due.claim(now, o.horizonMs, o.leaseMs, o.batch).catch((err: unknown) => {
-    throw new PumpStepError('claim', err);
-  });
-  if (members.length === 0) return { claimed: 0, pumped: 0 };
-  const entries: Array<{ member: string; job: CallMeterJob }> = [];
-  const malformed: string[] = [];
-  for (const member of members) {
-    const job = parseDueMember(member);
-    if (job === undefined) malformed.push(member);
-    else entries.push({ member, job });
+/** A run in which some step failed: each failed step, and what the run pumped anyway. */
+export class PumpRunError extends Error {
+  constructor(
+    readonly failures: PumpStepError[],
+    readonly pumped: number,
+    /** Every due key failed (or the index could not be read): Redis looks down, the pump backs off. */
+    readonly nothingWorked: boolean,
+  ) {
+    super(failures.map((f) => f.message).join('; '));
   }
-  if (malformed.length > 0) {
-    // Never written by this service's script: nothing to pump, and kept it would be claimed forever.
-    d.metrics.meterPumpFailures.inc({ step: 'malformed' }, malformed.length);
-    d.log.error({ entries: malformed.length, sample: malformed[0]?.slice(0, 80) }, 'meter pump: dropped unreadable due entries');
-  }
-  try {
-    await d.queues.callMeters.addBulk(
-      entries.map(({ job }) => {
-        const id = jobIds.meter(job.callId, job.slice);
-        return { name: job.kind, data: job, opts: meterJobOptions(id, job.dueAtMs - now) };
-      }),
-    );
-  } catch (err) {
-    // Back to their due time, so the next run (not the lease's end) tries again; if that fails
-    // too, the lease brings them back.
-    await d.due.unclaim(entries.map(({ member, job }) => ({ member, dueAtMs: job.dueAtMs }))).catch(() => undefined);
-    throw new PumpStepError('enqueue', err);
-  }
-  d.metrics.meterPumped.inc(entries.length);
-  await d.due.release([...entries.map((e) => e.member), ...malformed]).catch((err: unknown) => {
-    // The jobs exist: the entries come back after their lease and are added again as no-ops.
-    throw new PumpStepError('release', err);
-  });
-  return { claimed: members.length, pumped: entries.length };
 }
 
-/** One run: batches while they come back full. Returns the entries turned into jobs. */
-export async function pumpDueMeters(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUMP_DEFAULTS): Promise<number> {
-  let pumped = 0;
-  for (;;) {
-    const r = await pumpBatch(d, o);
-    pumped += r.pumped;
-    if (r.claimed < o.batch) return pumped;
+interface Claimed {
+  tag: string;
+  entries: Array<{ member: string; job: CallMeterJob }>;
+  malformed: string[];
+  full: boolean;
+}
+
+/**
+ * One round: one claim from each due key in `tags` (sent together), their jobs in addBulks of at
+ * most o.batch entries, then each key's release. Returns the keys whose claim came back full and
+ * whose entries all became jobs (the next round claims from them again), what was pumped, and the
+ * failed steps; a key that failed is left to the next run.
+ */
+async function pumpRound(d: MeterPumpDeps, o: MeterPumpOptions, tags: string[]): Promise<{ again: string[]; pumped: number; failures: PumpStepError[]; worked: number }> {
+  const now = d.clock();
+  const failures: PumpStepError[] = [];
+  const claims = await Promise.allSettled(tags.map((tag) => d.due.claim(tag, now, o.horizonMs, o.leaseMs, o.batch)));
+  const claimed: Claimed[] = [];
+  claims.forEach((c, i) => {
+    const tag = tags[i] ?? '';
+    if (c.status === 'rejected') return void failures.push(new PumpStepError('claim', c.reason));
+    const one: Claimed = { tag, entries: [], malformed: [], full: c.value.length >= o.batch };
+    for (const member of c.value) {
+      const job = parseDueMember(member);
+      if (job === undefined) one.malformed.push(member);
+      else one.entries.push({ member, job });
+    }
+    claimed.push(one);
+  });
+  const malformed = claimed.reduce((n, c) => n + c.malformed.length, 0);
+  if (malformed > 0) {
+    // Never written by this service's script: nothing to pump, and kept it would be claimed forever.
+    d.metrics.meterPumpFailures.inc({ step: 'malformed' }, malformed);
+    d.log.error({ entries: malformed, sample: claimed.find((c) => c.malformed.length > 0)?.malformed[0]?.slice(0, 80) }, 'meter pump: dropped unreadable due entries');
   }
+
+  // The jobs of every key together, in addBulks of at most o.batch (one, while fewer are due).
+  const all = claimed.flatMap((c) => c.entries.map((e) => ({ tag: c.tag, ...e })));
+  const enqueued = new Set<string>();
+  const failedTags = new Set<string>();
+  let pumped = 0;
+  for (let i = 0; i < all.length; i += o.batch) {
+    const chunk = all.slice(i, i + o.batch);
+    try {
+      await d.queues.callMeters.addBulk(
+        chunk.map(({ job }) => {
+          const id = jobIds.meter(job.callId, job.slice);
+          return { name: job.kind, data: job, opts: meterJobOptions(id, job.dueAtMs - now) };
+        }),
+      );
+    } catch (err) {
+      // Back to their due time, so the next run (not the lease's end) tries again; if that fails
+      // too, the lease brings them back.
+      failures.push(new PumpStepError('enqueue', err));
+      for (const [tag, entries] of byTag(chunk)) {
+        failedTags.add(tag);
+        await d.due.unclaim(tag, entries.map(({ member, job }) => ({ member, dueAtMs: job.dueAtMs }))).catch(() => undefined);
+      }
+      continue;
+    }
+    d.metrics.meterPumped.inc(chunk.length);
+    pumped += chunk.length;
+    for (const e of chunk) enqueued.add(e.member);
+  }
+
+  // Each key's done entries (and its malformed ones) removed; the jobs exist, so a release that
+  // fails only brings the entries back after their lease, to be added again as no-ops.
+  const releases = await Promise.allSettled(
+    claimed.map((c) => d.due.release(c.tag, [...c.entries.filter((e) => enqueued.has(e.member)).map((e) => e.member), ...c.malformed])),
+  );
+  releases.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    failures.push(new PumpStepError('release', r.reason));
+    failedTags.add(claimed[i]?.tag ?? '');
+  });
+  const again = claimed.filter((c) => c.full && !failedTags.has(c.tag)).map((c) => c.tag);
+  const worked = claimed.filter((c) => !failedTags.has(c.tag)).length;
+  return { again, pumped, failures, worked };
+}
+
+function byTag<T extends { tag: string }>(items: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const group = out.get(item.tag);
+    if (group) group.push(item);
+    else out.set(item.tag, [item]);
+  }
+  return out;
+}
+
+/**
+ * One run over every indexed due key: a claim from each, and again from those whose claim came
+ * back full, until none does (per key, today's "batches while they come back full"). A key that
+ * fails does not hold up the others (on a cluster, one master's trouble leaves the other
+ * masters' renewals flowing). Returns the entries turned into jobs; throws PumpRunError when a
+ * step failed.
+ */
+export async function pumpDueMeters(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUMP_DEFAULTS): Promise<number> {
+  let tags: string[];
+  try {
+    tags = await d.due.tags();
+  } catch (err) {
+    throw new PumpRunError([new PumpStepError('claim', err)], 0, true);
+  }
+  let pumped = 0;
+  let worked = 0;
+  const failures: PumpStepError[] = [];
+  for (let round = tags; round.length > 0; ) {
+    const r = await pumpRound(d, o, round);
+    pumped += r.pumped;
+    worked += r.worked;
+    failures.push(...r.failures);
+    round = r.again;
+  }
+  if (failures.length > 0) throw new PumpRunError(failures, pumped, worked === 0);
+  return pumped;
 }
 
 export interface RunningMeterPump {
@@ -123,10 +204,13 @@ export function startMeterPump(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUM
       await pumpDueMeters(d, o);
       failures = 0;
     } catch (err) {
-      failures++;
-      const step = err instanceof PumpStepError ? err.step : 'claim';
-      d.metrics.meterPumpFailures.inc({ step });
-      logFailure({ step, failures, err: (err as Error).message });
+      const steps = err instanceof PumpRunError ? err.failures.map((f) => f.step) : ['claim' as const];
+      for (const step of steps) d.metrics.meterPumpFailures.inc({ step });
+      // Backs off only when nothing worked (Redis looks down); a run where some keys failed keeps
+      // the cadence for the others.
+      if (!(err instanceof PumpRunError) || err.nothingWorked) failures++;
+      else failures = 0;
+      logFailure({ steps, failures, err: (err as Error).message });
     }
   };
   const schedule = () => {

@@ -69,13 +69,13 @@ async function relayEventDelivery(services: Services, outboxId: number, eventId:
 
 export function startMoneyInWorkers(services: Services) {
   const { config, log, metrics } = services;
-  const opts = (name: string) => ({
-    connection: createRedis(config.redis.url, 'blocking', name),
-    prefix: services.keys.bullPrefix,
+  const opts = (name: string, queueName: string) => ({
+    connection: createRedis(config.redis, 'blocking', name),
+    prefix: services.keys.bullPrefixFor(queueName),
     lockDuration: config.limits.jobLockMs,
     stalledInterval: config.limits.jobLockMs,
   });
-  const eventOpts = opts('wallet-event-worker');
+  const eventOpts = opts('wallet-event-worker', QUEUE_NAMES.walletEvents);
   const events = new Worker<WalletEventJob>(
     QUEUE_NAMES.walletEvents,
     async (job: Job<WalletEventJob>) => {
@@ -88,7 +88,7 @@ export function startMoneyInWorkers(services: Services) {
     },
     { ...eventOpts, concurrency: 8 },
   );
-  const rechargeOpts = opts('auto-recharge-worker');
+  const rechargeOpts = opts('auto-recharge-worker', QUEUE_NAMES.autoRecharges);
   const recharges = new Worker<AutoRechargeJob>(
     QUEUE_NAMES.autoRecharges,
     // Whatever the step, the outbox row says what comes next; a job that throws is not retried

@@ -41,10 +41,10 @@ export function provisioningProcessor(deps: ProvisioningDeps) {
 }
 
 export function startProvisioningWorker(services: Services) {
-  const connection = createRedis(services.config.redis.url, 'blocking', 'provisioning-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'provisioning-worker');
   const worker = new Worker<ProvisioningJob>(QUEUE_NAMES.provisioning, provisioningProcessor(services), {
     connection,
-    prefix: services.keys.bullPrefix,
+    prefix: services.keys.bullPrefixFor(QUEUE_NAMES.provisioning),
     concurrency: PROVISIONING_CONCURRENCY,
     lockDuration: services.config.limits.jobLockMs,
     stalledInterval: services.config.limits.jobLockMs,

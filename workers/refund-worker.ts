@@ -23,10 +23,10 @@ export function refundProcessor(deps: ProvisioningDeps) {
 }
 
 export function startRefundWorker(services: Services) {
-  const connection = createRedis(services.config.redis.url, 'blocking', 'refund-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'refund-worker');
   const worker = new Worker<RefundJob>(QUEUE_NAMES.refunds, refundProcessor(services), {
     connection,
-    prefix: services.keys.bullPrefix,
+    prefix: services.keys.bullPrefixFor(QUEUE_NAMES.refunds),
     concurrency: REFUND_CONCURRENCY,
     lockDuration: services.config.limits.jobLockMs,
     stalledInterval: services.config.limits.jobLockMs,

@@ -136,7 +136,7 @@ async function rentOne(d: RentalDeps, r: RentCharge, report: RentRunReport): Pro
 
 export function startRentWorker(services: Services) {
   const deps = rentalDeps(services);
-  const connection = createRedis(services.config.redis.url, 'blocking', 'rent-worker');
+  const connection = createRedis(services.config.redis, 'blocking', 'rent-worker');
   const worker = new Worker<RentalJob>(
     QUEUE_NAMES.rentals,
     async (job: Job<RentalJob>) => {
@@ -151,7 +151,7 @@ export function startRentWorker(services: Services) {
       if (report.failed > 0) throw new Error(`rent run left ${report.failed} number(s) unsettled`);
       return report;
     },
-    { connection, prefix: services.keys.bullPrefix, concurrency: RENT_CONCURRENCY, lockDuration: services.config.limits.jobLockMs, stalledInterval: services.config.limits.jobLockMs },
+    { connection, prefix: services.keys.bullPrefixFor(QUEUE_NAMES.rentals), concurrency: RENT_CONCURRENCY, lockDuration: services.config.limits.jobLockMs, stalledInterval: services.config.limits.jobLockMs },
   );
   worker.on('failed', (job, err) => {
     services.metrics.jobRetries.inc({ queue: QUEUE_NAMES.rentals });

@@ -2,7 +2,7 @@
 // pass carries on from there in whichever worker process runs it. Losing it costs only order:
 // a pass that cannot read it starts from the first row, and one that cannot write it is
 // followed by a pass from where the one before began.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import type { Logger } from '../shared/logger';
 import type { ResumeStore } from './walk-pages';
 
@@ -10,7 +10,7 @@ import type { ResumeStore } from './walk-pages';
 export const SWEEP_CURSOR_TTL_SECONDS = 86_400;
 
 /** A resume cursor that is a row's text key (e.g. a call id), under `key`. */
-export function redisSweepCursor(redis: Redis, key: string, log: Logger): ResumeStore<string> {
+export function redisSweepCursor(redis: RedisClient, key: string, log: Logger): ResumeStore<string> {
   return {
     async load() {
       try {

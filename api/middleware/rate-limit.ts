@@ -19,9 +19,9 @@
 // shares one window per source. Counted requests that are not answered 401/403 (an unknown path)
 // are handed back. A Redis error lets the request through: authentication still decides, the
 // limiter is only a brake (logged at most once a minute).
+import { masterNodes, type RedisClient } from '../../shared/redis';
 import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
@@ -35,7 +35,7 @@ export const AUTH_FAILURE_WINDOW_MS = 60_000;
 export const STORE_ERROR_LOG_INTERVAL_MS = 60_000;
 
 export interface AuthFailureLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   /** Redis key prefix for this surface's counters, e.g. `bg:rl:webhook:`. */
   prefix: string;
@@ -46,9 +46,22 @@ export interface AuthFailureLimitOptions {
   isAuthenticated?: (req: Request, res: Response) => boolean | Promise<boolean>;
 }
 
-function redisStore(redis: Redis, prefix: string): RedisStore {
+/**
+ * The store's commands go through our client. SCRIPT LOAD names no key, and a Redis Cluster would
+ * send it to one node at random: EVALSHA on another master would then find no script (NOSCRIPT,
+ * which the store answers by loading once more, again anywhere). So it goes to every master (on
+ * one Redis, to it); every other command names its key and is routed by it.
+ */
+async function sendCommand(redis: RedisClient, command: string, ...args: string[]): Promise<RedisReply> {
+  const masters = masterNodes(redis);
+  if (command.toUpperCase() !== 'SCRIPT' || args[0]?.toUpperCase() !== 'LOAD' || masters.length === 0) return (await redis.call(command, ...args)) as RedisReply;
+  const [sha] = await Promise.all(masters.map((node) => node.call(command, ...args)));
+  return sha as RedisReply;
+}
+
+function redisStore(redis: RedisClient, prefix: string): RedisStore {
   const store = new RedisStore({
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    sendCommand: (command: string, ...args: string[]) => sendCommand(redis, command, ...args),
     prefix,
   });
   // The store loads its Lua scripts at once; if Redis is not up yet it reloads them on first use,
@@ -92,7 +105,7 @@ class BrakeStore implements Store {
     const now = Date.now();
     if (now - this.lastWarningMs < STORE_ERROR_LOG_INTERVAL_MS) return;
     this.lastWarningMs = now;
-    this.log.warn({ prefix: this.inner.prefix, err: (err as Error).message }, 'auth-failure limiter: Redis unavailable; not limiting');
+    this.log.warn({ prefix: this.inner.prefix, err: (err as Error).message }, 'auth-failure limiter: RedisClient unavailable; not limiting');
   }
 }
 

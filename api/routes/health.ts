@@ -1,6 +1,7 @@
 // Liveness and readiness. /readyz answers 503 when Postgres or Redis does not answer in time.
 import { Router } from 'express';
 import type { Services } from '../../shared/process/services';
+import { pingRedis } from '../../shared/redis';
 import { withTimeout } from '../../shared/timeout';
 
 export const READY_CHECK_TIMEOUT_MS = 1000;
@@ -11,7 +12,7 @@ export function healthRoutes({ rpc, redis }: Services): Router {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', async (_req, res) => {
-    const [pg, rd] = await Promise.allSettled([withTimeout(rpc.ping(), READY_CHECK_TIMEOUT_MS, 'postgres'), withTimeout(redis.ping(), READY_CHECK_TIMEOUT_MS, 'redis')]);
+    const [pg, rd] = await Promise.allSettled([withTimeout(rpc.ping(), READY_CHECK_TIMEOUT_MS, 'postgres'), withTimeout(pingRedis(redis), READY_CHECK_TIMEOUT_MS, 'redis')]);
     const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'down', redis: rd.status === 'fulfilled' ? 'ok' : 'down' };
     const ready = checks.postgres === 'ok' && checks.redis === 'ok';
     if (ready) {

@@ -8,8 +8,8 @@ import { fromHistogram, newHistogram } from './loop-load';
 import type { Measurement } from './types';
 
 export async function bullmqNoop(options: { redisUrl: string; prefix: string; jobs: number; submitConcurrency: number; workerConcurrency: number }, progress: (line: string) => void): Promise<Measurement> {
-  const producer = createRedis(options.redisUrl, 'fail-fast', 'bench-noop-producer');
-  const consumer = createRedis(options.redisUrl, 'blocking', 'bench-noop-worker');
+  const producer = createRedis({ url: options.redisUrl }, 'fail-fast', 'bench-noop-producer');
+  const consumer = createRedis({ url: options.redisUrl }, 'blocking', 'bench-noop-worker');
   const queue = new Queue('bench-noop', { connection: producer, prefix: options.prefix });
   const latency = newHistogram();
   let done = 0;

@@ -26,7 +26,7 @@ export const CONSTANT_ASSISTANT = {
 /** The one store round trip a floor route makes per request (none for the bare route). */
 function floorRoundTrip(role: 'floor-redis' | 'floor-pg', config: Config): { run(id: string): Promise<unknown>; close(): Promise<void> } {
   if (role === 'floor-redis') {
-    const redis = createRedis(config.redis.url, 'fail-fast', 'bench-floor');
+    const redis = createRedis(config.redis, 'fail-fast', 'bench-floor');
     redis.defineCommand('floorRead', { numberOfKeys: 1, lua: "return redis.call('HGET', KEYS[1], ARGV[1])" });
     const run = (redis as unknown as { floorRead(key: string, field: string): Promise<unknown> }).floorRead.bind(redis);
     return { run: (id) => run('bench-floor:{h}', id), close: async () => void redis.disconnect() };

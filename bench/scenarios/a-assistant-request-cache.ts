@@ -22,6 +22,7 @@ import { MAX_TOPUP } from '../lib/fixtures';
 import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
 import type { Measurement, Scenario, Target } from '../lib/types';
 import { createWorld, startChild, type BenchWorld, type ChildHandle } from '../lib/world';
+import { allDueEntries } from '../../test/support/meter-due';
 
 const TARGET: Target = { minThroughputRatio: 0.85, maxP99Ratio: 1.5, text: '≥ 85% and p99 ≤ 1.5×' };
 /** An upper bound on what the gate can answer here (the bare route peaks near 9k req/s). */
@@ -94,9 +95,8 @@ export const scenario: Scenario = {
       for (const policy of ['metered', 'full'] as const) {
         for (const n of numbers[policy]) await expectAdmitted(apps[policy].url, n); // warms the caches for every number
       }
-      // Both apps write to the world's one due set (its key prefix): full should write nothing.
-      const dueKey = world.services.keys.meterDue;
-      const dueBefore = await world.services.redis.zcard(dueKey);
+      // Both apps write to the world's due sets (its key prefix): full should write nothing.
+      const dueBefore = (await world.services.calls.due.depth()).entries;
 
       // B M F F M B: each side runs twice, for half the duration, placed symmetrically in time,
       // so a machine that gets busier or quieter during the run (it is shared) weighs on all
@@ -132,9 +132,9 @@ export const scenario: Scenario = {
         // so with no refusal recorded ≥ expected, by up to the connections × 2 halves.
         results.push(check(recorded >= expected, `${policy}: ${recorded} holds recorded in Postgres, ≥ ${expected} expected (2xx counted + warm-up)`));
       }
-      const dueAdded = (await world.services.redis.zcard(dueKey)) - dueBefore;
+      const dueAdded = (await world.services.calls.due.depth()).entries - dueBefore;
       const fullOrgs = new Set(numbers.full.map((n) => n.orgId));
-      const fullDue = (await world.services.redis.zrange(dueKey, 0, -1)).filter((m) => fullOrgs.has(parseDueMember(m)?.orgId ?? '')).length;
+      const fullDue = (await allDueEntries(world.services.redis, world.services.keys)).filter((e) => fullOrgs.has(parseDueMember(e.member)?.orgId ?? '')).length;
       results.push(
         check(
           dueAdded >= measured.metered.count && fullDue === 0,

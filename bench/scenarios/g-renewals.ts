@@ -15,13 +15,12 @@
 // Outcomes are counted on both rows; the wallets cover every renewal, so anything but `renewed`
 // is reported as a problem of the run, not hidden in the figures.
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { holdRecord, type StoredHold } from '../../shared/calls/call-store';
 import { METER_BATCH_MAX } from '../../shared/calls/call-meter';
 import type { HoldTerms } from '../../shared/calls/redis-holds';
 import { callCharge } from '../../shared/pricing';
 import { jobIds, meterJobOptions, QUEUE_NAMES, type CallMeterJob } from '../../shared/queues/queues';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { CALL_METER_CONCURRENCY, startCallMeterWorker } from '../../workers/call-meter-worker';
 import { submitAll, waitSettled } from '../lib/drain';
 import { fundedOrg } from '../lib/fixtures';
@@ -39,7 +38,7 @@ interface LiveCall {
   hold: StoredHold;
 }
 
-type NoopRenew = Redis & { benchRenewNoop(...args: Array<string | number>): Promise<number> };
+type NoopRenew = RedisClient & { benchRenewNoop(...args: Array<string | number>): Promise<number> };
 
 const tally = (counts: Map<string, number>) =>
   [...counts.entries()]
@@ -175,8 +174,9 @@ export const scenario: Scenario = {
   async run(settings, progress) {
     const world = await createWorld({ logLevel: settings.BENCH_LOG_LEVEL, env: { CALL_HOLD_POLICY: 'metered' } });
     const { config, calls, keys } = world.services;
-    const noopConn = createRedis(config.redis.url, 'blocking', 'bench-meter-noop');
-    const noopQueue = new Queue(`${QUEUE_NAMES.callMeters}-bench-noop`, { connection: world.services.redis, prefix: keys.bullPrefix });
+    const noopConn = createRedis(config.redis, 'blocking', 'bench-meter-noop');
+    const noopName = `${QUEUE_NAMES.callMeters}-bench-noop`;
+    const noopQueue = new Queue(noopName, { connection: world.services.redis, prefix: keys.bullPrefixFor(noopName) });
     try {
       const live = await liveCalls(world);
       progress(`${live.length} live metered holds on ${WALLETS} wallets`);
@@ -239,7 +239,7 @@ export const scenario: Scenario = {
           cap: c.hold.cap,
           dueAtMs,
         }));
-      const noopWorker = new Worker(noopQueue.name, async () => 'noop', { connection: noopConn, prefix: keys.bullPrefix, concurrency: CALL_METER_CONCURRENCY });
+      const noopWorker = new Worker(noopQueue.name, async () => 'noop', { connection: noopConn, prefix: keys.bullPrefixFor(noopName), concurrency: CALL_METER_CONCURRENCY });
       noopWorker.on('error', () => undefined);
       const floor = await lateness('BullMQ no-op worker', noopQueue, noopWorker, jobsAt, () => 'noop', progress).finally(() => noopWorker.close());
 

@@ -1,10 +1,9 @@
 // The Redis copy of each wallet's balance: written through after every ledger change, filled on
 // a miss, and never overwritten by an older version (two writers can finish in either order).
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../load-lua-script';
 import type { Metrics } from '../metrics';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import { controlsArgs, type WalletControls } from '../wallet/wallet-controls';
 
 export interface CachedBalance {
@@ -23,13 +22,13 @@ export interface CachedBalance {
 // The version-guarded write (KEYS, ARGV and effects in its header), read once at module load.
 const WALLET_CACHE_PUT = loadLuaScript(join(__dirname, 'wallet-cache-put-1.lua'));
 
-type WithPut = Redis & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number, ...controls: Array<string | number>): Promise<number> };
+type WithPut = RedisClient & { walletCachePut(key: string, version: number, balance: number, currency: string, ttlMs: number, ...controls: Array<string | number>): Promise<number> };
 
 export class BalanceCache {
   private readonly redis: WithPut;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
     private readonly metrics: Metrics,

@@ -8,7 +8,8 @@
       KEYS[2] H, the holds hash (keys.holds(orgId))
       KEYS[3] E, the expiry index (H + ':expiry')
       KEYS[4] S, the held sum (H + ':sum')
-      KEYS[5] D = keys.meterDue, the due set of first renewals (as call_gate_decide's)
+      KEYS[5] D = keys.meterDue(orgId), the due set of first renewals in the organisation's slot
+              (as call_gate_decide's)
       ARGV[1] call id
       ARGV[2] now (ms)
       ARGV[3..9] Postgres's hold: state (h|e), amount, max duration (s), expiry (ms),

@@ -6,8 +6,10 @@
       KEYS[2] H, the holds hash (keys.holds(orgId))
       KEYS[3] E, the expiry index (H + ':expiry')
       KEYS[4] S, the held sum (H + ':sum')
-      KEYS[5] D = keys.meterDue, the due set of first renewals: one key for every organisation,
-              outside the {orgId} slot (see redis.ts)
+      KEYS[5] D = keys.meterDue(orgId), the due set of first renewals of the organisation's hash
+              slot (its {tag} is chosen to hash there: shared/redis.ts), so every key here is in
+              one slot, on Redis Cluster too; its tag is in keys.meterDueIndex before this runs
+              (redis-holds.ts indexedThen), so the pump finds it
       ARGV[1] call id
       ARGV[2] now (ms)
       ARGV[3] rate per minute

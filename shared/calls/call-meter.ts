@@ -17,7 +17,6 @@
 // And the meter ends a call by the maxDurationSeconds Vapi was given (the job's): a hold capped
 // below it cannot pay for the rest of the call, so the call is ended at the cap as running out
 // ends it, never left to run on with no renewal.
-import type { Redis } from 'ioredis';
 import { isAllowedControlUrl, sendControl, type ControlMessage, type ControlPolicy, type ControlResult } from '../clients/vapi-control';
 import type { VapiCallsClient } from '../clients/vapi-client';
 import type { Config } from '../config';
@@ -25,7 +24,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { callCharge, VAPI_MAX_DURATION_SECONDS } from '../pricing';
 import { hangupJobOptions, jobIds, meterJobOptions, type CallMeterJob, type Queues } from '../queues/queues';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import { holdRecord, type CallStore, type HoldRecord, type StoredHold } from './call-store';
 import { throttledLog } from './outage-log';
 import { renewalLeadSeconds } from './hold-policy';
@@ -58,7 +57,7 @@ export interface MeterDeps {
   hot: RedisHolds;
   /** Where a Redis-path admission left its first renewal (the sweep's repair looks there first). */
   due: MeterDue;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   queues: Queues;
   metrics: Metrics;
@@ -398,7 +397,7 @@ export function createMeters(d: MeterDeps) {
         for (const h of await d.hot.heldEntries(orgId, d.clock())) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
       } catch (err) {
         // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
-        d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');
+        d.log.warn({ orgId, err: (err as Error).message }, 'freeze: RedisClient holds unreadable; ending the calls Postgres knows');
       }
       const now = d.clock();
       await Promise.all([...calls.values()].map((h) => schedule({ ...jobFor('stop', orgId, h, h.slices, now), tag })));
@@ -435,7 +434,11 @@ export function createMeters(d: MeterDeps) {
       // Asked before the queue: the pump adds the job before it removes the entry, so one of the
       // two is always there while the renewal waits. (A job added here anyway has the pump's job
       // id: BullMQ keeps one of them, and a renewal is replay-safe by its slice number.)
-      if (job.slice === 2 && (await d.due.has(dueMember(job)))) return 'present';
+      if (job.slice === 2 && (await d.due.has(orgId, dueMember(job)))) {
+        // Present only counts if the pump can find it: its key is indexed again (meter-due.ts).
+        await d.due.index(orgId);
+        return 'present';
+      }
       const existing = await d.queues.callMeters.getJob(jobIdOf(job));
       if (existing) {
         if ((await existing.getState()) !== 'failed') return 'present';

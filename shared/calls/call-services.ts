@@ -1,10 +1,9 @@
 // The call gate's long-lived parts, built once per process from the shared services.
-import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Rpc } from '../db/rpc';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import type { WalletService } from '../wallet/wallet-service';
 import type { Queues } from '../queues/queues';
 import type { VapiCallsClient } from '../clients/vapi-client';
@@ -47,7 +46,7 @@ export interface CallServices {
 export interface CallServiceParts {
   config: Config;
   rpc: Rpc;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   wallet: WalletService;
   queues: Queues;

@@ -2,9 +2,8 @@
 // Redis has the holds the gate just placed; Postgres has every hold durably (the Redis path
 // records its holds there right after answering). The reader takes the larger of the two, so a
 // hold is never missed while one copy lags, and answers from either alone if the other fails.
-import type { Redis } from 'ioredis';
 import type { Rpc } from '../db/rpc';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import { createCallStore } from './call-store';
 import { createRedisHolds } from './redis-holds';
 import { withTimeout } from '../timeout';
@@ -13,7 +12,7 @@ export interface HoldsReader {
   totalHeld(orgId: string): Promise<number>;
 }
 
-export function createHoldsReader(redis: Redis, keys: RedisKeys, rpc: Rpc, redisTimeoutMs: number): HoldsReader {
+export function createHoldsReader(redis: RedisClient, keys: RedisKeys, rpc: Rpc, redisTimeoutMs: number): HoldsReader {
   // The wallet TTL is irrelevant to reads; fill() is never called through this instance.
   const hot = createRedisHolds(redis, keys, 1);
   const store = createCallStore(rpc);

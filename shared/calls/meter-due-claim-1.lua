@@ -4,7 +4,7 @@
   entry out of other claims until it runs out — then it is claimed again, which is how a pump
   that died after claiming loses nothing.
     Input:
-      KEYS[1] the due set (keys.meterDue)
+      KEYS[1] one due set (keys.meterDueOfTag(tag), a tag from the index keys.meterDueIndex)
       ARGV[1] now (ms)
       ARGV[2] horizon (ms)
       ARGV[3] lease (ms)

@@ -13,9 +13,8 @@
 // it from phone_number_resolve and is cached with it, so the hot path makes no second lookup; a
 // rate table replaced is therefore seen by inbound calls within the first bound above (nobody
 // deletes the cached numbers when the rate table changes).
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import { rateRow, type CallStore, type RateRow } from './call-store';
 import type { RedisBreaker } from './redis-breaker';
 import { withTimeout } from '../timeout';
@@ -74,12 +73,14 @@ export function numberCacheKeys(keys: RedisKeys, n: { vapiPhoneNumberId: string 
  * every process's next lookup after NUMBER_LOCAL_CACHE_MS reads Postgres. A failure is the caller's
  * to count: the stale entry then lives until CALL_NUMBER_CACHE_TTL_SECONDS.
  */
-export async function forgetNumber(redis: Redis, keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): Promise<void> {
-  await redis.del(...numberCacheKeys(keys, n));
+export async function forgetNumber(redis: RedisClient, keys: RedisKeys, n: { vapiPhoneNumberId: string | null; e164: string }): Promise<void> {
+  // One DEL per key: the two keys hash to different slots, and a Redis Cluster refuses a
+  // multi-key DEL across slots (CROSSSLOT). Nothing needs them removed together.
+  await Promise.all(numberCacheKeys(keys, n).map((key) => redis.del(key)));
 }
 
 export interface NumberResolverOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: CallStore;
   ttlSeconds: number;

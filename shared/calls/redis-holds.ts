@@ -1,8 +1,11 @@
 // The hot copy of the holds, per organisation, next to the cached wallet hash (keys.wallet(orgId),
 // written by shared/cache/balance-cache.ts). All keys carry the {orgId} hash tag, so each script
-// (call-*.lua beside this file) touches one slot and runs atomically — except call_gate_decide's due set of first
-// renewals (keys.meterDue), one key for every organisation (fine on one Redis; Cluster would need
-// it per slot):
+// (call-*.lua beside this file) touches one slot and runs atomically, on one Redis or a Redis
+// Cluster — call_gate_decide's and call_gate_adopt's due set of first renewals included: D =
+// keys.meterDue(orgId) is the due key sharded into the organisation's slot (shared/redis.ts,
+// meter-due.ts). Before a metered decide (the only script that adds to D) or an adopt runs, the
+// due key's tag is added to the index keys.meterDueIndex (a separate command: the index lives in a
+// slot of its own), so the pump knows every key an entry can be in:
 //   H = keys.holds(orgId)            hash   call id → "<state>|<amount>|<maxDuration s>|<expiresAtMs>|<admittedAtMs>|<cap>|<slices>"
 //                                           then "|<rate per minute>|<connect fee>|<minimum s>|<increment s>": the
 //                                           rate fixed at admission (CONTRACT §10; absent on older entries: the default)
@@ -14,10 +17,9 @@
 // assistant-request for the call gets the same answer and no second hold). Keeping S and E makes
 // an admission cost O(log n + expired) rather than a scan of every call in progress.
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../load-lua-script';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import type { ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { controlsArgs, type LimitName, type WalletControls } from '../wallet/wallet-controls';
 import { renewalLeadSeconds } from './hold-policy';
@@ -47,7 +49,7 @@ type Commands = {
   callGateAdopt(...args: [...Keys, due: string, ...Args]): Promise<[AdoptOutcome]>;
 };
 
-function withCommands(redis: Redis): Redis & Commands {
+function withCommands(redis: RedisClient): RedisClient & Commands {
   if (!('callMeterRenew' in redis)) {
     redis.defineCommand('callGateDecide', CALL_GATE_DECIDE);
     redis.defineCommand('callMeterRenew', CALL_METER_RENEW);
@@ -58,7 +60,7 @@ function withCommands(redis: Redis): Redis & Commands {
     redis.defineCommand('callGateHeld', CALL_GATE_HELD);
     redis.defineCommand('callGateAdopt', CALL_GATE_ADOPT);
   }
-  return redis as Redis & Commands;
+  return redis as RedisClient & Commands;
 }
 
 /** What the decide script needs to plan a hold: Config.pricing and the gate's settings. */
@@ -132,7 +134,7 @@ function holdArgs(holds: StoredHold[]): Array<string | number> {
   return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices, ...rateArgs(h)]);
 }
 
-export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds: number) {
+export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlSeconds: number) {
   const r = withCommands(redis);
   // Where the decide script schedules a metered call's first renewal (meter-due.ts).
   const leadMsOf = (holdSeconds: number) => renewalLeadSeconds(holdSeconds) * 1000;
@@ -140,6 +142,15 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     const holds = keys.holds(orgId);
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
+  /**
+   * Sends `script` once the org's due key is in the index (SADD: idempotent, its reply awaited,
+   * so a script that writes a due entry never runs before its key is indexed; a failed SADD
+   * fails the call without running the script). The script is sent in the reaction to that reply
+   * — one promise step, the same for decide and adopt — so two calls for one organisation send
+   * their scripts in the order they sent their SADDs (one connection to the index's server, in
+   * order): adopt, sent after a stalled decide, still runs after it.
+   */
+  const indexedThen = <T>(orgId: string, script: () => Promise<T>): Promise<T> => redis.sadd(keys.meterDueIndex, keys.meterDueTag(orgId)).then(script);
   return {
     /**
      * Probe, plan and hold in one atomic call (see call_gate_decide); `billingOffsetMs` moves only
@@ -147,9 +158,9 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
      */
     async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now(), billingOffsetMs = 0): Promise<RedisDecision> {
       const rate = t.rate;
-      const reply = await r.callGateDecide(
+      const decide = () => r.callGateDecide(
         ...k(orgId),
-        keys.meterDue,
+        keys.meterDue(orgId),
         callId,
         nowMs,
         rate?.ratePerMinute ?? t.ratePerMinute,
@@ -167,6 +178,8 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
         rate?.minimumSeconds ?? 0,
         rate?.incrementSeconds ?? 1,
       );
+      // Only a metered admission writes a due entry; under the full policy there is nothing to index.
+      const reply = await (t.policy === 'metered' ? indexedThen(orgId, decide) : decide());
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':
@@ -245,10 +258,14 @@ export function createRedisHolds(redis: Redis, keys: RedisKeys, walletTtlSeconds
     /**
      * After a Postgres-path answer: the call's Redis entry takes exactly the hold Postgres granted
      * (the terms Vapi was given), whether Redis has none or a stalled decide wrote its own late
-     * (see call_gate_adopt). Sent on the connection that decide went out on, so it runs after it.
+     * (see call_gate_adopt). Sent after decide (indexedThen) on the connection decide went out on
+     * (one Redis, or the organisation's slot's master), so it runs after it.
      */
     async adopt(orgId: string, hold: StoredHold, t: Pick<HoldTerms, 'ratePerMinute' | 'holdSeconds'>, nowMs = Date.now()): Promise<AdoptOutcome> {
-      const [outcome] = await r.callGateAdopt(...k(orgId), keys.meterDue, hold.call_id, nowMs, ...holdArgs([hold]).slice(1, 8), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId, ...rateArgs(hold));
+      // Adopt only removes from D, but goes through the index step as decide does, to be sent after it.
+      const [outcome] = await indexedThen(orgId, () =>
+        r.callGateAdopt(...k(orgId), keys.meterDue(orgId), hold.call_id, nowMs, ...holdArgs([hold]).slice(1, 8), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId, ...rateArgs(hold)),
+      );
       if (outcome !== 'added' && outcome !== 'adopted' && outcome !== 'kept') throw new Error(`invariant violated: call_gate_adopt returned ${String(outcome)}`);
       return outcome;
     },

@@ -10,12 +10,11 @@
 // money effect in one transaction, so an event the webhook brings at the same moment is applied
 // once. Events come from Stripe's API over TLS with our secret key: no signature to check.
 import type { Logger } from '../logger';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import { handleStripeEvent, HANDLED_EVENT_TYPES, stripeEventShape, type StripeEventDeps } from './stripe-events';
 
 export interface StripeCatchUpDeps extends StripeEventDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   windowSeconds: number;
   settleSeconds: number;

@@ -1,7 +1,6 @@
 // Builds the long-lived parts every process shares (data adapter, Redis, cache, wallet service,
 // metrics, logger) from a Config, and closes them in order. Tests build the same thing against
 // their own database and key prefix (test/support/context.ts).
-import type { Redis } from 'ioredis';
 import { BalanceCache } from '../cache/balance-cache';
 import type { Config } from '../config';
 import { createPool } from '../db/pool';
@@ -9,7 +8,7 @@ import { pgRpc, supabaseRpc, type Rpc } from '../db/rpc';
 import { createLedgerStore, type LedgerStore } from '../ledger/ledger-store';
 import { createLogger, type Logger } from '../logger';
 import { createMetrics, type Metrics } from '../metrics';
-import { createRedis, redisKeys, type RedisKeys } from '../redis';
+import { createRedis, redisKeys, type RedisKeys, type RedisClient } from '../redis';
 import { WalletService } from '../wallet/wallet-service';
 import { createHoldsReader, type HoldsReader } from '../calls/holds';
 import { createQueues, type Queues } from '../queues/queues';
@@ -34,7 +33,7 @@ export interface Services {
   rpc: Rpc;
   store: LedgerStore;
   /** Fail-fast connection for request handlers. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   cache: BalanceCache;
   wallet: WalletService;
@@ -70,7 +69,7 @@ export interface ServiceOverrides {
   log?: Logger;
   metrics?: Metrics;
   rpc?: Rpc;
-  redis?: Redis;
+  redis?: RedisClient;
   /** The call gate's clock (tests cross the UTC day boundary with it). */
   clock?: () => number;
 }
@@ -85,12 +84,12 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const log = overrides.log ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? createMetrics({ defaultMetrics: true });
   const rpc = overrides.rpc ?? createRpc(config);
-  const redis = overrides.redis ?? createRedis(config.redis.url, 'fail-fast', 'api');
+  const redis = overrides.redis ?? createRedis(config.redis, 'fail-fast', 'api');
   const keys = redisKeys(config.redis.keyPrefix);
   const store = createLedgerStore(rpc);
   const cache = new BalanceCache(redis, keys, config.limits.balanceCacheTtlSeconds, metrics);
   const wallet = new WalletService(store, cache, metrics, log);
-  const queues = createQueues(redis, keys.bullPrefix);
+  const queues = createQueues(redis, keys.bullPrefixFor);
   const vapi = createVapiClient({ ...config.vapi, timeoutMs: config.callGate.vapiApiTimeoutMs });
   const rental = createRentalStore(rpc);
   const billingClock = createBillingClock({ store: rental, sandbox: config.sandbox.enabled, log });

@@ -179,17 +179,21 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
-  const opts = { connection, prefix };
+/**
+ * `prefixFor` is keys.bullPrefixFor (shared/redis.ts): each queue's prefix is a hash tag of its
+ * own, so on Redis Cluster all of one queue's keys share a slot (BullMQ's scripts need that).
+ */
+export function createQueues(connection: ConnectionOptions, prefixFor: (queueName: QueueName) => string): Queues {
+  const opts = (name: QueueName) => ({ connection, prefix: prefixFor(name) });
   const q = {
-    provisioning: new Queue<ProvisioningJob>(QUEUE_NAMES.provisioning, opts),
-    refunds: new Queue<RefundJob>(QUEUE_NAMES.refunds, opts),
-    callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts),
-    maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts),
-    callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts),
-    walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts),
-    autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts),
-    rentals: new Queue<RentalJob>(QUEUE_NAMES.rentals, opts),
+    provisioning: new Queue<ProvisioningJob>(QUEUE_NAMES.provisioning, opts(QUEUE_NAMES.provisioning)),
+    refunds: new Queue<RefundJob>(QUEUE_NAMES.refunds, opts(QUEUE_NAMES.refunds)),
+    callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts(QUEUE_NAMES.callBilling)),
+    maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts(QUEUE_NAMES.maintenance)),
+    callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts(QUEUE_NAMES.callMeters)),
+    walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts(QUEUE_NAMES.walletEvents)),
+    autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts(QUEUE_NAMES.autoRecharges)),
+    rentals: new Queue<RentalJob>(QUEUE_NAMES.rentals, opts(QUEUE_NAMES.rentals)),
   };
   const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges, q.rentals] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail

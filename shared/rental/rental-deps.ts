@@ -1,11 +1,10 @@
 // What the rental steps need, taken from Services so tests, workers and the API share one shape.
-import type { Redis } from 'ioredis';
 import type { TwilioClient } from '../clients/twilio-client';
 import type { VapiClient } from '../clients/vapi-client';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { RedisKeys } from '../redis';
+import type { RedisClient, RedisKeys } from '../redis';
 import type { Services } from '../process/services';
 import type { WalletService } from '../wallet/wallet-service';
 import type { RentalStore } from './rental-store';
@@ -19,7 +18,7 @@ export interface RentalDeps {
   twilio: TwilioClient;
   vapi: VapiClient;
   /** For the number cache (shared/calls/number-resolver.ts forgetNumber). */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
 }
 

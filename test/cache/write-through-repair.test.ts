@@ -3,9 +3,8 @@
 // takes the charge; the cached balance still shows the money from before it. Once the connection
 // is back, the stale balance does not stay in Redis, the next call is not admitted on it, and the
 // billed call's Redis hold is released only after the new balance reached Redis.
-import type { Redis } from 'ioredis';
 import { billCall } from '../../shared/calls/call-billing';
-import { createRedis, waitForRedis } from '../../shared/redis';
+import { createRedis, waitForRedis, type RedisClient } from '../../shared/redis';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { expectLedgerConsistent } from '../support/invariants';
 import { TEST_REDIS_URL } from '../support/redis';
@@ -17,14 +16,14 @@ import { assistantRequest, endOfCallReport, postWebhook, registerNumber } from '
 describe('balance cache write-through repair', () => {
   let proxy: TcpProxy;
   let ctx: TestContext;
-  let direct: Redis;
+  let direct: RedisClient;
   beforeAll(async () => {
     const target = new URL(TEST_REDIS_URL);
     proxy = await createTcpProxy(target.hostname, Number(target.port || 6379));
     target.port = String(proxy.port);
     ctx = await createTestContext({ REDIS_URL: target.toString() });
     // The test's own view of Redis, not through the proxy.
-    direct = createRedis(TEST_REDIS_URL, 'fail-fast', 'test-direct');
+    direct = createRedis({ url: TEST_REDIS_URL }, 'fail-fast', 'test-direct');
     await waitForRedis(direct, 5000);
   });
   afterEach(async () => expectLedgerConsistent(ctx.pool));

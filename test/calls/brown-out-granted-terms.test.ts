@@ -131,7 +131,7 @@ describe('a Postgres-path admission while Redis stalls', () => {
     // Redis counts the call at the granted amount, and the late decide's first renewal (on its own
     // terms) is gone from the due set; the meter runs on the granted terms.
     expect(await ctx.services.calls.hot.held(orgId)).toBe(112 + granted.hold.amount);
-    const due = (await ctx.services.redis.zrange(ctx.services.keys.meterDue, 0, -1)).map(parseDueMember).filter((j) => j?.callId === 'browned');
+    const due = (await ctx.services.redis.zrange(ctx.services.keys.meterDue(orgId), 0, -1)).map(parseDueMember).filter((j) => j?.callId === 'browned');
     expect(due).toEqual([]);
     const first = await eventually(async () => (await ctx.services.queues.callMeters.getJob(jobIds.meter('browned', 2))) ?? undefined);
     expect(first.data).toMatchObject({ maxDurationSeconds: VAPI_MAX_DURATION_SECONDS, cap: callCharge(ctx.config.pricing, VAPI_MAX_DURATION_SECONDS) });

@@ -33,7 +33,7 @@ describe('fail mode with both stores down', () => {
     const pool = createPool(config.data.kind === 'postgres' ? config.data.databaseUrl : '', { max: 4, connectionTimeoutMs: 1000 });
     // The outage drops idle connections; without a listener node-postgres would crash the process.
     pool.on('error', () => undefined);
-    const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), rpc: pgRpc(pool), redis: createRedis(config.redis.url, 'fail-fast', 'test') });
+    const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), rpc: pgRpc(pool), redis: createRedis(config.redis, 'fail-fast', 'test') });
     const w = { services, app: createHttpHandler(services) };
     worlds.push(w);
     return w;

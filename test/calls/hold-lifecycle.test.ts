@@ -85,7 +85,7 @@ describe('hold lifecycle (metered)', () => {
     await holdsRecorded(ctx.pool, ['survivor']);
     const meterId = jobIds.meter('survivor', 2);
     // No worker runs here: the first renewal waits in the due set for the meter pump.
-    const dueOf = async () => (await ctx.services.redis.zrange(ctx.services.keys.meterDue, 0, -1)).filter((m) => m.endsWith('|survivor'));
+    const dueOf = async () => (await ctx.services.redis.zrange(ctx.services.keys.meterDue(orgId), 0, -1)).filter((m) => m.endsWith('|survivor'));
     expect(await dueOf()).toHaveLength(1);
 
     await deleteByPrefix(ctx.services.redis, ctx.services.keys.prefix);

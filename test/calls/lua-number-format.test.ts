@@ -5,9 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { createRedis } from '../../shared/redis';
-import { TEST_REDIS_URL } from '../support/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
+import { TEST_REDIS } from '../support/redis';
 
 // The include as the scripts get it (it includes nothing itself), then n() beside %.0f.
 const NUMBER_FORMAT = readFileSync(join(__dirname, '../../shared/calls/includes/number-format.lua'), 'utf8');
@@ -21,9 +20,9 @@ end
 return out`;
 
 describe('the hold scripts print numbers as %.0f does', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   beforeAll(async () => {
-    redis = createRedis(TEST_REDIS_URL, 'blocking', 'lua-number-format');
+    redis = createRedis(TEST_REDIS, 'blocking', 'lua-number-format');
     await redis.ping();
   });
   afterAll(() => redis.disconnect());

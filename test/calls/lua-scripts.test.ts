@@ -7,10 +7,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../../shared/load-lua-script';
-import { createRedis } from '../../shared/redis';
-import { TEST_REDIS_URL } from '../support/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
+import { TEST_REDIS } from '../support/redis';
 
 const SHARED = join(__dirname, '..', '..', 'shared');
 
@@ -77,9 +76,9 @@ describe('the loader', () => {
 });
 
 describe('the Lua files under shared/', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   beforeAll(async () => {
-    redis = createRedis(TEST_REDIS_URL, 'blocking', 'lua-scripts');
+    redis = createRedis(TEST_REDIS, 'blocking', 'lua-scripts');
     await redis.ping();
   });
   afterAll(() => redis.disconnect());

@@ -4,16 +4,18 @@
 // that already pays for the whole call); the meter pump turns due entries into the same delayed
 // `renew` jobs the meter always used and removes them, leaving later ones alone; an entry whose
 // pump died after claiming it is pumped again once its lease runs out, as one job; two pumps at
-// once never take one entry twice; and the meter sweep counts a waiting due entry as present.
+// once never take one entry twice; a run claims from every due key the index names (they are
+// sharded by hash slot), not only the first; and the meter sweep counts a waiting due entry as
+// present.
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createMeterDue, dueMember, parseDueMember } from '../../shared/calls/meter-due';
-import { createRedis, waitForRedis } from '../../shared/redis';
+import { createRedis, waitForRedis, type RedisClient } from '../../shared/redis';
 import { jobIds, meterJobOptions, QUEUE_NAMES, type CallMeterJob } from '../../shared/queues/queues';
-import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
+import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters, PumpRunError, type MeterPumpDeps, type MeterPumpOptions } from '../../workers/meter-pump';
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { eventually } from '../support/eventually';
+import { allDueEntries } from '../support/meter-due';
 import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('due set of first renewals', () => {
@@ -24,12 +26,8 @@ describe('due set of first renewals', () => {
   });
   afterAll(async () => Promise.all([ctx.close(), full.close()]));
 
-  const dueEntries = async (c: TestContext) => {
-    const flat = await c.services.redis.zrange(c.services.keys.meterDue, 0, -1, 'WITHSCORES');
-    const out: Array<{ member: string; score: number }> = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ member: flat[i] ?? '', score: Number(flat[i + 1]) });
-    return out;
-  };
+  // Every entry of every indexed due key (the sets are sharded by slot), as the pump sees them.
+  const dueEntries = async (c: TestContext) => (await allDueEntries(c.services.redis, c.services.keys)).map(({ member, score }) => ({ member, score }));
   const dueFor = async (c: TestContext, callId: string) => (await dueEntries(c)).filter((e) => parseDueMember(e.member)?.callId === callId);
   const holdOf = async (c: TestContext, orgId: string, callId: string) => {
     const [state, amount, maxd, expires, admitted, cap, slices] = ((await c.services.redis.hget(c.services.keys.holds(orgId), callId)) ?? '').split('|');
@@ -82,7 +80,7 @@ describe('due set of first renewals', () => {
   });
 
   describe('the meter sweep', () => {
-    it("counts a renewal waiting in the due set as present, and creates the job once neither exists", async () => {
+    it('counts a renewal waiting in the due set as present (indexing its key again), and creates the job once neither exists', async () => {
       const orgId = await createFundedOrg(ctx.services, 1000);
       const num = await registerNumber(ctx.services, orgId);
       expect((await postWebhook(ctx.app(), assistantRequest(num, 'sweep-due'))).body.assistantId).toBe(num.assistantId);
@@ -96,17 +94,27 @@ describe('due set of first renewals', () => {
       expect(await ctx.services.queues.callMeters.getJob(jobIds.meter('sweep-due', 2))).toBeUndefined();
 
       // Claimed by a pump (leased) it is still waiting.
-      await ctx.services.redis.zadd(ctx.services.keys.meterDue, 'XX', Date.now() + 30_000, entry?.member ?? '');
+      await ctx.services.redis.zadd(ctx.services.keys.meterDue(orgId), 'XX', Date.now() + 30_000, entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
 
-      await ctx.services.redis.zrem(ctx.services.keys.meterDue, entry?.member ?? '');
+      // An index that lost the key's tag (a failover, a delete) gets it back from the sweep, so the
+      // renewal it counts as present is one the pump can find.
+      const { keys, redis } = ctx.services;
+      await redis.srem(keys.meterDueIndex, keys.meterDueTag(orgId));
+      expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
+      expect(await redis.sismember(keys.meterDueIndex, keys.meterDueTag(orgId))).toBe(1);
+
+      await ctx.services.redis.zrem(ctx.services.keys.meterDue(orgId), entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('created');
       expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('sweep-due', 2)))?.data).toEqual(parseDueMember(entry?.member ?? ''));
     });
   });
   describe('the meter pump', () => {
     beforeEach(async () => {
-      await ctx.services.redis.del(ctx.services.keys.meterDue);
+      const { redis, keys } = ctx.services;
+      // Nothing admits meanwhile, so the index may go too (the service itself never removes a tag).
+      await Promise.all((await redis.smembers(keys.meterDueIndex)).map((tag) => redis.del(keys.meterDueOfTag(tag))));
+      await redis.del(keys.meterDueIndex);
       await ctx.services.queues.callMeters.obliterate({ force: true });
     });
     const at = (clockMs: number): MeterPumpDeps => ({ ...meterPumpDeps(ctx.services), clock: () => clockMs });
@@ -173,7 +181,7 @@ describe('due set of first renewals', () => {
       const { horizonMs, leaseMs } = METER_PUMP_DEFAULTS;
       const claimAt = lost.job.dueAtMs - 1000;
       // A pump claims both and dies: before its addBulk for one, after it (before its ZREM) for the other.
-      expect((await due.claim(claimAt, horizonMs, leaseMs, 500)).sort()).toEqual([added.member, lost.member].sort());
+      expect((await due.claim(ctx.services.keys.meterDueTag(orgId), claimAt, horizonMs, leaseMs, 500)).sort()).toEqual([added.member, lost.member].sort());
       await ctx.services.queues.callMeters.add('renew', added.job, meterJobOptions(jobIds.meter('lease-added', 2), 1000));
 
       // Within the lease no other pump takes them.
@@ -185,6 +193,56 @@ describe('due set of first renewals', () => {
       expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('lease-added', 2)))?.data).toEqual(added.job);
       expect(await ctx.services.queues.callMeters.getJobCountByTypes('delayed', 'waiting')).toBe(2);
       expect(await dueEntries(ctx)).toEqual([]);
+    });
+
+    it('claims from every indexed due key in one run: renewals in keys other than the first indexed one are pumped, full keys again until drained', async () => {
+      const { keys, redis } = ctx.services;
+      // Five organisations, in five slots: five due keys (sharded by slot), each indexed by its admission.
+      const orgs: string[] = [];
+      while (orgs.length < 5) {
+        const orgId = await fundedCachedOrg(10_000);
+        if (!orgs.some((o) => keys.meterDueTag(o) === keys.meterDueTag(orgId))) orgs.push(orgId);
+      }
+      const t0 = Date.now();
+      const admitted = new Map<string, { member: string; job: CallMeterJob }>();
+      for (const [i, orgId] of orgs.entries()) admitted.set(`spread-${i}`, await admit(orgId, `spread-${i}`, t0));
+      const tags = await redis.smembers(keys.meterDueIndex);
+      expect(new Set(tags)).toEqual(new Set(orgs.map((o) => keys.meterDueTag(o))));
+      // The key the index lists last holds two more renewals, so with one entry per claim it is
+      // claimed three times in the run.
+      const lastOrg = orgs.find((o) => keys.meterDueTag(o) === tags[tags.length - 1]) ?? '';
+      admitted.set('spread-last-a', await admit(lastOrg, 'spread-last-a', t0));
+      admitted.set('spread-last-b', await admit(lastOrg, 'spread-last-b', t0));
+      expect(tags[0]).not.toBe(keys.meterDueTag(lastOrg));
+
+      const now = (admitted.get('spread-0')?.job.dueAtMs ?? 0) - 1000;
+      expect(await pumpDueMeters(at(now), { ...METER_PUMP_DEFAULTS, batch: 1 })).toBe(7);
+      for (const [callId, { job }] of admitted) expect((await ctx.services.queues.callMeters.getJob(jobIds.meter(callId, 2)))?.data).toEqual(job);
+      expect(await dueEntries(ctx)).toEqual([]);
+    });
+
+    it('a due key that fails does not hold up the others: their renewals are pumped, the run reports the failed step', async () => {
+      const { keys, redis } = ctx.services;
+      const [a, b] = [await fundedCachedOrg(10_000), await fundedCachedOrg(10_000)];
+      const t0 = Date.now();
+      const first = await admit(a, 'fails-beside-a', t0);
+      const second = await admit(b, 'fails-beside-b', t0);
+      // A real failure of one key's claim: an indexed "due key" that is not a sorted set (WRONGTYPE).
+      const broken = ['0', '1', '2'].find((t) => t !== keys.meterDueTag(a) && t !== keys.meterDueTag(b)) ?? '';
+      await redis.sadd(keys.meterDueIndex, broken);
+      await redis.set(keys.meterDueOfTag(broken), 'not a sorted set');
+      try {
+        const run = pumpDueMeters(at(first.job.dueAtMs - 1000));
+        await expect(run).rejects.toBeInstanceOf(PumpRunError);
+        const err = (await run.catch((e: unknown) => e)) as PumpRunError;
+        expect(err.failures.map((f) => f.step)).toEqual(['claim']);
+        expect(err.pumped).toBe(2);
+        expect(err.nothingWorked).toBe(false);
+        expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('fails-beside-a', 2)))?.data).toEqual(first.job);
+        expect((await ctx.services.queues.callMeters.getJob(jobIds.meter('fails-beside-b', 2)))?.data).toEqual(second.job);
+      } finally {
+        await redis.del(keys.meterDueOfTag(broken));
+      }
     });
 
     it('two pumps at once never take one entry twice: 600 entries, each claimed once, 600 jobs', async () => {
@@ -201,12 +259,14 @@ describe('due set of first renewals', () => {
         cap: 560,
         dueAtMs: now + (i % 7) * 100,
       }));
-      await ctx.services.redis.zadd(keys.meterDue, ...jobs.flatMap((j) => [j.dueAtMs, dueMember(j)]));
+      const raceOrg = '00000000-0000-4000-8000-000000000001';
+      await ctx.services.redis.sadd(keys.meterDueIndex, keys.meterDueTag(raceOrg));
+      await ctx.services.redis.zadd(keys.meterDue(raceOrg), ...jobs.flatMap((j) => [j.dueAtMs, dueMember(j)]));
 
       // The second pump has its own connections, so the two really run side by side.
-      const redis2: Redis = createRedis(ctx.config.redis.url, 'fail-fast', 'test-pump-2');
+      const redis2: RedisClient = createRedis(ctx.config.redis, 'fail-fast', 'test-pump-2');
       await waitForRedis(redis2, 5000);
-      const queue2 = new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, { connection: redis2, prefix: keys.bullPrefix });
+      const queue2 = new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, { connection: redis2, prefix: keys.bullPrefixFor(QUEUE_NAMES.callMeters) });
       try {
         const small: MeterPumpOptions = { ...METER_PUMP_DEFAULTS, batch: 10 };
         const one = at(now);

@@ -110,7 +110,7 @@ describe('a settled call whose Redis release failed', () => {
     await admit(orgId, num, 'renew-settled');
     expect(await ctx.services.calls.hot.held(orgId)).toBe(112);
     // Its first renewal waits in the due set (written by the admission): the job the pump makes.
-    const member = (await ctx.services.redis.zrange(ctx.services.keys.meterDue, 0, -1)).find((m) => m.endsWith('|renew-settled'));
+    const member = (await ctx.services.redis.zrange(ctx.services.keys.meterDue(orgId), 0, -1)).find((m) => m.endsWith('|renew-settled'));
     const job = parseDueMember(member ?? '') as CallMeterJob;
     expect(job).toMatchObject({ kind: 'renew', callId: 'renew-settled', slice: 2 });
 

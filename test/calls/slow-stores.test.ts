@@ -72,7 +72,7 @@ describe('slow stores', () => {
       }),
     );
     // A short disconnectTimeout: the stall makes ioredis reconnect, and its default 2 s timer would outlive the test.
-    const redis = createRedis(config.redis.url, 'fail-fast', 'test', { disconnectTimeout: 10 });
+    const redis = createRedis(config.redis, 'fail-fast', 'test', { disconnectTimeout: 10 });
     const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), redis });
     try {
       redisProxy.stall();

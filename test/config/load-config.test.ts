@@ -52,6 +52,12 @@ describe('loadConfig', () => {
       ['LOG_LEVEL', 'loud'],
       ['HTTP_BODY_LIMIT_BYTES', '10'],
       ['REDIS_KEY_PREFIX', 'has space'],
+      ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+      ['REDIS_CLUSTER_NODES', 'redis://127.0.0.1:7001'],
+      ['REDIS_CLUSTER_NODES', '127.0.0.1:7001;127.0.0.1:7002'],
+      ['REDIS_CLUSTER_NODES', '127.0.0.1:7001,'],
+      ['REDIS_CLUSTER_NODES', '127.0.0.1:70000'],
+      ['REDIS_CLUSTER_NODES', '127.0.0.1:0'],
     ])('names %s when it is %p', (name, value) => {
       const message = refusal({ [name]: value });
       expect(message.startsWith(`${name} `)).toBe(true);
@@ -117,7 +123,7 @@ describe('loadConfig', () => {
       expect(c.autoRecharge).toEqual({ cooldownSeconds: 60, retryMaxSeconds: 300 });
       expect(c.port).toBe(3000);
       expect(c.data).toEqual({ kind: 'postgres', databaseUrl: DEFAULT_DATABASE_URL });
-      expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+      expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', keyPrefix: 'bg' });
       expect(c.pricing).toEqual({ currency: 'gbp', phoneNumberPrice: 1000, phoneNumberMonthlyPrice: 1000, callMinBalance: 79, callRatePerMinute: 56 });
       expect(c.provisioning).toEqual({ maxAttempts: 5, backoffMs: 2000 });
       expect(c.callGate.failMode).toBe('closed');
@@ -126,6 +132,19 @@ describe('loadConfig', () => {
       expect(c.auth.jwt).toEqual({ kind: 'secret', secret: SANDBOX_SECRETS.SUPABASE_JWT_SECRET });
       expect(c.twilio.apiBaseUrl).toBe('http://127.0.0.1:4010');
       expect(c.vapi.apiBaseUrl).toBe('http://127.0.0.1:4020');
+    });
+
+    it('reads REDIS_CLUSTER_NODES as the seed nodes of a Redis Cluster (REDIS_URL stays the single-node default)', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,redis-b.internal:7002' }).redis).toEqual({
+        url: 'redis://127.0.0.1:6379',
+        clusterNodes: [
+          { host: '10.0.0.1', port: 6379 },
+          { host: 'redis-b.internal', port: 7002 },
+        ],
+        keyPrefix: 'bg',
+      });
+      // Empty counts as unset, as for every setting.
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redis.clusterNodes).toBeUndefined();
     });
 
     it('still prefers a secret that is set over the development one', () => {

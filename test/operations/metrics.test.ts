@@ -39,24 +39,30 @@ describe('/metrics', () => {
     expect((await request(ctx.app()).get('/metrics').set('Authorization', 'Bearer wrong-token-123')).status).toBe(401);
   });
 
-  it('reports the due set of first renewals: how many wait, and how long the most overdue one has been due', async () => {
+  it('reports the due sets of first renewals: how many wait in all of them, and how long the most overdue one has been due', async () => {
     const { redis, keys } = ctx.services;
     const scrape = async () => {
       const res = await request(ctx.app()).get('/metrics').set(admin);
       return { entries: sample(res.text, 'billing_gates_meter_due_entries', {}), overdue: sample(res.text, 'billing_gates_meter_due_overdue_seconds', {}) };
     };
     expect(await scrape()).toEqual({ entries: 0, overdue: 0 });
-    // One entry no pump took, due 90 s ago; one due in a minute (or leased: its score is ahead).
-    await redis.zadd(keys.meterDue, Date.now() - 90_000, 'overdue-entry', Date.now() + 60_000, 'later-entry');
+    // Two organisations in different slots, so two due keys (sharded by slot), both indexed as an
+    // admission indexes them: one entry no pump took, due 90 s ago, in the first; one due in a
+    // minute (or leased: its score is ahead) in the second.
+    const [a, b] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
+    expect(keys.meterDueTag(a)).not.toBe(keys.meterDueTag(b));
+    await redis.sadd(keys.meterDueIndex, keys.meterDueTag(a), keys.meterDueTag(b));
+    await redis.zadd(keys.meterDue(a), Date.now() - 90_000, 'overdue-entry');
+    await redis.zadd(keys.meterDue(b), Date.now() + 60_000, 'later-entry');
     try {
       const seen = await scrape();
       expect(seen.entries).toBe(2);
       expect(seen.overdue).toBeGreaterThanOrEqual(90);
       expect(seen.overdue).toBeLessThan(90 + 60);
-      await redis.zrem(keys.meterDue, 'overdue-entry');
+      await redis.zrem(keys.meterDue(a), 'overdue-entry');
       expect(await scrape()).toEqual({ entries: 1, overdue: 0 });
     } finally {
-      await redis.del(keys.meterDue);
+      await Promise.all([redis.del(keys.meterDue(a)), redis.del(keys.meterDue(b)), redis.del(keys.meterDueIndex)]);
     }
   });
 

@@ -24,7 +24,7 @@ describe('/readyz and /healthz', () => {
     dbName = await createTestDatabase();
     const config = loadConfig(testEnv(databaseUrl(dbName), uniquePrefix('noredis'), { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
     // No reconnect loop (retryStrategy → null), so nothing outlives the test once it is closed.
-    const redis = createRedis(config.redis.url, 'fail-fast', 'test-unreachable', { retryStrategy: () => null });
+    const redis = createRedis(config.redis, 'fail-fast', 'test-unreachable', { retryStrategy: () => null });
     const services = createServices(config, { log: createLogger(config.logLevel), metrics: createMetrics(), redis });
     noRedis = { services, app: createApp(services) };
   });

@@ -59,7 +59,7 @@ describe('provisioning failure modes', () => {
       const orgId = await createFundedOrg(w.ctx.services, 1000);
       const id = await requestWithoutJob(w, orgId, 'job-removed');
       // A job that existed and was then removed (e.g. by an operator in Bull Board).
-      const paused = new Queue(QUEUE_NAMES.provisioning, { connection: w.ctx.services.redis, prefix: w.ctx.services.keys.bullPrefix });
+      const paused = new Queue(QUEUE_NAMES.provisioning, { connection: w.ctx.services.redis, prefix: w.ctx.services.keys.bullPrefixFor(QUEUE_NAMES.provisioning) });
       const job = await paused.add('provision', { requestId: id }, { jobId: jobIds.provisioning(id), delay: 60_000 });
       await job.remove();
       await sweepProvisioning(w.ctx.services);
@@ -212,10 +212,10 @@ describe('failure mode 12: a job failed behind the database\'s back', () => {
     // A consumer that fails the job with no retries left, as BullMQ does after maxStalledCount:
     // the job ends `failed` in Redis and the request row never hears of it.
     await w.ctx.services.queues.provisioning.add('provision', { requestId: id }, { jobId: jobIds.provisioning(id), attempts: 1 });
-    const conn = createRedis(w.ctx.config.redis.url, 'blocking', 'rogue');
+    const conn = createRedis(w.ctx.config.redis, 'blocking', 'rogue');
     const rogue = new Worker(QUEUE_NAMES.provisioning, async () => {
       throw new Error('job stalled more than allowable limit');
-    }, { connection: conn, prefix: w.ctx.services.keys.bullPrefix });
+    }, { connection: conn, prefix: w.ctx.services.keys.bullPrefixFor(QUEUE_NAMES.provisioning) });
     try {
       await eventually(async () => (await (await w.ctx.services.queues.provisioning.getJob(jobIds.provisioning(id)))?.getState()) === 'failed', { what: 'the job failed in BullMQ', everyMs: 20 });
     } finally {

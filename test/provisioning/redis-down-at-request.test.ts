@@ -23,7 +23,7 @@ describe('Redis unreachable when a provision is accepted', () => {
   beforeAll(async () => {
     w = await createProvisioningWorld();
     const config = loadConfig(testEnv(w.ctx.databaseUrl, w.ctx.config.redis.keyPrefix, { ...simulatorEnv(w.twilio, w.vapi), REDIS_URL: CLOSED_REDIS_URL }));
-    down = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(CLOSED_REDIS_URL, 'fail-fast', 'down') });
+    down = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis({ url: CLOSED_REDIS_URL }, 'fail-fast', 'down') });
   });
   afterEach(async () => expectLedgerConsistent(w.ctx.pool));
   afterAll(async () => {

@@ -36,7 +36,7 @@ describe('the billing clock in sandbox mode', () => {
     expect(start.body).toEqual({ now: expect.any(String), offsetSeconds: 0 });
     expect(Math.abs(new Date(start.body.now).getTime() - Date.now())).toBeLessThan(5000);
 
-    const other = createServices(ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(ctx.config.redis.url, 'fail-fast', 'other') });
+    const other = createServices(ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(ctx.config.redis, 'fail-fast', 'other') });
     try {
       const moved = await post({ advanceSeconds: 3600 });
       expect(moved.status).toBe(200);

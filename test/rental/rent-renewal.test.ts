@@ -31,7 +31,7 @@ describe('monthly rent: one entry per number and month', () => {
     w = await createProvisioningWorld({ PHONE_NUMBER_MONTHLY_PRICE: '700' }, { workers: false });
     // Two more "worker processes": their own pools and Redis connections, the same database and prefix.
     for (let i = 0; i < 2; i++) {
-      others.push(createServices(w.ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(w.ctx.config.redis.url, 'fail-fast', `other-${i}`) }));
+      others.push(createServices(w.ctx.config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis(w.ctx.config.redis, 'fail-fast', `other-${i}`) }));
     }
   });
   afterEach(async () => expectLedgerConsistent(w.ctx.pool));

@@ -12,7 +12,7 @@ import { eventually } from '../support/eventually';
 import { dashboardToken } from '../support/jwt';
 import { ledgerViolations } from '../support/invariants';
 import { createPool } from '../../shared/db/pool';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { deleteByPrefix, TEST_REDIS, testRedisEnv, uniquePrefix } from '../support/redis';
 import { createRedis } from '../../shared/redis';
 
 jest.setTimeout(60_000);
@@ -77,7 +77,7 @@ describe('npm start in sandbox mode (launch.ts all, no TWILIO_ACCOUNT_SID)', () 
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         DATABASE_URL: databaseUrl(db),
-        REDIS_URL: TEST_REDIS_URL,
+        ...testRedisEnv(),
         REDIS_KEY_PREFIX: prefix,
         PORT: String(apiPort),
         SANDBOX_TWILIO_PORT: String(apiPort + 1),
@@ -139,7 +139,7 @@ describe('npm start in sandbox mode (launch.ts all, no TWILIO_ACCOUNT_SID)', () 
       child.kill('SIGTERM');
       await exited;
       await dropTestDatabase(db);
-      const redis = createRedis(TEST_REDIS_URL, 'blocking', 'cleanup');
+      const redis = createRedis(TEST_REDIS, 'blocking', 'cleanup');
       await deleteByPrefix(redis, prefix).finally(() => redis.quit());
     }
     expect(await exited).toBe(0);

@@ -10,7 +10,7 @@ import { createMetrics } from '../../shared/metrics';
 import { createRedis, waitForRedis } from '../../shared/redis';
 import { createServices, type Services } from '../../shared/process/services';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from './databases';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { deleteByPrefix, testRedisEnv, uniquePrefix } from './redis';
 
 export interface TestContext {
   config: Config;
@@ -28,10 +28,15 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const TEST_VAPI_SECRET = 'test-vapi-secret-0123';
 
+/**
+ * The service's environment for a test. A test that points REDIS_URL at a server or proxy of its
+ * own (`extra.REDIS_URL`) means that one Redis, so the cluster setting of `npm run test:cluster`
+ * is left out for it.
+ */
 export function testEnv(dbUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: dbUrl,
-    REDIS_URL: TEST_REDIS_URL,
+    ...(extra.REDIS_URL === undefined ? testRedisEnv() : {}),
     REDIS_KEY_PREFIX: prefix,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
@@ -50,7 +55,7 @@ export async function createTestContext(env: Record<string, string> = {}, overri
   const services = createServices(config, {
     log: overrides.log ?? createLogger(config.logLevel),
     metrics: createMetrics(),
-    redis: createRedis(config.redis.url, 'fail-fast', 'test'),
+    redis: createRedis(config.redis, 'fail-fast', 'test'),
     clock: overrides.clock,
   });
   await waitForRedis(services.redis, 5000);

@@ -2,12 +2,12 @@
 // custom commands (defineCommand) of that connection, so wrapping one makes the next `times` calls
 // fail as a dropped connection would fail them, before anything reaches Redis, and every other
 // command (and every later call of this one) goes to the real Redis unchanged.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 
 type Command = (...args: unknown[]) => Promise<unknown>;
 
 /** Makes the next `times` calls of the connection's custom command `name` fail; returns a restore function. */
-export function failCommand(redis: Redis, name: string, times: number): { failed(): number; restore(): void } {
+export function failCommand(redis: RedisClient, name: string, times: number): { failed(): number; restore(): void } {
   const target = redis as unknown as Record<string, Command>;
   const real = target[name];
   if (typeof real !== 'function') throw new Error(`${name} is not a command of this connection`);
@@ -30,7 +30,7 @@ export function failCommand(redis: Redis, name: string, times: number): { failed
 }
 
 /** The next `times` releases of a billed call's Redis hold (call_gate_release) fail. */
-export function failReleases(redis: Redis, times: number): () => void {
+export function failReleases(redis: RedisClient, times: number): () => void {
   const fault = failCommand(redis, 'callGateRelease', times);
   return fault.restore;
 }

@@ -6,7 +6,7 @@ import { createRedis } from '../../shared/redis';
 import { SANDBOX_SECRETS } from '../../shared/config';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from './databases';
 import { ledgerViolations } from './invariants';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { deleteByPrefix, TEST_REDIS, testRedisEnv, uniquePrefix } from './redis';
 import { freePort } from './redis-server';
 import { launchService, type ServiceProcess } from './service-processes';
 
@@ -35,7 +35,7 @@ export async function startSandboxApp(label: string, extraEnv: Record<string, st
   const ports = { api: await freePort(), twilio: await freePort(), vapi: await freePort(), stripe: await freePort() };
   const child = launchService('all', {
     DATABASE_URL: databaseUrl(db),
-    REDIS_URL: TEST_REDIS_URL,
+    ...testRedisEnv(),
     REDIS_KEY_PREFIX: prefix,
     PORT: String(ports.api),
     SANDBOX_TWILIO_PORT: String(ports.twilio),
@@ -49,7 +49,7 @@ export async function startSandboxApp(label: string, extraEnv: Record<string, st
   const cleanup = async () => {
     await child.stop();
     await dropTestDatabase(db);
-    const redis = createRedis(TEST_REDIS_URL, 'blocking', 'cleanup');
+    const redis = createRedis(TEST_REDIS, 'blocking', 'cleanup');
     await deleteByPrefix(redis, prefix).finally(() => redis.quit());
   };
   let billingLink: string;

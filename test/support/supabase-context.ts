@@ -36,7 +36,7 @@ export async function createSupabaseTestContext(env: Record<string, string> = {}
   const services = createServices(config, {
     log: createLogger(config.logLevel),
     metrics: createMetrics(),
-    redis: createRedis(config.redis.url, 'fail-fast', 'test'),
+    redis: createRedis(config.redis, 'fail-fast', 'test'),
   });
   const pool = createPool(url, { max: 2 });
   let app: RequestListener | undefined;
