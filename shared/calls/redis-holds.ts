@@ -134,6 +134,9 @@ function holdArgs(holds: StoredHold[]): Array<string | number> {
   return holds.flatMap((h) => [h.call_id, h.state === 'ended' ? 'e' : 'h', h.amount, h.max_duration_seconds, h.expires_at_ms, h.admitted_at_ms, h.cap, h.slices, ...rateArgs(h)]);
 }
 
+/** How long a due key's tag, once indexed by this process, is taken as indexed (ms). */
+export const INDEX_MEMO_MS = 5000;
+
 export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlSeconds: number) {
   const r = withCommands(redis);
   // Where the decide script schedules a metered call's first renewal (meter-due.ts).
@@ -150,7 +153,24 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
    * their scripts in the order they sent their SADDs (one connection to the index's server, in
    * order): adopt, sent after a stalled decide, still runs after it.
    */
-  const indexedThen = <T>(orgId: string, script: () => Promise<T>): Promise<T> => redis.sadd(keys.meterDueIndex, keys.meterDueTag(orgId)).then(script);
+  //
+  // A tag indexed a moment ago is not indexed again (the hot path would pay that round trip on
+  // every metered admission): the index never shrinks, so only a Redis that lost its data can
+  // drop a tag, and it then lost its due entries too; the meter sweep re-creates those renewals
+  // from Postgres and re-indexes a due key it finds a renewal in (call-meter.ts ensure()), which
+  // covers the entries written within INDEX_MEMO_MS after the loss as well. The reply still
+  // comes before the script the first time, so adopt still follows a stalled decide: both wait
+  // on SADDs sent in order, or neither waits and both go out in order.
+  const indexedAt = new Map<string, number>();
+  const indexedThen = <T>(orgId: string, script: () => Promise<T>): Promise<T> => {
+    const tag = keys.meterDueTag(orgId);
+    const at = indexedAt.get(tag);
+    if (at !== undefined && Date.now() - at < INDEX_MEMO_MS) return script();
+    return redis.sadd(keys.meterDueIndex, tag).then(() => {
+      indexedAt.set(tag, Date.now());
+      return script();
+    });
+  };
   return {
     /**
      * Probe, plan and hold in one atomic call (see call_gate_decide); `billingOffsetMs` moves only
