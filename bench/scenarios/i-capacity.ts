@@ -1,0 +1,372 @@
+// (i) Capacity (issue 26): how many live metered calls one API process and one workers process
+// carry on this machine. For each N of BENCH_CAPACITY_STEPS (1,000, 2,000, 4,000, …), N calls
+// spread over BENCH_GATE_ORGS organisations are admitted through the real app (the webhook's
+// assistant-request: the admission script holds one slice and writes the first renewal into the
+// due set), and the real workers process renews them (meter pump → call-meters queue → meter
+// worker: Lua renewal, the next slice's job, Postgres's copy), with CALL_HOLD_SECONDS at
+// BENCH_CAPACITY_SLICE_SECONDS (10, the least the config allows, so that a few thousand calls
+// make hundreds of renewals a second). CALL_MIN_BALANCE is set to one slice's cost, or every hold
+// would be raised to the 79p minimum (84 s of calling at the default rate) and renew rarely.
+//
+// Once every call is in its renewal cycle (the last admission + the slice less its lead), a
+// window of BENCH_CAPACITY_WINDOW_SLICES slices measures:
+//   - renewal lateness: meter step start − its due time, in the workers process (meter-probe.ts);
+//   - admissions: a steady trickle at BENCH_CAPACITY_ADMIT_RATE per second, through the app over
+//     HTTP, each answer checked; each new call ends the oldest live one (status-update "ended"),
+//     so N stays N, as in a deployment where calls start and end at the same rate;
+//   - CPU per renewal: workers process + this scenario's redis-server + its database's Postgres
+//     backends and Postgres's own background processes, over the window, ÷ renewal steps run;
+//   - Redis memory per live call: INFO used_memory with N live (the window's end) − before the
+//     step's admissions, ÷ N (hold entries, their expiry members, the next renewal's BullMQ job).
+// A step passes when p99 lateness < 1 s and admission p99 < 10 ms; the scenario stops after the
+// first step that misses, or when BENCH_CAPACITY_BUDGET_SECONDS is spent. Between steps every live
+// call is ended through the webhook (status-update "ended": Redis and Postgres stop counting it
+// as live, so no sweep re-creates its meter), its renewals still waiting are dropped (the due set
+// through its own claim/release, the queue's delayed jobs with drain), so steps do not pile up.
+// The ended holds stay in Redis until they expire, as they would until their reports are billed.
+//
+// Baseline, beside the largest passing N: as many EVALSHA calls of a script that only returns 1,
+// with the renewal script's 4 keys and 7 arguments, at the same rate, open loop, from this process
+// on a fail-fast connection to the same Redis: its p99 and its CPU (Redis + this process).
+// A redis-server of its own (as b uses), so that INFO memory and Redis's CPU are this scenario's
+// alone: other people's test runs share this machine's Redis. Postgres is shared; its client
+// backends of other databases are left out of the CPU.
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../../shared/config';
+import { renewalLeadSeconds } from '../../shared/calls/hold-policy';
+import { callCharge } from '../../shared/pricing';
+import { createRedis } from '../../shared/redis';
+import { startRedisServer } from '../../test/support/redis-server';
+import { assistantRequest, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
+import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
+import { cpuBetween, procCpuMs, redisServerPid, sampleCpu, type CpuMs, type StoreFilter } from '../lib/cpu-time';
+import { submitAll } from '../lib/drain';
+import { jsonClient, type JsonClient } from '../lib/http-client';
+import type { MeterWindow } from '../lib/meter-probe';
+import { runOpenLoop } from '../lib/open-loop';
+import type { ExtraResult, Measurement, Scenario, Target } from '../lib/types';
+import { createWorld, startChild, type BenchWorld, type ChildHandle } from '../lib/world';
+
+/** Issue 26's bounds for a step. */
+const LATENESS_P99_BELOW_MS = 1000;
+const ADMISSION_P99_BELOW_MS = 10;
+const STEP_TARGET: Target = { subjectP99BelowMs: LATENESS_P99_BELOW_MS, baselineP99BelowMs: ADMISSION_P99_BELOW_MS, text: 'renewal lateness p99 < 1 s (1st line), admission p99 < 10 ms (2nd line)' };
+/** Connections of the bulk admissions and ends (as the HTTP scenarios' BENCH_CONNECTIONS default). */
+const BULK_CONCURRENCY = 32;
+const WEBHOOK = '/api/vapi/webhook';
+
+type NoopRenew = Redis & { benchCapacityNoop(...args: Array<string | number>): Promise<number> };
+
+interface StepResult {
+  n: number;
+  admitSeconds: number;
+  window: MeterWindow;
+  windowSeconds: number;
+  lateness: Measurement;
+  admissions: Measurement;
+  /** Workers (server), Redis, Postgres, this process (load) over the window. */
+  cpu: CpuMs | undefined;
+  appCpuMs: number;
+  memBefore: number;
+  memWith: number;
+  pass: boolean;
+  checks: CheckResult[];
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+const us = (ms: number, count: number) => (count > 0 ? Math.round((ms * 1000) / count) : Number.NaN);
+const tally = (o: Record<string, number>) =>
+  Object.entries(o)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function endedMessage(n: GateNumber, callId: string): string {
+  return JSON.stringify({
+    message: {
+      type: 'status-update',
+      status: 'ended',
+      timestamp: Date.now(),
+      call: { id: callId, type: 'inboundPhoneCall', phoneNumberId: n.vapiPhoneNumberId, assistantOverrides: { metadata: { orgId: n.orgId } } },
+      phoneNumber: { id: n.vapiPhoneNumberId, number: n.e164 },
+    },
+  });
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const m = /used_memory:(\d+)/.exec(await redis.info('memory'));
+  if (!m) throw new Error('INFO memory has no used_memory');
+  return Number(m[1]);
+}
+
+/** Postgres processes that count: this world's database's backends and Postgres's own background processes. */
+async function postgresPids(world: BenchWorld): Promise<Set<string>> {
+  const r = await world.pool.query<{ pid: string }>("select pid::text as pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'");
+  return new Set(r.rows.map((x) => x.pid));
+}
+
+export const scenario: Scenario = {
+  name: 'i-capacity',
+  title: 'capacity: live metered calls held through real admissions and renewals, stepped up until renewal lateness p99 ≥ 1 s or admission p99 ≥ 10 ms',
+  async run(settings, progress) {
+    const started = Date.now();
+    const slice = settings.BENCH_CAPACITY_SLICE_SECONDS;
+    const windowSeconds = settings.BENCH_CAPACITY_WINDOW_SLICES * slice;
+    const leadSeconds = renewalLeadSeconds(slice);
+    const sliceCost = callCharge(loadConfig({ ...process.env, CALL_HOLD_SECONDS: String(slice) }).pricing, slice);
+    const redisServer = await startRedisServer();
+    const ownRedisPid = redisServerPid(redisServer.port);
+    const world = await createWorld({
+      logLevel: settings.BENCH_LOG_LEVEL,
+      redisUrl: redisServer.url,
+      env: { CALL_HOLD_POLICY: 'metered', CALL_HOLD_SECONDS: String(slice), CALL_MIN_BALANCE: String(sliceCost) },
+    });
+    const children: ChildHandle[] = [];
+    const client: JsonClient[] = [];
+    const noop = createRedis(redisServer.url, 'fail-fast', 'bench-capacity-noop') as NoopRenew;
+    noop.defineCommand('benchCapacityNoop', { numberOfKeys: 4, lua: 'return 1' });
+    try {
+      const app = await startChild('app', world.env);
+      children.push(app);
+      const workers = await startChild('workers', world.env);
+      children.push(workers);
+      const http = jsonClient(app.url, BULK_CONCURRENCY);
+      client.push(http);
+      const orgs = settings.BENCH_GATE_ORGS;
+      const numbers = await gateNumbers(world.services, orgs);
+      progress(`${orgs} organisations funded; slice ${slice} s (${sliceCost} per slice, renewal lead ${leadSeconds} s), window ${windowSeconds} s, admissions ${settings.BENCH_CAPACITY_ADMIT_RATE}/s; own redis-server pid ${ownRedisPid ?? 'not found'}`);
+
+      const admit = async (n: GateNumber, callId: string): Promise<void> => {
+        const a = await http.post(WEBHOOK, webhookHeaders, assistantRequest(n, callId));
+        if (a.status !== 200 || !a.text.includes('"assistantId"')) throw new Error(`not admitted: HTTP ${a.status} ${a.text.slice(0, 120)}`);
+      };
+      const end = async (n: GateNumber, callId: string): Promise<void> => {
+        const a = await http.post(WEBHOOK, webhookHeaders, endedMessage(n, callId));
+        if (a.status !== 200) throw new Error(`ended not taken: HTTP ${a.status} ${a.text.slice(0, 120)}`);
+      };
+      // A first admission, ended at once: the app answers, and the path is warm.
+      await admit(numbers[0]!, 'cap-probe');
+      await end(numbers[0]!, 'cap-probe');
+
+      const keep = (pgPids: Set<string>): StoreFilter => (pid, group) => (group === 'redis' ? pid === ownRedisPid : pgPids.has(pid));
+      const queue = world.services.queues.callMeters;
+      const due = world.services.calls.due;
+
+      /** Drops the renewals of ended calls still waiting (due set and delayed jobs), until the meter is idle. */
+      async function quiesce(): Promise<void> {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          for (;;) {
+            const members = await due.claim(world.services.calls.clock(), 1e12, 60_000, 1000);
+            if (members.length === 0) break;
+            await due.release(members);
+          }
+          await queue.drain(true);
+          const left = await queue.getJobCountByTypes('active', 'waiting', 'delayed', 'prioritized');
+          if (left === 0 && (await due.depth()).entries === 0) return;
+          if (Date.now() > deadline) throw new Error(`meter not idle 30 s after the step's calls ended (${left} jobs left)`);
+          await sleep(200);
+        }
+      }
+
+      async function step(n: number): Promise<StepResult> {
+        const tag = `cap${n}`;
+        const live: Array<{ number: GateNumber; callId: string }> = [];
+        for (let i = 0; i < n; i++) live.push({ number: numbers[i % numbers.length]!, callId: `${tag}-${i}` });
+        const memBefore = await usedMemory(world.services.redis);
+
+        const t0 = Date.now();
+        const bulk = await submitAll(n, BULK_CONCURRENCY, (i) => admit(live[i]!.number, live[i]!.callId));
+        const admitSeconds = (Date.now() - t0) / 1000;
+        if (bulk.errors > 0) throw new Error(`${bulk.errors} of ${n} admissions failed: ${bulk.firstError ?? ''}`);
+        progress(`N=${n}: admitted in ${admitSeconds.toFixed(1)} s (${Math.round(n / admitSeconds)}/s); every call in its renewal cycle in ${slice - leadSeconds} s`);
+        // Every call's first renewal is due slice − lead after its admission: from then on the
+        // renewals run at their steady rate (N per ~slice).
+        await sleep((slice - leadSeconds) * 1000);
+
+        // The window.
+        const pgBefore = await postgresPids(world);
+        await workers.meterWindow('start');
+        const cpu0 = sampleCpu(workers.pid, keep(pgBefore));
+        const app0 = procCpuMs(app.pid);
+        const w0 = Date.now();
+        const ends: Array<Promise<void>> = [];
+        let endErrors = 0;
+        const trickle = await runOpenLoop(
+          {
+            label: `N=${n} admissions`,
+            ratePerSecond: settings.BENCH_CAPACITY_ADMIT_RATE,
+            durationSeconds: windowSeconds,
+            op: async (i) => {
+              const c = { number: numbers[(n + i) % numbers.length]!, callId: `${tag}-t${i}` };
+              await admit(c.number, c.callId);
+              live.push(c);
+              // The oldest live call ends (not timed): N stays N.
+              const oldest = live.shift()!;
+              ends.push(end(oldest.number, oldest.callId).catch(() => void endErrors++));
+            },
+          },
+          progress,
+        );
+        const rest = windowSeconds * 1000 - (Date.now() - w0);
+        if (rest > 0) await sleep(rest);
+        const memWith = await usedMemory(world.services.redis);
+        const window = await workers.meterWindow('read');
+        const pgAfter = await postgresPids(world);
+        const cpu = cpuBetween(cpu0, sampleCpu(workers.pid, keep(new Set([...pgBefore, ...pgAfter]))));
+        const appCpuMs = procCpuMs(app.pid) - app0;
+        const measuredSeconds = (Date.now() - w0) / 1000;
+        await Promise.all(ends);
+
+        const lateness: Measurement = {
+          label: `renewals, ${n} live calls (p50/p99 = lateness)`,
+          throughput: window.renewals / measuredSeconds,
+          unit: 'ops/s',
+          p50Ms: window.p50Ms ?? Number.NaN,
+          p99Ms: window.p99Ms ?? Number.NaN,
+          count: window.renewals,
+          errors: window.failures,
+          durationSeconds: measuredSeconds,
+          ...(cpu ? { cpu } : {}),
+        };
+        const admissions: Measurement = {
+          label: `admissions at ${settings.BENCH_CAPACITY_ADMIT_RATE}/s during the window (HTTP)`,
+          throughput: trickle.done / trickle.seconds,
+          unit: 'req/s',
+          p50Ms: trickle.done > 0 ? trickle.histogram.getValueAtPercentile(50) / 1000 : Number.NaN,
+          p99Ms: trickle.done > 0 ? trickle.histogram.getValueAtPercentile(99) / 1000 : Number.NaN,
+          count: trickle.done,
+          errors: trickle.errors,
+          durationSeconds: trickle.seconds,
+        };
+
+        // Every call of the step ends; its renewals still waiting go.
+        const e0 = Date.now();
+        const ended = await submitAll(live.length, BULK_CONCURRENCY, (i) => end(live[i]!.number, live[i]!.callId));
+        await quiesce();
+        progress(`N=${n}: ${live.length} calls ended and the meter idle in ${((Date.now() - e0) / 1000).toFixed(1)} s`);
+
+        const renewedOk = (window.outcomes.renewed ?? 0) + (window.outcomes.ended ?? 0);
+        const finished = Object.values(window.outcomes).reduce((a, b) => a + b, 0);
+        const checks = [
+          check(trickle.errors === 0, `N=${n}: ${trickle.done} trickle admissions admitted, ${trickle.errors} not${trickle.firstError ? ` (${trickle.firstError})` : ''}`),
+          check(endErrors === 0 && ended.errors === 0, `N=${n}: every "ended" taken (${endErrors + ended.errors} failed)`),
+          check(window.failures === 0 && renewedOk === finished, `N=${n}: meter steps in the window: ${tally(window.outcomes)}; ${window.failures} threw (renewed, or ended by the trickle, expected)`),
+          check(window.metricCount >= window.steps, `N=${n}: billing_gates_call_renewal_lateness_seconds counted ${window.metricCount} steps, the probe ${window.steps}`),
+        ];
+        const pass = checks.every((c) => c.ok) && lateness.p99Ms < LATENESS_P99_BELOW_MS && admissions.p99Ms < ADMISSION_P99_BELOW_MS;
+        return { n, admitSeconds, window, windowSeconds: measuredSeconds, lateness, admissions, cpu, appCpuMs, memBefore, memWith, pass, checks };
+      }
+
+      const steps: StepResult[] = [];
+      let stopped = 'every step ran';
+      for (const n of settings.capacitySteps) {
+        const elapsed = (Date.now() - started) / 1000;
+        if (elapsed > settings.BENCH_CAPACITY_BUDGET_SECONDS) {
+          stopped = `time budget (${settings.BENCH_CAPACITY_BUDGET_SECONDS} s) spent before N=${n}`;
+          break;
+        }
+        const r = await step(n);
+        steps.push(r);
+        progress(stepLine(r, slice));
+        if (!r.pass) {
+          stopped = `stopped after the first miss (N=${n})`;
+          break;
+        }
+      }
+      const passed = steps.filter((s) => s.pass);
+      const best = passed.at(-1);
+      const beside = best ?? steps[0];
+      if (!beside) throw new Error('no capacity step ran');
+
+      // The baseline: as many bare EVALSHA calls (4 keys, 7 arguments) at the same rate.
+      const rate = beside.window.renewals / beside.windowSeconds;
+      const { keys } = world.services;
+      const ratePerMinute = world.services.config.pricing.callRatePerMinute;
+      const baselineKeys = numbers.map((x) => {
+        const holds = keys.holds(x.orgId);
+        return [keys.wallet(x.orgId), holds, `${holds}:expiry`, `${holds}:sum`];
+      });
+      const pgB = await postgresPids(world);
+      const b0 = sampleCpu(workers.pid, keep(pgB));
+      const bare = await runOpenLoop(
+        {
+          label: `bare Lua at ${Math.round(rate)}/s`,
+          ratePerSecond: rate,
+          durationSeconds: beside.windowSeconds,
+          op: async (i) => {
+            const r = await noop.benchCapacityNoop(...baselineKeys[i % baselineKeys.length]!, `bare-${i}`, Date.now(), 2, sliceCost, ratePerMinute, 0, slice);
+            if (r !== 1) throw new Error(`no-op script returned ${String(r)}`);
+          },
+        },
+        progress,
+      );
+      const bCpu = cpuBetween(b0, sampleCpu(workers.pid, keep(pgB)));
+      const baseline: Measurement = {
+        label: 'EVALSHA of `return 1` (4 keys, 7 args), same count and rate',
+        throughput: bare.done / bare.seconds,
+        unit: 'ops/s',
+        p50Ms: bare.histogram.getValueAtPercentile(50) / 1000,
+        p99Ms: bare.histogram.getValueAtPercentile(99) / 1000,
+        count: bare.done,
+        errors: bare.errors,
+        durationSeconds: bare.seconds,
+        ...(bCpu ? { cpu: bCpu } : {}),
+      };
+
+      const allChecks = [...steps.flatMap((s) => s.checks), ...(await walletChecks(world, numbers.map((x) => x.orgId), { redis: true }))];
+      const checks = reportChecks(allChecks, progress);
+      const bareCpu = bCpu ? `Redis ${us(bCpu.redis, bare.done)} + caller (this process) ${us(bCpu.load, bare.done)} µs per call` : 'n/a (no /proc)';
+      const verdict = best
+        ? `largest N with renewal lateness p99 < 1 s and admission p99 < 10 ms: ${best.n} live calls (${(best.n / slice).toFixed(0)} renewals/s nominal at ${slice} s slices)`
+        : `no step met both bounds (smallest tried: ${steps[0]!.n})`;
+      const also: ExtraResult[] = steps.map((s) => ({
+        name: `i-capacity-${s.n}`,
+        title: `${s.n} live calls over ${orgs} organisations, ${slice} s slices: renewal lateness and admissions in one ${Math.round(s.windowSeconds)} s window`,
+        target: STEP_TARGET,
+        subject: s.lateness,
+        baseline: s.admissions,
+        notes: [stepLine(s, slice)],
+      }));
+      return {
+        subject: { ...beside.lateness, label: `renewals at N=${beside.n} (p50/p99 = lateness)` },
+        baseline,
+        notes: [
+          verdict,
+          stopped,
+          `baseline beside N=${beside.n}: ${bare.done} bare EVALSHA at ${Math.round(rate)}/s (open loop), p50 ${baseline.p50Ms.toFixed(2)} / p99 ${baseline.p99Ms.toFixed(2)} ms, CPU ${bareCpu}`,
+          `setup: ${orgs} organisations, slice ${slice} s (CALL_HOLD_SECONDS; CALL_MIN_BALANCE ${sliceCost} = one slice), renewal lead ${leadSeconds} s, window ${windowSeconds} s from the moment every call is in its renewal cycle, admissions ${settings.BENCH_CAPACITY_ADMIT_RATE}/s each ending the oldest call; one app process, one workers process (meter concurrency 50), own redis-server`,
+          ...steps.map((s) => stepLine(s, slice)),
+          ...checks,
+        ],
+        also,
+      };
+    } finally {
+      for (const c of client) c.close();
+      noop.disconnect();
+      await Promise.allSettled(children.map((c) => c.stop()));
+      await world.close();
+      await redisServer.dispose();
+    }
+  },
+};
+
+/** One step's figures on one line (progress, notes, docs). */
+function stepLine(s: StepResult, slice: number): string {
+  const w = s.window;
+  const cpu = s.cpu;
+  const perRenewal = cpu
+    ? `CPU per renewal: workers ${us(cpu.server, w.renewals)} + Redis ${us(cpu.redis, w.renewals)} + Postgres ${us(cpu.postgres, w.renewals)} = ${us(cpu.server + cpu.redis + cpu.postgres, w.renewals)} µs (app ${Math.round(s.appCpuMs)} ms and this process ${Math.round(cpu.load)} ms over the window: admissions, ends)`
+    : 'CPU n/a (no /proc)';
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+  return [
+    `N=${s.n} ${s.pass ? 'PASS' : 'MISS'}:`,
+    `admitted in ${s.admitSeconds.toFixed(1)} s;`,
+    `${w.renewals} renewals in ${s.windowSeconds.toFixed(1)} s = ${(w.renewals / s.windowSeconds).toFixed(0)}/s (N ÷ slice = ${(s.n / slice).toFixed(0)}/s),`,
+    `lateness p50 ${fmt(s.lateness.p50Ms)} / p99 ${fmt(s.lateness.p99Ms)} / max ${fmt(w.maxMs)} ms, ${w.lateOver1s} ≥ 1 s;`,
+    `admissions ${s.admissions.count} p50 ${fmt(s.admissions.p50Ms)} / p99 ${fmt(s.admissions.p99Ms)} ms;`,
+    `${perRenewal};`,
+    `Redis used_memory ${kb(s.memBefore)} → ${kb(s.memWith)}: ${Math.round((s.memWith - s.memBefore) / s.n)} B per live call`,
+  ].join(' ');
+}
