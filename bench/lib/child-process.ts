@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       // Before the workers start: the meter worker looks services.calls.meters up for each job.
       const probe = instrumentMeters(services);
       process.on('message', (message: unknown) => {
-        if (isProbeRequest(message)) process.send?.(probe.answer(message));
+        if (isProbeRequest(message)) void probe.answer(message).then((reply) => process.send?.(reply));
       });
       workers = await startWorkers(services);
     }

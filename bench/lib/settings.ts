@@ -33,7 +33,7 @@ const schema = z.object({
   /** i: new calls per second admitted through the app during the window (each ends an old one). */
   BENCH_CAPACITY_ADMIT_RATE: int(1, 1000).default(20),
   /** i: no new step starts after the scenario has run this long. */
-  BENCH_CAPACITY_BUDGET_SECONDS: int(10, 3600).default(150),
+  BENCH_CAPACITY_BUDGET_SECONDS: int(10, 3600).default(120),
   /** Comma-separated scenario names to run; empty = all. */
   BENCH_ONLY: z.string().default(''),
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),

@@ -28,6 +28,7 @@ import { check, reportChecks, walletChecks, type CheckResult } from '../lib/chec
 import { addCpu, cpuPerAnswer, type CpuMs } from '../lib/cpu-time';
 import { MAX_TOPUP } from '../lib/fixtures';
 import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
+import { startSimulators } from '../lib/simulators';
 import type { Measurement, Scenario, Target } from '../lib/types';
 import { createWorld, startChild, type BenchWorld, type ChildHandle } from '../lib/world';
 
@@ -77,7 +78,9 @@ export const scenario: Scenario = {
   title: 'assistant-request from the Redis cache (metered holds) vs a constant express route',
   target: TARGET,
   async run(settings, progress) {
-    const world = await createWorld({ logLevel: settings.BENCH_LOG_LEVEL });
+    // The workers' number reconciler asks Twilio and Vapi at start: the simulators answer it.
+    const sims = await startSimulators();
+    const world = await createWorld({ logLevel: settings.BENCH_LOG_LEVEL, env: sims.env });
     const children: ChildHandle[] = [];
     try {
       const bare = await startChild('bare', world.env);
@@ -204,6 +207,7 @@ export const scenario: Scenario = {
     } finally {
       await Promise.allSettled(children.map((c) => c.stop()));
       await world.close();
+      await sims.close();
     }
   },
 };

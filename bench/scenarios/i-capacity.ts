@@ -42,6 +42,7 @@ import { check, reportChecks, walletChecks, type CheckResult } from '../lib/chec
 import { cpuBetween, procCpuMs, redisServerPid, sampleCpu, type CpuMs, type StoreFilter } from '../lib/cpu-time';
 import { submitAll } from '../lib/drain';
 import { jsonClient, type JsonClient } from '../lib/http-client';
+import { startSimulators } from '../lib/simulators';
 import type { MeterWindow } from '../lib/meter-probe';
 import { runOpenLoop } from '../lib/open-loop';
 import type { ExtraResult, Measurement, Scenario, Target } from '../lib/types';
@@ -54,6 +55,8 @@ const STEP_TARGET: Target = { subjectP99BelowMs: LATENESS_P99_BELOW_MS, baseline
 /** Connections of the bulk admissions and ends (as the HTTP scenarios' BENCH_CONNECTIONS default). */
 const BULK_CONCURRENCY = 32;
 const WEBHOOK = '/api/vapi/webhook';
+/** How long the workers, Redis and Postgres are sampled idle, before the steps. */
+const IDLE_SECONDS = 5;
 
 type NoopRenew = Redis & { benchCapacityNoop(...args: Array<string | number>): Promise<number> };
 
@@ -117,10 +120,12 @@ export const scenario: Scenario = {
     const sliceCost = callCharge(loadConfig({ ...process.env, CALL_HOLD_SECONDS: String(slice) }).pricing, slice);
     const redisServer = await startRedisServer();
     const ownRedisPid = redisServerPid(redisServer.port);
+    // The workers' number reconciler asks Twilio and Vapi at start: the simulators answer it.
+    const sims = await startSimulators();
     const world = await createWorld({
       logLevel: settings.BENCH_LOG_LEVEL,
       redisUrl: redisServer.url,
-      env: { CALL_HOLD_POLICY: 'metered', CALL_HOLD_SECONDS: String(slice), CALL_MIN_BALANCE: String(sliceCost) },
+      env: { ...sims.env, CALL_HOLD_POLICY: 'metered', CALL_HOLD_SECONDS: String(slice), CALL_MIN_BALANCE: String(sliceCost) },
     });
     const children: ChildHandle[] = [];
     const client: JsonClient[] = [];
@@ -170,75 +175,123 @@ export const scenario: Scenario = {
         }
       }
 
-      async function step(n: number): Promise<StepResult> {
-        const tag = `cap${n}`;
-        const live: Array<{ number: GateNumber; callId: string }> = [];
-        for (let i = 0; i < n; i++) live.push({ number: numbers[i % numbers.length]!, callId: `${tag}-${i}` });
-        const memBefore = await usedMemory(world.services.redis);
+      /**
+       * Redis's used_memory without BullMQ's bounded histories (the last 1,000 completed jobs, the
+       * last ~10,000 events): both fill within the first step and would otherwise count as a cost
+       * of that step's calls. Nothing in the service reads either (no QueueEvents).
+       */
+      async function liveMemory(): Promise<number> {
+        await queue.clean(0, 1_000_000, 'completed');
+        await queue.trimEvents(0);
+        return usedMemory(world.services.redis);
+      }
 
-        const t0 = Date.now();
-        const bulk = await submitAll(n, BULK_CONCURRENCY, (i) => admit(live[i]!.number, live[i]!.callId));
-        const admitSeconds = (Date.now() - t0) / 1000;
-        if (bulk.errors > 0) throw new Error(`${bulk.errors} of ${n} admissions failed: ${bulk.firstError ?? ''}`);
-        progress(`N=${n}: admitted in ${admitSeconds.toFixed(1)} s (${Math.round(n / admitSeconds)}/s); every call in its renewal cycle in ${slice - leadSeconds} s`);
-        // Every call's first renewal is due slice − lead after its admission: from then on the
-        // renewals run at their steady rate (N per ~slice).
-        await sleep((slice - leadSeconds) * 1000);
-
-        // The window.
+      /** CPU of the workers process, this scenario's Redis and its Postgres processes, from now until the returned function is called. */
+      async function cpuSpan(): Promise<() => Promise<{ cpu: CpuMs | undefined; appMs: number; seconds: number }>> {
         const pgBefore = await postgresPids(world);
-        await workers.meterWindow('start');
-        const cpu0 = sampleCpu(workers.pid, keep(pgBefore));
-        const app0 = procCpuMs(app.pid);
-        const w0 = Date.now();
+        const c0 = sampleCpu(workers.pid, keep(pgBefore));
+        const a0 = procCpuMs(app.pid);
+        const t0 = Date.now();
+        return async () => {
+          const pgAfter = await postgresPids(world);
+          return { cpu: cpuBetween(c0, sampleCpu(workers.pid, keep(new Set([...pgBefore, ...pgAfter])))), appMs: procCpuMs(app.pid) - a0, seconds: (Date.now() - t0) / 1000 };
+        };
+      }
+
+      /**
+       * The steady trickle of admissions for one window, each ending the oldest call of `live`
+       * (status-update "ended"), so the number of live calls stays what it was. Admission latency
+       * only; the ends are awaited at the end.
+       */
+      async function trickle(tag: string, first: number, live: Array<{ number: GateNumber; callId: string }>): Promise<{ m: Measurement; errors: number; firstError?: string }> {
         const ends: Array<Promise<void>> = [];
         let endErrors = 0;
-        const trickle = await runOpenLoop(
+        const r = await runOpenLoop(
           {
-            label: `N=${n} admissions`,
+            label: `${tag} admissions`,
             ratePerSecond: settings.BENCH_CAPACITY_ADMIT_RATE,
             durationSeconds: windowSeconds,
             op: async (i) => {
-              const c = { number: numbers[(n + i) % numbers.length]!, callId: `${tag}-t${i}` };
+              const c = { number: numbers[(first + i) % numbers.length]!, callId: `${tag}-t${i}` };
               await admit(c.number, c.callId);
               live.push(c);
-              // The oldest live call ends (not timed): N stays N.
               const oldest = live.shift()!;
               ends.push(end(oldest.number, oldest.callId).catch(() => void endErrors++));
             },
           },
           progress,
         );
+        await Promise.all(ends);
+        const m: Measurement = {
+          label: `admissions at ${settings.BENCH_CAPACITY_ADMIT_RATE}/s during the window (HTTP)`,
+          throughput: r.done / r.seconds,
+          unit: 'req/s',
+          p50Ms: r.done > 0 ? r.histogram.getValueAtPercentile(50) / 1000 : Number.NaN,
+          p99Ms: r.done > 0 ? r.histogram.getValueAtPercentile(99) / 1000 : Number.NaN,
+          count: r.done,
+          errors: r.errors,
+          durationSeconds: r.seconds,
+        };
+        return { m, errors: r.errors + endErrors, ...(r.firstError ? { firstError: r.firstError } : {}) };
+      }
+
+      // Idle: what the workers, Redis and Postgres cost with nothing live (pollers, pump, outbox),
+      // so that a step's CPU per renewal can be read with and without it.
+      const idleSpan = await cpuSpan();
+      await sleep(IDLE_SECONDS * 1000);
+      const idle = await idleSpan();
+      const idleRate = (ms: number) => ms / idle.seconds; // ms of CPU per second
+      const idlePerSecond: CpuMs | undefined = idle.cpu && { server: idleRate(idle.cpu.server), redis: idleRate(idle.cpu.redis), postgres: idleRate(idle.cpu.postgres), load: idleRate(idle.cpu.load) };
+      // The same trickle with no live calls: how admissions fare on this machine as it is now.
+      const referenceLive = [{ number: numbers[1 % numbers.length]!, callId: 'cap0-seed' }];
+      await admit(referenceLive[0]!.number, referenceLive[0]!.callId);
+      const reference = await trickle('cap0', 0, referenceLive);
+      await Promise.all(referenceLive.map((c) => end(c.number, c.callId)));
+      await quiesce();
+      const referenceLine = `reference, no live calls: ${reference.m.count} admissions at ${settings.BENCH_CAPACITY_ADMIT_RATE}/s, p50 ${reference.m.p50Ms.toFixed(1)} / p99 ${reference.m.p99Ms.toFixed(1)} ms; idle CPU (ms per s, ${IDLE_SECONDS} s): workers ${idleRate(idle.cpu?.server ?? 0).toFixed(1)}, Redis ${idleRate(idle.cpu?.redis ?? 0).toFixed(1)}, Postgres ${idleRate(idle.cpu?.postgres ?? 0).toFixed(1)}`;
+      progress(referenceLine);
+
+      async function step(n: number): Promise<StepResult> {
+        const tag = `cap${n}`;
+        const live: Array<{ number: GateNumber; callId: string }> = [];
+        for (let i = 0; i < n; i++) live.push({ number: numbers[i % numbers.length]!, callId: `${tag}-${i}` });
+        const memBefore = await liveMemory();
+
+        // Spread over one slice, open loop, as calls arrive at random moments: the renewals then
+        // come evenly (about N per slice). Admitted as fast as possible, all N would fall due
+        // together every slice, a burst each time (the first version did: 500 calls admitted in
+        // 0.7 s ran up to 1 s late at 56 renewals/s on average).
+        const t0 = Date.now();
+        const bulk = await runOpenLoop({ label: `${tag} admitting`, ratePerSecond: n / slice, durationSeconds: slice, op: (i) => admit(live[i]!.number, live[i]!.callId) }, progress);
+        const admitSeconds = (Date.now() - t0) / 1000;
+        if (bulk.errors > 0 || bulk.started !== n) throw new Error(`${bulk.errors} of ${bulk.started} admissions failed (${n} meant): ${bulk.firstError ?? ''}`);
+        progress(`N=${n}: admitted over ${admitSeconds.toFixed(1)} s (${Math.round(n / admitSeconds)}/s, p99 ${(bulk.histogram.getValueAtPercentile(99) / 1000).toFixed(1)} ms); every call in its renewal cycle in ${slice - leadSeconds} s`);
+        // Every call's first renewal is due slice − lead after its admission: from then on the
+        // renewals run at their steady rate.
+        await sleep((slice - leadSeconds) * 1000);
+        // N live, each with its hold entry and its next renewal's job (the due set drained).
+        const memWith = await liveMemory();
+
+        // The window.
+        const span = await cpuSpan();
+        await workers.meterWindow('start');
+        const w0 = Date.now();
+        const admissions = await trickle(tag, n, live);
         const rest = windowSeconds * 1000 - (Date.now() - w0);
         if (rest > 0) await sleep(rest);
-        const memWith = await usedMemory(world.services.redis);
         const window = await workers.meterWindow('read');
-        const pgAfter = await postgresPids(world);
-        const cpu = cpuBetween(cpu0, sampleCpu(workers.pid, keep(new Set([...pgBefore, ...pgAfter]))));
-        const appCpuMs = procCpuMs(app.pid) - app0;
-        const measuredSeconds = (Date.now() - w0) / 1000;
-        await Promise.all(ends);
+        const { cpu, appMs, seconds } = await span();
 
         const lateness: Measurement = {
           label: `renewals, ${n} live calls (p50/p99 = lateness)`,
-          throughput: window.renewals / measuredSeconds,
+          throughput: window.renewals / seconds,
           unit: 'ops/s',
           p50Ms: window.p50Ms ?? Number.NaN,
           p99Ms: window.p99Ms ?? Number.NaN,
           count: window.renewals,
           errors: window.failures,
-          durationSeconds: measuredSeconds,
+          durationSeconds: seconds,
           ...(cpu ? { cpu } : {}),
-        };
-        const admissions: Measurement = {
-          label: `admissions at ${settings.BENCH_CAPACITY_ADMIT_RATE}/s during the window (HTTP)`,
-          throughput: trickle.done / trickle.seconds,
-          unit: 'req/s',
-          p50Ms: trickle.done > 0 ? trickle.histogram.getValueAtPercentile(50) / 1000 : Number.NaN,
-          p99Ms: trickle.done > 0 ? trickle.histogram.getValueAtPercentile(99) / 1000 : Number.NaN,
-          count: trickle.done,
-          errors: trickle.errors,
-          durationSeconds: trickle.seconds,
         };
 
         // Every call of the step ends; its renewals still waiting go.
@@ -250,13 +303,13 @@ export const scenario: Scenario = {
         const renewedOk = (window.outcomes.renewed ?? 0) + (window.outcomes.ended ?? 0);
         const finished = Object.values(window.outcomes).reduce((a, b) => a + b, 0);
         const checks = [
-          check(trickle.errors === 0, `N=${n}: ${trickle.done} trickle admissions admitted, ${trickle.errors} not${trickle.firstError ? ` (${trickle.firstError})` : ''}`),
-          check(endErrors === 0 && ended.errors === 0, `N=${n}: every "ended" taken (${endErrors + ended.errors} failed)`),
+          check(admissions.errors === 0, `N=${n}: ${admissions.m.count} trickle admissions admitted and their ends taken, ${admissions.errors} failed${admissions.firstError ? ` (${admissions.firstError})` : ''}`),
+          check(ended.errors === 0, `N=${n}: every call's "ended" taken (${ended.errors} failed${ended.firstError ? `: ${ended.firstError}` : ''})`),
           check(window.failures === 0 && renewedOk === finished, `N=${n}: meter steps in the window: ${tally(window.outcomes)}; ${window.failures} threw (renewed, or ended by the trickle, expected)`),
           check(window.metricCount >= window.steps, `N=${n}: billing_gates_call_renewal_lateness_seconds counted ${window.metricCount} steps, the probe ${window.steps}`),
         ];
-        const pass = checks.every((c) => c.ok) && lateness.p99Ms < LATENESS_P99_BELOW_MS && admissions.p99Ms < ADMISSION_P99_BELOW_MS;
-        return { n, admitSeconds, window, windowSeconds: measuredSeconds, lateness, admissions, cpu, appCpuMs, memBefore, memWith, pass, checks };
+        const pass = checks.every((c) => c.ok) && lateness.p99Ms < LATENESS_P99_BELOW_MS && admissions.m.p99Ms < ADMISSION_P99_BELOW_MS;
+        return { n, admitSeconds, window, windowSeconds: seconds, lateness, admissions: admissions.m, cpu, appCpuMs: appMs, memBefore, memWith, pass, checks };
       }
 
       const steps: StepResult[] = [];
@@ -269,7 +322,7 @@ export const scenario: Scenario = {
         }
         const r = await step(n);
         steps.push(r);
-        progress(stepLine(r, slice));
+        progress(stepLine(r, slice, idlePerSecond));
         if (!r.pass) {
           stopped = `stopped after the first miss (N=${n})`;
           break;
@@ -317,7 +370,10 @@ export const scenario: Scenario = {
 
       const allChecks = [...steps.flatMap((s) => s.checks), ...(await walletChecks(world, numbers.map((x) => x.orgId), { redis: true }))];
       const checks = reportChecks(allChecks, progress);
-      const bareCpu = bCpu ? `Redis ${us(bCpu.redis, bare.done)} + caller (this process) ${us(bCpu.load, bare.done)} µs per call` : 'n/a (no /proc)';
+      const bareCpu =
+        bCpu && idlePerSecond
+          ? `Redis ${us(bCpu.redis, bare.done)} (less idle ${us(bCpu.redis - idlePerSecond.redis * bare.seconds, bare.done)}) + caller (this process, with its 5 ms tick) ${us(bCpu.load, bare.done)} µs per call`
+          : 'n/a (no /proc)';
       const verdict = best
         ? `largest N with renewal lateness p99 < 1 s and admission p99 < 10 ms: ${best.n} live calls (${(best.n / slice).toFixed(0)} renewals/s nominal at ${slice} s slices)`
         : `no step met both bounds (smallest tried: ${steps[0]!.n})`;
@@ -327,7 +383,7 @@ export const scenario: Scenario = {
         target: STEP_TARGET,
         subject: s.lateness,
         baseline: s.admissions,
-        notes: [stepLine(s, slice)],
+        notes: [stepLine(s, slice, idlePerSecond)],
       }));
       return {
         subject: { ...beside.lateness, label: `renewals at N=${beside.n} (p50/p99 = lateness)` },
@@ -337,7 +393,8 @@ export const scenario: Scenario = {
           stopped,
           `baseline beside N=${beside.n}: ${bare.done} bare EVALSHA at ${Math.round(rate)}/s (open loop), p50 ${baseline.p50Ms.toFixed(2)} / p99 ${baseline.p99Ms.toFixed(2)} ms, CPU ${bareCpu}`,
           `setup: ${orgs} organisations, slice ${slice} s (CALL_HOLD_SECONDS; CALL_MIN_BALANCE ${sliceCost} = one slice), renewal lead ${leadSeconds} s, window ${windowSeconds} s from the moment every call is in its renewal cycle, admissions ${settings.BENCH_CAPACITY_ADMIT_RATE}/s each ending the oldest call; one app process, one workers process (meter concurrency 50), own redis-server`,
-          ...steps.map((s) => stepLine(s, slice)),
+          referenceLine,
+          ...steps.map((s) => stepLine(s, slice, idlePerSecond)),
           ...checks,
         ],
         also,
@@ -348,25 +405,30 @@ export const scenario: Scenario = {
       await Promise.allSettled(children.map((c) => c.stop()));
       await world.close();
       await redisServer.dispose();
+      await sims.close();
     }
   },
 };
 
-/** One step's figures on one line (progress, notes, docs). */
-function stepLine(s: StepResult, slice: number): string {
+/** One step's figures on one line (progress, notes, docs); `idle` is the idle CPU per second, by group. */
+function stepLine(s: StepResult, slice: number, idle: CpuMs | undefined): string {
   const w = s.window;
   const cpu = s.cpu;
+  const total = (c: CpuMs) => c.server + c.redis + c.postgres;
+  const less = (ms: number, idleMsPerSecond: number) => ms - idleMsPerSecond * s.windowSeconds;
   const perRenewal = cpu
-    ? `CPU per renewal: workers ${us(cpu.server, w.renewals)} + Redis ${us(cpu.redis, w.renewals)} + Postgres ${us(cpu.postgres, w.renewals)} = ${us(cpu.server + cpu.redis + cpu.postgres, w.renewals)} µs (app ${Math.round(s.appCpuMs)} ms and this process ${Math.round(cpu.load)} ms over the window: admissions, ends)`
+    ? `CPU per renewal: workers ${us(cpu.server, w.renewals)} + Redis ${us(cpu.redis, w.renewals)} + Postgres ${us(cpu.postgres, w.renewals)} = ${us(total(cpu), w.renewals)} µs` +
+      (idle ? ` (less idle: ${us(less(cpu.server, idle.server), w.renewals)} + ${us(less(cpu.redis, idle.redis), w.renewals)} + ${us(less(cpu.postgres, idle.postgres), w.renewals)} = ${us(less(total(cpu), total(idle)), w.renewals)} µs)` : '') +
+      `; over the window the app spent ${Math.round(s.appCpuMs)} ms and this process ${Math.round(cpu.load)} ms (admissions, ends)`
     : 'CPU n/a (no /proc)';
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
   return [
     `N=${s.n} ${s.pass ? 'PASS' : 'MISS'}:`,
-    `admitted in ${s.admitSeconds.toFixed(1)} s;`,
+    `admitted over ${s.admitSeconds.toFixed(1)} s;`,
     `${w.renewals} renewals in ${s.windowSeconds.toFixed(1)} s = ${(w.renewals / s.windowSeconds).toFixed(0)}/s (N ÷ slice = ${(s.n / slice).toFixed(0)}/s),`,
     `lateness p50 ${fmt(s.lateness.p50Ms)} / p99 ${fmt(s.lateness.p99Ms)} / max ${fmt(w.maxMs)} ms, ${w.lateOver1s} ≥ 1 s;`,
     `admissions ${s.admissions.count} p50 ${fmt(s.admissions.p50Ms)} / p99 ${fmt(s.admissions.p99Ms)} ms;`,
     `${perRenewal};`,
-    `Redis used_memory ${kb(s.memBefore)} → ${kb(s.memWith)}: ${Math.round((s.memWith - s.memBefore) / s.n)} B per live call`,
+    `Redis used_memory ${kb(s.memBefore)} → ${kb(s.memWith)} with N live: ${Math.round((s.memWith - s.memBefore) / s.n)} B per live call`,
   ].join(' ');
 }
