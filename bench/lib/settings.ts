@@ -33,6 +33,11 @@ const schema = z.object({
   BENCH_CAPACITY_WINDOW_SLICES: int(2, 30).default(2),
   /** i: new calls per second admitted through the app during the window (each ends an old one). */
   BENCH_CAPACITY_ADMIT_RATE: int(1, 1000).default(20),
+  /**
+   * i: which miss ends the stepping: `both` (issue 26's rule: lateness or admissions) or
+   * `lateness` (a diagnostic: step on past admission misses, to find where renewals alone give out).
+   */
+  BENCH_CAPACITY_STOP_ON: z.enum(['both', 'lateness']).default('both'),
   /** i: about the longest it runs: no step starts that would not end, with the baseline, within this. */
   BENCH_CAPACITY_BUDGET_SECONDS: int(30, 3600).default(180),
   /** Comma-separated scenario names to run; empty = all. */
