@@ -36,6 +36,8 @@ export interface MeterWindow {
   metricCount: number;
   /** The window's length (ms), by the workers process's clock. */
   ms: number;
+  /** Per second of the window (by when the step started): the worst lateness (ms), to see whether late renewals came spread or in one stall. */
+  worstBySecond: number[];
 }
 
 export interface ProbeReply {
@@ -66,6 +68,7 @@ interface Window {
   outcomes: Map<string, number>;
   failures: number;
   metricBefore: number;
+  worstBySecond: number[];
 }
 
 async function metricCount(services: Services): Promise<number> {
@@ -97,6 +100,7 @@ export function instrumentMeters(services: Services): { answer(request: ProbeReq
     outcomes: new Map(),
     failures: 0,
     metricBefore,
+    worstBySecond: [],
   });
   let current = fresh(0);
 
@@ -108,7 +112,10 @@ export function instrumentMeters(services: Services): { answer(request: ProbeReq
       w.steps++;
       if (job.kind === 'renew') {
         // Clamped at 0 as the metric is (a delayed job may be promoted a moment early).
-        const lateMs = Math.max(0, clock() - job.dueAtMs);
+        const now = clock();
+        const lateMs = Math.max(0, now - job.dueAtMs);
+        const second = Math.floor((now - w.startedAt) / 1000);
+        w.worstBySecond[second] = Math.max(w.worstBySecond[second] ?? 0, lateMs);
         w.renewals++;
         w.maxMs = Math.max(w.maxMs, lateMs);
         if (lateMs >= 1000) w.lateOver1s++;
@@ -148,6 +155,7 @@ export function instrumentMeters(services: Services): { answer(request: ProbeReq
           failures: w.failures,
           metricCount: (await metricCount(services)) - w.metricBefore,
           ms: clock() - w.startedAt,
+          worstBySecond: Array.from(w.worstBySecond, (x) => x ?? 0),
         },
       };
     },
