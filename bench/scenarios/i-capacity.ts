@@ -16,8 +16,9 @@
 //     so N stays N, as in a deployment where calls start and end at the same rate;
 //   - CPU per renewal: workers process + this scenario's redis-server + its database's Postgres
 //     backends and Postgres's own background processes, over the window, ÷ renewal steps run;
-//   - Redis memory per live call: INFO used_memory with N live (the window's end) − before the
-//     step's admissions, ÷ N (hold entries, their expiry members, the next renewal's BullMQ job).
+//   - Redis memory per live call: INFO used_memory with N live (at the window's start, before the
+//     trickle) − before the step's admissions, ÷ N (hold entries, their expiry members, the next
+//     renewal's BullMQ job), BullMQ's bounded histories emptied at both readings.
 // Before the steps: 5 s of idle CPU (what the pollers cost with nothing live) and one slice of
 // the same admission trickle with no live calls (what admissions cost on this machine as it is).
 // In every trickle a's node:http anchor (http-redis, on this Redis) gets the same requests at the
