@@ -24,7 +24,8 @@ export interface CpuSample {
 
 const TICK_MS = 10; // USER_HZ is 100 on every Linux build this runs on (`getconf CLK_TCK`)
 
-function procCpuMs(pid: string | number): number {
+/** CPU so far (user + system, ms) of one process; 0 when it is not there. */
+export function procCpuMs(pid: string | number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command (which may hold spaces) start at the state, field 3; utime and
@@ -36,8 +37,15 @@ function procCpuMs(pid: string | number): number {
   }
 }
 
-/** CPU so far of every Redis and Postgres process, by pid. */
-function storeProcesses(): Map<string, { group: 'redis' | 'postgres'; ms: number }> {
+/**
+ * Which store processes count (default: every redis-server and postgres on the machine). The
+ * capacity scenario narrows them to its own redis-server and its own database's backends, since
+ * other people's test runs share this machine's Postgres and Redis.
+ */
+export type StoreFilter = (pid: string, group: 'redis' | 'postgres') => boolean;
+
+/** CPU so far of every Redis and Postgres process (that `keep` keeps), by pid. */
+function storeProcesses(keep?: StoreFilter): Map<string, { group: 'redis' | 'postgres'; ms: number }> {
   const out = new Map<string, { group: 'redis' | 'postgres'; ms: number }>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -47,8 +55,8 @@ function storeProcesses(): Map<string, { group: 'redis' | 'postgres'; ms: number
     } catch {
       continue;
     }
-    if (comm === 'redis-server') out.set(pid, { group: 'redis', ms: procCpuMs(pid) });
-    else if (comm === 'postgres') out.set(pid, { group: 'postgres', ms: procCpuMs(pid) });
+    const group = comm === 'redis-server' ? 'redis' : comm === 'postgres' ? 'postgres' : undefined;
+    if (group !== undefined && (keep === undefined || keep(pid, group))) out.set(pid, { group, ms: procCpuMs(pid) });
   }
   return out;
 }
@@ -63,10 +71,28 @@ const available = (() => {
 })();
 
 /** A snapshot of the groups' CPU so far; undefined where /proc is not there. */
-export function sampleCpu(serverPid: number): CpuSample | undefined {
+export function sampleCpu(serverPid: number, keep?: StoreFilter): CpuSample | undefined {
   if (!available) return undefined;
   const own = process.cpuUsage();
-  return { server: procCpuMs(serverPid), load: (own.user + own.system) / 1000, stores: storeProcesses() };
+  return { server: procCpuMs(serverPid), load: (own.user + own.system) / 1000, stores: storeProcesses(keep) };
+}
+
+/** The pid of the redis-server listening on `port` (its command line names it), if any. */
+export function redisServerPid(port: number): string | undefined {
+  if (!available) return undefined;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'redis-server') continue;
+      // Started as `redis-server --port N …` (test/support/redis-server.ts); once running, Redis
+      // rewrites its title to "redis-server 127.0.0.1:N" (or "*:N", "… [cluster]").
+      const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+      if (new RegExp(`(:|--port )${port}( |$)`).test(line)) return pid;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 /** CPU spent between two samples; a store process that started in between counts from zero, one that exited is lost. */

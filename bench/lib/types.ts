@@ -22,6 +22,13 @@ export interface Target {
   minThroughputRatio?: number;
   /** Subject p99 must be at most this multiple of the baseline's. */
   maxP99Ratio?: number;
+  /**
+   * Absolute bounds, for rows whose two lines are two measurements of one run rather than a
+   * subject and its baseline (the capacity steps of i: renewal lateness, then admission latency):
+   * each line's p99 must be below this (ms).
+   */
+  subjectP99BelowMs?: number;
+  baselineP99BelowMs?: number;
   text: string;
 }
 
@@ -57,8 +64,12 @@ export type Verdict = 'PASS' | 'MISS' | 'INFO';
 export function judge(r: ScenarioResult): { verdict: Verdict; throughputRatio: number; p99Ratio: number } {
   const throughputRatio = r.baseline.throughput > 0 ? r.subject.throughput / r.baseline.throughput : 0;
   const p99Ratio = r.baseline.p99Ms > 0 ? r.subject.p99Ms / r.baseline.p99Ms : Number.POSITIVE_INFINITY;
-  if (!r.target || (r.target.minThroughputRatio === undefined && r.target.maxP99Ratio === undefined)) return { verdict: 'INFO', throughputRatio, p99Ratio };
-  const okT = r.target.minThroughputRatio === undefined || throughputRatio >= r.target.minThroughputRatio;
-  const okP = r.target.maxP99Ratio === undefined || p99Ratio <= r.target.maxP99Ratio;
-  return { verdict: okT && okP ? 'PASS' : 'MISS', throughputRatio, p99Ratio };
+  const t = r.target;
+  if (!t || (t.minThroughputRatio === undefined && t.maxP99Ratio === undefined && t.subjectP99BelowMs === undefined && t.baselineP99BelowMs === undefined)) return { verdict: 'INFO', throughputRatio, p99Ratio };
+  const okT = t.minThroughputRatio === undefined || throughputRatio >= t.minThroughputRatio;
+  const okP = t.maxP99Ratio === undefined || p99Ratio <= t.maxP99Ratio;
+  // NaN (nothing measured) fails both comparisons: no figure is no pass.
+  const okS = t.subjectP99BelowMs === undefined || r.subject.p99Ms < t.subjectP99BelowMs;
+  const okB = t.baselineP99BelowMs === undefined || r.baseline.p99Ms < t.baselineP99BelowMs;
+  return { verdict: okT && okP && okS && okB ? 'PASS' : 'MISS', throughputRatio, p99Ratio };
 }

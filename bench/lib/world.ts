@@ -13,6 +13,7 @@ import { createMetrics } from '../../shared/metrics';
 import { createServices, type Services } from '../../shared/process/services';
 import { createTestDatabase, databaseUrl, dropTestDatabase, ensureTemplate } from '../../test/support/databases';
 import { deleteByPrefix } from '../../test/support/redis';
+import { isProbeReply, type MeterWindow, type ProbeReply } from './meter-probe';
 import { BENCH_WAIT_LIMIT_MS } from './settings';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -76,17 +77,26 @@ export interface ChildHandle {
   pid: number;
   /** Set for HTTP children. */
   url: string;
+  /**
+   * Workers children only: opens a meter window (every meter step's lateness from now on), or
+   * reads the open one (meter-probe.ts).
+   */
+  meterWindow(cmd: 'start'): Promise<void>;
+  meterWindow(cmd: 'read'): Promise<MeterWindow>;
   stop(): Promise<void>;
 }
+
+export type ChildRole = 'app' | 'bare' | 'floor-redis' | 'floor-pg' | 'http-redis' | 'http-pg' | 'workers';
 
 const CHILD = join(__dirname, 'child-process.ts');
 
 /**
  * Starts bench/lib/child-process.ts as `role` ('app' = createApp over real services, 'bare' = a
- * constant express route, 'workers' = startWorkers) with the world's env, and waits for it to be
+ * constant express route, 'http-redis'/'http-pg' = the node:http anchors, 'workers' =
+ * startWorkers; the header there lists them all) with the world's env, and waits for it to be
  * ready.
  */
-export async function startChild(role: 'app' | 'bare' | 'floor-redis' | 'floor-pg' | 'workers', env: Record<string, string>): Promise<ChildHandle> {
+export async function startChild(role: ChildRole, env: Record<string, string>): Promise<ChildHandle> {
   // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there when it exits (for finding
   // where a missed target's time goes; open in Chrome DevTools or summarise with bench/profile.ts).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -108,9 +118,42 @@ export async function startChild(role: 'app' | 'bare' | 'floor-redis' | 'floor-p
     throw err;
   }
   failed.catch(() => undefined);
+  // Replies to meterWindow requests, by id (the first message, 'ready', was taken above).
+  let nextId = 0;
+  const waiting = new Map<number, (reply: ProbeReply) => void>();
+  child.on('message', (m: unknown) => {
+    if (!isProbeReply(m)) return;
+    waiting.get(m.id)?.(m);
+    waiting.delete(m.id);
+  });
+  const ask = (cmd: 'start' | 'read'): Promise<ProbeReply> => {
+    if (role !== 'workers') return Promise.reject(new Error(`bench ${role} process has no meter probe`));
+    const id = nextId++;
+    return new Promise<ProbeReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`bench workers process did not answer a meter ${cmd} in 10 s`));
+      }, 10_000);
+      waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      child.send({ probe: 'meter', id, cmd });
+    });
+  };
+  async function meterWindow(cmd: 'start'): Promise<void>;
+  async function meterWindow(cmd: 'read'): Promise<MeterWindow>;
+  async function meterWindow(cmd: 'start' | 'read'): Promise<void | MeterWindow> {
+    const reply = await ask(cmd);
+    if (cmd === 'read') {
+      if (!reply.window) throw new Error('bench workers process answered a meter read without a window');
+      return reply.window;
+    }
+  }
   return {
     pid: child.pid ?? -1,
     url: port ? `http://127.0.0.1:${port}` : '',
+    meterWindow,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

@@ -3,13 +3,37 @@
 // with its fail-fast Redis error first). Baseline: the bare constant route, as in (a). Also
 // measured (b-floor-pg, info): the bare route plus one Postgres round trip, the floor any
 // Postgres-backed decision pays on this machine. Order: bare, floor, gate.
+//
+// Issue 26: the anchor that carries the target is P, plain node:http with floor-pg's one query
+// (child-process.ts http-pg): row b-gate-vs-http-pg. Neither P nor the gate needs Redis, so both
+// run after the kill, interleaved around the gate's one run (P for half the duration, the gate,
+// P again), so that drift in the shared machine's load weighs on both alike. The real workers
+// process runs throughout, as in a deployment whose Redis died (its Redis steps fail and back off;
+// the money outbox still polls Postgres).
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequestRewriter, expectAdmitted, gateNumbers, webhookHeaders } from '../lib/call-gate';
 import { check, reportChecks, walletChecks } from '../lib/checks';
-import { cpuPerAnswer } from '../lib/cpu-time';
+import { addCpu, cpuPerAnswer } from '../lib/cpu-time';
 import { runHttpLoad, WARM_UP_SECONDS } from '../lib/http-load';
-import type { Scenario } from '../lib/types';
+import type { Measurement, Scenario } from '../lib/types';
 import { createWorld, startChild } from '../lib/world';
+
+/** P's two halves as one measurement: exact throughput, count-weighted mean percentiles (as a's combine). */
+function combineHalves(a: Measurement, b: Measurement): Measurement {
+  const count = a.count + b.count;
+  const weighted = (f: (m: Measurement) => number) => (count > 0 ? (f(a) * a.count + f(b) * b.count) / count : Number.NaN);
+  return {
+    label: a.label,
+    throughput: count / (a.durationSeconds + b.durationSeconds),
+    unit: a.unit,
+    p50Ms: weighted((m) => m.p50Ms),
+    p99Ms: weighted((m) => m.p99Ms),
+    count,
+    errors: a.errors + b.errors,
+    durationSeconds: a.durationSeconds + b.durationSeconds,
+    cpu: addCpu(a.cpu, b.cpu),
+  };
+}
 
 export const scenario: Scenario = {
   name: 'b-assistant-request-redis-down',
@@ -25,6 +49,12 @@ export const scenario: Scenario = {
       children.push(app);
       const floor = await startChild('floor-pg', world.env);
       children.push(floor);
+      const httpPg = await startChild('http-pg', world.env);
+      children.push(httpPg);
+      // Quiet: once Redis is killed every BullMQ worker logs each failed reconnect, which is the
+      // outage this scenario makes, not news, and would bury the bench's own progress lines.
+      const workers = await startChild('workers', { ...world.env, LOG_LEVEL: 'fatal' });
+      children.push(workers);
       const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
       for (const n of numbers) await expectAdmitted(app.url, n);
       const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
@@ -38,7 +68,13 @@ export const scenario: Scenario = {
       progress('redis-server killed; the app now answers from Postgres');
       await expectAdmitted(app.url, numbers[0]!);
       await warmUp('gate (warm-up)', app.url, 'gate-warm');
+      await warmUp('node:http + Postgres (warm-up)', httpPg.url, 'http-warm');
+      const half = Math.max(1, Math.round(settings.BENCH_DURATION_SECONDS / 2));
+      const anchorHalf = (k: number) =>
+        runHttpLoad({ ...load, durationSeconds: half, label: 'node:http + one Postgres query', url: `${httpPg.url}/api/vapi/webhook`, serverPid: httpPg.pid, setupRequest: assistantRequestRewriter(numbers, `http-${k}`) }, progress);
+      const anchorFirst = await anchorHalf(0);
       const subject = await runHttpLoad({ ...load, label: 'call gate (Redis down)', url: `${app.url}/api/vapi/webhook`, serverPid: app.pid, setupRequest: assistantRequestRewriter(numbers, 'gate') }, progress);
+      const httpRun = combineHalves(anchorFirst, await anchorHalf(1));
       // Every call answered from Postgres has its calls row (call_gate_admit inserts it before the
       // answer); requests in flight when autocannon stops are held but not counted, so ≥.
       const orgIds = numbers.map((n) => n.orgId);
@@ -48,12 +84,21 @@ export const scenario: Scenario = {
         progress,
       );
       const toFloor = `÷ the bare route + one Postgres round trip (same run): ${(subject.throughput / floorRun.throughput).toFixed(2)}`;
-      const cpu = `CPU per answer (server, Redis, Postgres, load generator): bare ${cpuPerAnswer(baseline.cpu, baseline.count)}; floor ${cpuPerAnswer(floorRun.cpu, floorRun.count)}; gate ${cpuPerAnswer(subject.cpu, subject.count)}`;
+      const toHttp = `÷ node:http + one Postgres query (same run, P G P after the kill): ${(subject.throughput / httpRun.throughput).toFixed(2)} (p99 ${(subject.p99Ms / httpRun.p99Ms).toFixed(2)}×); node:http ÷ the express floor ${(httpRun.throughput / floorRun.throughput).toFixed(2)}`;
+      const cpu = `CPU per answer (server, Redis, Postgres, load generator): bare ${cpuPerAnswer(baseline.cpu, baseline.count)}; floor ${cpuPerAnswer(floorRun.cpu, floorRun.count)}; node:http+Postgres ${cpuPerAnswer(httpRun.cpu, httpRun.count)}; gate ${cpuPerAnswer(subject.cpu, subject.count)}`;
       return {
         subject,
         baseline,
-        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections`, toFloor, cpu, ...checks],
+        notes: [`Redis killed (SIGKILL) before the subject run; ${numbers.length} organisations; ${settings.BENCH_CONNECTIONS} connections; the workers process runs throughout`, toFloor, toHttp, cpu, ...checks],
         also: [
+          {
+            name: 'b-gate-vs-http-pg',
+            title: 'assistant-request with Redis stopped (Postgres fallback) vs plain node:http reading the body and making one Postgres query (issue 26 anchor)',
+            target: { minThroughputRatio: 0.75, text: '≥ 75% of node:http + Postgres' },
+            subject,
+            baseline: httpRun,
+            notes: [`same run and gate measurement as b-assistant-request-redis-down; ${toHttp}`],
+          },
           {
             name: 'b-floor-pg',
             title: 'the floor any Postgres-backed decision pays here: the bare route plus one named SELECT per request, vs the same bare measurement',
@@ -64,8 +109,11 @@ export const scenario: Scenario = {
         ],
       };
     } finally {
+      // Redis back first, so that the workers close as they would in a deployment, not against a
+      // dead server (their queue connections would wait out the stop's deadline), and the world
+      // can delete its keys.
+      await redis.start().catch(() => undefined);
       await Promise.allSettled(children.map((c) => c.stop()));
-      await redis.start().catch(() => undefined); // so the world can delete its keys
       await world.close();
       await redis.stop();
     }
