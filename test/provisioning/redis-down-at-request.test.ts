@@ -21,7 +21,8 @@ describe('Redis unreachable when a provision is accepted', () => {
   let w: ProvisioningWorld;
   let down: Services;
   beforeAll(async () => {
-    w = await createProvisioningWorld();
+    // No workers yet: their provisioning sweep would queue the request before the test looks.
+    w = await createProvisioningWorld({}, { workers: false });
     const config = loadConfig(testEnv(w.ctx.databaseUrl, w.ctx.config.redis.keyPrefix, { ...simulatorEnv(w.twilio, w.vapi), REDIS_URL: CLOSED_REDIS_URL }));
     down = createServices(config, { log: createLogger('silent'), metrics: createMetrics(), redis: createRedis({ url: CLOSED_REDIS_URL }, 'fail-fast', 'down') });
   });
@@ -49,6 +50,7 @@ describe('Redis unreachable when a provision is accepted', () => {
 
     const report = await sweepProvisioning(w.ctx.services);
     expect(report.requeued).toBe(1);
+    await w.startWorkers();
     const final = await waitForRequest(w.ctx, orgId, id);
     expect(final).toMatchObject({ status: 'completed', attempts: 1, charged: 1000, refunded: 0 });
     expect(await balanceOf(w.ctx, orgId)).toBe(0);
