@@ -12,7 +12,8 @@
 // (calls_unendable_total) and logged, without its URL. A spend control ends a call the same way, with
 // its own sentence: a frozen wallet, or a limit lowered while the call was live (at its next
 // renewal at the latest); freezing a wallet ends its live calls at once (endLiveCalls).
-// Issue 22: a renewal first asks Postgres whether the call is already settled — a settled call's
+// Issue 22: a renewal first asks Postgres whether the call is already settled (with the renewals
+// running at the same moment, one calls_settled statement for them all) — a settled call's
 // hold never grows; its Redis entry, whose release after the charge failed, is released instead.
 // And the meter ends a call by the maxDurationSeconds Vapi was given (the job's): a hold capped
 // below it cannot pay for the rest of the call, so the call is ended at the cap as running out
@@ -31,7 +32,7 @@ import { renewalLeadSeconds } from './hold-policy';
 import type { RedisHolds, RenewOutcome } from './redis-holds';
 import { dueMember, type MeterDue } from './meter-due';
 import type { LimitName } from '../wallet/wallet-controls';
-import { createBatcher } from './batcher';
+import { createBatcher, createResultBatcher } from './batcher';
 import { withTimeout } from '../timeout';
 
 /** What Vapi says to the caller when the money runs out (then it hangs up). */
@@ -142,6 +143,16 @@ export function createMeters(d: MeterDeps) {
       // Shutting down: counted like a failed schedule; the meter sweep re-creates it.
       afterClose: (job) => scheduleFailed(1, `meters closed (shutting down): ${job.callId}`),
     },
+  );
+
+  // The renewals running at one moment ask Postgres together whether their calls are settled: one
+  // statement for the batch (group commit: one out at a time, the rest gather behind it).
+  const settledBatcher = createResultBatcher<string, boolean>(
+    async (callIds) => {
+      const settled = await d.store.settledAmong([...new Set(callIds)]);
+      return callIds.map((id) => settled.has(id));
+    },
+    { flushMs: METER_FLUSH_MS, batchMax: METER_BATCH_MAX, sendWhenIdle: true },
   );
 
   /** Queues one meter step (batched with others); resolves once written or counted as failed. */
@@ -304,7 +315,7 @@ export function createMeters(d: MeterDeps) {
   /** Whether Postgres says the call is settled; false when Postgres does not answer (Redis decides alone, as before). */
   async function settledInPostgres(callId: string): Promise<boolean> {
     try {
-      return (await withTimeout(d.store.settled(callId), callGate.databaseTimeoutMs, 'postgres')).settled;
+      return await withTimeout(settledBatcher.add(callId), callGate.databaseTimeoutMs, 'postgres');
     } catch (err) {
       d.log.warn({ callId, err: (err as Error).message }, 'call meter: could not ask Postgres whether the call is settled; renewing');
       return false;
@@ -449,8 +460,10 @@ export function createMeters(d: MeterDeps) {
       return 'created';
     },
 
-    /** Shutdown: writes the meter steps still waiting for their batch. */
-    close: (): Promise<void> => batcher.close(),
+    /** Shutdown: writes the meter steps still waiting for their batch (and answers the settled questions asked). */
+    close: async (): Promise<void> => {
+      await Promise.all([batcher.close(), settledBatcher.close()]);
+    },
   };
 }
 

@@ -164,8 +164,7 @@ const reportDueForSweep = z.object({ call_id: z.string(), received_at: z.string(
 export type ReportDueForSweep = z.output<typeof reportDueForSweep>;
 const reportsDueForSweep = z.object({ unbilled: z.array(reportDueForSweep) });
 const sweepDefer = z.object({ outcome: z.enum(['deferred', 'unchanged']) });
-const callSettled = z.object({ settled: z.boolean(), org_id: z.string().nullable() });
-export type CallSettled = z.output<typeof callSettled>;
+const callsSettled = z.object({ settled: z.array(z.string()) });
 const hotReleased = z.object({ outcome: z.enum(['stamped', 'unchanged']) });
 const settledHold = z.object({ call_id: z.string(), org_id: z.string(), hold_expires_at: z.string() });
 export type SettledHold = z.output<typeof settledHold>;
@@ -427,9 +426,9 @@ export function createCallStore(rpc: Rpc) {
       });
       return parseRpcResult(reportsDueForSweep, 'call_reports_due_for_sweep', raw).unbilled;
     },
-    /** Whether the call is settled in Postgres (its row settled, or its report billed): call_settled. */
-    async settled(callId: string): Promise<CallSettled> {
-      return parseRpcResult(callSettled, 'call_settled', await rpc.call('call_settled', { p_call_id: callId }));
+    /** Which of these calls are settled in Postgres (the row settled, or the report billed): calls_settled. */
+    async settledAmong(callIds: readonly string[]): Promise<Set<string>> {
+      return new Set(parseRpcResult(callsSettled, 'calls_settled', await rpc.call('calls_settled', { p_call_ids: callIds })).settled);
     },
     /** Redis was seen with this settled call's entry no longer counting: off the sweeper's list. */
     async hotReleased(callId: string): Promise<'stamped' | 'unchanged'> {

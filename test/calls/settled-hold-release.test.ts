@@ -154,4 +154,38 @@ describe('a settled call whose Redis release failed', () => {
     const { rows } = await ctx.pool.query('select hot_released_at is not null as confirmed from calls where call_id = $1', ['sweep-settled']);
     expect(rows).toEqual([{ confirmed: true }]);
   });
+
+  it('renewals that run together, one of a settled call and one of a live one, each get their own call\'s answer from the batched question', async () => {
+    // Two calls on one wallet; one is charged with its release lost. Their renewals run at the
+    // same moment (as the meter worker runs 50 at once), so one calls_settled answers both: the
+    // settled call's hold is released, the live one's grows by its slice.
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    await admit(orgId, num, 'batch-settled');
+    await admit(orgId, num, 'batch-live');
+    const due = await ctx.services.redis.zrange(ctx.services.keys.meterDue(orgId), 0, -1);
+    const jobOf = (id: string) => parseDueMember(due.find((m) => m.endsWith(`|${id}`)) ?? '') as CallMeterJob;
+    await recordReport(orgId, num, 'batch-settled', 30);
+    await billWithReleaseLost('batch-settled');
+    const [settled, live] = await Promise.all([ctx.services.calls.meters.step(jobOf('batch-settled')), ctx.services.calls.meters.step(jobOf('batch-live'))]);
+    expect(settled).toMatchObject({ outcome: 'released' });
+    expect(live).toMatchObject({ outcome: 'renewed' });
+    expect(await ctx.services.calls.hot.state(orgId, 'batch-settled')).toBe('released');
+    expect(await ctx.services.calls.hot.state(orgId, 'batch-live')).toBe('held');
+  });
+
+  it('calls_settled names the settled calls of a batch once each, in order: by their row or by a billed report', async () => {
+    const orgId = await createFundedOrg(ctx.services, 1000);
+    const num = await registerNumber(ctx.services, orgId);
+    await admit(orgId, num, 'q-row-settled');
+    await admit(orgId, num, 'q-held');
+    await recordReport(orgId, num, 'q-row-settled', 5);
+    await billWithReleaseLost('q-row-settled');
+    // A report billed before the call's row exists (no admission recorded for it).
+    await recordReport(orgId, num, 'q-report-only', 5);
+    expect((await billCall(ctx.services.calls.billing, 'q-report-only', 'sweeper')).outcome).toBe('charged');
+    const asked = ['q-held', 'q-report-only', 'q-unknown', 'q-row-settled', 'q-report-only'];
+    const settled = await ctx.services.calls.store.settledAmong(asked);
+    expect([...settled]).toEqual(['q-report-only', 'q-row-settled']);
+  });
 });
