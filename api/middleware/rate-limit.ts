@@ -105,7 +105,7 @@ class BrakeStore implements Store {
     const now = Date.now();
     if (now - this.lastWarningMs < STORE_ERROR_LOG_INTERVAL_MS) return;
     this.lastWarningMs = now;
-    this.log.warn({ prefix: this.inner.prefix, err: (err as Error).message }, 'auth-failure limiter: RedisClient unavailable; not limiting');
+    this.log.warn({ prefix: this.inner.prefix, err: (err as Error).message }, 'auth-failure limiter: Redis unavailable; not limiting');
   }
 }
 

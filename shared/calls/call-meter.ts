@@ -408,7 +408,7 @@ export function createMeters(d: MeterDeps) {
         for (const h of await d.hot.heldEntries(orgId, d.clock())) if (!calls.has(h.call_id)) calls.set(h.call_id, h);
       } catch (err) {
         // Postgres's list stands alone (the Redis-path record reaches it within milliseconds).
-        d.log.warn({ orgId, err: (err as Error).message }, 'freeze: RedisClient holds unreadable; ending the calls Postgres knows');
+        d.log.warn({ orgId, err: (err as Error).message }, 'freeze: Redis holds unreadable; ending the calls Postgres knows');
       }
       const now = d.clock();
       await Promise.all([...calls.values()].map((h) => schedule({ ...jobFor('stop', orgId, h, h.slices, now), tag })));
