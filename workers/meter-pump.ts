@@ -33,6 +33,23 @@ export interface MeterPumpOptions {
 
 export const METER_PUMP_DEFAULTS: MeterPumpOptions = { intervalMs: 250, horizonMs: 2000, leaseMs: 30_000, batch: 500, maxBackoffMs: 5000 };
 
+/**
+ * The running pump visits each due key once every METER_PUMP_SPREAD runs (once a second at the
+ * default 250 ms), a quarter of the keys per run: a claim of an empty key still costs a script
+ * call, and the index holds up to one key per hash slot that ever had a metered call (16,384), so
+ * visiting all of them every run would cost an idle deployment thousands of calls a second. A
+ * visit per second is enough: an entry is claimed up to the horizon (2 s) before it is due, and a
+ * first renewal is due at least 7 s after it is written (the shortest slice, 10 s, less its lead).
+ * The tag list is read from the index on the first run of each round.
+ */
+export const METER_PUMP_SPREAD = 4;
+
+/** Which of the SPREAD parts a tag belongs to: fixed for a tag (its base-36 value), so every part is visited once per round. */
+export function pumpPartOf(tag: string, spread: number): number {
+  const n = Number.parseInt(tag, 36);
+  return Number.isFinite(n) ? n % spread : 0;
+}
+
 export interface MeterPumpDeps {
   due: MeterDue;
   queues: Pick<Queues, 'callMeters'>;
@@ -162,12 +179,12 @@ function byTag<T extends { tag: string }>(items: T[]): Map<string, T[]> {
  * back full, until none does (per key, today's "batches while they come back full"). A key that
  * fails does not hold up the others (on a cluster, one master's trouble leaves the other
  * masters' renewals flowing). Returns the entries turned into jobs; throws PumpRunError when a
- * step failed.
+ * step failed. `only`: these due keys' tags instead of the whole index (the running pump's part).
  */
-export async function pumpDueMeters(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUMP_DEFAULTS): Promise<number> {
+export async function pumpDueMeters(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUMP_DEFAULTS, only?: readonly string[]): Promise<number> {
   let tags: string[];
   try {
-    tags = await d.due.tags();
+    tags = only === undefined ? await d.due.tags() : [...only];
   } catch (err) {
     throw new PumpRunError([new PumpStepError('claim', err)], 0, true);
   }
@@ -198,10 +215,16 @@ export function startMeterPump(d: MeterPumpDeps, o: MeterPumpOptions = METER_PUM
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  let runNo = 0;
+  let tags: string[] = [];
 
   const run = async (): Promise<void> => {
+    const part = runNo++ % METER_PUMP_SPREAD;
     try {
-      await pumpDueMeters(d, o);
+      if (part === 0 || tags.length === 0) tags = await d.due.tags().catch((err: unknown) => {
+        throw new PumpRunError([new PumpStepError('claim', err)], 0, true);
+      });
+      await pumpDueMeters(d, o, tags.filter((tag) => pumpPartOf(tag, METER_PUMP_SPREAD) === part));
       failures = 0;
     } catch (err) {
       const steps = err instanceof PumpRunError ? err.failures.map((f) => f.step) : ['claim' as const];
