@@ -1,5 +1,6 @@
 // Entry point for npm start / start:api / start:workers / sandbox / migrate.
 // A bad setting stops the process here with one line naming it, never a stack trace.
+import { createMetricsApp } from '../api/metrics-app';
 import { createHttpHandler } from '../api/webhook-fast-lane';
 import { startServer, type RunningServer } from '../api/server';
 import { startWorkers, type RunningWorkers } from '../workers/main';
@@ -88,6 +89,12 @@ async function main(): Promise<void> {
   // npm start with no TWILIO_ACCOUNT_SID: simulators in-process, announced loudly.
   if (role === 'all' && config.sandbox.enabled) sandbox = await startSandbox(config, services.log);
   if (role === 'all' || role === 'workers') workers = await startWorkers(services);
+  // Workers alone: their counters are scraped from them (with the API in the same process, the
+  // API's /metrics already shows them: one registry).
+  if (role === 'workers') {
+    server = await startServer(createMetricsApp(services), config.workersMetricsPort);
+    services.log.info({ port: server.port }, `workers metrics on http://127.0.0.1:${server.port}/metrics`);
+  }
   if (role === 'all' || role === 'api') {
     if (config.sandbox.enabled) await ensureDemoOrg(services);
     server = await startServer(createHttpHandler(services), config.port);

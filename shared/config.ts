@@ -30,6 +30,8 @@ const secret = z.string().min(8, 'must be at least 8 characters');
 
 const envSchema = z.object({
   PORT: int(1, 65535).default(3000),
+  // A workers process (`start:workers`) serves /metrics, /healthz and /readyz here; 0 = a port the OS picks.
+  WORKERS_METRICS_PORT: int(0, 65535).default(9464),
   DATABASE_URL: url.optional(),
   REDIS_URL: url.default('redis://127.0.0.1:6379'),
   // A Redis Cluster's seed nodes (CONTRACT §13): set, the service runs on the cluster and
@@ -171,6 +173,8 @@ export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof
 
 export interface Config {
   port: number;
+  /** Where a workers process alone serves /metrics (api/metrics-app.ts); 0 = any free port. */
+  workersMetricsPort: number;
   sandbox: { enabled: boolean; twilioPort: number; vapiPort: number; stripePort: number; host: string };
   /** Exactly one data path: node-postgres on databaseUrl, or supabase-js to a Supabase project. */
   data: { kind: 'postgres'; databaseUrl: string } | { kind: 'supabase'; url: string; serviceRoleKey: string };
@@ -315,6 +319,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const publicBaseUrl = sandbox ? (e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`) : need(e.PUBLIC_BASE_URL, 'PUBLIC_BASE_URL', outside);
   return {
     port,
+    workersMetricsPort: e.WORKERS_METRICS_PORT,
     sandbox: { enabled: sandbox, twilioPort: e.SANDBOX_TWILIO_PORT, vapiPort: e.SANDBOX_VAPI_PORT, stripePort: e.SANDBOX_STRIPE_PORT, host: e.SANDBOX_HOST },
     data,
     redis: { url: e.REDIS_URL, ...(e.REDIS_CLUSTER_NODES === undefined ? {} : { clusterNodes: clusterNodes(e.REDIS_CLUSTER_NODES) }), keyPrefix: e.REDIS_KEY_PREFIX },

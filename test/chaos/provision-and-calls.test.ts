@@ -142,6 +142,7 @@ const STRIPE_PATIENCE_MS = STRIPE_OUTAGE_SECONDS * 1000 + 60_000;
 function serviceEnv(dbUrl: string, redisUrl: string, ports: { api: number; twilio: number; vapi: number; stripe: number }): Record<string, string> {
   return {
     PORT: String(ports.api),
+    WORKERS_METRICS_PORT: '0',
     DATABASE_URL: dbUrl,
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: uniquePrefix('chaos'),

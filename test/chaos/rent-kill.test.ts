@@ -41,6 +41,7 @@ describe('chaos: workers killed mid-renewal', () => {
       DATABASE_URL: w.ctx.databaseUrl,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: c.redis.keyPrefix,
+      WORKERS_METRICS_PORT: '0',
       TWILIO_API_BASE_URL: c.twilio.apiBaseUrl ?? '',
       VAPI_API_BASE_URL: c.vapi.apiBaseUrl,
       // A killed worker's job runs elsewhere once its lock lapses: keep that short here.

@@ -42,6 +42,8 @@ export function testEnv(dbUrl: string, prefix: string, extra: Record<string, str
     SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
     VAPI_WEBHOOK_SECRET: TEST_VAPI_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // A workers process started by a test listens where the OS says, never on a fixed port.
+    WORKERS_METRICS_PORT: '0',
     ...extra,
   };
 }
