@@ -14,7 +14,6 @@
 // Outbound calls (CONTRACT §10) are settled the same way, looked up at Vapi by their Vapi id; one
 // whose POST /call answer was lost is first looked for in Vapi's listing by the same job
 // (shared/calls/outbound-calls.ts sweepPlacing, run before sweepCalls in workers/main.ts).
-import type { Queue } from 'bullmq';
 import { billCall, releaseHot, releaseSettledHold, writeWalletThrough, type CallBillingDeps } from '../shared/calls/call-billing';
 import { enqueueBilling } from '../shared/calls/call-reports';
 import type { CallDueForSweep, CallStore, SweepCursor } from '../shared/calls/call-store';
@@ -22,7 +21,7 @@ import type { VapiCallsClient } from '../shared/clients/vapi-client';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import type { Services } from '../shared/process/services';
-import { jobIds, type MaintenanceJob, type Queues } from '../shared/queues/queues';
+import { jobIds, type Queues } from '../shared/queues/queues';
 import { walkPages, type PageWalk } from './walk-pages';
 
 export const CALL_SWEEP_SCHEDULER_ID = 'sweep-calls';
@@ -213,9 +212,4 @@ async function reenqueue(queue: Queues['callBilling'], callId: string): Promise<
   if (job) await job.remove();
   await enqueueBilling({ callBilling: queue } as Queues, callId);
   return true;
-}
-
-/** Registers (or updates) the repeating sweep on the maintenance queue. */
-export async function scheduleCallSweep(maintenance: Queue<MaintenanceJob>, intervalMs: number): Promise<void> {
-  await maintenance.upsertJobScheduler(CALL_SWEEP_SCHEDULER_ID, { every: intervalMs }, { name: CALL_SWEEP_SCHEDULER_ID, data: { task: 'sweep-calls' } });
 }

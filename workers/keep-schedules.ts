@@ -2,8 +2,18 @@
 // flush) loses them, and with them every sweep — the thing that drives each request and call to
 // a final state (failure mode 12). Upserting a scheduler is idempotent, so each workers process
 // re-asserts them on a timer and a wiped Redis gets its sweeps back without a restart.
+import type { Queue } from 'bullmq';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
+import { KEEP_COMPLETED, KEEP_FAILED, type MaintenanceJob } from '../shared/queues/queues';
+
+/**
+ * A maintenance task's schedule: one job scheduler named for the task, upserted (one schedule
+ * however many workers processes start), its finished jobs trimmed like every other queue's.
+ */
+export async function scheduleMaintenanceTask(maintenance: Queue<MaintenanceJob>, task: MaintenanceJob['task'], everyMs: number): Promise<void> {
+  await maintenance.upsertJobScheduler(task, { every: everyMs }, { name: task, data: { task }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } });
+}
 
 export interface KeptSchedules {
   stop(): void;

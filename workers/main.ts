@@ -2,16 +2,16 @@
 import type { Services } from '../shared/process/services';
 import { startCallBillingWorker } from './call-billing-worker';
 import { startCallMeterWorker } from './call-meter-worker';
-import { callSweepDeps, scheduleCallSweep, sweepCalls } from './call-sweeper';
-import { keepSchedules } from './keep-schedules';
+import { CALL_SWEEP_SCHEDULER_ID, callSweepDeps, sweepCalls } from './call-sweeper';
+import { keepSchedules, scheduleMaintenanceTask } from './keep-schedules';
 import { catchUpStripeEvents } from '../shared/money-in/stripe-catch-up';
-import { scheduleStripeCatchUp, stripeCatchUpDeps } from './stripe-catch-up';
-import { reconcileNumbers, scheduleReconcile } from './number-reconciler';
+import { STRIPE_CATCH_UP_SCHEDULER_ID, stripeCatchUpDeps } from './stripe-catch-up';
+import { RECONCILE_SCHEDULER_ID, reconcileNumbers } from './number-reconciler';
 import { startMaintenanceWorker } from './maintenance-worker';
 import { startMoneyInWorkers } from './money-in-worker';
 import { meterPumpDeps, startMeterPump } from './meter-pump';
 import { meterSweepDeps, sweepMeters } from './meter-sweeper';
-import { scheduleProvisioningSweep, sweepProvisioning } from './provisioning-sweeper';
+import { PROVISIONING_SWEEP_SCHEDULER_ID, sweepProvisioning } from './provisioning-sweeper';
 import { startProvisioningWorker } from './provisioning-worker';
 import { startRefundWorker } from './refund-worker';
 import { scheduleRentSweep, startRentWorker } from './rent-worker';
@@ -53,10 +53,10 @@ export async function startWorkers(services: Services): Promise<RunningWorkers> 
   const every = services.config.sweep.intervalMs;
   const schedules = await keepSchedules(
     async () => {
-      await scheduleCallSweep(maintenance, every);
-      await scheduleProvisioningSweep(maintenance, every);
-      await scheduleReconcile(maintenance, services.config.reconcile.intervalMs);
-      await scheduleStripeCatchUp(maintenance, services.config.stripe.catchUp.intervalMs);
+      await scheduleMaintenanceTask(maintenance, CALL_SWEEP_SCHEDULER_ID, every);
+      await scheduleMaintenanceTask(maintenance, PROVISIONING_SWEEP_SCHEDULER_ID, every);
+      await scheduleMaintenanceTask(maintenance, RECONCILE_SCHEDULER_ID, services.config.reconcile.intervalMs);
+      await scheduleMaintenanceTask(maintenance, STRIPE_CATCH_UP_SCHEDULER_ID, services.config.stripe.catchUp.intervalMs);
       await scheduleRentSweep(services.queues.rentals, services.config.rental.intervalMs);
     },
     every,

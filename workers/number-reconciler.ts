@@ -11,11 +11,9 @@
 // is any number younger than RECONCILE_GRACE_SECONDS. Releases go by id: Vapi first (it points at
 // the Twilio number), then Twilio by SID (failure mode 30). Every listing pages through the whole
 // account; releases happen after the walk, so deleting never shifts a page still to be read.
-import type { Queue } from 'bullmq';
 import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps';
 import { RECONCILE_LOOKUP_MAX, type RequestOwnership } from '../shared/provisioning/provisioning-store';
 import { releaseAtProvider } from '../shared/provisioning/release-number';
-import { KEEP_COMPLETED, KEEP_FAILED, type MaintenanceJob } from '../shared/queues/queues';
 
 export const RECONCILE_SCHEDULER_ID = 'reconcile-numbers';
 
@@ -37,15 +35,6 @@ interface Orphan {
   requestId: string;
   phoneNumber: string | undefined;
   status: string;
-}
-
-/** One schedule however many worker processes start (upsert by id). */
-export async function scheduleReconcile(maintenance: Queue<MaintenanceJob>, intervalMs: number): Promise<void> {
-  await maintenance.upsertJobScheduler(
-    RECONCILE_SCHEDULER_ID,
-    { every: intervalMs },
-    { name: RECONCILE_SCHEDULER_ID, data: { task: 'reconcile-numbers' }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } },
-  );
 }
 
 export async function reconcileNumbers(deps: ProvisioningDeps, now: Date = new Date()): Promise<ReconcileReport> {

@@ -6,24 +6,16 @@
 // Failure mode 29: the work list is read in the order rows are due, page by page, and a row the
 // sweeper cannot finish now is put off with a backoff (as workers/call-sweeper.ts does), so 500
 // failed requests whose refund jobs wait out a long backoff never keep it from a lost job.
-import type { JobState, Queue } from 'bullmq';
+import type { JobState } from 'bullmq';
 import type { ProvisioningDeps } from '../shared/provisioning/provisioning-deps';
 import { enqueueRefund, failRequest } from '../shared/provisioning/settle-request';
 import type { SweepCandidate, SweepCursor } from '../shared/provisioning/provisioning-store';
 import { sweepBackoffMs } from './call-sweeper';
-import { jobIds, KEEP_COMPLETED, KEEP_FAILED, provisioningJobOptions, type MaintenanceJob } from '../shared/queues/queues';
+import { jobIds, provisioningJobOptions } from '../shared/queues/queues';
 import { walkPages } from './walk-pages';
 
 export const PROVISIONING_SWEEP_SCHEDULER_ID = 'sweep-provisioning';
 
-/** One schedule however many worker processes start (upsert by id). */
-export async function scheduleProvisioningSweep(maintenance: Queue<MaintenanceJob>, intervalMs: number): Promise<void> {
-  await maintenance.upsertJobScheduler(
-    PROVISIONING_SWEEP_SCHEDULER_ID,
-    { every: intervalMs },
-    { name: PROVISIONING_SWEEP_SCHEDULER_ID, data: { task: 'sweep-provisioning' }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } },
-  );
-}
 
 /** Requests read per page, in the order they are due (sweep_due_at, id). */
 export const SWEEP_BATCH = 200;

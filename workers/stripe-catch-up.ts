@@ -1,20 +1,11 @@
-// The schedule of the Stripe catch-up (shared/money-in/stripe-catch-up.ts): one job scheduler on
-// the maintenance queue, re-asserted by every workers process (keep-schedules.ts).
-import type { Queue } from 'bullmq';
+// The Stripe catch-up's wiring (shared/money-in/stripe-catch-up.ts): its maintenance task's name
+// (its schedule: keep-schedules.ts scheduleMaintenanceTask, asserted by every workers process) and
+// its dependencies from a process's services.
 import type { StripeCatchUpDeps } from '../shared/money-in/stripe-catch-up';
 import type { Services } from '../shared/process/services';
 import { stripeEventDeps } from '../shared/process/stripe-event-deps';
-import { KEEP_COMPLETED, KEEP_FAILED, type MaintenanceJob } from '../shared/queues/queues';
 
 export const STRIPE_CATCH_UP_SCHEDULER_ID = 'stripe-catch-up';
-
-export async function scheduleStripeCatchUp(maintenance: Queue<MaintenanceJob>, intervalMs: number): Promise<void> {
-  await maintenance.upsertJobScheduler(
-    STRIPE_CATCH_UP_SCHEDULER_ID,
-    { every: intervalMs },
-    { name: STRIPE_CATCH_UP_SCHEDULER_ID, data: { task: 'stripe-catch-up' }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } },
-  );
-}
 
 /** What the catch-up needs: the webhook handler's own dependencies, Redis for its cursor, its window. */
 export function stripeCatchUpDeps(s: Services): StripeCatchUpDeps {
