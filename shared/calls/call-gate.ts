@@ -11,9 +11,9 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { defaultCallRate, VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
+import { defaultCallRate, type CallRate } from '../pricing';
 import { createResultBatcher } from './batcher';
-import { callRateOf, holdRate, rateFields, type AdmitCall, type AdmitTerms, type BatchAdmission, type CallStore, type ControlRefusal, type HoldStep, type StoredHold } from './call-store';
+import { admitTermsOf, callRateOf, holdRate, rateFields, type AdmitCall, type BatchAdmission, type CallStore, type ControlRefusal, type HoldStep, type StoredHold } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { NumberLookup, NumberResolver } from './number-resolver';
 import { throttledLog } from './outage-log';
@@ -155,17 +155,9 @@ export function createCallGate(d: CallGateDeps) {
   const { pricing, callGate } = d.config;
   // What both atomic steps plan with: the prices come from Config.pricing and the bounds from
   // pricing.ts, so the Lua and SQL plans compute planHold() (proven in test/calls), not their own.
-  const terms: HoldTerms = {
-    ratePerMinute: pricing.callRatePerMinute,
-    minBalance: pricing.callMinBalance,
-    safetyMarginSeconds: callGate.safetyMarginSeconds,
-    holdGraceSeconds: callGate.holdGraceSeconds,
-    policy: callGate.holdPolicy,
-    holdSeconds: callGate.holdSeconds,
-  };
-
+  const admitTerms = admitTermsOf(d.config);
+  const terms: HoldTerms = admitTerms;
   const defaultRate = defaultCallRate(pricing);
-  const admitTerms: AdmitTerms = { ...terms, minDurationSeconds: VAPI_MIN_DURATION_SECONDS, maxDurationSeconds: VAPI_MAX_DURATION_SECONDS };
   const lanes = Array.from({ length: ADMIT_LANES }, () =>
     createResultBatcher<AdmitCall, BatchAdmission>((calls) => d.store.admitMany(admitTerms, calls), {
       flushMs: ADMIT_BATCH_FLUSH_MS,

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { cachedBalance } from '../cache/cached-balance';
 import { parseRpcResult } from '../db/parse-rpc-result';
 import { DataUnavailableError, type Rpc } from '../db/rpc';
-import type { CallRate } from '../pricing';
+import type { Config } from '../config';
+import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
 import { LIMIT_NAMES, walletControls } from '../wallet/wallet-controls';
 
 const int = z.number().int();
@@ -233,6 +234,24 @@ export interface AdmitTerms {
   maxDurationSeconds: number;
   policy: 'metered' | 'full';
   holdSeconds: number;
+}
+
+/**
+ * The terms every admission plans with, from one place: the prices from Config.pricing, the
+ * gate's settings, Vapi's duration bounds from pricing.ts (inbound on either store, outbound).
+ */
+export function admitTermsOf(config: Pick<Config, 'pricing' | 'callGate'>): AdmitTerms {
+  const { pricing, callGate } = config;
+  return {
+    ratePerMinute: pricing.callRatePerMinute,
+    minBalance: pricing.callMinBalance,
+    safetyMarginSeconds: callGate.safetyMarginSeconds,
+    holdGraceSeconds: callGate.holdGraceSeconds,
+    minDurationSeconds: VAPI_MIN_DURATION_SECONDS,
+    maxDurationSeconds: VAPI_MAX_DURATION_SECONDS,
+    policy: callGate.holdPolicy,
+    holdSeconds: callGate.holdSeconds,
+  };
 }
 
 /** One call to admit: whose, which, and when (the decision's clock). */

@@ -19,10 +19,10 @@ import { VapiApiError, type VapiCall, type VapiCallsClient } from '../clients/va
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { defaultCallRate, VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS } from '../pricing';
+import { defaultCallRate } from '../pricing';
 import { releaseHot } from './call-billing';
 import type { CallServices } from './call-services';
-import { holdRate } from './call-store';
+import { admitTermsOf, holdRate } from './call-store';
 import { secondsPaidFor } from './hold-policy';
 import type { OutboundAdmission, OutboundStore, PlacingCall } from './outbound-store';
 
@@ -65,7 +65,7 @@ export interface OutboundDeps {
 }
 
 export function createOutboundCalls(d: OutboundDeps) {
-  const { pricing, callGate } = d.config;
+  const { pricing } = d.config;
   const defaultRate = defaultCallRate(pricing);
 
   const decided = (outcome: string) => d.metrics.gateDecisions.inc({ gate: 'outbound', outcome, path: 'database' });
@@ -92,14 +92,7 @@ export function createOutboundCalls(d: OutboundDeps) {
       country: i.destination.country,
       phoneNumberId: i.phoneNumberId,
       assistantId: i.assistantId,
-      ratePerMinute: pricing.callRatePerMinute,
-      minBalance: pricing.callMinBalance,
-      safetyMarginSeconds: callGate.safetyMarginSeconds,
-      holdGraceSeconds: callGate.holdGraceSeconds,
-      minDurationSeconds: VAPI_MIN_DURATION_SECONDS,
-      maxDurationSeconds: VAPI_MAX_DURATION_SECONDS,
-      policy: callGate.holdPolicy,
-      holdSeconds: callGate.holdSeconds,
+      ...admitTermsOf(d.config),
       concurrencyLimit: d.config.outbound.concurrencyLimit,
       nowMs: d.clock(),
     });

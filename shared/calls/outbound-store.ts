@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { parseRpcResult } from '../db/parse-rpc-result';
 import type { Rpc } from '../db/rpc';
-import { holdStepHold, rateRow, type RateRow } from './call-store';
+import { holdStepHold, rateRow, type AdmitTerms, type RateRow } from './call-store';
 
 const int = z.number().int();
 
@@ -46,7 +46,7 @@ const dialing = z.union([
 export type OrgDialing = z.output<typeof dialing>;
 
 /** What outbound_call_admit needs (see its header). */
-export interface OutboundAdmitInput {
+export interface OutboundAdmitInput extends AdmitTerms {
   orgId: string;
   callId: string;
   idempotencyKey: string;
@@ -55,14 +55,6 @@ export interface OutboundAdmitInput {
   country: string | null;
   phoneNumberId: string;
   assistantId: string;
-  ratePerMinute: number;
-  minBalance: number;
-  safetyMarginSeconds: number;
-  holdGraceSeconds: number;
-  minDurationSeconds: number;
-  maxDurationSeconds: number;
-  policy: 'metered' | 'full';
-  holdSeconds: number;
   concurrencyLimit: number | null;
   nowMs: number;
 }

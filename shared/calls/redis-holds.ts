@@ -146,24 +146,22 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   /**
-   * Sends `script` once the org's due key is in the index (SADD: idempotent, its reply awaited,
-   * so a script that writes a due entry never runs before its key is indexed; a failed SADD
-   * fails the call without running the script). The script is sent in the reaction to that reply
-   * — one promise step, the same for decide and adopt — so two calls for one organisation send
-   * their scripts in the order they sent their SADDs (one connection to the index's server, in
-   * order): adopt, sent after a stalled decide, still runs after it.
+   * Sends `script` once the due key `tag` is in the index (SADD: idempotent, its reply awaited, so
+   * a script that writes a due entry never runs before its key is indexed; a failed SADD fails the
+   * call without running the script). The script is sent in the reaction to that reply — one
+   * promise step, the same for decide and adopt — so two calls for one organisation send their
+   * scripts in the order they sent their SADDs (one connection to the index's server, in order):
+   * adopt, sent after a stalled decide, still runs after it.
+   *
+   * A tag this process indexed less than INDEX_MEMO_MS ago is not indexed again (the hot path
+   * would pay that round trip on every metered admission): the index never shrinks, so only a
+   * Redis that lost its data can drop a tag, and it then lost its due entries too; the meter sweep
+   * re-creates those renewals from Postgres and re-indexes a due key it finds a renewal in
+   * (call-meter.ts ensure()), which covers entries written within INDEX_MEMO_MS after the loss.
+   * Order still holds: both calls wait on SADDs sent in order, or neither waits.
    */
-  //
-  // A tag indexed a moment ago is not indexed again (the hot path would pay that round trip on
-  // every metered admission): the index never shrinks, so only a Redis that lost its data can
-  // drop a tag, and it then lost its due entries too; the meter sweep re-creates those renewals
-  // from Postgres and re-indexes a due key it finds a renewal in (call-meter.ts ensure()), which
-  // covers the entries written within INDEX_MEMO_MS after the loss as well. The reply still
-  // comes before the script the first time, so adopt still follows a stalled decide: both wait
-  // on SADDs sent in order, or neither waits and both go out in order.
   const indexedAt = new Map<string, number>();
-  const indexedThen = <T>(orgId: string, script: () => Promise<T>): Promise<T> => {
-    const tag = keys.meterDueTag(orgId);
+  const indexedThen = <T>(tag: string, script: () => Promise<T>): Promise<T> => {
     const at = indexedAt.get(tag);
     if (at !== undefined && Date.now() - at < INDEX_MEMO_MS) return script();
     return redis.sadd(keys.meterDueIndex, tag).then(() => {
@@ -178,9 +176,10 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
      */
     async decide(orgId: string, callId: string, t: HoldTerms, nowMs = Date.now(), billingOffsetMs = 0): Promise<RedisDecision> {
       const rate = t.rate;
+      const tag = keys.meterDueTag(orgId);
       const decide = () => r.callGateDecide(
         ...k(orgId),
-        keys.meterDue(orgId),
+        keys.meterDueOfTag(tag),
         callId,
         nowMs,
         rate?.ratePerMinute ?? t.ratePerMinute,
@@ -199,7 +198,7 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
         rate?.incrementSeconds ?? 1,
       );
       // Only a metered admission writes a due entry; under the full policy there is nothing to index.
-      const reply = await (t.policy === 'metered' ? indexedThen(orgId, decide) : decide());
+      const reply = await (t.policy === 'metered' ? indexedThen(tag, decide) : decide());
       const [kind, a, b, c, e, cap, held] = reply;
       switch (kind) {
         case 'miss':
@@ -283,8 +282,9 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
      */
     async adopt(orgId: string, hold: StoredHold, t: Pick<HoldTerms, 'ratePerMinute' | 'holdSeconds'>, nowMs = Date.now()): Promise<AdoptOutcome> {
       // Adopt only removes from D, but goes through the index step as decide does, to be sent after it.
-      const [outcome] = await indexedThen(orgId, () =>
-        r.callGateAdopt(...k(orgId), keys.meterDue(orgId), hold.call_id, nowMs, ...holdArgs([hold]).slice(1, 8), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId, ...rateArgs(hold)),
+      const tag = keys.meterDueTag(orgId);
+      const [outcome] = await indexedThen(tag, () =>
+        r.callGateAdopt(...k(orgId), keys.meterDueOfTag(tag), hold.call_id, nowMs, ...holdArgs([hold]).slice(1, 8), t.ratePerMinute, leadMsOf(t.holdSeconds), orgId, ...rateArgs(hold)),
       );
       if (outcome !== 'added' && outcome !== 'adopted' && outcome !== 'kept') throw new Error(`invariant violated: call_gate_adopt returned ${String(outcome)}`);
       return outcome;
