@@ -5,7 +5,8 @@
 // through the webhook's own handler: an auto-recharge whose payment_intent.succeeded never came is
 // credited (and no longer blocks the next one), a payment and its refund both missed end as a
 // credit then a debit, nothing is applied twice (a second run, the webhook arriving late), and
-// events younger than the settle time are left to their webhook. Real Postgres and Redis.
+// events younger than the settle time are left to their webhook; a catch-up running beside the
+// late webhooks of the same events credits once. Real Postgres and Redis.
 import request from 'supertest';
 import { catchUpStripeEvents } from '../../shared/money-in/stripe-catch-up';
 import { stripeCatchUpDeps } from '../../workers/stripe-catch-up';
@@ -114,4 +115,21 @@ it('reads every page of the list: fifty-five missed payments (over a hundred eve
   expect(report.failed).toBe(0);
   expect(await w.balance(orgId)).toBe(27_500);
   expect((await entries(orgId)).filter(([kind]) => kind === 'topup')).toHaveLength(55);
+});
+
+it('credits once when the catch-up and the late webhooks apply the same events at the same moment', async () => {
+  const { orgId, token } = await w.org();
+  webhooksLost();
+  const res = await w.topUp(token, 4000);
+  expect((await w.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
+  const missed = eventsOf(orgId);
+  expect(missed.length).toBeGreaterThanOrEqual(2);
+  webhooksBack();
+  // Each event three times over: the catch-up's run and two webhook deliveries of every event, together.
+  const [report, first, second] = await Promise.all([catchUp(), w.redeliver(missed), w.redeliver(missed)]);
+  expect(report.failed).toBe(0);
+  expect([...first, ...second].every((s) => s === 200)).toBe(true);
+  expect(await w.balance(orgId)).toBe(4000);
+  expect(await entries(orgId)).toEqual([['topup', 4000]]);
+  await expectLedgerConsistent(w.ctx.pool);
 });
