@@ -618,6 +618,12 @@ const badRequest = error('Invalid input or a missing Idempotency-Key; nothing ch
 const notFound = error('Unknown, malformed, or another organisation\'s id: `{"error":"not_found"}`.');
 const unavailable = error('The database is not available; nothing changed. Retry (with the same Idempotency-Key where there is one).');
 const dashboard = [{ dashboardJwt: [] }];
+/** A dashboard list's paging: `limit` (1..max, default def) and the opaque `cursor` of the previous page. */
+const pageQuery = (max: number, def: number) => [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: max, default: def } },
+  { name: 'cursor', in: 'query', schema: { type: 'string' } },
+];
+const noOrganisation = error('No organisation in the token.');
 const operator = [{ operatorToken: [] }];
 
 export const openApiDocument = {
@@ -669,14 +675,14 @@ export const openApiDocument = {
         summary: 'Status of one provisioning request of the caller\'s organisation.',
         security: dashboard,
         parameters: [{ name: 'requestId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': json(ref('ProvisioningStatus'), 'The request.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('ProvisioningStatus'), 'The request.'), '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet': {
       get: {
         operationId: 'getWallet',
         security: dashboard,
-        responses: { '200': json(ref('Wallet'), 'The caller\'s wallet.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('Wallet'), 'The caller\'s wallet.'), '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet/transactions': {
@@ -684,11 +690,8 @@ export const openApiDocument = {
         operationId: 'listTransactions',
         summary: 'Ledger entries, newest first; balance == sum(amount) at every moment.',
         security: dashboard,
-        parameters: [
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        ],
-        responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+        parameters: pageQuery(200, 50),
+        responses: { '200': json(ref('Transactions'), 'One page.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '503': unavailable },
       },
     },
     '/api/wallet/top-ups': {
@@ -696,11 +699,8 @@ export const openApiDocument = {
         operationId: 'listTopUps',
         summary: "The organisation's top-ups, newest first, each paid one with its receipt number.",
         security: dashboard,
-        parameters: [
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        ],
-        responses: { '200': json(ref('TopUps'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+        parameters: pageQuery(100, 20),
+        responses: { '200': json(ref('TopUps'), 'One page.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '503': unavailable },
       },
       post: {
         operationId: 'createTopUp',
@@ -712,7 +712,7 @@ export const openApiDocument = {
           '201': json(ref('TopUpCreated'), 'Created (also the replay of the same key and body).'),
           '400': badRequest,
           '401': unauthorized,
-          '403': error('No organisation in the token.'),
+          '403': noOrganisation,
           '404': notFound,
           '409': error('The Idempotency-Key was used with a different body.'),
           '502': error('Stripe could not be reached: nothing charged; retry with the same key.'),
@@ -726,7 +726,7 @@ export const openApiDocument = {
         summary: 'The receipt of a paid top-up: its number (one gap-free series), amount, currency, paid time and card.',
         security: dashboard,
         parameters: [{ name: 'topUpId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': json(ref('Receipt'), 'The receipt.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': error('Not paid yet, another organisation\'s, unknown or malformed: `{"error":"not_found"}`.'), '503': unavailable },
+        responses: { '200': json(ref('Receipt'), 'The receipt.'), '401': unauthorized, '403': noOrganisation, '404': error('Not paid yet, another organisation\'s, unknown or malformed: `{"error":"not_found"}`.'), '503': unavailable },
       },
     },
     '/api/wallet/usage': {
@@ -738,7 +738,7 @@ export const openApiDocument = {
           { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
           { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'Inclusive; at most 366 days from `from`.' },
         ],
-        responses: { '200': json(ref('UsageDays'), 'Every day of the range.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('UsageDays'), 'Every day of the range.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet/statement': {
@@ -755,7 +755,7 @@ export const openApiDocument = {
           },
           '400': badRequest,
           '401': unauthorized,
-          '403': error('No organisation in the token.'),
+          '403': noOrganisation,
           '404': notFound,
           '503': unavailable,
         },
@@ -766,14 +766,14 @@ export const openApiDocument = {
         operationId: 'getTopUp',
         security: dashboard,
         parameters: [{ name: 'topUpId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': json(ref('TopUp'), 'The top-up.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('TopUp'), 'The top-up.'), '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet/auto-recharge': {
       get: {
         operationId: 'getAutoRecharge',
         security: dashboard,
-        responses: { '200': json(ref('AutoRecharge'), 'The settings.'), '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('AutoRecharge'), 'The settings.'), '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
       put: {
         operationId: 'putAutoRecharge',
@@ -783,7 +783,7 @@ export const openApiDocument = {
           '200': json(ref('AutoRecharge'), 'The settings.'),
           '400': badRequest,
           '401': unauthorized,
-          '403': error('No organisation in the token.'),
+          '403': noOrganisation,
           '404': notFound,
           '409': error('`no_payment_method`: pay one top-up by card first.'),
           '503': unavailable,
@@ -795,18 +795,15 @@ export const openApiDocument = {
         operationId: 'putAlerts',
         security: dashboard,
         requestBody: { required: true, content: { 'application/json': { schema: ref('AlertsRequest') } } },
-        responses: { '200': json(ref('Alerts'), 'The settings (signingSecret the first time).'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('Alerts'), 'The settings (signingSecret the first time).'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/wallet/events': {
       get: {
         operationId: 'listWalletEvents',
         security: dashboard,
-        parameters: [
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        ],
-        responses: { '200': json(ref('WalletEvents'), 'Newest first.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+        parameters: pageQuery(200, 50),
+        responses: { '200': json(ref('WalletEvents'), 'Newest first.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '503': unavailable },
       },
     },
     '/api/numbers': {
@@ -814,7 +811,7 @@ export const openApiDocument = {
         operationId: 'listNumbers',
         summary: "The organisation's rented numbers (bought here), newest first, with their rental terms (CONTRACT §11).",
         security: dashboard,
-        responses: { '200': json(ref('RentedNumbers'), 'The numbers.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '404': notFound, '503': unavailable },
+        responses: { '200': json(ref('RentedNumbers'), 'The numbers.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '404': notFound, '503': unavailable },
       },
     },
     '/api/numbers/{id}': {
@@ -827,7 +824,7 @@ export const openApiDocument = {
           '200': json(ref('RentedNumber'), 'Released (also when it was released before).'),
           '202': json(ref('RentedNumber'), 'Released from the customer\'s side (no rent, no calls); Vapi or Twilio did not answer yet, and the service finishes the release.'),
           '401': unauthorized,
-          '403': error('No organisation in the token.'),
+          '403': noOrganisation,
           '404': notFound,
           '503': unavailable,
         },
@@ -912,11 +909,8 @@ export const openApiDocument = {
         operationId: 'listCalls',
         summary: "The organisation's calls, newest first, with their numbers, times, billed seconds, charge and rate.",
         security: dashboard,
-        parameters: [
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        ],
-        responses: { '200': json(ref('Calls'), 'One page.'), '400': badRequest, '401': unauthorized, '403': error('No organisation in the token.'), '503': unavailable },
+        parameters: pageQuery(200, 50),
+        responses: { '200': json(ref('Calls'), 'One page.'), '400': badRequest, '401': unauthorized, '403': noOrganisation, '503': unavailable },
       },
       post: {
         operationId: 'placeCall',
