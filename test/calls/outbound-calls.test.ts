@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { listenLocal, type Listening } from '../../sandbox/listen';
 import { billCall } from '../../shared/calls/call-billing';
+import { admitTermsOf } from '../../shared/calls/call-store';
 import { HangupPendingError } from '../../shared/calls/call-meter';
 import { planHold } from '../../shared/calls/hold-policy';
 import type { CallMeterJob } from '../../shared/queues/queues';
@@ -276,6 +277,32 @@ describe('outbound calls through the gate', () => {
     expect((a.status === 429 ? a : b).body).toMatchObject({ error: 'calls_per_second', limit: 1 });
     expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
     expect((await admin({ allowedCountries: ['gb'] })).status).toBe(400);
+  });
+
+  it('counts an admission toward callsPerSecond even when the next one read the clock before it (clock reads out of order)', async () => {
+    // Two concurrent requests read the clock, then queue for the wallet lock: the one that read
+    // it later can win the lock. Its admission, stamped with its own clock, must still count for
+    // the other, or both pass a limit of one (seen in CI as 201, 201).
+    const o = await orgWithNumber(10_000);
+    expect(await ctx.services.outboundStore.setDialing(o.orgId, null, 1)).toMatchObject({ outcome: 'found', calls_per_second: 1 });
+    const t = Date.now();
+    const admit = (nowMs: number) =>
+      ctx.services.outboundStore.admit({
+        orgId: o.orgId,
+        callId: randomUUID(),
+        idempotencyKey: randomUUID(),
+        fingerprint: 'f'.repeat(64),
+        destination: GB,
+        country: 'GB',
+        phoneNumberId: o.num.vapiPhoneNumberId,
+        assistantId: o.num.assistantId,
+        ...admitTermsOf(ctx.config),
+        concurrencyLimit: null,
+        nowMs,
+      });
+    expect((await admit(t)).outcome).toBe('held');
+    expect(await admit(t - 50)).toEqual({ outcome: 'calls_per_second', limit: 1 });
+    expect((await admit(t + 1_001)).outcome).toBe('held');
   });
 
   it('keeps the rate table as operators put it, refusing a bad table whole (400, nothing changed)', async () => {

@@ -31,8 +31,11 @@
 --          writes it, with the rate), the outbound_calls row ('placing') and the key's record
 --          {outcome: placing, call_id}, in one transaction. Nothing is held or recorded on a refusal
 --          but the refusal itself.
--- Calls per second: outbound calls this organisation was admitted in the second before p_now
---          (a sliding window, counted under its wallet row lock, so exact under concurrency).
+-- Calls per second: outbound calls this organisation was admitted in the second before p_now,
+--          and any stamped after it (a sliding window, counted under its wallet row lock, so exact
+--          under concurrency). Requests read the clock before they queue for the lock, so the one
+--          that read it later can be admitted first; its row, stamped after this p_now, counts too,
+--          or two requests would both pass a limit of one.
 -- ---------------------------------------------------------------------------------------------
 --
 -- Defined in 20261207001100_call_rates_functions.
@@ -104,7 +107,7 @@ begin
 
   if d.calls_per_second is not null then
     select count(*) into v_count from outbound_calls o
-     where o.org_id = p_org_id and o.created_at > v_now - interval '1 second' and o.created_at <= v_now;
+     where o.org_id = p_org_id and o.created_at > v_now - interval '1 second';
     if v_count >= d.calls_per_second then
       return jsonb_build_object('outcome', 'calls_per_second', 'limit', d.calls_per_second);
     end if;
