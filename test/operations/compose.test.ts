@@ -3,7 +3,8 @@
 // service the stack needs is there with a healthcheck, every depends_on condition can be met
 // (service_healthy only on services that have a healthcheck), Redis keeps jobs (noeviction, AOF),
 // PostgREST and the app share one JWT secret, the service-role key really is a service_role JWT
-// for that secret, and every command runs a launch.ts role that exists.
+// for that secret, and every command runs a launch.ts role that exists; and that
+// docker-compose.cluster.yml, laid over it, makes a three-master cluster the api and worker wait for.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -93,6 +94,62 @@ describe('docker-compose.yml', () => {
     for (const [name, role] of Object.entries(expected)) {
       expect(services[name]?.command?.slice(-2)).toEqual(['bin/launch.ts', role]);
       expect(launch).toContain(`'${role}'`);
+    }
+  });
+});
+
+/** docker-compose.yml with an override file on top, merged as compose merges them (maps key by key; lists and scalars replaced). */
+function withOverride(file: string): Record<string, Service> {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) || Array.isArray(b)) return b;
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b as Record<string, unknown>)) out[k] = k in out ? merge(out[k], v) : v;
+    return out;
+  };
+  const override = parse(readFileSync(join(root, file), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  return merge(services, override.services) as Record<string, Service>;
+}
+
+describe('docker-compose.cluster.yml (the stack on a three-master Redis Cluster)', () => {
+  const stack = withOverride('docker-compose.cluster.yml');
+  const nodes = ['redis', 'redis-2', 'redis-3'];
+
+  it('runs three cluster-mode masters that keep jobs (noeviction, AOF) and announce their service names', () => {
+    for (const name of nodes) {
+      const cmd = stack[name]?.command?.join(' ') ?? '';
+      expect([name, cmd]).toEqual([name, expect.stringMatching(/--cluster-enabled yes/)]);
+      expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+      expect(cmd).toMatch(/--appendonly yes/);
+      expect(cmd).toContain(`--cluster-announce-hostname ${name} --cluster-preferred-endpoint-type hostname`);
+      expect(stack[name]?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    }
+    // Each master keeps its own data and nodes.conf.
+    expect(new Set(nodes.map((n) => stack[n]?.volumes?.[0]?.split(':')[0])).size).toBe(3);
+  });
+
+  it('joins all three once, by address, before the api and worker start, and points them at all three', () => {
+    const init = stack['redis-cluster-init'];
+    const script = init?.command?.join('\n') ?? '';
+    expect(script).toContain('redis-cli --cluster create');
+    expect(script).toContain(`for n in ${nodes.join(' ')};`);
+    expect(script).toMatch(/getent hosts/);
+    for (const n of nodes) expect(init?.depends_on?.[n]?.condition).toBe('service_healthy');
+    for (const name of ['api', 'worker']) {
+      expect(stack[name]?.depends_on?.['redis-cluster-init']?.condition).toBe('service_completed_successfully');
+      const seeds = (stack[name]?.environment?.REDIS_CLUSTER_NODES ?? '').split(',');
+      expect(seeds.map((s) => s.split(':')[0])).toEqual(nodes);
+      // The rest of the app's environment is docker-compose.yml's.
+      expect(stack[name]?.environment?.SUPABASE_URL).toBe('http://gateway:8000');
+    }
+  });
+
+  it('has depends_on conditions that can be met', () => {
+    for (const [name, svc] of Object.entries(stack)) {
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
+        expect([name, dep, Boolean(stack[dep])]).toEqual([name, dep, true]);
+        if (condition === 'service_healthy') expect([name, dep, Boolean(stack[dep]?.healthcheck)]).toEqual([name, dep, true]);
+        else expect([name, dep, condition]).toEqual([name, dep, 'service_completed_successfully']);
+      }
     }
   });
 });
