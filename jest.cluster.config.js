@@ -25,6 +25,8 @@ const calls = [
   'assistant-request',
   'metered-renewals',
   'meter-due',
+  // The index of the due keys pruned by the meter sweep (a one-key script: the index's slot only).
+  'meter-due-prune',
   'renewals-concurrency',
   'holds-concurrency',
   'hold-lifecycle',

@@ -183,6 +183,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'How long the most overdue unclaimed first renewal has been due (0 when none): the meter pump is not running or failing (sampled on scrape)',
       registers,
     }),
+    meterDueTagsPruned: new Counter({
+      name: 'billing_gates_meter_due_tags_pruned_total',
+      help: 'Due keys dropped from the due index by the meter sweep: not indexed for 60 s and empty (the pump and the sampler stop visiting them)',
+      registers,
+    }),
     /** step: claim | enqueue | release | malformed */
     meterPumpFailures: new Counter({
       name: 'billing_gates_meter_pump_failures_total',

@@ -130,8 +130,8 @@ export function tagOfSlot(slot: number): string {
  * - the due set of first renewals is sharded by slot, one key per slot that has organisations in
  *   it: `meterDue(orgId)` is `…:meters:due:{tag}` with `tag` chosen so that the key shares the
  *   organisation's slot, so the admission script writes it together with the org's keys; the
- *   index `meterDueIndex` (a set of tags) names every due key that may hold entries, for the pump
- *   and the sampler (shared/calls/meter-due.ts);
+ *   index `meterDueIndex` (a sorted set of tags) names every due key that may hold entries, for
+ *   the pump and the sampler (shared/calls/meter-due.ts);
  * - each BullMQ queue's prefix is a hash tag of its own (`bullPrefixFor`), so one queue's keys
  *   share a slot and the queues spread over the masters;
  * - everything else is read and written one key per command (number cache, call control URLs,
@@ -159,9 +159,12 @@ export function redisKeys(prefix: string) {
     meterDueTag,
     meterDueOfTag,
     /**
-     * The tags of the due keys (a set). A tag is added before any admission script can write its
-     * key, and never removed, so every due entry is in a key the pump finds (at most one tag per
-     * slot: 16,384).
+     * The tags of the due keys (a sorted set, score = when the tag was last indexed, ms). A tag is
+     * indexed again before any admission script can write its key, so every due entry is in a key
+     * the pump finds; the meter sweep removes a tag idle for DUE_INDEX_IDLE_MS whose key is empty
+     * (shared/calls/meter-due.ts prune()), so it holds the slots in use (at most 16,384). No
+     * migration from the set it was: that was unreleased code (the Cluster layout has never been
+     * deployed). A development Redis still holding the set answers WRONGTYPE: delete the key.
      */
     meterDueIndex: `${prefix}:meters:due-index`,
     /** The call id the meter sweep's last pass stopped after (workers/sweep-cursor.ts). */

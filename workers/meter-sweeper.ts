@@ -10,8 +10,15 @@
 // carries on after the call the previous one stopped at (kept in Redis, workers/sweep-cursor.ts)
 // and wraps to the first call past the last: every open call is visited within
 // ceil(open calls ÷ (CALL_SWEEP_BATCH_SIZE × METER_SWEEP_MAX_PAGES)) passes.
+//
+// Each pass then prunes the index of the due sets (shared/calls/meter-due.ts prune()): the tags
+// idle for DUE_INDEX_IDLE_MS whose due key is empty, so the pump and the sampler stop visiting
+// slots no metered call uses any more. Here, not in the pump or the hot path: once per pass is
+// plenty for an index that only has to stop growing, and the walk above re-indexes any key a
+// renewal is waiting in, which covers a writer stalled past the idle window.
 import type { Meters } from '../shared/calls/call-meter';
 import type { CallStore, OpenMeter } from '../shared/calls/call-store';
+import { DUE_INDEX_IDLE_MS, type MeterDue } from '../shared/calls/meter-due';
 import type { RedisHolds } from '../shared/calls/redis-holds';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
@@ -26,8 +33,11 @@ export interface MeterSweepDeps {
   store: CallStore;
   hot: RedisHolds;
   meters: Meters;
+  due: MeterDue;
   metrics: Metrics;
   log: Logger;
+  /** The gate's clock: the due index is scored by it. */
+  clock: () => number;
   batchSize: number;
   maxPages: number;
   /** The call id the previous pass stopped at. */
@@ -37,6 +47,8 @@ export interface MeterSweepDeps {
 export interface MeterSweepSummary {
   calls: number;
   metersCreated: number;
+  /** Tags removed from the due index (idle and empty). */
+  dueTagsPruned: number;
   errors: number;
 }
 
@@ -45,8 +57,10 @@ export function meterSweepDeps(s: Services): MeterSweepDeps {
     store: s.calls.store,
     hot: s.calls.hot,
     meters: s.calls.meters,
+    due: s.calls.due,
     metrics: s.metrics,
     log: s.log,
+    clock: s.calls.clock,
     batchSize: s.config.callGate.sweepBatchSize,
     maxPages: METER_SWEEP_MAX_PAGES,
     cursor: redisSweepCursor(s.redis, s.keys.meterSweepCursor, s.log),
@@ -69,7 +83,7 @@ async function repair(d: MeterSweepDeps, call: OpenMeter, summary: MeterSweepSum
 }
 
 export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary> {
-  const summary: MeterSweepSummary = { calls: 0, metersCreated: 0, errors: 0 };
+  const summary: MeterSweepSummary = { calls: 0, metersCreated: 0, dueTagsPruned: 0, errors: 0 };
   await walkPages({
     page: (after: string | null) => d.store.openMeters(after, d.batchSize),
     cursorOf: (call) => call.hold.call_id,
@@ -87,5 +101,17 @@ export async function sweepMeters(d: MeterSweepDeps): Promise<MeterSweepSummary>
     maxPages: d.maxPages,
     resume: d.cursor,
   });
+  await pruneDueIndex(d, summary);
   return summary;
+}
+
+async function pruneDueIndex(d: MeterSweepDeps, summary: MeterSweepSummary): Promise<void> {
+  try {
+    summary.dueTagsPruned = await d.due.prune(d.clock(), DUE_INDEX_IDLE_MS);
+    d.metrics.meterDueTagsPruned.inc(summary.dueTagsPruned);
+  } catch (err) {
+    // An index left as it was costs only empty claims; the next pass tries again.
+    summary.errors++;
+    d.log.error({ err: (err as Error).message }, 'meter sweep: could not prune the due index; next pass retries');
+  }
 }

@@ -62,7 +62,8 @@ export interface CallServiceParts {
 export function createCallServices(p: CallServiceParts): CallServices {
   const { config, metrics, log } = p;
   const store = createCallStore(p.rpc);
-  const hot = createRedisHolds(p.redis, p.keys, config.limits.balanceCacheTtlSeconds);
+  const clock = p.clock ?? Date.now;
+  const hot = createRedisHolds(p.redis, p.keys, config.limits.balanceCacheTtlSeconds, clock);
   // One breaker for the gate's two Redis steps (number lookup, admission): see redis-breaker.ts.
   const breaker = createRedisBreaker({ metrics, log, failures: config.callGate.breakerFailures, coolDownMs: config.callGate.breakerCoolDownMs });
   const numbers = createNumberResolver({
@@ -77,11 +78,10 @@ export function createCallServices(p: CallServiceParts): CallServices {
       metrics.fallbacks.inc({ gate: 'call', to: 'database', reason: err instanceof StoreTimeoutError ? 'redis_timeout' : err instanceof RedisCircuitOpenError ? 'circuit_open' : 'redis_error' }),
     breaker,
   });
-  const clock = p.clock ?? Date.now;
   const billingOffsetMs = p.billingOffsetMs ?? (() => 0);
   const gate = createCallGate({ config, metrics, log, store, numbers, hot, clock, billingOffsetMs, breaker });
   const recorder = createHoldRecorder({ store, metrics, log, databaseTimeoutMs: config.callGate.databaseTimeoutMs });
-  const due = createMeterDue(p.redis, p.keys);
+  const due = createMeterDue(p.redis, p.keys, clock);
   const { holdGraceSeconds, holdPolicy, redisTimeoutMs } = config.callGate;
   const billing: CallBillingDeps = { store, wallet: p.wallet, hot, pricing: config.pricing, metrics, log, holdGraceSeconds };
   const meters = createMeters({

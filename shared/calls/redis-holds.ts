@@ -137,7 +137,8 @@ function holdArgs(holds: StoredHold[]): Array<string | number> {
 /** How long a due key's tag, once indexed by this process, is taken as indexed (ms). */
 export const INDEX_MEMO_MS = 5000;
 
-export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlSeconds: number) {
+/** `clock` scores the due index and times INDEX_MEMO_MS (the meter sweep's prune reads both by it). */
+export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlSeconds: number, clock: () => number = Date.now) {
   const r = withCommands(redis);
   // Where the decide script schedules a metered call's first renewal (meter-due.ts).
   const leadMsOf = (holdSeconds: number) => renewalLeadSeconds(holdSeconds) * 1000;
@@ -146,26 +147,32 @@ export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlS
     return [keys.wallet(orgId), holds, `${holds}:expiry`, `${holds}:sum`];
   };
   /**
-   * Sends `script` once the due key `tag` is in the index (SADD: idempotent, its reply awaited, so
-   * a script that writes a due entry never runs before its key is indexed; a failed SADD fails the
-   * call without running the script). The script is sent in the reaction to that reply — one
-   * promise step, the same for decide and adopt — so two calls for one organisation send their
-   * scripts in the order they sent their SADDs (one connection to the index's server, in order):
-   * adopt, sent after a stalled decide, still runs after it.
+   * Sends `script` once the due key `tag` is in the index (ZADD, scored now: idempotent, its reply
+   * awaited, so a script that writes a due entry never runs before its key is indexed; a failed
+   * ZADD fails the call without running the script). The script is sent in the reaction to that
+   * reply — one promise step, the same for decide and adopt — so two calls for one organisation
+   * send their scripts in the order they sent their ZADDs (one connection to the index's server,
+   * in order): adopt, sent after a stalled decide, still runs after it.
    *
    * A tag this process indexed less than INDEX_MEMO_MS ago is not indexed again (the hot path
-   * would pay that round trip on every metered admission): the index never shrinks, so only a
-   * Redis that lost its data can drop a tag, and it then lost its due entries too; the meter sweep
-   * re-creates those renewals from Postgres and re-indexes a due key it finds a renewal in
-   * (call-meter.ts ensure()), which covers entries written within INDEX_MEMO_MS after the loss.
-   * Order still holds: both calls wait on SADDs sent in order, or neither waits.
+   * would pay that round trip on every metered admission). The memo runs from the score the ZADD
+   * wrote, not from its reply, so this process writes a key without indexing it only while its
+   * own score of the tag is younger than INDEX_MEMO_MS. The meter sweep's prune (meter-due.ts)
+   * removes only a tag whose score (the last ZADD by any process) is older than
+   * DUE_INDEX_IDLE_MS = INDEX_MEMO_MS + 55 s, so never one a live memo relies on; a tag indexed
+   * longer ago is indexed again here before the write, and so found by the pump. A Redis that
+   * lost its data lost the tags with the due entries; the meter sweep re-creates those renewals
+   * from Postgres and re-indexes a due key it finds a renewal in (call-meter.ts ensure()), which
+   * covers entries written within INDEX_MEMO_MS after the loss. Order still holds: both calls
+   * wait on ZADDs sent in order, or neither waits.
    */
   const indexedAt = new Map<string, number>();
   const indexedThen = <T>(tag: string, script: () => Promise<T>): Promise<T> => {
     const at = indexedAt.get(tag);
-    if (at !== undefined && Date.now() - at < INDEX_MEMO_MS) return script();
-    return redis.sadd(keys.meterDueIndex, tag).then(() => {
-      indexedAt.set(tag, Date.now());
+    if (at !== undefined && clock() - at < INDEX_MEMO_MS) return script();
+    const sentAt = clock();
+    return redis.zadd(keys.meterDueIndex, sentAt, tag).then(() => {
+      indexedAt.set(tag, sentAt);
       return script();
     });
   };

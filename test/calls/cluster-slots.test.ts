@@ -138,7 +138,7 @@ describe('the key layout on Redis Cluster', () => {
     // Written through the cluster client as the admission writes them: each lands on the master
     // that owns its slot.
     for (const orgId of orgs) {
-      await redis.sadd(keys.meterDueIndex, keys.meterDueTag(orgId));
+      await redis.zadd(keys.meterDueIndex, Date.now(), keys.meterDueTag(orgId));
       await redis.zadd(keys.meterDue(orgId), Date.now() + 3_600_000, `spread|${orgId}`);
     }
     try {

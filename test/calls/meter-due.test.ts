@@ -100,9 +100,9 @@ describe('due set of first renewals', () => {
       // An index that lost the key's tag (a failover, a delete) gets it back from the sweep, so the
       // renewal it counts as present is one the pump can find.
       const { keys, redis } = ctx.services;
-      await redis.srem(keys.meterDueIndex, keys.meterDueTag(orgId));
+      await redis.zrem(keys.meterDueIndex, keys.meterDueTag(orgId));
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('present');
-      expect(await redis.sismember(keys.meterDueIndex, keys.meterDueTag(orgId))).toBe(1);
+      expect(await redis.zscore(keys.meterDueIndex, keys.meterDueTag(orgId))).not.toBeNull();
 
       await ctx.services.redis.zrem(ctx.services.keys.meterDue(orgId), entry?.member ?? '');
       expect(await ctx.services.calls.meters.ensure(open.org_id, open.hold, open.held_seconds ?? 0)).toBe('created');
@@ -112,9 +112,10 @@ describe('due set of first renewals', () => {
   describe('the meter pump', () => {
     beforeEach(async () => {
       const { redis, keys } = ctx.services;
-      // The due keys are emptied; the index stays, as in the service (which never removes a tag,
-      // and whose admissions do not index a tag again within INDEX_MEMO_MS of indexing it).
-      await Promise.all((await redis.smembers(keys.meterDueIndex)).map((tag) => redis.del(keys.meterDueOfTag(tag))));
+      // The due keys are emptied; the index stays, as in the service (whose admissions do not
+      // index a tag again within INDEX_MEMO_MS of indexing it, and whose prune removes only a tag
+      // idle far longer than that: no meter sweep runs here).
+      await Promise.all((await ctx.services.calls.due.tags()).map((tag) => redis.del(keys.meterDueOfTag(tag))));
       await ctx.services.queues.callMeters.obliterate({ force: true });
     });
     const at = (clockMs: number): MeterPumpDeps => ({ ...meterPumpDeps(ctx.services), clock: () => clockMs });
@@ -208,7 +209,7 @@ describe('due set of first renewals', () => {
       for (const [i, orgId] of orgs.entries()) admitted.set(`spread-${i}`, await admit(orgId, `spread-${i}`, t0));
       // The index lists these five keys (and those of earlier tests' organisations, emptied).
       const ours = new Set(orgs.map((o) => keys.meterDueTag(o)));
-      const tags = await redis.smembers(keys.meterDueIndex);
+      const tags = await redis.zrange(keys.meterDueIndex, 0, -1);
       expect(tags).toEqual(expect.arrayContaining([...ours]));
       // Of ours, the key the index lists last holds two more renewals, so with one entry per claim
       // it is claimed three times in the run.
@@ -232,7 +233,7 @@ describe('due set of first renewals', () => {
       const second = await admit(b, 'fails-beside-b', t0);
       // A real failure of one key's claim: an indexed "due key" that is not a sorted set (WRONGTYPE).
       const broken = ['0', '1', '2'].find((t) => t !== keys.meterDueTag(a) && t !== keys.meterDueTag(b)) ?? '';
-      await redis.sadd(keys.meterDueIndex, broken);
+      await redis.zadd(keys.meterDueIndex, Date.now(), broken);
       await redis.set(keys.meterDueOfTag(broken), 'not a sorted set');
       try {
         const run = pumpDueMeters(at(first.job.dueAtMs - 1000));
@@ -263,7 +264,7 @@ describe('due set of first renewals', () => {
         dueAtMs: now + (i % 7) * 100,
       }));
       const raceOrg = '00000000-0000-4000-8000-000000000001';
-      await ctx.services.redis.sadd(keys.meterDueIndex, keys.meterDueTag(raceOrg));
+      await ctx.services.redis.zadd(keys.meterDueIndex, Date.now(), keys.meterDueTag(raceOrg));
       await ctx.services.redis.zadd(keys.meterDue(raceOrg), ...jobs.flatMap((j) => [j.dueAtMs, dueMember(j)]));
 
       // The second pump has its own connections, so the two really run side by side.

@@ -51,7 +51,7 @@ describe('/metrics', () => {
     // minute (or leased: its score is ahead) in the second.
     const [a, b] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
     expect(keys.meterDueTag(a)).not.toBe(keys.meterDueTag(b));
-    await redis.sadd(keys.meterDueIndex, keys.meterDueTag(a), keys.meterDueTag(b));
+    await redis.zadd(keys.meterDueIndex, Date.now(), keys.meterDueTag(a), Date.now(), keys.meterDueTag(b));
     await redis.zadd(keys.meterDue(a), Date.now() - 90_000, 'overdue-entry');
     await redis.zadd(keys.meterDue(b), Date.now() + 60_000, 'later-entry');
     try {

@@ -11,7 +11,7 @@ export interface DueEntry {
 
 /** Every entry of every indexed due key, lowest score first. */
 export async function allDueEntries(redis: RedisClient, keys: RedisKeys): Promise<DueEntry[]> {
-  const tags = await redis.smembers(keys.meterDueIndex);
+  const tags = await redis.zrange(keys.meterDueIndex, 0, -1);
   const out: DueEntry[] = [];
   for (const tag of tags) {
     const flat = await redis.zrange(keys.meterDueOfTag(tag), 0, -1, 'WITHSCORES');
