@@ -44,6 +44,12 @@ export function procCpuMs(pid: string | number): number {
  */
 export type StoreFilter = (pid: string, group: 'redis' | 'postgres') => boolean;
 
+/** The processes to count at the end of a span: those counted at its start and those there now (a backend opened during the span counts from zero). */
+export const eitherStore =
+  (a: StoreFilter, b: StoreFilter): StoreFilter =>
+  (pid, group) =>
+    a(pid, group) || b(pid, group);
+
 /** CPU so far of every Redis and Postgres process (that `keep` keeps), by pid. */
 function storeProcesses(keep?: StoreFilter): Map<string, { group: 'redis' | 'postgres'; ms: number }> {
   const out = new Map<string, { group: 'redis' | 'postgres'; ms: number }>();

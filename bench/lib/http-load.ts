@@ -1,6 +1,6 @@
 // HTTP load with autocannon against a real listening server, with a progress line per second.
 import autocannon from 'autocannon';
-import { cpuBetween, sampleCpu } from './cpu-time';
+import { cpuBetween, eitherStore, sampleCpu, type StoreFilter } from './cpu-time';
 import type { Measurement } from './types';
 
 /** Unmeasured load each HTTP side of a and b runs first, so no measured side pays its JIT warm-up. */
@@ -16,6 +16,8 @@ export interface HttpLoad {
   body?: string;
   /** The measured server's pid: the result then carries the CPU each process group spent (cpu-time.ts). */
   serverPid?: number;
+  /** Which Redis and Postgres processes count (BenchWorld.stores); every one on the machine without it. */
+  stores?: () => Promise<StoreFilter>;
   /** Rewrites each request (e.g. a unique Idempotency-Key). */
   setupRequest?: (req: { headers?: Record<string, string>; body?: string }) => { headers?: Record<string, string>; body?: string };
 }
@@ -40,7 +42,8 @@ export async function runHttpLoad(load: HttpLoad, progress: (line: string) => vo
     responses++;
     if (statusCode < 200 || statusCode >= 300) bad++;
   });
-  const cpuBefore = load.serverPid === undefined ? undefined : sampleCpu(load.serverPid);
+  const storesBefore = await load.stores?.();
+  const cpuBefore = load.serverPid === undefined ? undefined : sampleCpu(load.serverPid, storesBefore);
   const started = Date.now();
   const ticker = setInterval(() => {
     const s = (Date.now() - started) / 1000;
@@ -48,7 +51,8 @@ export async function runHttpLoad(load: HttpLoad, progress: (line: string) => vo
   }, 1000);
   try {
     const r = await instance;
-    const cpu = load.serverPid === undefined ? undefined : cpuBetween(cpuBefore, sampleCpu(load.serverPid));
+    const storesAfter = load.stores && storesBefore && eitherStore(storesBefore, await load.stores());
+    const cpu = load.serverPid === undefined ? undefined : cpuBetween(cpuBefore, sampleCpu(load.serverPid, storesAfter));
     return {
       label: load.label,
       throughput: r['2xx'] / r.duration,

@@ -13,6 +13,7 @@ import { createMetrics } from '../../shared/metrics';
 import { createServices, type Services } from '../../shared/process/services';
 import { createTestDatabase, databaseUrl, dropTestDatabase, ensureTemplate } from '../../test/support/databases';
 import { deleteByPrefix } from '../../test/support/redis';
+import { redisServerPid, type StoreFilter } from './cpu-time';
 import { isProbeReply, type MeterWindow, type ProbeReply } from './meter-probe';
 import { BENCH_WAIT_LIMIT_MS } from './settings';
 
@@ -30,6 +31,13 @@ export interface BenchWorld {
   pool: Pool;
   /** The first column of the first row of a query, as a number. */
   count(sql: string, params?: unknown[]): Promise<number>;
+  /**
+   * The store processes whose CPU is this world's, as they are now: the redis-server on its
+   * REDIS_URL's port, and its database's Postgres backends plus the server's background
+   * processes. Not every redis-server and postgres on the machine: the test cluster, other
+   * databases' backends and other people's runs share this machine.
+   */
+  stores(): Promise<StoreFilter>;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,12 @@ export async function createWorld(options: { redisUrl?: string; logLevel: string
       const r = await pool.query<Record<string, unknown>>(sql, params);
       const row = r.rows[0];
       return row ? Number(Object.values(row)[0]) : 0;
+    },
+    async stores() {
+      const redisPid = redisServerPid(Number(new URL(env.REDIS_URL!).port || 6379));
+      const r = await pool.query<{ pid: string }>("select pid::text as pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'");
+      const pg = new Set(r.rows.map((x) => x.pid));
+      return (pid, group) => (group === 'redis' ? pid === redisPid : pg.has(pid));
     },
     async close() {
       await deleteByPrefix(services.redis, prefix).catch(() => undefined);

@@ -119,7 +119,7 @@ export const scenario: Scenario = {
       // so a machine that gets busier or quieter during the run (it is shared) weighs on all
       // three alike. Throughput is exact over both halves; p50/p99 are the count-weighted mean of
       // the two halves' percentiles (autocannon reports percentiles, not histograms).
-      const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: half, headers: webhookHeaders };
+      const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: half, headers: webhookHeaders, stores: world.stores };
       type Side = 'bare' | 'floor' | 'http' | Policy;
       const sides: Record<Side, { label: string; child: ChildHandle; numbers: GateNumber[]; parts: Measurement[] }> = {
         bare: { label: 'bare express', child: bare, numbers: numbers.metered, parts: [] },

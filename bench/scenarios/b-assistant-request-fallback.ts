@@ -57,7 +57,7 @@ export const scenario: Scenario = {
       children.push(workers);
       const numbers = await gateNumbers(world.services, settings.BENCH_GATE_ORGS);
       for (const n of numbers) await expectAdmitted(app.url, n);
-      const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders };
+      const load = { connections: settings.BENCH_CONNECTIONS, durationSeconds: settings.BENCH_DURATION_SECONDS, headers: webhookHeaders, stores: world.stores };
       // Each side first runs WARM_UP_SECONDS unmeasured (JIT warm-up; for the gate, its Postgres path).
       const warmUp = (label: string, url: string, tag: string) => runHttpLoad({ ...load, durationSeconds: WARM_UP_SECONDS, label, url: `${url}/api/vapi/webhook`, setupRequest: assistantRequestRewriter(numbers, tag) }, () => undefined);
       await warmUp('bare (warm-up)', bare!.url, 'bare-warm');

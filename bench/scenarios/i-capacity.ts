@@ -47,14 +47,14 @@ import { createRedis, type RedisClient } from '../../shared/redis';
 import { startRedisServer } from '../../test/support/redis-server';
 import { assistantRequest, gateNumbers, webhookHeaders, type GateNumber } from '../lib/call-gate';
 import { check, reportChecks, walletChecks, type CheckResult } from '../lib/checks';
-import { cpuBetween, procCpuMs, redisServerPid, sampleCpu, type CpuMs, type StoreFilter } from '../lib/cpu-time';
+import { cpuBetween, eitherStore, procCpuMs, redisServerPid, sampleCpu, type CpuMs } from '../lib/cpu-time';
 import { submitAll } from '../lib/drain';
 import { jsonClient, type JsonClient } from '../lib/http-client';
 import { startSimulators } from '../lib/simulators';
 import type { MeterWindow } from '../lib/meter-probe';
 import { runOpenLoop, type OpenLoopResult } from '../lib/open-loop';
 import type { ExtraResult, Measurement, Scenario, Target } from '../lib/types';
-import { createWorld, startChild, type BenchWorld, type ChildHandle } from '../lib/world';
+import { createWorld, startChild, type ChildHandle } from '../lib/world';
 
 /** Issue 26's bounds for a step. */
 const LATENESS_P99_BELOW_MS = 1000;
@@ -118,11 +118,6 @@ async function usedMemory(redis: RedisClient): Promise<number> {
 }
 
 /** Postgres processes that count: this world's database's backends and Postgres's own background processes. */
-async function postgresPids(world: BenchWorld): Promise<Set<string>> {
-  const r = await world.pool.query<{ pid: string }>("select pid::text as pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'");
-  return new Set(r.rows.map((x) => x.pid));
-}
-
 export const scenario: Scenario = {
   name: 'i-capacity',
   title: 'capacity: live metered calls held through real admissions and renewals, stepped up until renewal lateness p99 ≥ 1 s or admission p99 ≥ 10 ms',
@@ -178,7 +173,6 @@ export const scenario: Scenario = {
       await admit(numbers[0]!, 'cap-probe');
       await end(numbers[0]!, 'cap-probe');
 
-      const keep = (pgPids: Set<string>): StoreFilter => (pid, group) => (group === 'redis' ? pid === ownRedisPid : pgPids.has(pid));
       const queue = world.services.queues.callMeters;
       const due = world.services.calls.due;
 
@@ -214,13 +208,12 @@ export const scenario: Scenario = {
 
       /** CPU of the workers process, this scenario's Redis and its Postgres processes, from now until the returned function is called. */
       async function cpuSpan(): Promise<() => Promise<{ cpu: CpuMs | undefined; appMs: number; seconds: number }>> {
-        const pgBefore = await postgresPids(world);
-        const c0 = sampleCpu(workers.pid, keep(pgBefore));
+        const storesBefore = await world.stores();
+        const c0 = sampleCpu(workers.pid, storesBefore);
         const a0 = procCpuMs(app.pid);
         const t0 = Date.now();
         return async () => {
-          const pgAfter = await postgresPids(world);
-          return { cpu: cpuBetween(c0, sampleCpu(workers.pid, keep(new Set([...pgBefore, ...pgAfter])))), appMs: procCpuMs(app.pid) - a0, seconds: (Date.now() - t0) / 1000 };
+          return { cpu: cpuBetween(c0, sampleCpu(workers.pid, eitherStore(storesBefore, await world.stores()))), appMs: procCpuMs(app.pid) - a0, seconds: (Date.now() - t0) / 1000 };
         };
       }
 
@@ -401,8 +394,8 @@ export const scenario: Scenario = {
         const holds = keys.holds(x.orgId);
         return [keys.wallet(x.orgId), holds, `${holds}:expiry`, `${holds}:sum`];
       });
-      const pgB = await postgresPids(world);
-      const b0 = sampleCpu(workers.pid, keep(pgB));
+      const storesB = await world.stores();
+      const b0 = sampleCpu(workers.pid, storesB);
       const bare = await runOpenLoop(
         {
           label: `bare Lua at ${Math.round(rate)}/s`,
@@ -415,7 +408,7 @@ export const scenario: Scenario = {
         },
         progress,
       );
-      const bCpu = cpuBetween(b0, sampleCpu(workers.pid, keep(pgB)));
+      const bCpu = cpuBetween(b0, sampleCpu(workers.pid, storesB));
       const baseline: Measurement = {
         label: 'EVALSHA of `return 1` (4 keys, 7 args), same count and rate',
         throughput: bare.done / bare.seconds,
