@@ -171,6 +171,8 @@ export function redisKeys(prefix: string) {
     meterSweepCursor: `${prefix}:meters:sweep-cursor`,
     /** Unix seconds up to which Stripe's events have been read by the catch-up (stripe-catch-up.ts). */
     stripeCatchUpCursor: `${prefix}:stripe:catch-up-cursor`,
+    /** The older part of a range a catch-up run left for the next (JSON, stripe-catch-up.ts Backlog). */
+    stripeCatchUpBacklog: `${prefix}:stripe:catch-up-backlog`,
     /** A BullMQ queue's prefix: `{bull-<queue>}` is a hash tag, so all of one queue's keys share a slot. */
     bullPrefixFor: (queueName: string) => `${prefix}:{bull-${queueName}}`,
   };

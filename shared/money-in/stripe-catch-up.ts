@@ -9,6 +9,17 @@
 // own handler (handleStripeEvent), oldest first. Those SQL functions record the event id with its
 // money effect in one transaction, so an event the webhook brings at the same moment is applied
 // once. Events come from Stripe's API over TLS with our secret key: no signature to check.
+//
+// A run reads at most CATCH_UP_MAX_PAGES pages, newest first (Stripe's only order). A range with
+// more events than that is finished by the runs after it, each reading further back: the run
+// leaves a backlog (the range's end, and the last event it read), the next run lists the same
+// range on from that event (`starting_after`, Stripe's own cursor: events sharing a second are
+// neither missed nor read twice), and the cursor moves to the range's end only when the backlog
+// is done with nothing failed. Without this, a busy account (more handled events in the window
+// than one run reads) had every run read the same newest pages, and the older events of its
+// window were never read. Newer events applied before older ones are fine: the SQL functions keep
+// a refund or dispute of a payment not credited yet until it is.
+import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { RedisClient, RedisKeys } from '../redis';
 import { handleStripeEvent, HANDLED_EVENT_TYPES, stripeEventShape, type StripeEventDeps } from './stripe-events';
@@ -18,11 +29,13 @@ export interface StripeCatchUpDeps extends StripeEventDeps {
   keys: RedisKeys;
   windowSeconds: number;
   settleSeconds: number;
+  /** Pages one run may read (CATCH_UP_MAX_PAGES unless a test bounds it lower). */
+  maxPages?: number;
 }
 
 /** Stripe's largest page. */
 const PAGE = 100;
-/** Pages per run (10,000 events): a bound on one run; a run that reaches it keeps its cursor. */
+/** Pages per run (10,000 events): a bound on one run; a run that reaches it leaves the rest of its range to the next (Backlog). */
 export const CATCH_UP_MAX_PAGES = 100;
 /** How far before the last run's end the next run starts reading again. */
 export const CATCH_UP_OVERLAP_SECONDS = 3600;
@@ -37,10 +50,32 @@ export interface CatchUpReport {
   /** Could not be applied (read again next run). */
   failed: number;
   pages: number;
-  /** The page bound was reached: older events of the range were not read this run. */
+  /** The page bound was reached: older events of the range were not read this run (the backlog has them). */
   bounded: boolean;
   from: number;
   until: number;
+}
+
+/**
+ * What a bounded run leaves the next: `until`, the end of its range (the cursor moves there once
+ * the backlog is read); `after`, the id of the last (oldest) event read so far, where the listing
+ * carries on; `failed`, some event of the range could not be applied (the cursor then stays, so
+ * the range is read again).
+ */
+const backlogShape = z.object({ until: z.number().int(), after: z.string().min(1), failed: z.boolean() });
+type Backlog = z.infer<typeof backlogShape>;
+
+async function readBacklog(d: StripeCatchUpDeps): Promise<Backlog | undefined> {
+  try {
+    const raw = await d.redis.get(d.keys.stripeCatchUpBacklog);
+    if (raw === null) return undefined;
+    const parsed = backlogShape.safeParse(JSON.parse(raw));
+    if (parsed.success) return parsed.data;
+    d.log.warn('stripe catch-up: backlog unreadable; reading the whole range again');
+  } catch (err) {
+    d.log.warn({ err: (err as Error).message }, 'stripe catch-up: backlog unreadable; reading the whole range again');
+  }
+  return undefined;
 }
 
 async function readCursor(d: StripeCatchUpDeps, log: Logger): Promise<number | undefined> {
@@ -56,17 +91,22 @@ async function readCursor(d: StripeCatchUpDeps, log: Logger): Promise<number | u
 
 export async function catchUpStripeEvents(d: StripeCatchUpDeps, nowMs: number = Date.now()): Promise<CatchUpReport> {
   const now = Math.floor(nowMs / 1000);
-  const until = now - d.settleSeconds;
   const cursor = await readCursor(d, d.log);
+  const backlog = await readBacklog(d);
+  const until = backlog?.until ?? now - d.settleSeconds;
   const from = Math.max(now - d.windowSeconds, cursor === undefined ? -Infinity : cursor - CATCH_UP_OVERLAP_SECONDS);
   const report: CatchUpReport = { listed: 0, recovered: 0, failed: 0, pages: 0, bounded: false, from, until };
-  if (from > until) return report;
+  if (from > until) {
+    // A backlog the window has passed by is over: nothing left in it is read any more.
+    if (backlog) await finishRange(d, backlog.until, backlog.failed);
+    return report;
+  }
 
   // Newest first, as Stripe lists them.
   const listed: Array<{ id: string; created: number; raw: unknown }> = [];
-  let startingAfter: string | undefined;
+  let startingAfter = backlog?.after;
   for (;;) {
-    if (report.pages === CATCH_UP_MAX_PAGES) {
+    if (report.pages === (d.maxPages ?? CATCH_UP_MAX_PAGES)) {
       report.bounded = true;
       break;
     }
@@ -100,12 +140,28 @@ export async function catchUpStripeEvents(d: StripeCatchUpDeps, nowMs: number = 
     }
   }
 
-  // The next run starts from here (less the overlap), unless this one left events behind.
-  if (!report.bounded && report.failed === 0) {
-    await d.redis.set(d.keys.stripeCatchUpCursor, String(until)).catch((err: unknown) => {
-      d.log.warn({ err: (err as Error).message }, 'stripe catch-up: cursor not saved; the next run reads the whole window');
-    });
+  const failed = (backlog?.failed ?? false) || report.failed > 0;
+  if (report.bounded && startingAfter !== undefined) {
+    await saveBacklog(d, { until, after: startingAfter, failed });
+    d.log.warn({ pages: report.pages, from, until }, 'stripe catch-up: page bound reached; the next run reads on from the oldest event read');
+  } else {
+    await finishRange(d, until, failed);
   }
-  if (report.bounded) d.log.warn({ pages: report.pages, from, until }, 'stripe catch-up: page bound reached; older events of the range wait for a later run');
   return report;
+}
+
+async function saveBacklog(d: StripeCatchUpDeps, backlog: Backlog): Promise<void> {
+  await d.redis.set(d.keys.stripeCatchUpBacklog, JSON.stringify(backlog)).catch((err: unknown) => {
+    d.log.warn({ err: (err as Error).message }, 'stripe catch-up: backlog not saved; the next run reads the range from its newest event again');
+  });
+}
+
+/** The range is read: the next run starts from its end (less the overlap), unless an event of it failed. */
+async function finishRange(d: StripeCatchUpDeps, until: number, failed: boolean): Promise<void> {
+  try {
+    if (!failed) await d.redis.set(d.keys.stripeCatchUpCursor, String(until));
+    await d.redis.del(d.keys.stripeCatchUpBacklog);
+  } catch (err) {
+    d.log.warn({ err: (err as Error).message }, 'stripe catch-up: cursor not saved; the next run reads the whole window');
+  }
 }

@@ -115,7 +115,7 @@ describe('the key layout on Redis Cluster', () => {
       new RegExp(`^${p}:(wallet|holds):\\{[^}]+\\}(:expiry|:sum)?$`),
       new RegExp(`^${p}:meters:due:\\{[0-9a-z]{1,4}\\}$`),
       new RegExp(`^${p}:meters:(due-index|sweep-cursor)$`),
-      new RegExp(`^${p}:stripe:catch-up-cursor$`),
+      new RegExp(`^${p}:stripe:catch-up-(cursor|backlog)$`),
       new RegExp(`^${p}:(number|call-control|rl):`),
       new RegExp(`^${p}:\\{bull-[a-z-]+\\}:`),
     ];

@@ -8,7 +8,7 @@
 // events younger than the settle time are left to their webhook; a catch-up running beside the
 // late webhooks of the same events credits once. Real Postgres and Redis.
 import request from 'supertest';
-import { catchUpStripeEvents } from '../../shared/money-in/stripe-catch-up';
+import { CATCH_UP_OVERLAP_SECONDS, catchUpStripeEvents } from '../../shared/money-in/stripe-catch-up';
 import { stripeCatchUpDeps } from '../../workers/stripe-catch-up';
 import { eventually } from '../support/eventually';
 import { expectLedgerConsistent } from '../support/invariants';
@@ -115,6 +115,36 @@ it('reads every page of the list: fifty-five missed payments (over a hundred eve
   expect(report.failed).toBe(0);
   expect(await w.balance(orgId)).toBe(27_500);
   expect((await entries(orgId)).filter(([kind]) => kind === 'topup')).toHaveLength(55);
+});
+
+it('finishes a range with more events than one run reads over the runs after it, the oldest events included', async () => {
+  const { orgId, token } = await w.org();
+  webhooksLost();
+  for (let i = 0; i < 55; i++) {
+    const res = await w.topUp(token, 500, `backlog-${i}`);
+    expect((await w.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
+  }
+  expect(eventsOf(orgId).length).toBeGreaterThan(100);
+  // One page (100 events) per run: the range holds more than a run reads.
+  const bounded = { ...stripeCatchUpDeps(w.ctx.services), maxPages: 1 };
+  const at = Date.now() + 120_000;
+  const first = await catchUpStripeEvents(bounded, at);
+  expect(first).toMatchObject({ pages: 1, bounded: true, failed: 0 });
+  const afterFirst = await w.balance(orgId);
+  expect(afterFirst).toBeLessThan(27_500);
+  // Each later run reads on from the oldest event the one before reached (the events share a
+  // second or two: the listing's own cursor, not a time bound), not the newest page again.
+  const runs = [first];
+  while (runs.at(-1)!.bounded && runs.length < 10) runs.push(await catchUpStripeEvents(bounded, at));
+  expect(runs.at(-1)).toMatchObject({ bounded: false, failed: 0 });
+  expect(runs.every((r) => r.until === first.until)).toBe(true);
+  expect(await w.balance(orgId)).toBe(27_500);
+  expect((await entries(orgId)).filter(([kind]) => kind === 'topup')).toHaveLength(55);
+  // The range done, the cursor is its end: the next run reads from there (less the overlap), up to now.
+  const next = await catchUpStripeEvents(bounded, at);
+  expect(next.from).toBe(first.until - CATCH_UP_OVERLAP_SECONDS);
+  expect(next.until).toBe(first.until);
+  await expectLedgerConsistent(w.ctx.pool);
 });
 
 it('credits once when the catch-up and the late webhooks apply the same events at the same moment', async () => {
