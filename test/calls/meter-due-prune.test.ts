@@ -15,7 +15,7 @@ import { tagOfSlot } from '../../shared/redis';
 import { meterPumpDeps, pumpDueMeters, type MeterPumpDeps } from '../../workers/meter-pump';
 import { meterSweepDeps, sweepMeters, type MeterSweepSummary } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
-import { allDueEntries } from '../support/meter-due';
+import { admitMeteredAt, createCachedOrg, dueEntriesOf } from '../support/meter-due';
 import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('the meter sweep prunes the due index', () => {
@@ -35,31 +35,11 @@ describe('the meter sweep prunes the due index', () => {
     return score === null ? undefined : Number(score);
   };
   const indexAs = (tag: string, scoreMs: number) => ctx.services.redis.zadd(ctx.services.keys.meterDueIndex, scoreMs, tag);
-  const dueFor = async (callId: string) => (await allDueEntries(ctx.services.redis, ctx.services.keys)).filter((e) => parseDueMember(e.member)?.callId === callId);
+  const dueFor = (callId: string) => dueEntriesOf(ctx.services, callId);
 
   /** A metered hold placed at `nowMs` through the real admission step; returns its due entry's job. */
-  async function admit(orgId: string, callId: string, nowMs: number) {
-    const { config } = ctx.services;
-    const terms = {
-      ratePerMinute: config.pricing.callRatePerMinute,
-      minBalance: config.pricing.callMinBalance,
-      safetyMarginSeconds: config.callGate.safetyMarginSeconds,
-      holdGraceSeconds: config.callGate.holdGraceSeconds,
-      policy: 'metered' as const,
-      holdSeconds: config.callGate.holdSeconds,
-    };
-    expect((await ctx.services.calls.hot.decide(orgId, callId, terms, nowMs)).outcome).toBe('held');
-    const job = parseDueMember((await dueFor(callId))[0]?.member ?? '');
-    if (!job) throw new Error('no due entry');
-    return job;
-  }
-  async function fundedCachedOrg(balance: number): Promise<string> {
-    const orgId = await createFundedOrg(ctx.services, balance);
-    const snap = await ctx.services.calls.store.gateSnapshot(orgId);
-    if (snap.outcome !== 'found') throw new Error('no snapshot');
-    await ctx.services.calls.hot.fill(orgId, snap);
-    return orgId;
-  }
+  const admit = async (orgId: string, callId: string, nowMs: number) => (await admitMeteredAt(ctx.services, orgId, callId, nowMs)).job;
+  const fundedCachedOrg = (balance: number) => createCachedOrg(ctx.services, balance);
 
   it('a prune that fails is logged and counted as an error of the pass, which still completes', async () => {
     const { keys, redis } = ctx.services;

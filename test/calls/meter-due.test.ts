@@ -15,7 +15,7 @@ import { meterPumpDeps, METER_PUMP_DEFAULTS, METER_PUMP_SPREAD, pumpDueMeters, p
 import { meterSweepDeps, sweepMeters } from '../../workers/meter-sweeper';
 import { createFundedOrg, createTestContext, type TestContext } from '../support/context';
 import { eventually } from '../support/eventually';
-import { allDueEntries } from '../support/meter-due';
+import { admitMeteredAt, allDueEntries, createCachedOrg } from '../support/meter-due';
 import { assistantRequest, postWebhook, registerNumber } from '../support/vapi';
 
 describe('due set of first renewals', () => {
@@ -119,30 +119,8 @@ describe('due set of first renewals', () => {
       await ctx.services.queues.callMeters.obliterate({ force: true });
     });
     const at = (clockMs: number): MeterPumpDeps => ({ ...meterPumpDeps(ctx.services), clock: () => clockMs });
-    /** Places a metered hold at `nowMs` through the real admission script; returns its due entry. */
-    async function admit(orgId: string, callId: string, nowMs: number) {
-      const { config } = ctx.services;
-      const terms = {
-        ratePerMinute: config.pricing.callRatePerMinute,
-        minBalance: config.pricing.callMinBalance,
-        safetyMarginSeconds: config.callGate.safetyMarginSeconds,
-        holdGraceSeconds: config.callGate.holdGraceSeconds,
-        policy: 'metered' as const,
-        holdSeconds: config.callGate.holdSeconds,
-      };
-      expect((await ctx.services.calls.hot.decide(orgId, callId, terms, nowMs)).outcome).toBe('held');
-      const [entry] = await dueFor(ctx, callId);
-      const job = parseDueMember(entry?.member ?? '');
-      if (!entry || !job) throw new Error('no due entry');
-      return { member: entry.member, job };
-    }
-    async function fundedCachedOrg(balance: number): Promise<string> {
-      const orgId = await createFundedOrg(ctx.services, balance);
-      const snap = await ctx.services.calls.store.gateSnapshot(orgId);
-      if (snap.outcome !== 'found') throw new Error('no snapshot');
-      await ctx.services.calls.hot.fill(orgId, snap);
-      return orgId;
-    }
+    const admit = (orgId: string, callId: string, nowMs: number) => admitMeteredAt(ctx.services, orgId, callId, nowMs);
+    const fundedCachedOrg = (balance: number) => createCachedOrg(ctx.services, balance);
 
     it('turns entries due within the horizon into delayed renew jobs (id, delay, data) and removes them; later entries stay', async () => {
       const orgId = await fundedCachedOrg(10_000);

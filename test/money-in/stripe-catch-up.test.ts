@@ -37,6 +37,18 @@ const eventsOf = (orgId: string) => (w.sim.events as Ev[]).filter((e) => JSON.st
 
 afterEach(() => webhooksBack());
 
+/** A new organisation with 55 top-ups paid at Stripe while its webhooks go nowhere (over a hundred events). */
+async function fiftyFiveMissedPayments(keyPrefix: string): Promise<string> {
+  const { orgId, token } = await w.org();
+  webhooksLost();
+  for (let i = 0; i < 55; i++) {
+    const res = await w.topUp(token, 500, `${keyPrefix}-${i}`);
+    expect((await w.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
+  }
+  expect(eventsOf(orgId).length).toBeGreaterThan(100);
+  return orgId;
+}
+
 it('credits an auto-recharge whose webhook never came, once, and the next recharge is no longer blocked', async () => {
   const { orgId, token } = await w.org();
   const res = await w.topUp(token, 5000);
@@ -103,13 +115,7 @@ it('leaves events younger than the settle time to their webhook', async () => {
 });
 
 it('reads every page of the list: fifty-five missed payments (over a hundred events) all credited', async () => {
-  const { orgId, token } = await w.org();
-  webhooksLost();
-  for (let i = 0; i < 55; i++) {
-    const res = await w.topUp(token, 500, `many-${i}`);
-    expect((await w.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
-  }
-  expect(eventsOf(orgId).length).toBeGreaterThan(100);
+  const orgId = await fiftyFiveMissedPayments('many');
   const report = await catchUp();
   expect(report.pages).toBeGreaterThanOrEqual(2);
   expect(report.failed).toBe(0);
@@ -118,13 +124,7 @@ it('reads every page of the list: fifty-five missed payments (over a hundred eve
 });
 
 it('finishes a range with more events than one run reads over the runs after it, the oldest events included', async () => {
-  const { orgId, token } = await w.org();
-  webhooksLost();
-  for (let i = 0; i < 55; i++) {
-    const res = await w.topUp(token, 500, `backlog-${i}`);
-    expect((await w.pay(res.body.checkoutSessionId, '4242424242424242')).status).toBe(200);
-  }
-  expect(eventsOf(orgId).length).toBeGreaterThan(100);
+  const orgId = await fiftyFiveMissedPayments('backlog');
   // One page (100 events) per run: the range holds more than a run reads.
   const bounded = { ...stripeCatchUpDeps(w.ctx.services), maxPages: 1 };
   const at = Date.now() + 120_000;

@@ -28,6 +28,17 @@ const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 /** Resolves ${VAR:-default} to its default, as compose does with VAR unset. */
 const defaulted = (v: string | undefined) => (v ?? '').replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 
+/** Every depends_on names a service of the stack, service_healthy only one with a healthcheck, else service_completed_successfully. */
+function expectDependenciesMet(stack: Record<string, Service>): void {
+  for (const [name, svc] of Object.entries(stack)) {
+    for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
+      expect([name, dep, Boolean(stack[dep])]).toEqual([name, dep, true]);
+      if (condition === 'service_healthy') expect([name, dep, Boolean(stack[dep]?.healthcheck)]).toEqual([name, dep, true]);
+      else expect([name, dep, condition]).toEqual([name, dep, 'service_completed_successfully']);
+    }
+  }
+}
+
 describe('docker-compose.yml', () => {
   it('has postgres 15, redis, migrate, postgrest, gateway, sandbox, api and worker', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'gateway', 'migrate', 'postgres', 'postgrest', 'redis', 'sandbox', 'worker']);
@@ -43,13 +54,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has depends_on conditions that can be met', () => {
-    for (const [name, svc] of Object.entries(services)) {
-      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
-        expect([name, dep, Boolean(services[dep])]).toEqual([name, dep, true]);
-        if (condition === 'service_healthy') expect([name, dep, Boolean(services[dep]?.healthcheck)]).toEqual([name, dep, true]);
-        else expect([name, dep, condition]).toEqual([name, dep, 'service_completed_successfully']);
-      }
-    }
+    expectDependenciesMet(services);
     expect(services.postgrest?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     expect(services.api?.depends_on?.redis?.condition).toBe('service_healthy');
     expect(services.worker?.depends_on?.redis?.condition).toBe('service_healthy');
@@ -143,15 +148,7 @@ describe('docker-compose.cluster.yml (the stack on a three-master Redis Cluster)
     }
   });
 
-  it('has depends_on conditions that can be met', () => {
-    for (const [name, svc] of Object.entries(stack)) {
-      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
-        expect([name, dep, Boolean(stack[dep])]).toEqual([name, dep, true]);
-        if (condition === 'service_healthy') expect([name, dep, Boolean(stack[dep]?.healthcheck)]).toEqual([name, dep, true]);
-        else expect([name, dep, condition]).toEqual([name, dep, 'service_completed_successfully']);
-      }
-    }
-  });
+  it('has depends_on conditions that can be met', () => expectDependenciesMet(stack));
 });
 
 describe('Dockerfile', () => {
