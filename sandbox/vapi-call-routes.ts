@@ -5,14 +5,16 @@
 // calls, end them and read what was posted to their control URL. When a call's server URL is
 // known, the call's `status-update` and `end-of-call-report` messages are sent there, so the whole
 // running-out flow can be exercised offline. Outbound calls (CONTRACT §10): `POST /call` places
-// one (Vapi's CreateCallDTO in, its Call out), `GET /call` lists calls by Vapi's filters; the call
-// then goes in-progress, sends its messages like an inbound call (with `monitor.controlUrl`), and
-// ends by control, by /sandbox/calls/:id/end, or at its maxDurationSeconds. `POST
-// /sandbox/faults/outbound` makes the next POST /call answers slow or 500 after the call exists
-// (a lost answer).
+// one (Vapi's CreateCallDTO in, its Call out), `GET /call` lists calls by Vapi's filters, newest
+// first, a page of at most `limit` (sandbox/vapi-listing.ts); the call then goes in-progress, sends
+// its messages like an inbound call (with `monitor.controlUrl`), and ends by control, by
+// /sandbox/calls/:id/end, or at its maxDurationSeconds. `POST /sandbox/faults/outbound` makes the
+// next POST /call answers slow or 500 after the call exists (a lost answer); `POST
+// /sandbox/calls/seed` gives a number a call history of chosen times (more than a page of it).
 import express, { Router, type ErrorRequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { vapiList } from './vapi-listing';
 import { createWebhookSender, type WebhookSender, type WebhookTarget } from './vapi-webhooks';
 
 export interface SandboxCall {
@@ -195,6 +197,18 @@ const createCallBody = z.looseObject({
     .looseObject({ maxDurationSeconds: z.number().min(10).max(43200).optional(), metadata: z.record(z.string(), z.unknown()).optional() })
     .optional(),
 });
+// SANDBOX ONLY: `count` ended outbound calls of one number, the first created at `createdAt` and
+// each next `stepMs` later (0: all at one time; negative: going back). Someone else's campaign as
+// far as the service is concerned: no metadata of ours, no messages sent.
+const seedBody = z.strictObject({
+  phoneNumberId: z.string().min(1).max(200),
+  assistantId: z.string().min(1).max(200).default('sandbox-seeded'),
+  count: z.number().int().min(1).max(SANDBOX_MAX_CALLS),
+  createdAt: iso,
+  stepMs: z.number().int().min(-3_600_000).max(3_600_000),
+});
+/** The callee of seeded calls: a fictional US number (555-01xx). */
+const SEEDED_CUSTOMER = '+12025550123';
 const faultsBody = z.strictObject({
   answerDelayMs: z.number().int().min(0).max(60_000).optional(),
   failAfterCreate: z.number().int().min(0).max(1000).optional(),
@@ -246,6 +260,12 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     for (const t of timers) clearTimeout(t);
   });
   const bearer = (req: express.Request) => /^Bearer .+/.test(req.get('authorization') ?? '');
+  /** A call's Monitor: its control URL is served here; listenUrl has Vapi's shape (a websocket) but is not served. */
+  function monitorOf(id: string): SandboxCall['monitor'] {
+    const base = options.baseUrl().replace(/\/+$/, '');
+    const path = `/call/${encodeURIComponent(id)}`;
+    return { listenUrl: `${base.replace(/^http/, 'ws')}${path}/listen`, controlUrl: `${base}${path}/control` };
+  }
 
   /** The number a call came in on, as Vapi's messages carry it (id and number for the tenant lookup). */
   function phoneNumberFor(call: SandboxCall) {
@@ -311,8 +331,6 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     }
     const now = new Date().toISOString();
     const id = randomUUID();
-    const base = options.baseUrl().replace(/\/+$/, '');
-    const path = `/call/${encodeURIComponent(id)}`;
     const numberServer = options.phoneNumbers?.get(p.data.phoneNumberId)?.server ?? null;
     const target: WebhookTarget | null = numberServer ? { url: numberServer.url, ...(numberServer.secret !== undefined ? { secret: numberServer.secret } : {}) } : (options.outboundServer?.() ?? null);
     const queued = store.put(
@@ -327,7 +345,7 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
         startedAt: null,
         endedAt: null,
         endedReason: null,
-        monitor: { listenUrl: `${base.replace(/^http/, 'ws')}${path}/listen`, controlUrl: `${base}${path}/control` },
+        monitor: monitorOf(id),
         assistantId: p.data.assistantId,
         assistantOverrides: p.data.assistantOverrides ?? {},
         customer: { number: p.data.customer.number },
@@ -355,36 +373,61 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     res.status(201).json(answer);
   });
 
-  // Vapi GET /call: calls by its filters, newest first, at most `limit` (default 100, ≤ 1000).
+  // Vapi GET /call: calls by its filters (id, phoneNumberId, assistantId), then as every Vapi list
+  // answers (sandbox/vapi-listing.ts): newest first, at most `limit`, within the createdAt bounds.
   r.get('/call', (req, res) => {
     if (!bearer(req)) {
       res.status(401).json(unauthorized);
       return;
     }
-    const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
-    const time = (k: string) => {
-      const v = q(k);
-      return v === undefined ? undefined : Date.parse(v);
-    };
-    const limit = Math.min(1000, Math.max(1, Number(q('limit') ?? 100) || 100));
-    const [ge, le, gt, lt] = [time('createdAtGe'), time('createdAtLe'), time('createdAtGt'), time('createdAtLt')];
-    const calls = store
+    const q = (k: string) => (typeof req.query[k] === 'string' ? req.query[k] : undefined);
+    const [id, phoneNumberId, assistantId] = [q('id'), q('phoneNumberId'), q('assistantId')];
+    const matching = store
       .all()
-      .filter((c) => {
-        const at = Date.parse(c.createdAt);
-        return (
-          (q('id') === undefined || c.id === q('id')) &&
-          (q('phoneNumberId') === undefined || c.phoneNumberId === q('phoneNumberId')) &&
-          (q('assistantId') === undefined || c.assistantId === q('assistantId')) &&
-          (ge === undefined || at >= ge) &&
-          (le === undefined || at <= le) &&
-          (gt === undefined || at > gt) &&
-          (lt === undefined || at < lt)
-        );
-      })
-      .reverse()
-      .slice(0, limit);
-    res.json(calls);
+      .filter((c) => (id === undefined || c.id === id) && (phoneNumberId === undefined || c.phoneNumberId === phoneNumberId) && (assistantId === undefined || c.assistantId === assistantId));
+    const listed = vapiList(matching, req.query);
+    if (!listed.ok) {
+      res.status(400).json(badRequest(listed.message));
+      return;
+    }
+    res.json(listed.items);
+  });
+
+  // SANDBOX ONLY: a number's call history (see seedBody), so that a listing has pages to read.
+  r.post('/sandbox/calls/seed', json, (req, res) => {
+    const p = seedBody.safeParse(req.body ?? {});
+    if (!p.success) {
+      res.status(400).json({ error: 'invalid_request', message: p.error.issues[0]?.message ?? 'invalid body' });
+      return;
+    }
+    const first = Date.parse(p.data.createdAt);
+    const ids: string[] = [];
+    for (let i = 0; i < p.data.count; i++) {
+      const id = randomUUID();
+      const at = new Date(first + i * p.data.stepMs);
+      const createdAt = at.toISOString();
+      store.put(
+        {
+          id,
+          orgId: SANDBOX_VAPI_ORG_ID,
+          type: 'outboundPhoneCall',
+          status: 'ended',
+          phoneNumberId: p.data.phoneNumberId,
+          createdAt,
+          updatedAt: createdAt,
+          startedAt: createdAt,
+          endedAt: new Date(at.getTime() + 30_000).toISOString(),
+          endedReason: 'customer-ended-call',
+          monitor: monitorOf(id),
+          assistantId: p.data.assistantId,
+          assistantOverrides: {},
+          customer: { number: SEEDED_CUSTOMER },
+        },
+        null,
+      );
+      ids.push(id);
+    }
+    res.status(201).json({ ids });
   });
 
   // SANDBOX ONLY: the next POST /call answers (see OutboundFaults).
@@ -452,8 +495,6 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
     }
     const now = new Date().toISOString();
     const id = p.data.id ?? randomUUID();
-    const base = options.baseUrl().replace(/\/+$/, '');
-    const path = `/call/${encodeURIComponent(id)}`;
     const numberServer = p.data.phoneNumberId === undefined ? null : (options.phoneNumbers?.get(p.data.phoneNumberId)?.server ?? null);
     const target: WebhookTarget | null = numberServer
       ? { url: numberServer.url, ...(numberServer.secret !== undefined ? { secret: numberServer.secret } : {}) }
@@ -472,8 +513,7 @@ export function createVapiCallRoutes(options: VapiCallRoutesOptions): Router {
         startedAt: p.data.status === 'in-progress' ? (p.data.startedAt === undefined ? now : p.data.startedAt) : null,
         endedAt: null,
         endedReason: null,
-        // listenUrl is the shape Vapi gives (a websocket) but is not served by the simulator.
-        monitor: { listenUrl: `${base.replace(/^http/, 'ws')}${path}/listen`, controlUrl: `${base}${path}/control` },
+        monitor: monitorOf(id),
       },
       target,
     );

@@ -8,9 +8,9 @@ import express, { type ErrorRequestHandler, type Response, type Router } from 'e
 import { listenLocal } from './listen';
 import { delay, NO_FAULTS, rollFailure, type SandboxFaults } from './sandbox-faults';
 import { createOutageRoutes, createSandboxOutage, statusName, type SandboxOutage } from './sandbox-outage';
+import { vapiList } from './vapi-listing';
 
 const BODY_LIMIT = '64kb';
-const MAX_LIST = 1000;
 /** Vapi's own organisation id for the sandbox account (not ours). */
 const SANDBOX_VAPI_ORG = '00000000-0000-4000-8000-00000000a91a';
 
@@ -110,31 +110,11 @@ export function createVapiSimulatorApp(state: VapiSimulatorState, routers: Route
     res.status(201).json(p);
   });
 
-  // Vapi's list: at most `limit` (default 100, max 1000) numbers, newest first, narrowed by the
-  // createdAt/updatedAt bounds of its OpenAPI spec (createdAtGt, createdAtLe, ...). There is no
-  // page token: a client pages by moving a createdAt bound past the last page.
+  // Vapi's list (sandbox/vapi-listing.ts): no page token, a client pages by createdAt bounds.
   app.get('/phone-number', (req, res) => {
-    const limit = Math.min(Number(str(req.query.limit) ?? 100) || 100, MAX_LIST);
-    const bounds: Array<[string, 'createdAt' | 'updatedAt', (a: number, b: number) => boolean]> = [
-      ['createdAtGt', 'createdAt', (a, b) => a > b],
-      ['createdAtGe', 'createdAt', (a, b) => a >= b],
-      ['createdAtLt', 'createdAt', (a, b) => a < b],
-      ['createdAtLe', 'createdAt', (a, b) => a <= b],
-      ['updatedAtGt', 'updatedAt', (a, b) => a > b],
-      ['updatedAtGe', 'updatedAt', (a, b) => a >= b],
-      ['updatedAtLt', 'updatedAt', (a, b) => a < b],
-      ['updatedAtLe', 'updatedAt', (a, b) => a <= b],
-    ];
-    let items = [...state.phoneNumbers.values()];
-    for (const [param, field, keep] of bounds) {
-      const raw = str(req.query[param]);
-      if (raw === undefined) continue;
-      const at = Date.parse(raw);
-      if (Number.isNaN(at)) return sendError(res, 400, `${param} must be a valid ISO 8601 date string`);
-      items = items.filter((p) => keep(Date.parse(p[field]), at));
-    }
-    items.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
-    res.json(items.slice(0, limit));
+    const listed = vapiList(state.phoneNumbers.values(), req.query);
+    if (!listed.ok) return sendError(res, 400, listed.message);
+    res.json(listed.items);
   });
   app.get('/phone-number/:id', (req, res) => {
     const p = state.phoneNumbers.get(String(req.params.id));

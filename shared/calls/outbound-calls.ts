@@ -201,15 +201,20 @@ export function createOutboundCalls(d: OutboundDeps) {
     return summary;
   }
 
+  /**
+   * Every page of the number's calls in the window, not only the newest 1000: a campaign dialer
+   * places more than that in 20 minutes, and a call missed here is given up though Vapi made it.
+   * Read until the call turns up; a listing that cannot be read whole throws (the call is looked
+   * at again later, never given up on a partial listing).
+   */
   async function findPlaced(c: PlacingCall): Promise<VapiCall | undefined> {
     const at = Date.parse(c.created_at);
-    const calls = await d.vapi.listCalls({
+    const window = {
       phoneNumberId: c.vapi_phone_number_id,
       createdAtGe: new Date(at - OUTBOUND_LISTING_SKEW_MS).toISOString(),
       createdAtLe: new Date(at + OUTBOUND_LISTING_SKEW_MS + OUTBOUND_GIVE_UP_MS).toISOString(),
-      limit: 1000,
-    });
-    return calls.find((v) => v.assistantOverrides?.metadata?.[BILLING_CALL_ID_KEY] === c.call_id);
+    };
+    return d.vapi.eachCallPage(window, async (page) => page.find((v) => v.assistantOverrides?.metadata?.[BILLING_CALL_ID_KEY] === c.call_id));
   }
 
   /** The 201 answer a replay of the key gets once the sweeper found the call (from the calls row). */

@@ -1,14 +1,16 @@
 // The Vapi REST calls we make: provisioning imports a Twilio number as a bare number (no
 // assistant, so Vapi sends assistant-request to our gate), lists and deletes them; the call
-// sweeper reads a call whose end-of-call report never came (failure mode 19). fetch with a
-// timeout per request.
+// sweeper reads a call whose end-of-call report never came (failure mode 19); outbound calls are
+// placed, and a call whose answer was lost is looked for in the number's call listing. fetch with
+// a timeout per request; both listings read page by page (eachPage).
 import { z } from 'zod';
 
 /** Used when the caller gives no timeout (VAPI_API_TIMEOUT_MS in config). */
 export const VAPI_REQUEST_TIMEOUT_MS = 10_000;
 /** Vapi's largest page (`limit` ≤ 1000 in its OpenAPI spec). */
 export const VAPI_PAGE_SIZE = 1000;
-/** Pages one listing may read: 100 × 1000 numbers, far above any real account. */
+/** Pages one listing may read: 100 × 1000 numbers, far above any real account, or calls of one
+ * number in the outbound sweep's 20-minute window (83 a second). */
 export const VAPI_MAX_PAGES = 100;
 
 /** A non-2xx answer from Vapi; status drives retry or give up. */
@@ -61,7 +63,6 @@ export interface VapiCallQuery {
   phoneNumberId?: string;
   createdAtGe?: string;
   createdAtLe?: string;
-  limit?: number;
 }
 export type GetCallResult = { kind: 'found'; call: VapiCall } | { kind: 'not_found' };
 
@@ -77,15 +78,91 @@ export interface VapiClient {
   getCall(callId: string): Promise<GetCallResult>;
   /** Places an outbound call (Vapi POST /call); its answer, Vapi's call object. */
   createCall(input: VapiCreateCall): Promise<VapiCall>;
-  /** Calls matching the filters (Vapi GET /call), at most `limit` (≤ 1000). */
+  /** Every call matching the filters (Vapi GET /call), all pages (see eachCallPage). */
   listCalls(query: VapiCallQuery): Promise<VapiCall[]>;
+  /**
+   * The calls matching the filters, page by page in the order Vapi lists them (newest first
+   * today). The first value `visit` returns (anything but undefined) ends the listing and is its
+   * answer: a lookup reads no further than the page that has what it looks for.
+   */
+  eachCallPage<R>(query: VapiCallQuery, visit: (page: VapiCall[]) => Promise<R | undefined>): Promise<R | undefined>;
 }
 
 /** The part of the client the call sweeper and outbound calls need. */
-export type VapiCallsClient = Pick<VapiClient, 'getCall' | 'createCall' | 'listCalls'>;
+export type VapiCallsClient = Pick<VapiClient, 'getCall' | 'createCall' | 'listCalls' | 'eachCallPage'>;
 
-export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; timeoutMs?: number }): VapiClient {
+/** One of Vapi's lists, as eachPage reads it. */
+interface VapiListing<T> {
+  /** GET path: /phone-number, /call (named in errors). */
+  path: string;
+  item: z.ZodType<T>;
+  /** Sent with every page (e.g. phoneNumberId). */
+  filters: Record<string, string | undefined>;
+  /** The caller's window, inclusive ISO times: a page's own bound narrows it, never widens it. */
+  createdAtGe: string | undefined;
+  createdAtLe: string | undefined;
+}
+
+/** How many items a page asks for, and how many pages one listing may read. */
+interface Paging {
+  pageSize: number;
+  maxPages: number;
+}
+
+/**
+ * Vapi's lists have no page token: at most `limit` items, and createdAt bounds (createdAtLe,
+ * createdAtGe, ...). They answer newest first today, but the spec states no order, so the next
+ * window follows the order the page shows: up to the oldest seen if descending, from the newest
+ * if ascending, always inside the caller's window. Bounds are inclusive and ids already seen are
+ * skipped, so items that share a timestamp across a page boundary are neither missed nor
+ * repeated. A listing that cannot be read whole fails loudly rather than answering part of it:
+ * more than a page sharing one createdAt (no bound can get past them), or more than maxPages.
+ */
+async function eachPage<T extends { id: string; createdAt?: string | undefined }, R>(
+  get: (pathAndQuery: string) => Promise<unknown>,
+  { pageSize, maxPages }: Paging,
+  listing: VapiListing<T>,
+  visit: (page: T[]) => Promise<R | undefined>,
+): Promise<R | undefined> {
+  const seen = new Set<string>();
+  let { createdAtGe: ge, createdAtLe: le } = listing;
+  for (let n = 1; ; n++) {
+    const params = new URLSearchParams({ limit: String(pageSize) });
+    for (const [k, v] of Object.entries({ ...listing.filters, createdAtGe: ge, createdAtLe: le })) if (v !== undefined) params.set(k, v);
+    const raw = z.array(listing.item).parse(await get(`${listing.path}?${params.toString()}`));
+    const fresh = raw.filter((x) => !seen.has(x.id));
+    for (const x of fresh) seen.add(x.id);
+    const answer = await visit(fresh);
+    if (answer !== undefined || raw.length < pageSize) return answer;
+    const firstAt = Date.parse(raw[0]?.createdAt ?? '');
+    const last = raw.at(-1)?.createdAt ?? '';
+    const lastAt = Date.parse(last);
+    // No bound gets past a full page of one timestamp (or of none), and a page of nothing new
+    // means the bound did not move: either way the rest would be missed.
+    if (!Number.isFinite(firstAt) || !Number.isFinite(lastAt) || firstAt === lastAt || fresh.length === 0) {
+      throw new Error(`Vapi ${listing.path} listing cannot page past a full page of one createdAt`);
+    }
+    if (n >= maxPages) throw new Error(`Vapi ${listing.path} listing exceeded ${maxPages} pages of ${pageSize}`);
+    if (firstAt > lastAt) le = le !== undefined && Date.parse(le) <= lastAt ? le : last;
+    else ge = ge !== undefined && Date.parse(ge) >= lastAt ? ge : last;
+  }
+}
+
+export interface VapiClientConfig {
+  apiKey: string;
+  apiBaseUrl: string;
+  timeoutMs?: number;
+  /** Items asked for per page (1..VAPI_PAGE_SIZE); smaller only where a test wants many pages of few items. */
+  pageSize?: number;
+  /** Pages one listing may read before it fails (≥ 1). */
+  maxPages?: number;
+}
+
+export function createVapiClient(cfg: VapiClientConfig): VapiClient {
   const base = cfg.apiBaseUrl.replace(/\/+$/, '');
+  const paging: Paging = { pageSize: cfg.pageSize ?? VAPI_PAGE_SIZE, maxPages: cfg.maxPages ?? VAPI_MAX_PAGES };
+  if (!Number.isInteger(paging.pageSize) || paging.pageSize < 1 || paging.pageSize > VAPI_PAGE_SIZE) throw new Error(`Vapi page size ${paging.pageSize} is not 1..${VAPI_PAGE_SIZE}`);
+  if (!Number.isInteger(paging.maxPages) || paging.maxPages < 1) throw new Error(`Vapi page limit ${paging.maxPages} is not a whole number ≥ 1`);
   async function send(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -106,29 +183,15 @@ export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; time
     }
     return text === '' ? undefined : (JSON.parse(text) as unknown);
   }
-  /**
-   * Vapi's list has no page token: at most `limit` numbers, and createdAt bounds (createdAtLe,
-   * createdAtGe, ...). It answers newest first today, but its spec states no order, so the next
-   * window follows the order the page shows: below the oldest seen if descending, above the
-   * newest if ascending. Bounds are inclusive and ids already seen are skipped, so numbers that
-   * share a timestamp across a page boundary are neither missed nor repeated.
-   */
+  const get = (pathAndQuery: string) => send('GET', pathAndQuery);
   async function eachPhoneNumberPage(visit: (page: VapiNumber[]) => Promise<void>): Promise<void> {
-    const seen = new Set<string>();
-    let bound = '';
-    for (let n = 1; ; n++) {
-      const raw = z.array(phoneNumber).parse(await send('GET', `/phone-number?limit=${VAPI_PAGE_SIZE}${bound}`));
-      const fresh = raw.filter((p) => !seen.has(p.id));
-      for (const p of fresh) seen.add(p.id);
-      await visit(fresh.map((p) => ({ id: p.id, number: p.number, name: p.name, createdAt: p.createdAt })));
-      if (raw.length < VAPI_PAGE_SIZE) return;
-      const first = raw[0]?.createdAt;
-      const last = raw.at(-1)?.createdAt;
-      // More than a page sharing one timestamp cannot be paged by createdAt: fail loudly rather than miss some.
-      if (fresh.length === 0 || first === undefined || last === undefined) throw new Error('Vapi phone-number listing cannot page past a full page of one createdAt');
-      if (n >= VAPI_MAX_PAGES) throw new Error(`Vapi phone-number listing exceeded ${VAPI_MAX_PAGES} pages of ${VAPI_PAGE_SIZE}`);
-      bound = Date.parse(first) >= Date.parse(last) ? `&createdAtLe=${encodeURIComponent(last)}` : `&createdAtGe=${encodeURIComponent(last)}`;
-    }
+    await eachPage(get, paging, { path: '/phone-number', item: phoneNumber, filters: {}, createdAtGe: undefined, createdAtLe: undefined }, async (page) => {
+      await visit(page.map((p) => ({ id: p.id, number: p.number, name: p.name, createdAt: p.createdAt })));
+      return undefined;
+    });
+  }
+  function eachCallPage<R>(query: VapiCallQuery, visit: (page: VapiCall[]) => Promise<R | undefined>): Promise<R | undefined> {
+    return eachPage(get, paging, { path: '/call', item: vapiCall, filters: { phoneNumberId: query.phoneNumberId }, createdAtGe: query.createdAtGe, createdAtLe: query.createdAtLe }, visit);
   }
   return {
     async listPhoneNumbers() {
@@ -166,10 +229,14 @@ export function createVapiClient(cfg: { apiKey: string; apiBaseUrl: string; time
       return vapiCall.parse(await send('POST', '/call', input));
     },
     async listCalls(query) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
-      return z.array(vapiCall).parse(await send('GET', `/call?${params.toString()}`));
+      const all: VapiCall[] = [];
+      await eachCallPage(query, async (page) => {
+        all.push(...page);
+        return undefined;
+      });
+      return all;
     },
+    eachCallPage,
     async getCall(callId) {
       try {
         return { kind: 'found', call: vapiCall.parse(await send('GET', `/call/${encodeURIComponent(callId)}`)) };

@@ -13,6 +13,7 @@ import { billCall } from '../../shared/calls/call-billing';
 import { admitTermsOf } from '../../shared/calls/call-store';
 import { HangupPendingError } from '../../shared/calls/call-meter';
 import { planHold } from '../../shared/calls/hold-policy';
+import { OUTBOUND_GIVE_UP_MS } from '../../shared/calls/outbound-calls';
 import type { CallMeterJob } from '../../shared/queues/queues';
 import { sweepCalls, callSweepDeps } from '../../workers/call-sweeper';
 import { createFundedOrg, createTestContext, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_VAPI_SECRET, type TestContext } from '../support/context';
@@ -82,6 +83,20 @@ describe('outbound calls through the gate', () => {
   };
   const endAt = (vapiCallId: string, endedAt: string) =>
     fetch(`${sim.url}/sandbox/calls/${vapiCallId}/end`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endedAt }) });
+  /** POST /api/calls whose Vapi answer comes after the client's timeout (the call exists): 202 placing. */
+  const placeAnswerLost = async (o: Awaited<ReturnType<typeof orgWithNumber>>, key: ReturnType<typeof randomUUID>) => {
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 1500 }) });
+    const res = await place(o, GB, key);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'placing' });
+    return res;
+  };
+  /** Ends the Vapi call 30 s after it started; its report (the simulator's webhook) is then billed. */
+  const endAfter30sAndBill = async (callId: string, vapiCall: { id: string; startedAt: string | null }) => {
+    await endAt(vapiCall.id, new Date(Date.parse(vapiCall.startedAt ?? '') + 30_000).toISOString());
+    await reportArrived(callId);
+    await billCall(ctx.services.calls.billing, callId, 'report');
+  };
   const chargeOf = async (callId: string) => {
     const r = await ctx.pool.query<{ amount: string }>(`select amount from ledger_entries where idempotency_key = 'call:' || $1`, [callId]);
     return r.rows.map((x) => -Number(x.amount));
@@ -210,11 +225,8 @@ describe('outbound calls through the gate', () => {
 
   it('keeps the hold of a call whose Vapi answer was lost, never places it twice, and bills it once after the sweeper finds it', async () => {
     const o = await orgWithNumber(1000);
-    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 1500 }) });
     const key = randomUUID();
-    const first = await place(o, GB, key);
-    expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ status: 'placing' });
+    const first = await placeAnswerLost(o, key);
     const again = await place(o, GB, key);
     expect(again.status).toBe(202);
     expect(again.body.callId).toBe(first.body.callId);
@@ -228,13 +240,59 @@ describe('outbound calls through the gate', () => {
     expect(known.status).toBe(201);
     expect(known.body).toMatchObject({ callId: first.body.callId, vapiCallId: made!.id, maxDurationSeconds: 1066 });
 
-    await endAt(made!.id, new Date(Date.parse(made!.startedAt) + 30_000).toISOString());
-    await reportArrived(first.body.callId);
-    await billCall(ctx.services.calls.billing, first.body.callId, 'report');
+    await endAfter30sAndBill(first.body.callId, made!);
     await billCall(ctx.services.calls.billing, first.body.callId, 'report');
     await sweepCalls(callSweepDeps(ctx.services), new Date(Date.now() + 86_400_000));
     expect(await chargeOf(first.body.callId)).toEqual([28]);
     expect(await vapiCalls(o.num.vapiPhoneNumberId)).toHaveLength(1);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
+    await expectLedgerConsistent(ctx.pool);
+  });
+
+  it('finds a lost-answer call behind more than 1000 newer calls of its number, bills it once, and reads no further page than it needs', async () => {
+    // A campaign dialer places about a call a second: more than 1000 calls of one number in the
+    // sweep's 20-minute window. Vapi lists at most 1000 a page, newest first, so the sweep that
+    // read one page never saw this call and, ten minutes after admission, gave it up though Vapi
+    // had placed it: outbound_call_failed settled its calls row `not_found`, released its hold in
+    // both stores (the meter then stops renewing: a settled call is never renewed nor hung up on
+    // running out, so it ran to its maxDurationSeconds with nothing held) and recorded 502
+    // call_not_placed "nothing was charged" under its key. Its report, keyed by our id
+    // (billingCallId), was still recorded and call_settle charged it (a report is billed whatever
+    // the row's state), even below zero; but a lost report was never billed at all: the call
+    // sweeper skips settled calls and failed outbound ones, so that call was free.
+    const o = await orgWithNumber(1000);
+    const key = randomUUID();
+    const first = await placeAnswerLost(o, key);
+    const ours = sim.calls.all().find((c) => (c.assistantOverrides?.metadata as Record<string, unknown> | undefined)?.billingCallId === first.body.callId);
+    expect(ours).toBeDefined();
+    const at = Date.parse(ours!.createdAt);
+    // 1200 calls after it (so it is not on the newest 1000) and 1500 before it, 100 ms apart, all
+    // inside the sweep's window: three pages, ours on the second.
+    const seed = (createdAt: number, count: number, stepMs: number) =>
+      fetch(`${sim.url}/sandbox/calls/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ phoneNumberId: o.num.vapiPhoneNumberId, count, createdAt: new Date(createdAt).toISOString(), stepMs }),
+      });
+    expect((await seed(at + 100, 1200, 100)).status).toBe(201);
+    expect((await seed(at - 100, 1500, -100)).status).toBe(201);
+
+    sim.listings.length = 0;
+    const swept = await ctx.services.outbound.sweepPlacing(new Date(Date.now() + OUTBOUND_GIVE_UP_MS + 60_000));
+    expect(swept).toMatchObject({ placed: 1, notPlaced: 0, errors: 0 });
+    // Two pages read, not three; the window (createdAtGe, and createdAtLe only narrowed) on each.
+    const pages = sim.listings.filter((q) => q.get('phoneNumberId') === o.num.vapiPhoneNumberId);
+    expect(pages).toHaveLength(2);
+    const [one, two] = pages.map((q) => ({ ge: q.get('createdAtGe'), le: Date.parse(q.get('createdAtLe') ?? '') }));
+    expect(two?.ge).toBe(one?.ge);
+    expect(two?.le).toBeLessThan(one?.le ?? 0);
+    expect(two?.le).toBeGreaterThan(at);
+
+    const known = await place(o, GB, key);
+    expect(known.status).toBe(201);
+    expect(known.body).toMatchObject({ callId: first.body.callId, vapiCallId: ours!.id, maxDurationSeconds: 1066 });
+    await endAfter30sAndBill(first.body.callId, ours!);
+    expect(await chargeOf(first.body.callId)).toEqual([28]);
     expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(0);
     await expectLedgerConsistent(ctx.pool);
   });

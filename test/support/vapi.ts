@@ -79,16 +79,26 @@ export function endOfCallReport(callId: string, o: { orgId?: string; seconds: nu
 export const postWebhook = (app: RequestListener, body: unknown) =>
   request(app).post('/api/vapi/webhook').set('x-vapi-secret', TEST_VAPI_SECRET).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
+/** GET /call queries kept by startVapiCallSimulator (the last ones only). */
+const LISTINGS_KEPT = 100;
+
 /** The Vapi call simulator on an ephemeral port, as the sandbox would mount it (without the REST
- * API's Bearer check, so tests drive /sandbox/calls directly). */
+ * API's Bearer check, so tests drive /sandbox/calls directly). `listings`: the query of each
+ * GET /call it answered, oldest first, so a test can see how a client paged. */
 export async function startVapiCallSimulator(
   options: { outboundServer?: () => WebhookTarget | undefined } = {},
-): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; close(): Promise<void> }> {
+): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; listings: URLSearchParams[]; close(): Promise<void> }> {
   const calls = createSandboxCallStore();
   const webhooks = createWebhookSender({ backoffMs: 20, timeoutMs: 2000 });
   let url = '';
   const app = express();
   const closers: Array<() => void> = [];
+  const listings: URLSearchParams[] = [];
+  app.get('/call', (req, _res, next) => {
+    listings.push(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''));
+    if (listings.length > LISTINGS_KEPT) listings.shift();
+    next();
+  });
   app.use(createVapiCallRoutes({ store: calls, webhooks, baseUrl: () => url, outboundServer: options.outboundServer, onClose: (fn) => closers.push(fn) }));
   const listening = await listenLocal(app);
   url = listening.url;
@@ -96,6 +106,7 @@ export async function startVapiCallSimulator(
     url,
     calls,
     webhooks,
+    listings,
     close: () => {
       webhooks.close();
       for (const fn of closers) fn();
