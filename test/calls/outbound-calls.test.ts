@@ -45,7 +45,7 @@ describe('outbound calls through the gate', () => {
 
   beforeAll(async () => {
     sim = await startVapiCallSimulator({ outboundServer: () => target });
-    ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url, VAPI_API_TIMEOUT_MS: '400' });
+    ctx = await createTestContext({ VAPI_API_BASE_URL: sim.url, VAPI_API_TIMEOUT_MS: '1500' });
     server = await listenLocal(ctx.app());
     target = { url: `${server.url}/api/vapi/webhook`, secret: TEST_VAPI_SECRET };
     const put = expectConforms('put', '/api/admin/rates', await request(ctx.app()).put('/api/admin/rates').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ rates: RATES }));
@@ -85,7 +85,7 @@ describe('outbound calls through the gate', () => {
     fetch(`${sim.url}/sandbox/calls/${vapiCallId}/end`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endedAt }) });
   /** POST /api/calls whose Vapi answer comes after the client's timeout (the call exists): 202 placing. */
   const placeAnswerLost = async (o: Awaited<ReturnType<typeof orgWithNumber>>, key: ReturnType<typeof randomUUID>) => {
-    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 1500 }) });
+    await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ answerDelayMs: 4000 }) });
     const res = await place(o, GB, key);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'placing' });
