@@ -14,7 +14,9 @@
  *   test/chaos/*): their faults are one server's, and they point REDIS_URL at it (testEnv then
  *   leaves the cluster out, so they would only run on one Redis again);
  * - suites that never touch Redis or touch it only as any other suite does (the SQL, schema,
- *   HTTP-validation, fuzz, browser and sandbox suites): one more run proves nothing about Cluster.
+ *   HTTP-validation, fuzz, browser and sandbox suites): one more run proves nothing about Cluster;
+ * - test/operations/migrate-key-layout: it seeds the previous release's layout (BullMQ on the
+ *   unhashed `<p>:bull` prefix), which never ran on a cluster and which a cluster refuses.
  */
 const base = require('./jest.config.js');
 

@@ -1,4 +1,5 @@
-// Entry point for npm start / start:api / start:workers / sandbox / migrate.
+// Entry point for npm start / start:api / start:workers / sandbox / migrate, and for the one-shot
+// `migrate-redis` (the previous release's Redis keys into this layout: shared/migrate-key-layout.ts).
 // A bad setting stops the process here with one line naming it, never a stack trace.
 import { createMetricsApp } from '../api/metrics-app';
 import { createHttpHandler } from '../api/webhook-fast-lane';
@@ -6,6 +7,7 @@ import { startServer, type RunningServer } from '../api/server';
 import { startWorkers, type RunningWorkers } from '../workers/main';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { migrate } from '../shared/db/migrate';
+import { migrateRedisKeyLayout } from '../shared/migrate-key-layout';
 import { DEMO_ORG_ID, renderBanner } from './banner';
 import { createLogger, redactUrl } from '../shared/logger';
 import { startSandbox, type RunningSandbox } from '../sandbox/start-sandbox';
@@ -15,8 +17,8 @@ import { waitForRedis } from '../shared/redis';
 /** How long start waits for Redis before going on degraded (/readyz says 503 until it answers). */
 const REDIS_START_WAIT_MS = 5000;
 
-type Role = 'all' | 'api' | 'workers' | 'sandbox' | 'migrate';
-const ROLES: readonly Role[] = ['all', 'api', 'workers', 'sandbox', 'migrate'];
+type Role = 'all' | 'api' | 'workers' | 'sandbox' | 'migrate' | 'migrate-redis';
+const ROLES: readonly Role[] = ['all', 'api', 'workers', 'sandbox', 'migrate', 'migrate-redis'];
 
 function fail(message: string): never {
   process.stderr.write(`billing-gates: ${message}\n`);
@@ -45,6 +47,17 @@ async function applyMigrations(config: Config, services?: Services): Promise<voi
   }
 }
 
+/** Exits non-zero unless every queue and the due set moved (its log lines say what did not). */
+async function migrateRedisKeys(config: Config): Promise<void> {
+  let complete: boolean;
+  try {
+    complete = (await migrateRedisKeyLayout(config, createLogger(config.logLevel))).complete;
+  } catch (err) {
+    fail(`cannot migrate the Redis keys: ${(err as Error).message}`);
+  }
+  if (!complete) fail('migrate-redis: pending work is left in the old Redis key layout; run it again once the old workers are stopped');
+}
+
 /**
  * Sandbox mode only: the demo organisation of the banner's token and billing-page link exists (with
  * an empty wallet), so the printed link works at once. Idempotent; several processes may race.
@@ -64,6 +77,10 @@ async function main(): Promise<void> {
 
   if (role === 'migrate') {
     await applyMigrations(config);
+    return;
+  }
+  if (role === 'migrate-redis') {
+    await migrateRedisKeys(config);
     return;
   }
   // The simulators alone, for API and workers running as separate processes (CONTRACT §6).
