@@ -7,6 +7,7 @@ ENV NODE_ENV=production \
 COPY package.json package-lock.json ./
 # Exactly the locked dependencies; dev dependencies (jest, eslint, ...) are left out.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY bin ./bin
 COPY api ./api
 COPY shared ./shared
 COPY workers ./workers

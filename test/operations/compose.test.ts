@@ -3,10 +3,13 @@
 // service the stack needs is there with a healthcheck, every depends_on condition can be met
 // (service_healthy only on services that have a healthcheck), Redis keeps jobs (noeviction, AOF),
 // PostgREST and the app share one JWT secret, the service-role key really is a service_role JWT
-// for that secret, and every command runs a launch.ts role that exists; and that
-// docker-compose.cluster.yml, laid over it, makes a three-master cluster the api and worker wait for.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// for that secret, and every command runs a launch.ts role that exists; that
+// docker-compose.cluster.yml, laid over it, makes a three-master cluster the api and worker wait for;
+// and that the image holds every file bin/launch.ts loads (it lacked bin/ itself: no role could
+// start from it) and installs every package those files import.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { parse } from 'yaml';
 import { ENV_VARIABLES } from '../../shared/config';
@@ -151,12 +154,52 @@ describe('docker-compose.cluster.yml (the stack on a three-master Redis Cluster)
   it('has depends_on conditions that can be met', () => expectDependenciesMet(stack));
 });
 
+/**
+ * Every file the image's processes load: bin/launch.ts and, transitively, what it imports (type-only
+ * imports are erased and left out), with the packages they import by name.
+ */
+function importClosure(entry: string): { files: string[]; packages: string[] } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const builtins = new Set(builtinModules);
+  const statement = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|\bimport\('([^']+)'\)|\brequire\('([^']+)'\)/gm;
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    if (!file.endsWith('.ts')) return;
+    for (const m of readFileSync(join(root, file), 'utf8').matchAll(statement)) {
+      if (m[2] !== undefined) continue; // `import type`: nothing at run time
+      const spec = m[3] ?? m[4] ?? m[5] ?? m[6];
+      if (spec === undefined) continue;
+      if (spec.startsWith('.')) {
+        const base = join(dirname(file), spec);
+        const found = [`${base}.ts`, join(base, 'index.ts'), base].find((f) => existsSync(join(root, f)) && !statSync(join(root, f)).isDirectory());
+        if (found === undefined) throw new Error(`${file} imports ${spec}, which is not there`);
+        visit(found);
+      } else if (!spec.startsWith('node:') && !builtins.has(spec)) {
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+  };
+  visit(entry);
+  return { files: [...files], packages: [...packages] };
+}
+
 describe('Dockerfile', () => {
+  it('holds every file the roles load, and installs every package they import (production dependencies only)', () => {
+    const copied = [...dockerfile.matchAll(/^COPY (\S+) /gm)].map((m) => m[1]!.replace(/\/$/, ''));
+    const { files, packages } = importClosure('bin/launch.ts');
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.filter((f) => !copied.some((c) => f === c || f.startsWith(`${c}/`)))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(packages.filter((p) => pkg.dependencies[p] === undefined).sort()).toEqual([]);
+  });
+
   it('builds on Node 20 from the lock file and copies the code every role needs', () => {
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toMatch(/^RUN npm ci /m);
     expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json/m);
-    for (const dir of ['api', 'shared', 'workers', 'supabase']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
+    for (const dir of ['bin', 'api', 'shared', 'workers', 'supabase']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 });
