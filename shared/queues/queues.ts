@@ -3,6 +3,7 @@
 // test file (or a second deployment on one Redis) never shares a queue with another.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config';
+import { settingUpAgain } from './queue-backend';
 
 export const QUEUE_NAMES = {
   provisioning: 'provisioning',
@@ -184,16 +185,17 @@ export interface Queues {
  * own, so on Redis Cluster all of one queue's keys share a slot (BullMQ's scripts need that).
  */
 export function createQueues(connection: ConnectionOptions, prefixFor: (queueName: QueueName) => string): Queues {
-  const opts = (name: QueueName) => ({ connection, prefix: prefixFor(name) });
+  // Each queue's connection is set up again if its set-up failed (queue-backend.ts says why).
+  const queue = <T>(name: QueueName) => new Queue<T>(name, { connection, prefix: prefixFor(name) }, settingUpAgain);
   const q = {
-    provisioning: new Queue<ProvisioningJob>(QUEUE_NAMES.provisioning, opts(QUEUE_NAMES.provisioning)),
-    refunds: new Queue<RefundJob>(QUEUE_NAMES.refunds, opts(QUEUE_NAMES.refunds)),
-    callBilling: new Queue<CallBillingJob>(QUEUE_NAMES.callBilling, opts(QUEUE_NAMES.callBilling)),
-    maintenance: new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, opts(QUEUE_NAMES.maintenance)),
-    callMeters: new Queue<CallMeterJob>(QUEUE_NAMES.callMeters, opts(QUEUE_NAMES.callMeters)),
-    walletEvents: new Queue<WalletEventJob>(QUEUE_NAMES.walletEvents, opts(QUEUE_NAMES.walletEvents)),
-    autoRecharges: new Queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges, opts(QUEUE_NAMES.autoRecharges)),
-    rentals: new Queue<RentalJob>(QUEUE_NAMES.rentals, opts(QUEUE_NAMES.rentals)),
+    provisioning: queue<ProvisioningJob>(QUEUE_NAMES.provisioning),
+    refunds: queue<RefundJob>(QUEUE_NAMES.refunds),
+    callBilling: queue<CallBillingJob>(QUEUE_NAMES.callBilling),
+    maintenance: queue<MaintenanceJob>(QUEUE_NAMES.maintenance),
+    callMeters: queue<CallMeterJob>(QUEUE_NAMES.callMeters),
+    walletEvents: queue<WalletEventJob>(QUEUE_NAMES.walletEvents),
+    autoRecharges: queue<AutoRechargeJob>(QUEUE_NAMES.autoRecharges),
+    rentals: queue<RentalJob>(QUEUE_NAMES.rentals),
   };
   const all = () => [q.provisioning, q.refunds, q.callBilling, q.maintenance, q.callMeters, q.walletEvents, q.autoRecharges, q.rentals] as Queue[];
   for (const queue of all()) queue.on('error', () => undefined); // surfaced on the calls that fail
