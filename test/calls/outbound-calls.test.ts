@@ -212,6 +212,22 @@ describe('outbound calls through the gate', () => {
     expect(rate.body).toMatchObject({ prefix: '+1415', ratePerMinute: 600, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1, blocked: false });
   });
 
+  it('charges a call with no record of its admission (fail-open, or a hold record lost) at its number\'s prefix rate, not the default', async () => {
+    const orgId = await createFundedOrg(ctx.services, 10_000);
+    const num = await registerNumber(ctx.services, orgId); // +1415…: 600/min
+    const callId = `unrecorded-${randomUUID()}`;
+    // The report of an inbound call the gate never recorded (no calls row), found by its number.
+    await postWebhook(ctx.app(), endOfCallReport(callId, { orgId, seconds: 60, num }));
+    expect((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount).toBe(0);
+    await billCall(ctx.services.calls.billing, callId, 'report');
+    // 60 s at 600/min: 600. The default rate (56/min) would have charged 56.
+    expect(await chargeOf(callId)).toEqual([600]);
+    // What the usage reads: the seconds and the rate the charge used.
+    const billed = await ctx.pool.query('select billed_seconds::float8 as seconds, billed_rate_per_minute::int as rate from call_reports where call_id = $1', [callId]);
+    expect(billed.rows).toEqual([{ seconds: 60, rate: 600 }]);
+    await expectLedgerConsistent(ctx.pool);
+  });
+
   it('never holds more than the balance for ten concurrent calls on one wallet', async () => {
     const o = await orgWithNumber(1000);
     const answers = await Promise.all(Array.from({ length: 10 }, () => place(o, GB)));

@@ -3,9 +3,10 @@
 -- (from 20261207001100_call_rates_functions)
 -- The charge is call_rate_cost at the rate fixed at the call's admission (its calls row): connect
 -- fee + ceil(billable × rate ÷ 60), billable raised to the minimum and then up to whole
--- increments, rounded once. A call with no row, or a row admitted before rates were kept, is
--- charged at p_rate_per_minute (CALL_RATE_PER_MINUTE) with no fee, no minimum, increments of 1 s:
--- exactly as before.
+-- increments, rounded once. A call with no row is charged at the rate row of the number it
+-- called (call_reports.to_number, call_rate_match: what its admission would have fixed), else, as a
+-- row admitted before rates were kept, at p_rate_per_minute (CALL_RATE_PER_MINUTE) with no fee,
+-- no minimum, increments of 1 s.
 --
 -- The settlement of one call (its report or the sweeper's finding) — the body that was
 -- call_settle until 20261130001200_spend_controls renamed it: call_settle wraps it and adds the
@@ -16,12 +17,14 @@
 -- 10): from the call's admission (calls.admitted_at) to that endedAt, clamped to 0..bound; basis
 -- admission_to_report_ended, still counted as implausible (reason missing) for review. Records
 -- the seconds and rate it billed (call_reports.billed_seconds, billed_rate_per_minute: the call's
--- own rate per minute, fixed at its admission, else p_rate_per_minute) for the calls list and usage.
+-- own rate per minute, fixed at its admission, else its number's, else p_rate_per_minute) for the
+-- calls list and usage.
 --
 -- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls;
 -- replaced in 20261206204000_settle_from_admission_to_ended, 20261206210100_usage_statements_receipts,
--- 20261207000300_merge_usage_with_faults, 20261207001100_call_rates_functions and
--- 20261207001200_merge_outbound_with_main (current).
+-- 20261207000300_merge_usage_with_faults, 20261207001100_call_rates_functions,
+-- 20261207001200_merge_outbound_with_main and 20261207021856_unrecorded_calls_rated_by_number
+-- (current).
 --
 -- Called by: call_settle().
 CREATE OR REPLACE FUNCTION public.call_settle_core(p_call_id text, p_rate_per_minute bigint, p_grace_seconds integer, p_settled_by text)
@@ -42,7 +45,8 @@ declare
   v_seconds numeric;      -- seconds billed
   v_basis text;
   v_reason text;
-  v_rate bigint;          -- per minute: the call's own (fixed at admission), else p_rate_per_minute
+  v_rate bigint;          -- per minute: the call's own (fixed at admission), else its number's, else p_rate_per_minute
+  v_match jsonb;          -- a call with no row: the rate row of the number it called (call_rate_match)
   v_amount bigint;
   v_posted jsonb;
   v_replayed boolean;
@@ -122,10 +126,22 @@ begin
     v_seconds := 0;
   end if;
 
-  -- At the call's own rate, rounded once (exact numeric).
+  -- At the call's own rate, rounded once (exact numeric). A call with no row (admitted in
+  -- fail-open mode, or a Redis-path hold record that never reached Postgres) is rated as its
+  -- admission would have rated it: by the number called (call_reports.to_number: our number for
+  -- an inbound call, the destination for an outbound one), whose prefix row may carry a fee, a
+  -- minimum and increments; else at p_rate_per_minute. Before, it was always p_rate_per_minute:
+  -- a call to a pricier number was charged the default rate.
+  if not v_has_call then
+    v_match := call_rate_match(r.to_number);
+  end if;
   if v_has_call and c.rate_per_minute is not null then
     v_rate := c.rate_per_minute;
     v_amount := call_rate_cost(v_seconds, c.rate_per_minute, c.connect_fee, c.minimum_seconds, c.increment_seconds);
+  elsif v_match is not null then
+    v_rate := (v_match->>'rate_per_minute')::bigint;
+    v_amount := call_rate_cost(v_seconds, v_rate, (v_match->>'connect_fee')::bigint,
+      (v_match->>'minimum_seconds')::integer, (v_match->>'increment_seconds')::integer);
   else
     v_rate := p_rate_per_minute;
     v_amount := call_rate_cost(v_seconds, p_rate_per_minute, 0, 0, 1);

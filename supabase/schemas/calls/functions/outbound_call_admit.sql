@@ -38,7 +38,8 @@
 --          or two requests would both pass a limit of one.
 -- ---------------------------------------------------------------------------------------------
 --
--- Defined in 20261207001100_call_rates_functions.
+-- Defined in 20261207001100_call_rates_functions; replaced in
+-- 20261207012134_outbound_calls_per_second_clock_order (current).
 --
 -- Called by: shared/calls/outbound-store.ts.
 CREATE OR REPLACE FUNCTION public.outbound_call_admit(p_org_id uuid, p_call_id text, p_idempotency_key text, p_fingerprint text, p_destination text, p_country text, p_phone_number_id text, p_assistant_id text, p_rate_per_minute bigint, p_min_balance bigint, p_safety_margin_seconds integer, p_hold_grace_seconds integer, p_min_duration_seconds integer, p_max_duration_seconds integer, p_policy text, p_hold_seconds integer, p_concurrency_limit integer, p_now timestamp with time zone)
