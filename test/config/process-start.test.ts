@@ -1,38 +1,13 @@
 // Proves what an operator sees when a setting is wrong: the real entry point
 // (`tsx bin/launch.ts api`, as `npm run start:api` runs it) exits non-zero before
 // touching Postgres or Redis, with exactly one line on stderr that names the variable, and no
-// stack trace. tsx is run through node directly rather than npx, so that npm's own warnings about
-// the machine's npmrc cannot be mistaken for (or hide) the service's output.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
+// stack trace (test/support/launch-role.ts runs it).
+import { launchRole } from '../support/launch-role';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const START_LIMIT_MS = 20_000;
 const SID = 'AC0123456789abcdef0123456789abcdef';
 
-function launch(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // Only PATH and HOME from the test runner: no DATABASE_URL or secrets leak in.
-    const child = spawn(process.execPath, [TSX, 'bin/launch.ts', 'api'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launch.ts did not exit within ${START_LIMIT_MS} ms; stderr: ${stderr}`));
-    }, START_LIMIT_MS);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const launch = (env: Record<string, string>) => launchRole('api', env, START_LIMIT_MS);
 
 describe('starting the API with a bad setting', () => {
   it.each([

@@ -10,9 +10,7 @@
 // exits 0 again; a queue an old worker is running a job of is refused, untouched, non-zero.
 //
 // One Redis only (not in jest.cluster.config.js): the old layout cannot exist on a cluster.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import { dueMember, parseDueMember } from '../../shared/calls/meter-due';
 import { migrateKeyLayout, oldLayoutKeys, type KeyLayoutMigration } from '../../shared/migrate-key-layout';
@@ -25,10 +23,9 @@ import { meterPumpDeps, METER_PUMP_DEFAULTS, pumpDueMeters } from '../../workers
 import { startRefundWorker } from '../../workers/refund-worker';
 import { createFundedOrg, createTestContext, testEnv, type TestContext } from '../support/context';
 import { eventually } from '../support/eventually';
+import { launchRole } from '../support/launch-role';
 import { balanceOf } from '../support/provisioning';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const COMMAND_LIMIT_MS = 60_000;
 /** How far a moved job's due time may be from the old one's (the add itself, on a loaded machine). */
 const DUE_TOLERANCE_MS = 1000;
@@ -277,29 +274,12 @@ async function keysMatching(redis: RedisClient, pattern: string): Promise<string
 type LogLine = Record<string, unknown> & { msg?: string; queue?: string; dueSet?: string };
 
 /** `tsx bin/launch.ts migrate-redis` with the test's settings, logging at info: its exit code and its log lines. */
-function runCommand(ctx: TestContext, prefix: string): Promise<{ code: number | null; lines: LogLine[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, 'bin/launch.ts', 'migrate-redis'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...testEnv(ctx.databaseUrl, prefix, { LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`migrate-redis did not exit within ${COMMAND_LIMIT_MS} ms; output: ${stdout}${stderr}`));
-    }, COMMAND_LIMIT_MS);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const lines = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as LogLine)
-        .filter((l) => l.msg?.startsWith('migrate-redis:'));
-      resolve({ code, lines, stderr });
-    });
-  });
+async function runCommand(ctx: TestContext, prefix: string): Promise<{ code: number | null; lines: LogLine[]; stderr: string }> {
+  const { code, stdout, stderr } = await launchRole('migrate-redis', testEnv(ctx.databaseUrl, prefix, { LOG_LEVEL: 'info' }), COMMAND_LIMIT_MS);
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine)
+    .filter((l) => l.msg?.startsWith('migrate-redis:'));
+  return { code, lines, stderr };
 }
