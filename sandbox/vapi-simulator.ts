@@ -53,7 +53,7 @@ export type VapiRouterSpec = Router | ((sim: VapiSimulatorContext) => Router);
 const CONTROL_PATH = /^\/call\/[^/]+\/control$/;
 
 /** Vapi's error body (NestJS): {message, error: the status's reason phrase, statusCode}. */
-function vapiError(status: number, message: string) {
+export function vapiError(status: number, message: string) {
   return { message, error: statusName(status), statusCode: status };
 }
 function sendError(res: Response, status: number, message: string): void {

@@ -194,6 +194,9 @@ export function createOutboundCalls(d: OutboundDeps) {
         }
       } catch (err) {
         summary.errors++;
+        // Never given up on an error: its hold stays until its fate is known (alert
+        // BillingGatesOutboundCallsUnresolved while this keeps happening).
+        d.metrics.outboundPlacements.inc({ outcome: 'lookup_failed' });
         d.log.error({ callId: c.call_id, err: (err as Error).message }, 'outbound sweep: could not learn a call\'s fate; tried again later');
         await d.store.defer(c.call_id, new Date(now.getTime() + OUTBOUND_LOOK_AFTER_MS)).catch(() => undefined);
       }

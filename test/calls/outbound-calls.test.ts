@@ -313,6 +313,32 @@ describe('outbound calls through the gate', () => {
     await expectLedgerConsistent(ctx.pool);
   });
 
+  it('keeps the hold of a lost-answer call while Vapi\'s listing fails, counts it for the alert, and finds the call once Vapi answers', async () => {
+    const o = await orgWithNumber(1000);
+    const key = randomUUID();
+    const first = await placeAnswerLost(o, key);
+    const held = await ctx.services.calls.store.holdsTotal(o.orgId);
+    expect(held).toBeGreaterThan(0);
+    const lookupFailed = async () => (await ctx.services.metrics.outboundPlacements.get()).values.find((v) => v.labels.outcome === 'lookup_failed')?.value ?? 0;
+    const before = await lookupFailed();
+    // Past the give-up time, with Vapi's API answering 503: never given up on an error.
+    const late = Date.now() + OUTBOUND_GIVE_UP_MS + 60_000;
+    const outage = await fetch(`${sim.url}/sandbox/outage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seconds: 60, status: 503 }) });
+    expect(outage.status).toBe(200);
+    try {
+      expect(await ctx.services.outbound.sweepPlacing(new Date(late))).toMatchObject({ placed: 0, notPlaced: 0, errors: 1 });
+    } finally {
+      await fetch(`${sim.url}/sandbox/outage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seconds: 0 }) });
+    }
+    expect((await lookupFailed()) - before).toBe(1);
+    expect(await ctx.services.calls.store.holdsTotal(o.orgId)).toBe(held);
+    // Looked at again after OUTBOUND_LOOK_AFTER_MS: Vapi answers, the call is found and placed.
+    expect(await ctx.services.outbound.sweepPlacing(new Date(late + 31_000))).toMatchObject({ placed: 1, notPlaced: 0, errors: 0 });
+    const known = await place(o, GB, key);
+    expect(known.status).toBe(201);
+    expect(known.body.callId).toBe(first.body.callId);
+  });
+
   it('treats a 5xx after Vapi created the call as a lost answer: held, one call, found by the sweeper', async () => {
     const o = await orgWithNumber(1000);
     await fetch(`${sim.url}/sandbox/faults/outbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failAfterCreate: 1 }) });

@@ -5,7 +5,9 @@ import express from 'express';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
 import { listenLocal } from '../../sandbox/listen';
+import { createOutageRoutes, createSandboxOutage } from '../../sandbox/sandbox-outage';
 import { createSandboxCallStore, createVapiCallRoutes, type SandboxCallStore } from '../../sandbox/vapi-call-routes';
+import { vapiError } from '../../sandbox/vapi-simulator';
 import { createWebhookSender, type WebhookSender, type WebhookTarget } from '../../sandbox/vapi-webhooks';
 import type { Services } from '../../shared/process/services';
 import { TEST_VAPI_SECRET } from './context';
@@ -84,7 +86,8 @@ const LISTINGS_KEPT = 100;
 
 /** The Vapi call simulator on an ephemeral port, as the sandbox would mount it (without the REST
  * API's Bearer check, so tests drive /sandbox/calls directly). `listings`: the query of each
- * GET /call it answered, oldest first, so a test can see how a client paged. */
+ * GET /call it answered, oldest first, so a test can see how a client paged. POST /sandbox/outage
+ * works as on the real simulator. */
 export async function startVapiCallSimulator(
   options: { outboundServer?: () => WebhookTarget | undefined } = {},
 ): Promise<{ url: string; calls: SandboxCallStore; webhooks: WebhookSender; listings: URLSearchParams[]; close(): Promise<void> }> {
@@ -94,6 +97,8 @@ export async function startVapiCallSimulator(
   const app = express();
   const closers: Array<() => void> = [];
   const listings: URLSearchParams[] = [];
+  // POST /sandbox/outage (CONTRACT §13), first as in the real simulator: during one, Vapi's API answers the outage.
+  app.use(createOutageRoutes(createSandboxOutage(), { unavailable: vapiError, invalid: vapiError }));
   app.get('/call', (req, _res, next) => {
     listings.push(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''));
     if (listings.length > LISTINGS_KEPT) listings.shift();
