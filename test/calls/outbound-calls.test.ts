@@ -212,7 +212,7 @@ describe('outbound calls through the gate', () => {
     expect(rate.body).toMatchObject({ prefix: '+1415', ratePerMinute: 600, connectFee: 0, minimumSeconds: 0, incrementSeconds: 1, blocked: false });
   });
 
-  it('charges a call with no record of its admission (fail-open, or a hold record lost) at its number\'s prefix rate, not the default', async () => {
+  it('charges a call with no record of its admission (fail-open, or a hold record lost) at its number\'s prefix rate, not the default, and lists it', async () => {
     const orgId = await createFundedOrg(ctx.services, 10_000);
     const num = await registerNumber(ctx.services, orgId); // +1415…: 600/min
     const callId = `unrecorded-${randomUUID()}`;
@@ -225,6 +225,8 @@ describe('outbound calls through the gate', () => {
     // What the usage reads: the seconds and the rate the charge used.
     const billed = await ctx.pool.query('select billed_seconds::float8 as seconds, billed_rate_per_minute::int as rate from call_reports where call_id = $1', [callId]);
     expect(billed.rows).toEqual([{ seconds: 60, rate: 600 }]);
+    // Charged, so listed: the calls list has it beside the calls that passed the gate.
+    expect(await listed(await dashboardToken(TEST_JWT_SECRET, orgId), callId)).toMatchObject({ direction: 'inbound', to: num.e164, ratePerMinute: 600, seconds: 60, amount: -600, status: 'billed' });
     await expectLedgerConsistent(ctx.pool);
   });
 

@@ -250,6 +250,42 @@ describe('GET /api/calls', () => {
     for (const d of usage.body.days) expect(d.calls.amount).toBe(perDay.get(d.date) ?? 0);
   });
 
+  it('lists a charged call that has no calls row (fail-open, or its hold record lost) among the others, paging across it', async () => {
+    const other = await createFundedOrg(ctx.services, 10_000, 'Unrecorded Ltd');
+    const otherNum = await registerNumber(ctx.services, other);
+    const otherToken = await dashboardToken(TEST_JWT_SECRET, other);
+    const gated = async (callId: string) => {
+      expect((await postWebhook(ctx.app(), assistantRequestFrom(otherNum, callId))).body.assistantId).toBe(otherNum.assistantId);
+      await eventually(async () => ((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount === 1 ? true : undefined));
+      expect((await postWebhook(ctx.app(), reportFrom(otherNum, callId, other, 30))).status).toBe(200);
+    };
+    await gated('listed-first');
+    // Its report only: the gate never recorded it.
+    expect((await postWebhook(ctx.app(), reportFrom(otherNum, 'listed-unrecorded', other, 20))).status).toBe(200);
+    await gated('listed-last');
+    await eventually(async () => {
+      const r = await ctx.pool.query('select count(*) as n from call_reports where org_id = $1 and billed_at is not null', [other]);
+      return Number(r.rows[0].n) === 3 ? true : undefined;
+    }, { what: 'the three calls billed' });
+    expect((await ctx.pool.query('select 1 from calls where call_id = $1', ['listed-unrecorded'])).rowCount).toBe(0);
+
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const res = await get(`/api/calls?limit=1${cursor ? `&cursor=${cursor}` : ''}`, otherToken);
+      expect(res.status).toBe(200);
+      pages.push((res.body.items as Array<{ callId: string }>).map((c) => c.callId));
+      cursor = res.body.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(pages.flat()).toEqual(['listed-last', 'listed-unrecorded', 'listed-first']);
+    const all = (await get('/api/calls?limit=10', otherToken)).body.items as Array<Record<string, unknown>>;
+    expect(all.find((c) => c.callId === 'listed-unrecorded')).toMatchObject({ direction: 'inbound', to: otherNum.e164, seconds: 20, amount: -Math.ceil((20 * RATE) / 60), ratePerMinute: RATE, status: 'billed' });
+    // The list adds up to the ledger's calls, the unrecorded one included.
+    const ledger = await ctx.pool.query("select coalesce(sum(amount), 0)::int as total from ledger_entries where org_id = $1 and kind = 'call'", [other]);
+    expect(all.reduce((sum, c) => sum + (c.amount as number), 0)).toBe(ledger.rows[0].total);
+  });
+
   it('shows a call in progress without a charge, and another organisation none of the calls', async () => {
     expect((await postWebhook(ctx.app(), assistantRequestFrom(num, 'usage-live-call'))).body.assistantId).toBe(num.assistantId);
     const live = await eventually(async () => {

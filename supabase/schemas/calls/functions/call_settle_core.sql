@@ -18,13 +18,14 @@
 -- admission_to_report_ended, still counted as implausible (reason missing) for review. Records
 -- the seconds and rate it billed (call_reports.billed_seconds, billed_rate_per_minute: the call's
 -- own rate per minute, fixed at its admission, else its number's, else p_rate_per_minute) for the
--- calls list and usage.
+-- calls list and usage, and whether the call had no calls row (call_reports.unrecorded: the calls
+-- list lists such a call from its report).
 --
 -- Defined in 20261130000600_call_settle as call_settle; renamed in 20261130001200_spend_controls;
 -- replaced in 20261206204000_settle_from_admission_to_ended, 20261206210100_usage_statements_receipts,
 -- 20261207000300_merge_usage_with_faults, 20261207001100_call_rates_functions,
--- 20261207001200_merge_outbound_with_main and 20261207021856_unrecorded_calls_rated_by_number
--- (current).
+-- 20261207001200_merge_outbound_with_main, 20261207021856_unrecorded_calls_rated_by_number and
+-- 20261207023500_calls_list_unrecorded_calls (current).
 --
 -- Called by: call_settle().
 CREATE OR REPLACE FUNCTION public.call_settle_core(p_call_id text, p_rate_per_minute bigint, p_grace_seconds integer, p_settled_by text)
@@ -173,7 +174,8 @@ begin
 
   -- With what the charge was computed from: the calls list and the usage's seconds read them.
   update call_reports set billed_at = now(), charge_entry_id = e.id,
-                          billed_seconds = v_seconds, billed_rate_per_minute = v_rate
+                          billed_seconds = v_seconds, billed_rate_per_minute = v_rate,
+                          unrecorded = not v_has_call
    where call_id = p_call_id;
   -- The call's charge (also for a call the sweeper settled as unknown to Vapi whose report came
   -- after all).

@@ -25,6 +25,9 @@ CREATE TABLE call_reports (
     -- reference) but no rate.
     billed_seconds numeric,
     billed_rate_per_minute bigint,
+    -- Charged with no calls row (call_settle: admitted in fail-open mode, or its Redis-path hold
+    -- record never reached Postgres): the calls list lists it from here (calls_list).
+    unrecorded boolean DEFAULT false NOT NULL,
     CONSTRAINT call_reports_billed_rate_per_minute_check CHECK ((billed_rate_per_minute >= 1)),
     CONSTRAINT call_reports_billed_seconds_check CHECK ((billed_seconds >= (0)::numeric)),
     CONSTRAINT call_reports_billed_together CHECK (((billed_at IS NULL) = (charge_entry_id IS NULL))),
@@ -41,6 +44,9 @@ ALTER TABLE ONLY call_reports
 
 -- A report by its charge: the seconds of a day's call charges (wallet_usage).
 CREATE INDEX call_reports_charge_entry ON call_reports USING btree (charge_entry_id) WHERE (charge_entry_id IS NOT NULL);
+
+-- An organisation's charged calls with no calls row, newest first (calls_list reads only these).
+CREATE INDEX call_reports_unrecorded ON call_reports USING btree (org_id, received_at, call_id) WHERE unrecorded;
 
 CREATE INDEX call_reports_sweep_order ON call_reports USING btree (received_at, call_id) WHERE (billed_at IS NULL);
 
