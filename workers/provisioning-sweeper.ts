@@ -16,7 +16,6 @@ import { walkPages } from './walk-pages';
 
 export const PROVISIONING_SWEEP_SCHEDULER_ID = 'sweep-provisioning';
 
-
 /** Requests read per page, in the order they are due (sweep_due_at, id). */
 export const SWEEP_BATCH = 200;
 /**

@@ -156,7 +156,6 @@ export function createCallGate(d: CallGateDeps) {
   // What both atomic steps plan with: the prices come from Config.pricing and the bounds from
   // pricing.ts, so the Lua and SQL plans compute planHold() (proven in test/calls), not their own.
   const admitTerms = admitTermsOf(d.config);
-  const terms: HoldTerms = admitTerms;
   const defaultRate = defaultCallRate(pricing);
   const lanes = Array.from({ length: ADMIT_LANES }, () =>
     createResultBatcher<AdmitCall, BatchAdmission>((calls) => d.store.admitMany(admitTerms, calls), {
@@ -201,7 +200,7 @@ export function createCallGate(d: CallGateDeps) {
 
   /** One Redis round trip (call_gate_decide); on a cache miss, a read-through fill and one more. */
   async function admitOnRedis(orgId: string, callId: string, rate: CallRate, late: LateStep[]): Promise<Admission> {
-    const callTerms: HoldTerms = rate === defaultRate ? terms : { ...terms, ratePerMinute: rate.ratePerMinute, rate };
+    const callTerms: HoldTerms = rate === defaultRate ? admitTerms : { ...admitTerms, ratePerMinute: rate.ratePerMinute, rate };
     const decide = async () => {
       const nowMs = d.clock();
       const s = await bounded(d.hot.decide(orgId, callId, callTerms, nowMs, d.billingOffsetMs()), 'cache', orgId, late).catch((err: unknown) => {
