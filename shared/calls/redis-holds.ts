@@ -19,7 +19,7 @@
 import { join } from 'node:path';
 import { loadLuaScript } from '../load-lua-script';
 import { VAPI_MAX_DURATION_SECONDS, VAPI_MIN_DURATION_SECONDS, type CallRate } from '../pricing';
-import type { RedisClient, RedisKeys } from '../redis';
+import { tagOfSlot, type RedisClient, type RedisKeys } from '../redis';
 import type { ControlRefusal, HoldStep, StoredHold } from './call-store';
 import { controlsArgs, type LimitName, type WalletControls } from '../wallet/wallet-controls';
 import { renewalLeadSeconds } from './hold-policy';
@@ -140,6 +140,9 @@ export const INDEX_MEMO_MS = 5000;
 /** `clock` scores the due index and times INDEX_MEMO_MS (the meter sweep's prune reads both by it). */
 export function createRedisHolds(redis: RedisClient, keys: RedisKeys, walletTtlSeconds: number, clock: () => number = Date.now) {
   const r = withCommands(redis);
+  // The slot → tag table behind keys.meterDue is built on its first use (≈ 14 ms): here, at
+  // start, rather than inside the first metered admission's Redis time bound.
+  tagOfSlot(0);
   // Where the decide script schedules a metered call's first renewal (meter-due.ts).
   const leadMsOf = (holdSeconds: number) => renewalLeadSeconds(holdSeconds) * 1000;
   const k = (orgId: string): Keys => {
