@@ -78,8 +78,6 @@ export interface VapiClient {
   getCall(callId: string): Promise<GetCallResult>;
   /** Places an outbound call (Vapi POST /call); its answer, Vapi's call object. */
   createCall(input: VapiCreateCall): Promise<VapiCall>;
-  /** Every call matching the filters (Vapi GET /call), all pages (see eachCallPage). */
-  listCalls(query: VapiCallQuery): Promise<VapiCall[]>;
   /**
    * The calls matching the filters, page by page in the order Vapi lists them (newest first
    * today). The first value `visit` returns (anything but undefined) ends the listing and is its
@@ -89,7 +87,7 @@ export interface VapiClient {
 }
 
 /** The part of the client the call sweeper and outbound calls need. */
-export type VapiCallsClient = Pick<VapiClient, 'getCall' | 'createCall' | 'listCalls' | 'eachCallPage'>;
+export type VapiCallsClient = Pick<VapiClient, 'getCall' | 'createCall' | 'eachCallPage'>;
 
 /** One of Vapi's lists, as eachPage reads it. */
 interface VapiListing<T> {
@@ -227,14 +225,6 @@ export function createVapiClient(cfg: VapiClientConfig): VapiClient {
     },
     async createCall(input) {
       return vapiCall.parse(await send('POST', '/call', input));
-    },
-    async listCalls(query) {
-      const all: VapiCall[] = [];
-      await eachCallPage(query, async (page) => {
-        all.push(...page);
-        return undefined;
-      });
-      return all;
     },
     eachCallPage,
     async getCall(callId) {
