@@ -36,8 +36,9 @@ export const METER_PUMP_DEFAULTS: MeterPumpOptions = { intervalMs: 250, horizonM
 /**
  * The running pump visits each due key once every METER_PUMP_SPREAD runs (once a second at the
  * default 250 ms), a quarter of the keys per run: a claim of an empty key still costs a script
- * call, and the index holds up to one key per hash slot that ever had a metered call (16,384), so
- * visiting all of them every run would cost an idle deployment thousands of calls a second. A
+ * call, and the index holds up to one key per hash slot with a metered call in the last minute
+ * (16,384; the meter sweep prunes the rest), so visiting all of them every run could cost
+ * thousands of calls a second. A
  * visit per second is enough: an entry is claimed up to the horizon (2 s) before it is due, and a
  * first renewal is due at least 7 s after it is written (the shortest slice, 10 s, less its lead).
  * The tag list is read from the index on the first run of each round.
