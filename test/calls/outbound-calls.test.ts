@@ -219,7 +219,9 @@ describe('outbound calls through the gate', () => {
     // The report of an inbound call the gate never recorded (no calls row), found by its number.
     await postWebhook(ctx.app(), endOfCallReport(callId, { orgId, seconds: 60, num }));
     expect((await ctx.pool.query('select 1 from calls where call_id = $1', [callId])).rowCount).toBe(0);
-    await billCall(ctx.services.calls.billing, callId, 'report');
+    // Five billings of it at once (the report's job, its retries, the sweeper): charged once.
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => billCall(ctx.services.calls.billing, callId, 'report')));
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['already_billed', 'already_billed', 'already_billed', 'already_billed', 'charged']);
     // 60 s at 600/min: 600. The default rate (56/min) would have charged 56.
     expect(await chargeOf(callId)).toEqual([600]);
     // What the usage reads: the seconds and the rate the charge used.
